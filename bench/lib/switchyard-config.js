@@ -1,0 +1,46 @@
+// The Switchyard configs the scenarios use, written as YAML text by hand: the point is to feed
+// the CLI exactly what a user would write, not whatever a serializer prefers.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const list = (servers) => `[${servers.map((s) => JSON.stringify(s)).join(', ')}]`;
+
+/** The plain case: every path goes to both backends. */
+export function pathsConfig(servers) {
+  return `paths:\n  - path: /\n    servers: ${list(servers)}\n`;
+}
+
+/**
+ * The tutorial's features switched on for one host (DESIGN.md's loadbalancer.yaml, trimmed to
+ * what does per-request work): header and query rewriting plus a firewall that lets `/` through.
+ * Requests must carry `Host: bench.local`.
+ */
+export const TUTORIAL_HOST = 'bench.local';
+export function tutorialConfig(servers) {
+  return `hosts:
+  - host: ${TUTORIAL_HOST}
+    header_rules:
+      add: { MyCustomHeader: Test }
+    param_rules:
+      add: { MyCustomParam: Test }
+    firewall_rules:
+      ip_reject: [10.192.0.1]
+      path_reject: [/messages]
+    servers: ${list(servers)}
+`;
+}
+
+/** `count` path routes /r0 ... /r{count-1}, all to the same backends; the last one is requested. */
+export function manyRoutesConfig(servers, count) {
+  const servers$ = list(servers);
+  const lines = ['paths:'];
+  for (let i = 0; i < count; i += 1) lines.push(`  - path: /r${i}`, `    servers: ${servers$}`);
+  return `${lines.join('\n')}\n`;
+}
+export const lastRoutePath = (count) => `/r${count - 1}`;
+
+export function writeConfig(dir, name, text) {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}

@@ -1,0 +1,34 @@
+// `npm start`: the tutorial's demo. Starts the four demo backends in this process, then the
+// balancer on 127.0.0.1:8080 with examples/loadbalancer.yaml, and prints a few requests to try.
+import { fileURLToPath } from 'node:url';
+import { DEMO_BACKENDS, startDemoBackend } from './backends.js';
+import { startNodeServer } from '../dist/node.js';
+
+const configFile = fileURLToPath(new URL('./loadbalancer.yaml', import.meta.url));
+const port = Number(process.env.PORT ?? 8080);
+
+const backends = await Promise.all(DEMO_BACKENDS.map(startDemoBackend));
+for (const { name, port } of DEMO_BACKENDS) console.log(`demo backend ${name} on http://127.0.0.1:${port}`);
+
+const balancer = await startNodeServer({ configFile, port, hostname: '127.0.0.1' }).catch((error) => {
+  console.error(error.message);
+  process.exit(1);
+});
+console.log(`listening on ${balancer.url}
+
+Try:
+  curl -H 'Host: www.mango.com' ${balancer.url}/
+  curl -H 'Host: www.mango.com' '${balancer.url}/v1?RemoveMe=Remove'
+  curl -H 'Host: www.mango.com' ${balancer.url}/messages   # 403, firewalled
+  curl -H 'Host: www.apple.com' ${balancer.url}/
+  curl ${balancer.url}/mango
+  curl -H 'Host: www.pear.com' ${balancer.url}/           # 404
+Stop with Ctrl-C.`);
+
+const stop = async () => {
+  await balancer.close(5_000);
+  await Promise.all(backends.map((server) => new Promise((resolve) => server.close(resolve))));
+  process.exit(0);
+};
+process.once('SIGINT', stop);
+process.once('SIGTERM', stop);

@@ -1,0 +1,38 @@
+import type { Pool } from './pool/Pool.ts';
+import type { OutgoingRequest } from './proxy/forward.ts';
+import type { Timeouts } from './proxy/Upstream.ts';
+
+/** One request on its way through the balancer: what is known of it before it is forwarded. */
+export interface Exchange {
+  readonly request: Request;
+  /** The client's address as the balancer believes it (the connection's peer, or a trusted proxy's word). */
+  readonly clientAddress: string | undefined;
+  /** The Host header as the client sent it. */
+  readonly host: string | undefined;
+  /** The normalised path, before any rewrite. */
+  readonly path: string;
+  /** The raw query string including `?`, or `''`. */
+  readonly query: string;
+  readonly route: Route;
+}
+
+/** Decides before forwarding: returns a response to refuse the request (403, 429), or undefined to let it pass. */
+export type Guard = (exchange: Exchange) => Response | undefined;
+
+/** Changes the outgoing request (headers, query, path) before it is forwarded. */
+export type RequestRewrite = (exchange: Exchange, outgoing: OutgoingRequest) => void;
+
+/** Changes the response headers before they reach the client. */
+export type ResponseRewrite = (exchange: Exchange, headers: Headers) => void;
+
+/** A compiled route: where matching requests go and what happens to them on the way. */
+export interface Route {
+  /** How logs and error bodies name the route, such as `www.mango.com` or `/mango`. */
+  readonly name: string;
+  readonly pool: Pool;
+  readonly timeouts: Timeouts;
+  /** Run in order; the first refusal wins. */
+  readonly guards: readonly Guard[];
+  readonly requestRewrites: readonly RequestRewrite[];
+  readonly responseRewrites: readonly ResponseRewrite[];
+}

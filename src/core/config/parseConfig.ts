@@ -1,0 +1,131 @@
+import * as v from 'valibot';
+import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { ConfigError, type ConfigIssue } from './ConfigError.ts';
+import { configSchema, type Config } from './schema/index.ts';
+import { suggest } from './suggest.ts';
+
+/**
+ * Parses and validates config text, YAML or JSON (JSON is read as the YAML it is a subset of, so
+ * both get line and column numbers). Throws a `ConfigError` listing every problem found.
+ * @param fileName used in error messages only
+ */
+export function parseConfig(text: string, fileName = 'config'): Config {
+  return readConfig(text, fileName).config;
+}
+
+/** A validated config and a way to point at any of its fields in the source text. */
+export interface ConfigSource {
+  readonly config: Config;
+  /** Line and column (1-based) of the field at `path`, or of its nearest parent that exists. */
+  locate(path: readonly (string | number)[]): { line: number; column: number };
+}
+
+/** Like `parseConfig`, and keeps the parsed document to locate fields for later errors. */
+export function readConfig(text: string, fileName = 'config'): ConfigSource {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const at = (offset: number) => lineCounter.linePos(Math.min(offset, Math.max(text.length - 1, 0)));
+
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      doc.errors.map((error) => {
+        const { line, col } = at(error.pos[0]);
+        return { file: fileName, line, column: col, path: '', message: firstLine(error.message) };
+      }),
+    );
+  }
+
+  const result = v.safeParse(configSchema, doc.toJS({ maxAliasCount: 100 }) ?? {});
+  if (result.success) {
+    return {
+      config: result.output,
+      locate(path) {
+        const { line, col } = at(findNode(doc, [...path])?.range?.[0] ?? 0);
+        return { line, column: col };
+      },
+    };
+  }
+
+  throw new ConfigError(result.issues.map((issue) => describeIssue(issue, doc, fileName, at)));
+}
+
+type PathItem = { key: unknown; origin?: 'key' | 'value' };
+
+function describeIssue(
+  issue: v.BaseIssue<unknown>,
+  doc: Document,
+  file: string,
+  at: (offset: number) => { line: number; col: number },
+): ConfigIssue {
+  const items = (issue.path ?? []) as PathItem[];
+  const keys = items.map((item) => item.key);
+  const isUnknownKey = issue.expected === 'never' && items.at(-1)?.origin === 'key';
+  const node = isUnknownKey ? findKeyNode(doc, keys) : findNode(doc, keys);
+  const { line, col } = at(node?.range?.[0] ?? 0);
+  const message = isUnknownKey ? unknownKeyMessage(String(keys.at(-1)), objectKeysAt(keys.slice(0, -1))) : describeMessage(issue);
+  return { file, line, column: col, path: formatPath(keys), message };
+}
+
+function unknownKeyMessage(key: string, known: string[]): string {
+  const guess = suggest(key, known);
+  return guess ? `unknown key "${key}"; did you mean "${guess}"?` : `unknown key "${key}"; expected one of ${known.join(', ')}`;
+}
+
+type SchemaNode = { type?: string; pipe?: SchemaNode[]; wrapped?: SchemaNode; item?: SchemaNode; options?: SchemaNode[]; entries?: Record<string, SchemaNode> };
+
+/** The keys the schema allows in the object at `keys`, found by walking the schema itself. */
+function objectKeysAt(keys: unknown[]): string[] {
+  let nodes: SchemaNode[] = [configSchema as unknown as SchemaNode];
+  for (const key of [...keys, undefined]) {
+    nodes = nodes.flatMap(unwrap);
+    if (key === undefined) break;
+    nodes = nodes.flatMap((node) =>
+      typeof key === 'number' ? (node.item ? [node.item] : []) : node.entries?.[String(key)] ? [node.entries[String(key)]] : [],
+    );
+  }
+  return [...new Set(nodes.flatMap((node) => Object.keys(node.entries ?? {})))];
+}
+
+function unwrap(node: SchemaNode): SchemaNode[] {
+  if (node.wrapped) return unwrap(node.wrapped);
+  if (node.options) return node.options.flatMap(unwrap);
+  return [node];
+}
+
+function describeMessage(issue: v.BaseIssue<unknown>): string {
+  if (issue.issues?.length) {
+    // A union reports its branches' issues; the branch that got furthest says the most.
+    const deepest = issue.issues.reduce((a, b) => ((b.path?.length ?? 0) > (a.path?.length ?? 0) ? b : a));
+    if ((deepest.path?.length ?? 0) > (issue.path?.length ?? 0)) return describeMessage(deepest);
+  }
+  if (issue.received === 'undefined' && issue.kind === 'schema' && issue.expected?.startsWith('"')) {
+    return `missing required key ${issue.expected}`;
+  }
+  return issue.message.startsWith('Invalid ') ? `expected ${issue.expected}, got ${issue.received}` : issue.message;
+}
+
+function findNode(doc: Document, keys: unknown[]): Node | undefined {
+  for (let depth = keys.length; depth >= 0; depth--) {
+    const node = depth === 0 ? doc.contents : doc.getIn(keys.slice(0, depth), true);
+    if (node && typeof node === 'object' && 'range' in node) return node as Node;
+  }
+  return undefined;
+}
+
+function findKeyNode(doc: Document, keys: unknown[]): Node | undefined {
+  const parent = keys.length === 1 ? doc.contents : doc.getIn(keys.slice(0, -1), true);
+  if (isMap(parent)) {
+    for (const pair of parent.items) {
+      if (isPair(pair) && isScalar(pair.key) && pair.key.value === keys.at(-1)) return pair.key;
+    }
+  }
+  return findNode(doc, keys.slice(0, -1));
+}
+
+export function formatPath(keys: readonly unknown[]): string {
+  return keys.map((key, i) => (typeof key === 'number' ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`)).join('');
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0];
+}

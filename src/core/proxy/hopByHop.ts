@@ -1,0 +1,25 @@
+/**
+ * Header fields that describe one connection, not the message, and so are never forwarded
+ * (RFC 9110 section 7.6.1, plus the non-standard `proxy-connection` and `keep-alive`).
+ */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+/** Whether a lower-case header name is hop-by-hop on its own, without looking at `Connection`. */
+export function isHopByHop(name: string): boolean {
+  return HOP_BY_HOP.has(name);
+}
+
+/**
+ * Removes hop-by-hop fields from `headers`, including every field the `Connection` header names
+ * (RFC 9110 section 7.6.1). Changes `headers` in place.
+ */
+export function removeHopByHop(headers: Headers): void {
+  const connection = headers.get('connection');
+  if (connection) {
+    for (const name of connection.split(',')) {
+      const trimmed = name.trim();
+      if (trimmed) headers.delete(trimmed);
+    }
+  }
+  for (const name of HOP_BY_HOP) headers.delete(name);
+}

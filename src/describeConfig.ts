@@ -1,0 +1,18 @@
+import type { LoadedConfig } from './core/config/loadConfig.ts';
+
+/** The summary `switchyard check` prints: routes in match order, and the backends they share. */
+export function describeConfig(loaded: LoadedConfig): string {
+  const { config, backends } = loaded;
+  const lines: string[] = [];
+  const routeCount = (config.hosts?.length ?? 0) + (config.paths?.length ?? 0);
+  lines.push(`${routeCount} route${routeCount === 1 ? '' : 's'}, ${backends.length} backend${backends.length === 1 ? '' : 's'}`);
+  for (const route of config.hosts ?? []) {
+    lines.push(`  host ${route.host}${route.path ? ` path ${route.path}` : ''} -> ${route.servers.length} server(s), ${route.algorithm ?? config.algorithm ?? 'random'}`);
+  }
+  for (const route of config.paths ?? []) {
+    lines.push(`  path ${route.path} -> ${route.servers.length} server(s), ${route.algorithm ?? config.algorithm ?? 'random'}`);
+  }
+  lines.push('backends:');
+  for (const backend of backends) lines.push(`  ${backend.id}`);
+  return lines.join('\n');
+}

@@ -63,11 +63,20 @@ export function waitForOutput(record, pattern, timeoutMs) {
   });
 }
 
-/** Last few lines a failed child printed, squeezed onto one line for a table note. */
+/**
+ * What a failed child said, squeezed onto one line for a table note: the lines that look like an
+ * error if there are any (`deno task` follows "Task not found" with a long task list), else the
+ * last few lines. Colour codes are stripped.
+ */
 export function lastLines(record, count = 3) {
-  const text = `${record.stderr}\n${record.stdout}`.trim();
-  if (!text) return '(no output)';
-  return text.split('\n').filter(Boolean).slice(-count).join(' | ').slice(0, 400);
+  const lines = `${record.stderr}\n${record.stdout}`
+    .replace(/\x1b\[[0-9;]*m/g, '')
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean);
+  if (lines.length === 0) return '(no output)';
+  const errors = lines.filter((line) => /error|not found|cannot|failed|invalid|unknown|ALERT/i.test(line));
+  return (errors.length ? errors.slice(0, count) : lines.slice(-count)).join(' | ').slice(0, 400);
 }
 
 /** SIGTERM to the group, SIGKILL after `graceMs` if it is still there. */

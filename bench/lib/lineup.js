@@ -6,22 +6,21 @@ import { stopChild } from './children.js';
 
 /**
  * @param {Array<{ name: string, path?: string, headers?: object, start: () => Promise<{ record, url, pid }> }>} definitions
+ *   other fields are copied onto the entry
  * @returns {Promise<Array<{ name, path, headers, ok: boolean, note?: string, url?, pid?, stop }>>}
  */
 export async function startLineup(definitions, { timeoutMs, log = console.error }) {
   const only = (process.env.BENCH_CANDIDATES ?? '').split(',').map((s) => s.trim()).filter(Boolean);
   const lineup = [];
-  for (const definition of definitions) {
-    const entry = { name: definition.name, path: definition.path ?? '/', headers: definition.headers ?? {}, ok: false, stop: async () => {} };
+  for (const { start, ...definition } of definitions) {
+    // Candidates left out with BENCH_CANDIDATES are left out of the tables too.
+    if (only.length && !only.includes(definition.name)) continue;
+    const entry = { path: '/', headers: {}, ...definition, ok: false, stop: async () => {} };
     lineup.push(entry);
-    if (only.length && !only.includes(definition.name)) {
-      entry.note = 'not selected (BENCH_CANDIDATES)';
-      continue;
-    }
     const started = Date.now();
     let running;
     try {
-      running = await withTimeout(definition.start(), timeoutMs, `start took longer than ${timeoutMs / 1000} s`);
+      running = await withTimeout(start(), timeoutMs, `start took longer than ${timeoutMs / 1000} s`);
       Object.assign(entry, { url: running.url, pid: running.pid, stop: running.record ? () => stopChild(running.record) : async () => {} });
       // Listening is not serving: a balancer may still be probing its backends.
       await waitUntilServing(entry.url + entry.path, { headers: entry.headers, timeoutMs });

@@ -13,3 +13,6 @@ export function markdownTable(headers, rows) {
 export const formatInt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
 export const formatMs = (n) => (Number.isFinite(n) ? n.toFixed(2) : 'n/a');
 export const formatRatio = (r) => (r == null ? 'n/a' : `${r.toFixed(2)}x`);
+
+/** Table notes stay one readable line; the full text is in latest.json. */
+export const shorten = (text, max = 110) => (text.length > max ? `${text.slice(0, max - 3)}...` : text);

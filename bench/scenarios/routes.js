@@ -8,7 +8,7 @@ import { manyRoutesConfig, lastRoutePath, writeConfig } from '../lib/switchyard-
 import { startLineup, stopLineup } from '../lib/lineup.js';
 import { measureInRounds } from '../lib/rounds.js';
 import { ratio } from '../lib/stats.js';
-import { markdownTable, formatInt, formatMs, formatRatio } from '../lib/table.js';
+import { markdownTable, formatInt, formatMs, formatRatio, shorten } from '../lib/table.js';
 
 export const description = 'Switchyard on Node with 2 vs 10,000 path routes, last route requested';
 export const estimateSeconds = ({ seconds, rounds, warmupSeconds }) => 2 * (rounds * (seconds + 1) + warmupSeconds) + 10;
@@ -23,6 +23,7 @@ export async function run({ tmpDir, backends, settings, log }) {
     return {
       name: `switchyard-node ${formatInt(count)} routes`,
       path: lastRoutePath(count),
+      count,
       start: () => startSwitchyard({ runtime: 'node', configPath, timeoutMs }),
     };
   });
@@ -30,7 +31,6 @@ export async function run({ tmpDir, backends, settings, log }) {
   const healthBefore = await backends.stats();
   const clockBefore = Date.now();
   const lineup = await startLineup(definitions, { timeoutMs, log });
-  lineup.forEach((entry, i) => { entry.count = counts[i]; });
 
   try {
     await measureInRounds(lineup, { ...settings, log });
@@ -40,7 +40,7 @@ export async function run({ tmpDir, backends, settings, log }) {
   const healthAfter = await backends.stats();
   const probesPerSecond = (healthAfter.healthchecks - healthBefore.healthchecks) / ((Date.now() - clockBefore) / 1000);
 
-  const base = lineup[0].summary;
+  const base = lineup.find((entry) => entry.count === 2)?.summary;
   const rows = lineup.map((entry) => ({
     name: entry.name,
     routes: entry.count,
@@ -52,7 +52,7 @@ export async function run({ tmpDir, backends, settings, log }) {
   }));
   const table = markdownTable(
     ['candidate', 'path', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'vs 2 routes', 'note'],
-    rows.map((row) => [row.name, row.path, formatInt(row.reqPerSec), formatMs(row.p50Ms), formatMs(row.p99Ms), row.runs.length ? formatInt(row.errors) : 'n/a', formatRatio(row.ratioToTwoRoutes), row.note]),
+    rows.map((row) => [row.name, row.path, formatInt(row.reqPerSec), formatMs(row.p50Ms), formatMs(row.p99Ms), row.runs.length ? formatInt(row.errors) : 'n/a', formatRatio(row.ratioToTwoRoutes), shorten(row.note)]),
   );
   // Spawn to first 2xx (lib/lineup.js): includes up to 100 ms of polling, so read it to 0.1 s.
   const startup = lineup.filter((entry) => entry.ok).map((entry) => `${entry.name}: ${formatInt(entry.readyMs)} ms`).join(', ');

@@ -7,14 +7,14 @@ import { pathsConfig, writeConfig } from '../lib/switchyard-config.js';
 import { startLineup, stopLineup } from '../lib/lineup.js';
 import { download, upload } from '../lib/transfer.js';
 import { sampleRss } from '../lib/rss.js';
-import { markdownTable, formatInt } from '../lib/table.js';
+import { markdownTable, formatInt, shorten } from '../lib/table.js';
 
 export const description = '1 GiB download and upload through Switchyard on Node, peak RSS growth';
 export const estimateSeconds = () => 45;
 
 const MiB = 1024 * 1024;
 // Warms up the JIT and the upstream connection pool, so the measured growth is the transfer's.
-const WARMUP_BYTES = 16 * MiB;
+const WARMUP_BYTES = 64 * MiB;
 
 export async function run({ tmpDir, backends, settings, log }) {
   const bytes = settings.streamBytes;
@@ -66,7 +66,7 @@ export async function run({ tmpDir, backends, settings, log }) {
     rows.map((row) => [
       row.name, row.direction, formatInt(bytes / MiB),
       row.seconds?.toFixed(2) ?? 'n/a', formatInt(row.mibPerSecond),
-      row.rssBaselineMiB?.toFixed(1) ?? '-', row.rssPeakMiB?.toFixed(1) ?? '-', row.rssGrowthMiB?.toFixed(1) ?? '-', row.note ?? '',
+      row.rssBaselineMiB?.toFixed(1) ?? '-', row.rssPeakMiB?.toFixed(1) ?? '-', row.rssGrowthMiB?.toFixed(1) ?? '-', shorten(row.note ?? ''),
     ]),
   );
   const footnote = `RSS: /proc/PID/status VmRSS of the balancer every 100 ms, from just before the transfer to its end (after a ${WARMUP_BYTES / MiB} MiB warm-up transfer). One client connection, no keep-alive.`;

@@ -8,7 +8,7 @@ import { pathsConfig, tutorialConfig, TUTORIAL_HOST, writeConfig } from '../lib/
 import { startLineup, stopLineup } from '../lib/lineup.js';
 import { measureInRounds } from '../lib/rounds.js';
 import { ratio } from '../lib/stats.js';
-import { markdownTable, formatInt, formatMs, formatRatio } from '../lib/table.js';
+import { markdownTable, formatInt, formatMs, formatRatio, shorten } from '../lib/table.js';
 import { barChartSvg } from '../lib/chart.js';
 import { writeResultFile } from '../lib/results.js';
 
@@ -55,9 +55,9 @@ export async function run({ tmpDir, backends, settings, log }) {
 
   const table = markdownTable(
     ['candidate', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'req/s vs nginx', 'p99 vs nginx', 'note'],
-    rows.map((row) => [row.name, formatInt(row.reqPerSec), formatMs(row.p50Ms), formatMs(row.p99Ms), row.runs.length ? formatInt(row.errors) : 'n/a', formatRatio(row.reqRatio), formatRatio(row.p99Ratio), row.note]),
+    rows.map((row) => [row.name, formatInt(row.reqPerSec), formatMs(row.p50Ms), formatMs(row.p99Ms), row.runs.length ? formatInt(row.errors) : 'n/a', formatRatio(row.reqRatio), formatRatio(row.p99Ratio), shorten(row.note)]),
   );
-  const footnote = `${settings.rounds} interleaved round(s) of ${settings.seconds} s, ${settings.connections} connections, ${rows[0]?.runs[0]?.tool ?? 'load generator'}; median per candidate; errors = socket errors + non-2xx/3xx, summed over rounds.`
+  const footnote = `${settings.rounds} interleaved round(s) of ${settings.seconds} s, ${settings.connections} connections, ${rows.find((row) => row.runs[0]?.tool)?.runs[0].tool ?? 'no load generator run'}; median per candidate; errors = socket errors + non-2xx/3xx, summed over rounds.`
     + (nginx ? '' : ' nginx did not run, so no ratios.');
 
   const svg = barChartSvg({

@@ -1,12 +1,11 @@
-import { createStrategy } from '../balancing/createStrategy.ts';
-import { Backend } from '../pool/Backend.ts';
-import { Pool, type PoolMember } from '../pool/Pool.ts';
+import type { Backend } from '../pool/Backend.ts';
 import { DEFAULT_TIMEOUTS, type Timeouts } from '../proxy/Upstream.ts';
 import type { Route } from '../Route.ts';
 import { RouteTable } from '../routing/RouteTable.ts';
 import { ConfigProblem } from './ConfigProblem.ts';
 import type { Config, HostRouteConfig, PathRouteConfig } from './schema/index.ts';
-import { parseServerAddress, type ServerAddress } from './serverAddress.ts';
+import { compilePool } from './compilePool.ts';
+import { compileRouteRules } from './compileRouteRules.ts';
 
 /** A config turned into the structures a request only looks up. */
 export interface CompiledConfig {
@@ -27,24 +26,13 @@ export function compileConfig(config: Config, options: CompileOptions = {}): Com
   const routes = new RouteTable<Route>();
 
   const compileRoute = (entry: HostRouteConfig | PathRouteConfig, at: (string | number)[]): Route => {
-    const members: PoolMember[] = [];
-    entry.servers.forEach((server, i) => {
-      const url = typeof server === 'string' ? server : server.url;
-      const address = parseServerAddress(url) as ServerAddress;
-      let backend = backends.get(address.origin + address.basePath);
-      if (!backend) backends.set(address.origin + address.basePath, (backend = new Backend(address)));
-      if (members.some((member) => member.backend === backend)) throw new ConfigProblem([...at, 'servers', i], `"${url}" is listed twice`);
-      members.push({ backend, weight: typeof server === 'string' ? 1 : (server.weight ?? 1) });
-    });
     const host = 'host' in entry ? entry.host : undefined;
     const path = entry.path ?? '/';
     return {
       name: host ? (path === '/' ? host : host + path) : path,
-      pool: new Pool(members, createStrategy(entry.algorithm ?? config.algorithm ?? 'random', { members, random })),
+      pool: compilePool(entry, at, { config, backends, random }),
       timeouts: resolveTimeouts(config.timeouts, entry.timeouts),
-      guards: [],
-      requestRewrites: [],
-      responseRewrites: [],
+      ...compileRouteRules(entry, at, config),
     };
   };
 

@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { poolDefaultEntries, poolEntries } from './pool.ts';
-import { ruleEntries } from './rules.ts';
+import { globalRuleEntries, ruleEntries } from './rules.ts';
 
 const hostName = v.pipe(
   v.string(),
@@ -30,6 +30,7 @@ export const configSchema = v.pipe(
     paths: v.optional(v.array(pathRoute)),
     ...poolDefaultEntries,
     ...ruleEntries,
+    ...globalRuleEntries,
   }),
   v.check((config) => (config.hosts?.length ?? 0) + (config.paths?.length ?? 0) > 0, 'the config has no routes: add `hosts` or `paths`'),
 );

@@ -27,3 +27,6 @@ export const ruleEntries = {
   rewrite_rules: v.optional(rewriteRules),
   firewall_rules: v.optional(firewallRules),
 };
+
+/** Keys that only make sense once, at the top level. */
+export const globalRuleEntries = {};

@@ -17,6 +17,11 @@ export interface AppOptions {
   readonly upstream?: Upstream;
   /** The address of the client's connection, as the runtime tells it. @default none known */
   readonly clientAddress?: (c: Context) => string | undefined;
+  /**
+   * The request-target exactly as it arrived (`/path?query`), where the runtime keeps it, so the
+   * query is forwarded byte for byte. @default the request URL, as the runtime serialised it
+   */
+  readonly requestTarget?: (c: Context) => string | undefined;
   /** Where the balancer's own problems are reported. @default console.error */
   readonly log?: (line: string) => void;
 }
@@ -32,13 +37,14 @@ export function createApp(options: AppOptions): Hono {
   const { routes } = options.config;
   const upstream = options.upstream ?? fetchUpstream();
   const clientAddress = options.clientAddress ?? (() => undefined);
+  const requestTarget = options.requestTarget ?? (() => undefined);
   const log = options.log ?? ((line: string) => console.error(line));
 
   const app = new Hono();
 
   app.all('*', async (c) => {
     const request = c.req.raw;
-    const target = splitTarget(request.url);
+    const target = splitTarget(requestTarget(c) ?? request.url);
     const path = normalizePath(target.path);
     if (path === undefined) return badRequest('the path cannot be normalised safely');
 

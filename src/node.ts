@@ -30,7 +30,7 @@ export interface RunningServer {
 export async function startNodeServer(options: NodeServerOptions): Promise<RunningServer> {
   const config = loadConfig(await readFile(options.configFile, 'utf8'), options.configFile);
   const upstream = undiciUpstream();
-  const app = createApp({ config, upstream, clientAddress: nodeClientAddress, log: options.log });
+  const app = createApp({ config, upstream, clientAddress: nodeClientAddress, requestTarget: nodeRequestTarget, log: options.log });
 
   const server = await new Promise<Server>((resolve, reject) => {
     const s = serve({ fetch: app.fetch, port: options.port ?? 8080, hostname: options.hostname ?? '127.0.0.1' }, () => resolve(s as Server));
@@ -50,6 +50,12 @@ function nodeClientAddress(c: Context): string | undefined {
   const address = getConnInfo(c).remote.address;
   // Dual-stack sockets report IPv4 clients as IPv4-mapped IPv6; rules are written with plain IPv4.
   return address?.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
+
+/** Node keeps the request line's target as sent; the Request URL re-encodes some query characters. */
+function nodeRequestTarget(c: Context): string | undefined {
+  const target = (c.env as { incoming?: { url?: string } } | undefined)?.incoming?.url;
+  return target?.charCodeAt(0) === 47 /* / */ ? target : undefined;
 }
 
 /** Graceful stop: no new connections; idle keep-alive connections closed as soon as they are idle. */

@@ -39,6 +39,11 @@ export function undiciUpstream(): Upstream & { close(): Promise<void> } {
       else if (value !== undefined) headers.append(name, value);
     }
     try {
+      if (NULL_BODY_STATUSES.has(response.statusCode)) {
+        // Response refuses a body with these statuses; the connection is reused once the empty body is read.
+        response.body.dump().catch(() => {});
+        return new Response(null, { status: response.statusCode, headers });
+      }
       return new Response(toWebStream(response.body), { status: response.statusCode, headers });
     } catch (error) {
       response.body.destroy();
@@ -59,6 +64,9 @@ function toHeaderList(headers: Headers): string[] {
   headers.forEach((value, name) => list.push(name, value));
   return list;
 }
+
+/** Statuses the Fetch standard's Response cannot carry a body with. */
+const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
 

@@ -1,0 +1,114 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, PROJECT_ROOT, startBalancer, writeConfig } from '../helpers/startBalancer.ts';
+import { startTestBackend, type TestBackend } from '../helpers/testBackend.ts';
+
+const run = promisify(execFile);
+
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd: PROJECT_ROOT, timeout: 10_000 });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('switchyard check', () => {
+  it('summarises a valid config and exits 0', async () => {
+    const { code, stdout } = await cli('check', '--config', 'examples/loadbalancer.yaml');
+    expect(code).toBe(0);
+    expect(stdout).toContain('examples/loadbalancer.yaml: ok');
+    expect(stdout).toContain('3 routes, 6 backends');
+    expect(stdout).toContain('host www.mango.com -> 3 server(s)');
+  });
+
+  it('prints each error as FILE:LINE:COL: field: message and exits 1', async () => {
+    const file = await writeConfig('paths:\n  - path: /\n    servrs: [localhost:1]\n    servers: [localhost:99999]\n');
+    const { code, stdout, stderr } = await cli('check', '--config', file);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr.trim().split('\n')).toEqual([
+      `${file}:4:15: paths[0].servers[0]: "localhost:99999" has port 99999, outside 1-65535`,
+      `${file}:3:5: paths[0].servrs: unknown key "servrs"; did you mean "servers"?`,
+    ]);
+  });
+
+  it('says which file it cannot read, without a stack trace', async () => {
+    const { code, stderr } = await cli('check', '--config', 'nope.yaml');
+    expect(code).toBe(1);
+    expect(stderr.trim()).toBe('switchyard: cannot read nope.yaml: no such file');
+  });
+});
+
+describe('switchyard --help and --version', () => {
+  it('prints usage', async () => {
+    const { code, stdout } = await cli('--help');
+    expect(code).toBe(0);
+    expect(stdout).toContain('serve --config FILE [--port 8080] [--hostname 127.0.0.1]');
+  });
+
+  it('prints the package version', async () => {
+    const { code, stdout } = await cli('--version');
+    expect(code).toBe(0);
+    expect(stdout.trim()).toBe(JSON.parse(readFileSync(`${PROJECT_ROOT}/package.json`, 'utf8')).version);
+  });
+
+  it('refuses an unknown command with usage on stderr', async () => {
+    const { code, stderr } = await cli('launch');
+    expect(code).toBe(2);
+    expect(stderr).toContain('unknown command "launch"');
+  });
+});
+
+describe('switchyard serve', () => {
+  let backend: TestBackend;
+  beforeAll(async () => {
+    backend = await startTestBackend('drain');
+  });
+  afterAll(() => backend.close());
+
+  it('prints exactly one listening line on a free port when given --port 0', async () => {
+    const balancer = await startBalancer(`paths:\n  - path: /\n    servers: [${backend.address}]\n`);
+    try {
+      expect(balancer.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(balancer.output().match(/listening on/g)).toHaveLength(1);
+    } finally {
+      await balancer.stop();
+    }
+  });
+
+  it.each(['SIGTERM', 'SIGINT'] as const)('finishes in-flight requests on %s, refuses new ones, and exits 0', async (signal) => {
+    const balancer = await startBalancer(`paths:\n  - path: /\n    servers: [${backend.address}]\n`);
+    const inFlight = get(`${balancer.url}/slow/600`);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const exit = balancer.stop(signal);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await expect(get(`${balancer.url}/late`)).rejects.toThrow(/ECONNREFUSED/);
+    expect(await inFlight).toEqual({ status: 200, body: 'slow\n' });
+    expect(await exit).toBe(0);
+  });
+
+  it('exits 1 with the config error when the config is broken', async () => {
+    const file = await writeConfig('paths: [{ path: /, servers: [nohost] }]\n');
+    const { code, stderr } = await cli('serve', '--config', file, '--port', '0');
+    expect(code).toBe(1);
+    expect(stderr.trim()).toBe(`${file}:1:30: paths[0].servers[0]: "nohost" is not host:port or an http(s) URL`);
+  });
+});
+
+function get(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent: false }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -1,0 +1,68 @@
+import { describe, expect, it } from 'vitest';
+import { normalizeHost } from '../../src/core/routing/normalizeHost.ts';
+import { RouteTable } from '../../src/core/routing/RouteTable.ts';
+
+describe('normalizeHost', () => {
+  it.each([
+    ['WWW.Mango.COM', 'www.mango.com'],
+    ['www.mango.com:8080', 'www.mango.com'],
+    ['www.mango.com.', 'www.mango.com'],
+    ['www.mango.com.:80', 'www.mango.com'],
+    ['[::1]:8080', '[::1]'],
+    ['[::1]', '[::1]'],
+  ])('compares %s as %s', (input, expected) => expect(normalizeHost(input)).toBe(expected));
+});
+
+describe('RouteTable', () => {
+  const table = new RouteTable<string>();
+  table.add('www.mango.com', '/', 'mango');
+  table.add('www.mango.com', '/api', 'mango-api');
+  table.add('*.example.com', '/', 'wildcard');
+  table.add('*.eu.example.com', '/', 'eu-wildcard');
+  table.add('shop.example.com', '/', 'shop');
+  table.add(undefined, '/mango', 'path-mango');
+  table.add(undefined, '/mango/juice', 'path-juice');
+
+  it('matches hosts case-insensitively, ignoring port and trailing dot', () => {
+    expect(table.match('WWW.MANGO.COM.:8080', '/x')).toBe('mango');
+  });
+
+  it('matches path prefixes on segment boundaries only', () => {
+    expect(table.match(undefined, '/mango')).toBe('path-mango');
+    expect(table.match(undefined, '/mango/')).toBe('path-mango');
+    expect(table.match(undefined, '/mango/x')).toBe('path-mango');
+    expect(table.match(undefined, '/mangos')).toBeUndefined();
+  });
+
+  it('prefers the longest prefix', () => {
+    expect(table.match(undefined, '/mango/juice/1')).toBe('path-juice');
+    expect(table.match('www.mango.com', '/api/v1')).toBe('mango-api');
+    expect(table.match('www.mango.com', '/apix')).toBe('mango');
+  });
+
+  it('prefers an exact host over a wildcard, and the most specific wildcard', () => {
+    expect(table.match('shop.example.com', '/')).toBe('shop');
+    expect(table.match('a.example.com', '/')).toBe('wildcard');
+    expect(table.match('a.b.example.com', '/')).toBe('wildcard');
+    expect(table.match('a.eu.example.com', '/')).toBe('eu-wildcard');
+    expect(table.match('example.com', '/')).toBeUndefined();
+  });
+
+  it('tries host routes before path-only routes, and falls back to them', () => {
+    expect(table.match('www.mango.com', '/mango')).toBe('mango');
+    expect(table.match('www.pear.com', '/mango')).toBe('path-mango');
+    expect(table.match(undefined, '/apple')).toBeUndefined();
+  });
+
+  it('refuses the same host and path twice', () => {
+    const t = new RouteTable<string>();
+    expect(t.add('a.com', '/x/', '1')).toBe(true);
+    expect(t.add('A.com.', '/x', '2')).toBe(false);
+  });
+
+  it('finds a route among 10,000 by probing segments, not scanning', () => {
+    const big = new RouteTable<number>();
+    for (let i = 0; i < 10_000; i++) big.add(undefined, `/r${i}`, i);
+    expect(big.match(undefined, '/r9999/x/y')).toBe(9999);
+  });
+});

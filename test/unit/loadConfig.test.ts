@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/core/config/ConfigError.ts';
+import { loadConfig } from '../../src/core/config/loadConfig.ts';
+
+const tutorial = readFileSync(new URL('../../examples/loadbalancer.yaml', import.meta.url), 'utf8');
+
+function errorsOf(text: string, file = 'lb.yaml'): string[] {
+  try {
+    loadConfig(text, file);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.message.split('\n');
+    throw error;
+  }
+  throw new Error('expected the config to be refused');
+}
+
+describe('loadConfig', () => {
+  it("loads the tutorial's final config unchanged", () => {
+    const loaded = loadConfig(tutorial, 'loadbalancer.yaml');
+    expect(loaded.config.hosts?.map((h) => h.host)).toEqual(['www.mango.com', 'www.apple.com']);
+    // mango and /mango share their three backends: each backend exists once.
+    expect(loaded.backends.map((b) => b.id)).toEqual([
+      'http://localhost:8081',
+      'http://localhost:8082',
+      'http://localhost:9081',
+      'http://localhost:9082',
+      'http://localhost:9999',
+      'http://localhost:8888',
+    ]);
+  });
+
+  it('loads the same config written as JSON', () => {
+    const json = JSON.stringify({ paths: [{ path: '/mango', servers: ['localhost:8081', { url: 'https://api.example:8443/v2', weight: 3 }] }] });
+    const loaded = loadConfig(json, 'lb.json');
+    expect(loaded.backends.map((b) => [b.origin, b.basePath])).toEqual([
+      ['http://localhost:8081', ''],
+      ['https://api.example:8443', '/v2'],
+    ]);
+  });
+
+  it('names file, line, column and field for a bad server address', () => {
+    expect(errorsOf('hosts:\n  - host: a.example\n    servers: [localhost:8081, localhost:80x0]\n')).toEqual([
+      'lb.yaml:3:31: hosts[0].servers[1]: "localhost:80x0" is not host:port or an http(s) URL',
+    ]);
+  });
+
+  it('reports an unknown key with a suggestion for a likely typo', () => {
+    expect(errorsOf('hosts:\n  - host: a.example\n    servers: [localhost:1]\n    header_rule:\n      add: { A: b }\n')).toEqual([
+      'lb.yaml:4:5: hosts[0].header_rule: unknown key "header_rule"; did you mean "header_rules"?',
+    ]);
+  });
+
+  it('lists the allowed keys when an unknown key resembles none', () => {
+    const [line] = errorsOf('paths:\n  - path: /\n    servers: [localhost:1]\nzzzzzzzzzz: 1\n');
+    expect(line).toMatch(/^lb\.yaml:4:1: zzzzzzzzzz: unknown key "zzzzzzzzzz"; expected one of .*hosts, paths/);
+  });
+
+  it('reports every problem, not only the first', () => {
+    const lines = errorsOf('paths:\n  - path: mango\n    servers: []\n  - servers: [localhost:1]\n');
+    expect(lines).toEqual([
+      'lb.yaml:2:11: paths[0].path: a path starts with "/"',
+      'lb.yaml:3:14: paths[0].servers: a route needs at least one server',
+      'lb.yaml:4:5: paths[1].path: missing required key "path"',
+    ]);
+  });
+
+  it('reads durations with units and refuses bare numbers', () => {
+    const ok = loadConfig('paths:\n  - path: /\n    servers: [localhost:1]\n    timeouts: { connect: 250ms, response_headers: 1.5s, body_idle: 2m }\n');
+    expect(ok.routes.match(undefined, '/')?.timeouts).toEqual({ connect: 250, responseHeaders: 1500, bodyIdle: 120_000 });
+    expect(errorsOf('paths:\n  - path: /\n    servers: [localhost:1]\n    timeouts: { connect: 5 }\n')).toEqual([
+      'lb.yaml:4:26: paths[0].timeouts.connect: expected a duration such as "5s" or "250ms"',
+    ]);
+  });
+
+  it('refuses two routes for the same host and path, pointing at the second', () => {
+    expect(errorsOf('hosts:\n  - host: A.example\n    servers: [localhost:1]\n  - host: a.example.\n    servers: [localhost:2]\n')).toEqual([
+      'lb.yaml:4:11: hosts[1].host: another route already serves a.example.',
+    ]);
+  });
+
+  it('gives the YAML syntax error with its place', () => {
+    const [line] = errorsOf('paths:\n  - path: /\n    servers: [localhost:1\n');
+    expect(line).toMatch(/^lb\.yaml:\d+:\d+: .+/);
+  });
+
+  it('refuses a config without routes', () => {
+    expect(errorsOf('{}', 'lb.json')).toEqual(['lb.json:1:1: the config has no routes: add `hosts` or `paths`']);
+  });
+});

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { addForwardingHeaders } from '../../src/core/proxy/forwardingHeaders.ts';
+import { removeHopByHop } from '../../src/core/proxy/hopByHop.ts';
+import { splitTarget } from '../../src/core/proxy/splitTarget.ts';
+
+describe('removeHopByHop', () => {
+  it('removes the RFC 9110 hop-by-hop fields and those Connection names', () => {
+    const headers = new Headers({
+      connection: 'close, X-Private , x-other',
+      'x-private': '1',
+      'x-other': '2',
+      'keep-alive': 'timeout=5',
+      'transfer-encoding': 'chunked',
+      te: 'trailers',
+      trailer: 'x',
+      upgrade: 'h2c',
+      'proxy-connection': 'keep-alive',
+      'x-kept': 'yes',
+    });
+    removeHopByHop(headers);
+    expect([...headers.keys()]).toEqual(['x-kept']);
+  });
+});
+
+describe('addForwardingHeaders', () => {
+  it('starts a chain, or appends to the one present', () => {
+    const fresh = new Headers();
+    addForwardingHeaders(fresh, { address: '::1', protocol: 'https', host: 'a.example' });
+    expect(Object.fromEntries(fresh)).toEqual({ 'x-forwarded-for': '::1', 'x-forwarded-proto': 'https', 'x-forwarded-host': 'a.example' });
+    const chained = new Headers({ 'x-forwarded-for': '198.51.100.1' });
+    addForwardingHeaders(chained, { address: '127.0.0.1', protocol: 'http', host: undefined });
+    expect(chained.get('x-forwarded-for')).toBe('198.51.100.1, 127.0.0.1');
+  });
+});
+
+describe('splitTarget', () => {
+  it.each([
+    ['http://h/a/b?x=1&y', '/a/b', '?x=1&y'],
+    ['http://h', '/', ''],
+    ['http://h:80/?', '/', '?'],
+    ['http://h/a#frag', '/a', ''],
+    ['http://h/a?q=1#frag', '/a', '?q=1'],
+    ['/raw/target?q=%2f', '/raw/target', '?q=%2f'],
+    ['http://h/a?next=http://x/y', '/a', '?next=http://x/y'],
+  ])('splits %s', (url, path, query) => expect(splitTarget(url)).toEqual({ path, query }));
+});

@@ -1,4 +1,10 @@
+import { compileFirewall } from '../firewall/compileFirewall.ts';
+import { compileRateLimit } from '../ratelimit/compileRateLimit.ts';
 import type { Guard, RequestRewrite, ResponseRewrite } from '../Route.ts';
+import { compileHeaderRules, type HeaderEdit } from '../rules/compileHeaderRules.ts';
+import { compileParamRules, type QueryEdit } from '../rules/compileParamRules.ts';
+import { compilePathRewrite, type PathRewrite } from '../rules/compilePathRewrite.ts';
+import { compileUpstreamHost, type HostEdit } from '../rules/compileUpstreamHost.ts';
 import type { Config, HostRouteConfig, PathRouteConfig } from './schema/index.ts';
 
 export interface RouteRules {
@@ -7,10 +13,75 @@ export interface RouteRules {
   readonly responseRewrites: ResponseRewrite[];
 }
 
+export interface RuleCompileOptions {
+  /** The rate limiter's clock, in milliseconds. @default performance.now */
+  readonly now?: () => number;
+}
+
+type RuleLevel = Pick<Config, 'header_rules' | 'response_header_rules' | 'param_rules' | 'rewrite_rules' | 'upstream_host' | 'firewall_rules' | 'rate_limit'>;
+
+interface CompiledLevel {
+  readonly firewall?: Guard;
+  readonly rateLimit?: Guard;
+  readonly headers?: HeaderEdit;
+  readonly responseHeaders?: HeaderEdit;
+  readonly params?: QueryEdit;
+  readonly path?: PathRewrite;
+  readonly host?: HostEdit;
+}
+
+/** The top-level rules, compiled once per config so every route shares them (and one global rate limiter). */
+const globals = new WeakMap<Config, CompiledLevel>();
+
 /**
- * Compiles a route's rules (and the global ones that apply to it) into the functions the app runs
- * per request. Throws `ConfigProblem` for a rule that cannot be compiled.
+ * Compiles a route's rules and the global ones into the functions the app runs per request, in
+ * the order documented in docs/rules-and-firewall.md. Top-level rules run first and route rules
+ * second, so a route's header, query and path rules have the last word:
+ * - guards: firewall (global, route), then rate limit (global, route);
+ * - request: header rules, query rules, path rewrites (each global, then route), then the upstream
+ *   Host (the route's `upstream_host`, else the global one);
+ * - response: header rules, global then route.
+ * Throws `ConfigProblem` for a rule that cannot be compiled.
  */
-export function compileRouteRules(_entry: HostRouteConfig | PathRouteConfig, _at: readonly (string | number)[], _config: Config): RouteRules {
-  return { guards: [], requestRewrites: [], responseRewrites: [] };
+export function compileRouteRules(
+  entry: HostRouteConfig | PathRouteConfig,
+  at: readonly (string | number)[],
+  config: Config,
+  options: RuleCompileOptions = {},
+): RouteRules {
+  let global = globals.get(config);
+  if (!global) globals.set(config, (global = compileLevel(config, [], options)));
+  const local = compileLevel(entry, at, options);
+  const levels = [global, local];
+
+  const guards = [...levels.map((l) => l.firewall), ...levels.map((l) => l.rateLimit)].filter((g): g is Guard => g !== undefined);
+  const headers = levels.map((l) => l.headers).filter((e): e is HeaderEdit => e !== undefined);
+  const params = levels.map((l) => l.params).filter((e): e is QueryEdit => e !== undefined);
+  const paths = levels.map((l) => l.path).filter((e): e is PathRewrite => e !== undefined);
+  const host = entry.upstream_host !== undefined ? local.host : global.host;
+  const responseHeaders = levels.map((l) => l.responseHeaders).filter((e): e is HeaderEdit => e !== undefined);
+
+  const requestRewrites: RequestRewrite[] = [];
+  if (headers.length + params.length + paths.length > 0 || host) {
+    requestRewrites.push((exchange, outgoing) => {
+      for (const edit of headers) edit(exchange, outgoing.headers);
+      for (const edit of params) outgoing.query = edit(exchange, outgoing.query);
+      for (const rewrite of paths) outgoing.path = rewrite(outgoing.path);
+      host?.(outgoing.headers);
+    });
+  }
+  const responseRewrites: ResponseRewrite[] = responseHeaders.length === 0 ? [] : [(exchange, response) => responseHeaders.forEach((edit) => edit(exchange, response))];
+  return { guards, requestRewrites, responseRewrites };
+}
+
+function compileLevel(level: RuleLevel, at: readonly (string | number)[], options: RuleCompileOptions): CompiledLevel {
+  return {
+    firewall: compileFirewall(level.firewall_rules, [...at, 'firewall_rules']),
+    rateLimit: compileRateLimit(level.rate_limit, options.now),
+    headers: compileHeaderRules(level.header_rules, [...at, 'header_rules']),
+    responseHeaders: compileHeaderRules(level.response_header_rules, [...at, 'response_header_rules']),
+    params: compileParamRules(level.param_rules, [...at, 'param_rules']),
+    path: compilePathRewrite(level.rewrite_rules, [...at, 'rewrite_rules']),
+    host: compileUpstreamHost(level.upstream_host, [...at, 'upstream_host']),
+  };
 }

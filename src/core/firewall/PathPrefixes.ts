@@ -1,0 +1,40 @@
+import { ConfigProblem } from '../config/ConfigProblem.ts';
+import { normalizePath } from '../path/normalizePath.ts';
+
+/**
+ * Path prefixes a firewall rejects, matched on segment boundaries against the normalised path:
+ * `/messages` covers `/messages`, `/messages/` and `/messages/1`, not `/messages-archive`.
+ * Two choices err on the side of refusing: letters are compared without case (a backend on a
+ * case-insensitive file system serves `/MESSAGES` as `/messages`), and `;` also ends a segment
+ * (servlet containers drop `;params` from a segment, so `/messages;x` reaches `/messages`).
+ */
+export class PathPrefixes {
+  readonly #prefixes = new Set<string>();
+  readonly #all: boolean;
+
+  /**
+   * @param entries paths starting with `/`; normalised as requests are, a trailing slash ignored
+   * @throws ConfigProblem for a path that cannot be normalised
+   */
+  constructor(entries: readonly string[], at: readonly (string | number)[]) {
+    entries.forEach((entry, i) => {
+      const normal = normalizePath(entry);
+      if (normal === undefined) throw new ConfigProblem([...at, i], `${JSON.stringify(entry)} cannot be normalised (a bad escape, an encoded slash, or ".." above the root)`);
+      const key = normal.length > 1 && normal.endsWith('/') ? normal.slice(0, -1) : normal;
+      this.#prefixes.add(key.toLowerCase());
+    });
+    this.#all = this.#prefixes.has('/');
+  }
+
+  /** Whether a normalised path falls under one of the prefixes. */
+  matches(path: string): boolean {
+    if (this.#prefixes.size === 0) return false;
+    if (this.#all) return true;
+    const lower = path.toLowerCase();
+    for (let i = 1; i < lower.length; i++) {
+      const code = lower.charCodeAt(i);
+      if ((code === 47 /* / */ || code === 59) /* ; */ && this.#prefixes.has(lower.slice(0, i))) return true;
+    }
+    return this.#prefixes.has(lower);
+  }
+}

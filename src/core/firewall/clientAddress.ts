@@ -1,0 +1,47 @@
+import { ConfigProblem } from '../config/ConfigProblem.ts';
+import type { Config } from '../config/schema/index.ts';
+import { nodeAddress, parseForwarded, parseXForwardedFor } from './forwardedFor.ts';
+import { parseIpAddress } from './ipAddress.ts';
+import { IpRanges } from './IpRanges.ts';
+
+/** Finds the client's address from the connection's peer and the request's forwarding headers. */
+export type ClientAddressResolver = (peer: string | undefined, headers: Headers) => string | undefined;
+
+/**
+ * Compiles the top-level `trusted_proxies` and `forwarded_header` keys. Without trusted proxies
+ * the client is the connection's peer, whatever the headers say. With them, when the peer is a
+ * trusted proxy, the chain in `X-Forwarded-For` (or RFC 7239 `Forwarded`, if `forwarded_header`
+ * says so) is read from the right: each trusted address is skipped, and the first untrusted one
+ * is the client. An entry that is not an address (`unknown`, an obfuscated name, garbage) stops
+ * the walk at the last address a trusted proxy vouched for. Only one header is read, so a client
+ * cannot slip a forged `Forwarded` past a proxy that only appends to `X-Forwarded-For`.
+ * @throws ConfigProblem for an entry that is not an address or CIDR range
+ */
+export function compileClientAddress(config: Pick<Config, 'trusted_proxies' | 'forwarded_header'>): ClientAddressResolver {
+  const entries = config.trusted_proxies ?? [];
+  if (entries.length === 0) {
+    if (config.forwarded_header) throw new ConfigProblem(['forwarded_header'], 'forwarded_header needs trusted_proxies: only trusted proxies are believed');
+    return (peer) => peer;
+  }
+  const trusted = new IpRanges(entries, ['trusted_proxies']);
+  const header = config.forwarded_header ?? 'x-forwarded-for';
+  const parse = header === 'forwarded' ? parseForwarded : parseXForwardedFor;
+
+  return (peer, headers) => {
+    if (peer === undefined) return undefined;
+    const peerAddress = parseIpAddress(peer);
+    if (peerAddress === undefined || !trusted.has(peerAddress)) return peer;
+    const value = headers.get(header);
+    if (value === null) return peer;
+    const chain = parse(value);
+    let client = peer;
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const text = nodeAddress(chain[i]);
+      const address = parseIpAddress(text);
+      if (address === undefined) return client;
+      client = text;
+      if (!trusted.has(address)) return client;
+    }
+    return client;
+  };
+}

@@ -1,0 +1,54 @@
+import { TokenBucket, type BucketPolicy } from './TokenBucket.ts';
+
+/** Keys tracked at most, unless configured: about 100 bytes each, so some 10 MB at worst. */
+export const DEFAULT_MAX_KEYS = 100_000;
+
+/**
+ * One token bucket per key (a client address, a header value), in memory. Memory is bounded:
+ * when `maxKeys` buckets exist, full buckets are forgotten (a fresh one is the same), and if none
+ * is full the least recently used one goes. Under that much key pressure a forgotten client starts
+ * again with a full bucket; that is the price of bounded memory.
+ */
+export class RateLimiter {
+  readonly #buckets = new Map<string, TokenBucket>();
+  readonly #policy: BucketPolicy;
+  readonly #maxKeys: number;
+  readonly #now: () => number;
+
+  /** @param now milliseconds from any fixed origin; @default performance.now */
+  constructor(policy: BucketPolicy, options: { maxKeys?: number; now?: () => number } = {}) {
+    this.#policy = policy;
+    this.#maxKeys = options.maxKeys ?? DEFAULT_MAX_KEYS;
+    this.#now = options.now ?? (() => performance.now());
+  }
+
+  /** Number of keys tracked now. */
+  get size(): number {
+    return this.#buckets.size;
+  }
+
+  /**
+   * Takes a token from the key's bucket.
+   * @returns 0 when the request may pass, else the milliseconds until it could
+   */
+  take(key: string): number {
+    const now = this.#now();
+    let bucket = this.#buckets.get(key);
+    if (bucket) {
+      // Re-inserting keeps the map in least-recently-used order.
+      this.#buckets.delete(key);
+    } else {
+      if (this.#buckets.size >= this.#maxKeys) this.#evict(now);
+      bucket = new TokenBucket(this.#policy, now);
+    }
+    this.#buckets.set(key, bucket);
+    return bucket.take(now);
+  }
+
+  #evict(now: number): void {
+    for (const [key, bucket] of this.#buckets) if (bucket.isFull(now)) this.#buckets.delete(key);
+    if (this.#buckets.size < this.#maxKeys) return;
+    const oldest = this.#buckets.keys().next().value;
+    if (oldest !== undefined) this.#buckets.delete(oldest);
+  }
+}

@@ -1,0 +1,48 @@
+/** How a bucket fills: it holds at most `capacity` tokens and gains `refillPerMs` tokens a millisecond. */
+export interface BucketPolicy {
+  readonly capacity: number;
+  readonly refillPerMs: number;
+}
+
+/**
+ * A token bucket: starts full, each request takes one token, tokens come back at a steady rate.
+ * It allows bursts of up to `capacity` requests and, over time, `refillPerMs` requests a
+ * millisecond. Time is passed in, never read, so tests control it.
+ */
+export class TokenBucket {
+  #tokens: number;
+  #updated: number;
+  readonly #policy: BucketPolicy;
+
+  constructor(policy: BucketPolicy, now: number) {
+    this.#policy = policy;
+    this.#tokens = policy.capacity;
+    this.#updated = now;
+  }
+
+  /**
+   * Takes a token if there is one.
+   * @returns 0 when a token was taken, else the milliseconds until one will be available
+   */
+  take(now: number): number {
+    this.#refill(now);
+    if (this.#tokens >= 1) {
+      this.#tokens -= 1;
+      return 0;
+    }
+    return Math.max(1, Math.ceil((1 - this.#tokens) / this.#policy.refillPerMs));
+  }
+
+  /** Whether the bucket is full again at `now`: forgetting it then changes nothing. */
+  isFull(now: number): boolean {
+    this.#refill(now);
+    return this.#tokens >= this.#policy.capacity;
+  }
+
+  #refill(now: number): void {
+    // A clock that steps back must not drain or overfill the bucket.
+    const elapsed = Math.max(0, now - this.#updated);
+    this.#tokens = Math.min(this.#policy.capacity, this.#tokens + elapsed * this.#policy.refillPerMs);
+    this.#updated = Math.max(this.#updated, now);
+  }
+}

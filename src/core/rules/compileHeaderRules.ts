@@ -1,0 +1,54 @@
+import { ConfigProblem } from '../config/ConfigProblem.ts';
+import type { Config } from '../config/schema/index.ts';
+import { isHopByHop } from '../proxy/hopByHop.ts';
+import type { Exchange } from '../Route.ts';
+import { compileTemplate, render, type Template } from './template.ts';
+
+type HeaderRules = NonNullable<Config['header_rules']>;
+
+/** Changes a set of headers (a request's or a response's) for one exchange. */
+export type HeaderEdit = (exchange: Exchange, headers: Headers) => void;
+
+/** A field name is a token (RFC 9110 section 5.1). */
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** Characters no field value may hold (RFC 9110 section 5.5). */
+const FORBIDDEN_IN_VALUE = /[\r\n\0]/;
+
+/**
+ * Compiles `header_rules` (or `response_header_rules`). Names are case-insensitive. Applied in
+ * this order: `remove`, then `add` and `set` (both replace every value already present; `add` is
+ * the tutorial's word for it), then `append` (adds a value, keeping those present). Values may
+ * hold `${variable}` placeholders. Removing `Host` from a request sends the backend its own
+ * `host:port`.
+ * @returns undefined when there are no rules
+ * @throws ConfigProblem for a bad name or value, or for setting a field that frames the message
+ */
+export function compileHeaderRules(rules: HeaderRules | undefined, at: readonly (string | number)[]): HeaderEdit | undefined {
+  if (!rules) return undefined;
+  const remove = (rules.remove ?? []).map((name, i) => checkName(name, [...at, 'remove', i]));
+  const set = [...compileValues(rules.add, [...at, 'add']), ...compileValues(rules.set, [...at, 'set'])];
+  const append = compileValues(rules.append, [...at, 'append']);
+  if (remove.length + set.length + append.length === 0) return undefined;
+
+  return (exchange, headers) => {
+    for (const name of remove) headers.delete(name);
+    for (const [name, value] of set) headers.set(name, render(value, exchange));
+    for (const [name, value] of append) headers.append(name, render(value, exchange));
+  };
+}
+
+function compileValues(map: Record<string, string> | undefined, at: readonly (string | number)[]): [string, Template][] {
+  return Object.entries(map ?? {}).map(([name, value]) => {
+    const lower = checkName(name, [...at, name]);
+    if (isHopByHop(lower) || lower === 'content-length') {
+      throw new ConfigProblem([...at, name], `${name} describes how the message is framed or carried (RFC 9110 sections 7.6.1, 8.6); the balancer sets it`);
+    }
+    if (FORBIDDEN_IN_VALUE.test(value)) throw new ConfigProblem([...at, name], 'a header value cannot hold CR, LF or NUL (RFC 9110 section 5.5)');
+    return [lower, compileTemplate(value.trim(), [...at, name])];
+  });
+}
+
+function checkName(name: string, at: readonly (string | number)[]): string {
+  if (!TOKEN.test(name)) throw new ConfigProblem(at, `${JSON.stringify(name)} is not a header name (RFC 9110 section 5.1)`);
+  return name.toLowerCase();
+}

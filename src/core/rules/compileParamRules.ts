@@ -1,0 +1,48 @@
+import type { Config } from '../config/schema/index.ts';
+import type { Exchange } from '../Route.ts';
+import { compileTemplate, render, type Template } from './template.ts';
+
+type ParamRules = NonNullable<Config['param_rules']>;
+
+/** Returns the query (`?a=1`, or `''`) with the rules applied. */
+export type QueryEdit = (exchange: Exchange, query: string) => string;
+
+/**
+ * Compiles `param_rules`. The raw query is edited as text: parameters no rule names are kept
+ * byte for byte, in their order. Names are compared after decoding (`+` and percent escapes, as
+ * `application/x-www-form-urlencoded` has it), so `Remove%4De` is `RemoveMe`; names are
+ * case-sensitive. Order: `remove`; `add` and `set` (the tutorial's `add` replaces, like `set`:
+ * every occurrence goes and one `name=value` is added at the end); `append` (added at the end,
+ * the others kept). Added names and values are percent-encoded; values may hold `${variable}`.
+ * @returns undefined when there are no rules
+ */
+export function compileParamRules(rules: ParamRules | undefined, at: readonly (string | number)[]): QueryEdit | undefined {
+  if (!rules) return undefined;
+  const set = [...compile(rules.add, [...at, 'add']), ...compile(rules.set, [...at, 'set'])];
+  const append = compile(rules.append, [...at, 'append']);
+  const dropped = new Set([...(rules.remove ?? []), ...set.map(([name]) => name)]);
+  if (dropped.size + append.length === 0) return undefined;
+
+  return (exchange, query) => {
+    const pairs = query.length > 1 ? query.slice(1).split('&') : [];
+    const kept = dropped.size === 0 ? pairs : pairs.filter((pair) => pair === '' || !dropped.has(decodedName(pair)));
+    if (kept.length === pairs.length && set.length + append.length === 0) return query;
+    for (const [name, value] of [...set, ...append]) kept.push(`${encodeURIComponent(name)}=${encodeURIComponent(render(value, exchange))}`);
+    const joined = kept.join('&');
+    return joined === '' ? '' : `?${joined}`;
+  };
+}
+
+function compile(map: Record<string, string> | undefined, at: readonly (string | number)[]): [string, Template][] {
+  return Object.entries(map ?? {}).map(([name, value]) => [name, compileTemplate(value, [...at, name])]);
+}
+
+function decodedName(pair: string): string {
+  const equals = pair.indexOf('=');
+  const raw = (equals === -1 ? pair : pair.slice(0, equals)).replaceAll('+', ' ');
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}

@@ -5,7 +5,7 @@ import type { Upstream, UpstreamRequest } from '../../src/core/proxy/Upstream.ts
 /** An app over a fake upstream that records what each backend would have received. */
 export function appWith(yaml: string, options: { peer?: string; now?: () => number; responseHeaders?: Record<string, string> } = {}) {
   const seen: UpstreamRequest[] = [];
-  const state = { peer: options.peer ?? '192.0.2.10' as string | undefined };
+  const state = { peer: 'peer' in options ? options.peer : ('192.0.2.10' as string | undefined) };
   const upstream: Upstream = async (request) => {
     seen.push(request);
     return new Response('ok', { headers: { 'x-backend': 'one', ...options.responseHeaders } });

@@ -30,7 +30,8 @@ export class TokenBucket {
       this.#tokens -= 1;
       return 0;
     }
-    return Math.max(1, Math.ceil((1 - this.#tokens) / this.#policy.refillPerMs));
+    // The epsilon absorbs floating-point dust, so 0.999 tokens at 1/ms waits 1 ms, not 2.
+    return Math.max(1, Math.ceil((1 - this.#tokens) / this.#policy.refillPerMs - 1e-9));
   }
 
   /** Whether the bucket is full again at `now`: forgetting it then changes nothing. */

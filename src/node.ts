@@ -1,11 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { serve } from '@hono/node-server';
+import type { Server, ServerResponse } from 'node:http';
+import { serve, type Http2Bindings, type HttpBindings } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context } from 'hono';
 import { createApp } from './app.ts';
 import { loadConfig, type LoadedConfig } from './core/config/loadConfig.ts';
+import { startHealthChecks } from './core/health/startHealthChecks.ts';
+import { sendDirect } from './node/sendDirect.ts';
 import { undiciUpstream } from './node/undiciUpstream.ts';
 
 export interface NodeServerOptions {
@@ -30,10 +32,17 @@ export interface RunningServer {
 export async function startNodeServer(options: NodeServerOptions): Promise<RunningServer> {
   const config = loadConfig(await readFile(options.configFile, 'utf8'), options.configFile);
   const upstream = undiciUpstream();
+  // One round of probes before serving, so no request meets a backend already known to be dead.
+  const health = startHealthChecks(config.backends, { upstream, log: options.log ?? ((line) => console.error(line)) });
+  await health.probeAll();
   const app = createApp({ config, upstream, clientAddress: nodeClientAddress, requestTarget: nodeRequestTarget, log: options.log });
 
   const server = await new Promise<Server>((resolve, reject) => {
-    const s = serve({ fetch: app.fetch, port: options.port ?? 8080, hostname: options.hostname ?? '127.0.0.1' }, () => resolve(s as Server));
+    const fetch = async (request: Request, env: HttpBindings | Http2Bindings) => {
+      const response = await app.fetch(request, env);
+      return ('statusCode' in env.outgoing && sendDirect(response, env.outgoing as ServerResponse)) || response;
+    };
+    const s = serve({ fetch, port: options.port ?? 8080, hostname: options.hostname ?? '127.0.0.1' }, () => resolve(s as Server));
     s.once('error', reject);
   });
   const { address, port } = server.address() as AddressInfo;
@@ -42,7 +51,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
   return {
     url: `http://${host}:${port}`,
     config,
-    close: (drainMs = 30_000) => drain(server, drainMs).then(() => upstream.close()),
+    close: (drainMs = 30_000) => (health.stop(), drain(server, drainMs).then(() => upstream.close())),
   };
 }
 

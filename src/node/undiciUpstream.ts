@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { Agent, errors } from 'undici';
 import { UpstreamError, type Upstream, type UpstreamRequest } from '../core/proxy/Upstream.ts';
+import { toWebStream } from './nodeBody.ts';
 
 /**
  * The Node upstream client, on undici's `request` with keep-alive connection pools. Unlike Node's
@@ -44,7 +45,7 @@ export function undiciUpstream(): Upstream & { close(): Promise<void> } {
         response.body.dump().catch(() => {});
         return new Response(null, { status: response.statusCode, headers });
       }
-      return new Response(toWebStream(response.body), { status: response.statusCode, headers });
+      return new Response(toWebStream(response.body, classifyBodyError), { status: response.statusCode, headers });
     } catch (error) {
       response.body.destroy();
       throw new UpstreamError('failed', `unusable response status ${response.statusCode}`, { cause: error });
@@ -70,6 +71,12 @@ const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
 
+/** Errors of a body already streaming: a stalled body is a timeout, the rest a failure. */
+function classifyBodyError(error: unknown): UpstreamError {
+  if (error instanceof errors.BodyTimeoutError) return new UpstreamError('timeout', error.message, { cause: error });
+  return new UpstreamError('failed', (error as Error)?.message ?? String(error), { cause: error });
+}
+
 function classify(error: unknown): UpstreamError {
   if (error instanceof errors.ConnectTimeoutError || error instanceof errors.HeadersTimeoutError) {
     return new UpstreamError('timeout', error.message, { cause: error });
@@ -77,31 +84,4 @@ function classify(error: unknown): UpstreamError {
   const code = (error as { code?: string }).code;
   if (code && CONNECT_CODES.has(code)) return new UpstreamError('connect', `${code}: ${(error as Error).message}`, { cause: error });
   return new UpstreamError('failed', (error as Error)?.message ?? String(error), { cause: error });
-}
-
-/**
- * Bridges undici's Node stream to a web stream with backpressure: the source is paused while the
- * web stream's queue is full. An error in the source (a backend dying mid-body) errors the web
- * stream, so the client's response is cut off rather than ended as if complete.
- */
-function toWebStream(body: Readable): ReadableStream<Uint8Array> {
-  return new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        body.on('data', (chunk: Buffer) => {
-          controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-          if ((controller.desiredSize ?? 0) <= 0) body.pause();
-        });
-        body.once('end', () => controller.close());
-        body.once('error', (error) => controller.error(error));
-      },
-      pull() {
-        body.resume();
-      },
-      cancel(reason) {
-        body.destroy(reason instanceof Error ? reason : undefined);
-      },
-    },
-    { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
-  );
 }

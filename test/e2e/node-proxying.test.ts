@@ -1,5 +1,5 @@
 import { request as httpRequest } from 'node:http';
-import { connect } from 'node:net';
+import { connect, createServer, type AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startBalancer, type RunningBalancer } from '../helpers/startBalancer.ts';
@@ -164,14 +164,18 @@ describe('failures', () => {
     await closed; // the backend saw its connection closed before it answered
   });
 
-  it('answers 502 when the backend cannot be reached', async () => {
-    const dead = await startBalancer('paths:\n  - path: /\n    servers: [127.0.0.1:1]\n');
+  it('answers 502 when the backend answers with something that is not HTTP', async () => {
+    const garbage = createServer((socket) => socket.once('data', () => socket.end('SSH-2.0-not-http\r\n\r\n')));
+    await new Promise<void>((resolve) => garbage.listen(0, '127.0.0.1', resolve));
+    const port = (garbage.address() as AddressInfo).port;
+    const broken = await startBalancer(`paths:\n  - path: /\n    servers: [127.0.0.1:${port}]\n    health_check: false\n`);
     try {
-      const response = await fetch(`${dead.url}/`);
+      const response = await fetch(`${broken.url}/`);
       expect(response.status).toBe(502);
       expect(await response.text()).toBe('Bad Gateway\n');
     } finally {
-      await dead.stop();
+      await broken.stop();
+      garbage.close();
     }
   });
 });

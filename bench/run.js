@@ -97,6 +97,10 @@ async function main() {
   watchdog.unref();
 
   const machine = describeMachine();
+  // Two cores leave no room for anything else: say so when something else was already running
+  // (measured before our own processes start, so it is someone else's load).
+  machine.loadAverageAtStart = Number(os.loadavg()[0].toFixed(2));
+  if (machine.loadAverageAtStart > 0.5) console.error(`bench: load average ${machine.loadAverageAtStart} before starting; expect noisy numbers`);
   console.error(`bench: ${chosen.join(', ')} (about ${Math.ceil(budget / 60)} min) with ${machine.loadGenerator}, ${machine.cores} cores`);
   const tmpDir = makeRunDir();
   const log = (line) => console.error(line);

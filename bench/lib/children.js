@@ -8,6 +8,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 
 const live = new Set();
+let stopping = false;
+
+/** True once Ctrl-C or SIGTERM reached the harness: failures after that are not news. */
+export const isStopping = () => stopping;
 
 /**
  * Spawns a tracked child in its own process group. stdout/stderr are kept (last 64 KiB) so a
@@ -121,6 +125,7 @@ export function installCleanup() {
   process.on('exit', killAllChildrenNow);
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
     process.on(signal, async () => {
+      stopping = true;
       console.error(`\n${signal}: stopping ${live.size} child process(es)...`);
       const hardStop = setTimeout(() => process.exit(130), 5000);
       hardStop.unref();

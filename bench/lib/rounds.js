@@ -3,6 +3,7 @@
 // instead of on whichever happened to run at that minute. The summary is the median per candidate.
 import { drive } from './load.js';
 import { median, sum } from './stats.js';
+import { isStopping } from './children.js';
 
 /**
  * Measures every started (`ok`) entry of `lineup`, filling `entry.runs` and `entry.summary`.
@@ -21,6 +22,7 @@ export async function measureInRounds(lineup, { rounds, seconds, warmupSeconds, 
         entry.runs.push(run);
         log(`  round ${round}/${rounds} ${entry.name.padEnd(26)} ${Math.round(run.reqPerSec).toString().padStart(7)} req/s  p99 ${run.p99Ms.toFixed(2)} ms  errors ${run.errors}`);
       } catch (error) {
+        if (isStopping()) return lineup;
         entry.runs.push({ failed: error.message });
         log(`  round ${round}/${rounds} ${entry.name} failed: ${error.message}`);
       }

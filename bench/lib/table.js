@@ -4,7 +4,9 @@
 export function markdownTable(headers, rows) {
   const cells = [headers, ...rows].map((row) => row.map((cell) => String(cell ?? '')));
   const widths = headers.map((_, i) => Math.max(...cells.map((row) => row[i].length)));
-  const numeric = headers.map((_, i) => rows.every((row) => /^[\d.,×x%\-n/a ]*$/.test(String(row[i] ?? ''))));
+  // Right-align a column when every cell is a number, a ratio or n/a (and at least one is filled).
+  const numeric = headers.map((_, i) => rows.some((row) => row[i] !== '' && row[i] != null)
+    && rows.every((row) => /^(n\/a|-|[\d.,]+x?)?$/.test(String(row[i] ?? ''))));
   const line = (row) => `| ${row.map((cell, i) => (numeric[i] ? cell.padStart(widths[i]) : cell.padEnd(widths[i]))).join(' | ')} |`;
   const rule = `|${widths.map((w, i) => (numeric[i] ? `${'-'.repeat(w + 1)}:` : '-'.repeat(w + 2))).join('|')}|`;
   return [line(cells[0]), rule, ...cells.slice(1).map(line)].join('\n');

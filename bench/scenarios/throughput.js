@@ -66,7 +66,7 @@ export async function run({ tmpDir, backends, settings, log }) {
     bars: rows.map((row) => ({
       label: row.name,
       value: Number.isFinite(row.reqPerSec) ? row.reqPerSec : null,
-      text: Number.isFinite(row.reqPerSec) ? `${formatInt(row.reqPerSec)} req/s${row.reqRatio != null ? ` (${formatRatio(row.reqRatio)} nginx)` : ''}` : (row.note || 'not run').slice(0, 45),
+      text: Number.isFinite(row.reqPerSec) ? `${formatInt(row.reqPerSec)} req/s${row.reqRatio != null ? ` (${formatRatio(row.reqRatio)} nginx)` : ''}` : shorten((row.note || 'not run').replace(/exited \(\w+\) before it was ready: /, ''), 60),
       highlight: row.name.startsWith('switchyard'),
     })),
   });

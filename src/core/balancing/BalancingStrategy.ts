@@ -12,8 +12,13 @@ export interface BalancingStrategy {
   pick(candidates: readonly PoolMember[], request: PickRequest): Backend;
 }
 
+/** What `consistent_hash` hashes. */
+export type HashOn = 'client_ip' | { readonly header: string } | { readonly cookie: string };
+
 /** What a strategy is built from: the pool's members and the injected random source. */
 export interface StrategyOptions {
   readonly members: readonly PoolMember[];
   readonly random: () => number;
+  /** For `consistent_hash`. @default 'client_ip' */
+  readonly hashOn?: HashOn;
 }

@@ -1,10 +1,21 @@
 import type { BalancingStrategy, StrategyOptions } from './BalancingStrategy.ts';
+import { consistentHashStrategy } from './consistentHash.ts';
+import { leastConnectionsStrategy } from './leastConnections.ts';
+import { powerOfTwoStrategy } from './powerOfTwo.ts';
 import { randomStrategy } from './random.ts';
+import { roundRobinStrategy } from './roundRobin.ts';
+import { weightedStrategy } from './weighted.ts';
 
-export type Algorithm = 'random';
+/** A pool's `algorithm`. */
+export type Algorithm = 'random' | 'round_robin' | 'weighted' | 'least_connections' | 'power_of_two' | 'consistent_hash';
 
 const strategies: Record<Algorithm, (options: StrategyOptions) => BalancingStrategy> = {
   random: randomStrategy,
+  round_robin: roundRobinStrategy,
+  weighted: weightedStrategy,
+  least_connections: leastConnectionsStrategy,
+  power_of_two: powerOfTwoStrategy,
+  consistent_hash: consistentHashStrategy,
 };
 
 /** Builds the strategy named by a pool's `algorithm`. */

@@ -1,8 +1,20 @@
 import type { BalancingStrategy, StrategyOptions } from './BalancingStrategy.ts';
 
-/** Picks uniformly at random among the healthy members: the tutorial's choice, and the default. */
+/**
+ * Picks at random among the healthy members, in proportion to their weights (all 1 by default,
+ * so uniformly): the tutorial's choice, and the default.
+ */
 export function randomStrategy({ random }: StrategyOptions): BalancingStrategy {
   return {
-    pick: (candidates) => candidates[Math.floor(random() * candidates.length)].backend,
+    pick(candidates) {
+      let total = 0;
+      for (const member of candidates) total += member.weight;
+      let point = random() * total;
+      for (const member of candidates) {
+        point -= member.weight;
+        if (point < 0) return member.backend;
+      }
+      return candidates[candidates.length - 1].backend;
+    },
   };
 }

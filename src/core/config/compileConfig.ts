@@ -17,6 +17,8 @@ export interface CompiledConfig {
 export interface CompileOptions {
   /** Random source in [0, 1) for the balancing strategies. @default Math.random */
   readonly random?: () => number;
+  /** Clock for passive health cool-downs and retry budgets. @default Date.now */
+  readonly now?: () => number;
 }
 
 /** Compiles a validated config. Throws `ConfigProblem` naming the field at fault. */
@@ -30,7 +32,7 @@ export function compileConfig(config: Config, options: CompileOptions = {}): Com
     const path = entry.path ?? '/';
     return {
       name: host ? (path === '/' ? host : host + path) : path,
-      pool: compilePool(entry, at, { config, backends, random }),
+      pool: compilePool(entry, at, { config, backends, random, now: options.now }),
       timeouts: resolveTimeouts(config.timeouts, entry.timeouts),
       ...compileRouteRules(entry, at, config),
     };

@@ -1,7 +1,11 @@
 import { createStrategy } from '../balancing/createStrategy.ts';
+import { Sticky } from '../balancing/sticky.ts';
+import { HealthState } from '../health/HealthState.ts';
 import { Backend } from '../pool/Backend.ts';
 import { Pool, type PoolMember } from '../pool/Pool.ts';
 import { ConfigProblem } from './ConfigProblem.ts';
+import { activeCheckOf, healthSettingsKey, passiveHealthOf, retriesOf, stickyOf } from './compilePoolSettings.ts';
+import { formatPath } from './parseConfig.ts';
 import type { Config, HostRouteConfig, PathRouteConfig } from './schema/index.ts';
 import { parseServerAddress, type ServerAddress } from './serverAddress.ts';
 
@@ -10,20 +14,58 @@ export interface PoolCompileContext {
   /** Backends by id, shared across routes so that each is probed and counted once. */
   readonly backends: Map<string, Backend>;
   readonly random: () => number;
+  /** Clock for passive health and retry budgets. @default Date.now */
+  readonly now?: () => number;
 }
 
-/** Compiles a route's `servers` and balancing keys into its pool. */
+/** Where each backend's health settings were first given, to report a route that disagrees. */
+const firstDefined = new WeakMap<Backend, { key: string; at: string }>();
+
+/**
+ * Compiles a route's `servers` and balancing keys into its pool. Health is tracked once per
+ * backend, so two routes that name the same backend must give it the same `health_check` and
+ * `passive_health`; a disagreement is a config error rather than a silent winner.
+ */
 export function compilePool(entry: HostRouteConfig | PathRouteConfig, at: readonly (string | number)[], context: PoolCompileContext): Pool {
+  const { config } = context;
+  const active = activeCheckOf(entry, config);
+  const passive = passiveHealthOf(entry, config);
+  const key = healthSettingsKey(active, passive);
+  const algorithm = entry.algorithm ?? config.algorithm ?? 'random';
+
   const members: PoolMember[] = [];
   entry.servers.forEach((server, i) => {
     const url = typeof server === 'string' ? server : server.url;
     const address = parseServerAddress(url) as ServerAddress;
     const id = address.origin + address.basePath;
     let backend = context.backends.get(id);
-    if (!backend) context.backends.set(id, (backend = new Backend(address)));
+    if (!backend) {
+      backend = new Backend(address, new HealthState({ active, passive, now: context.now }));
+      context.backends.set(id, backend);
+      firstDefined.set(backend, { key, at: formatPath(at) });
+    }
+    const first = firstDefined.get(backend);
+    if (first && first.key !== key) {
+      throw new ConfigProblem(
+        [...at, 'servers', i],
+        `"${url}" is also a server of ${first.at}, with different health_check or passive_health settings; a backend is checked once for all its routes, so give both routes the same settings (or set them once at the top level)`,
+      );
+    }
     if (members.some((member) => member.backend === backend)) throw new ConfigProblem([...at, 'servers', i], `"${url}" is listed twice`);
-    members.push({ backend, weight: typeof server === 'string' ? 1 : (server.weight ?? 1) });
+    const weight = typeof server === 'string' ? 1 : (server.weight ?? 1);
+    if (weight !== 1 && algorithm === 'round_robin') {
+      throw new ConfigProblem([...at, 'servers', i, 'weight'], 'round_robin takes every server in turn and ignores weights; use algorithm: weighted');
+    }
+    members.push({ backend, weight });
   });
-  const algorithm = entry.algorithm ?? context.config.algorithm ?? 'random';
-  return new Pool(members, createStrategy(algorithm, { members, random: context.random }));
+
+  if (entry.hash_on !== undefined && algorithm !== 'consistent_hash') {
+    throw new ConfigProblem([...at, 'hash_on'], `hash_on is only used by algorithm: consistent_hash, and this route uses ${algorithm}`);
+  }
+  const stickySettings = stickyOf(entry, config);
+  return new Pool(members, createStrategy(algorithm, { members, random: context.random, hashOn: entry.hash_on ?? config.hash_on }), {
+    retries: retriesOf(entry, config),
+    sticky: stickySettings && new Sticky(stickySettings),
+    now: context.now,
+  });
 }

@@ -1,4 +1,7 @@
 import type { BalancingStrategy, PickRequest } from '../balancing/BalancingStrategy.ts';
+import type { Sticky } from '../balancing/sticky.ts';
+import { RetryBudget } from '../retry/RetryBudget.ts';
+import { DEFAULT_RETRIES, type RetrySettings } from '../retry/RetrySettings.ts';
 import type { Backend } from './Backend.ts';
 
 /** A route's backends and how one is chosen among them. */
@@ -7,19 +10,50 @@ export interface PoolMember {
   readonly weight: number;
 }
 
+export interface PoolOptions {
+  /** @default DEFAULT_RETRIES */
+  readonly retries?: RetrySettings;
+  /** Pins clients to a backend by cookie; undefined for none. */
+  readonly sticky?: Sticky;
+  /** Clock for the retry budget. @default Date.now */
+  readonly now?: () => number;
+}
+
 export class Pool {
   readonly members: readonly PoolMember[];
+  readonly retries: RetrySettings;
+  readonly retryBudget: RetryBudget;
+  readonly sticky: Sticky | undefined;
   readonly #strategy: BalancingStrategy;
 
-  constructor(members: readonly PoolMember[], strategy: BalancingStrategy) {
+  constructor(members: readonly PoolMember[], strategy: BalancingStrategy, options: PoolOptions = {}) {
     this.members = members;
     this.#strategy = strategy;
+    this.retries = options.retries ?? DEFAULT_RETRIES;
+    this.retryBudget = new RetryBudget(this.retries.budgetRatio, this.retries.budgetMinPerSecond, options.now);
+    this.sticky = options.sticky;
   }
 
-  /** Picks a healthy backend for the request, or undefined when none is healthy. */
-  pick(request: PickRequest): Backend | undefined {
-    const healthy = this.members.filter((member) => member.backend.healthy);
-    if (healthy.length === 0) return undefined;
-    return this.#strategy.pick(healthy, request);
+  /**
+   * Picks a backend for the request among those not down and not in `exclude` (the ones this
+   * request already tried), or undefined when none is left. Ejected backends are skipped unless
+   * every remaining one is ejected: then they are tried anyway (Envoy's panic mode), because a
+   * guess beats a certain 503 when passive health may simply have over-reacted.
+   */
+  pick(request: PickRequest, exclude?: ReadonlySet<Backend>): Backend | undefined {
+    const live = this.#live(exclude);
+    if (live.length === 0) return undefined;
+    const healthy = live.filter((member) => !member.backend.health.isEjected);
+    const candidates = healthy.length > 0 ? healthy : live;
+    return this.sticky?.find(candidates, request.headers) ?? this.#strategy.pick(candidates, request);
+  }
+
+  /** Whether `pick` would find a backend outside `exclude`, without moving any strategy's state. */
+  hasCandidates(exclude?: ReadonlySet<Backend>): boolean {
+    return this.#live(exclude).length > 0;
+  }
+
+  #live(exclude: ReadonlySet<Backend> | undefined): PoolMember[] {
+    return this.members.filter((member) => member.backend.health.isUp && !exclude?.has(member.backend));
   }
 }

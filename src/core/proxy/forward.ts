@@ -1,6 +1,10 @@
 import type { PickRequest } from '../balancing/BalancingStrategy.ts';
-import { plainResponse } from '../responses.ts';
+import type { Backend } from '../pool/Backend.ts';
 import type { Pool } from '../pool/Pool.ts';
+import { trackBody } from '../pool/trackBody.ts';
+import { plainResponse } from '../responses.ts';
+import { bufferBody } from '../retry/bufferBody.ts';
+import { mayRetry } from '../retry/RetrySettings.ts';
 import { toClientResponse } from './toClientResponse.ts';
 import { UpstreamError, type Timeouts, type Upstream } from './Upstream.ts';
 
@@ -26,26 +30,101 @@ export interface ForwardOptions {
 }
 
 /**
- * Sends the request to a backend of the pool and returns the client's response:
- * 503 when no backend is healthy, 502 when the backend cannot be reached or fails, 504 on timeout.
+ * Sends the request to a backend of the pool and returns the client's response. A failed attempt
+ * is retried on another backend when the pool's retry rules allow it (docs/health-and-balancing.md).
+ * Answers 503 naming the route when no backend is healthy (or none could be connected to),
+ * 502 when the backend fails, 504 when it times out.
  */
 export async function forward(pool: Pool, outgoing: OutgoingRequest, options: ForwardOptions): Promise<Response> {
-  const backend = pool.pick(options.pick);
-  if (!backend) return plainResponse(503, `Service Unavailable: no healthy backend for ${options.routeName}`);
+  const unavailable = () => plainResponse(503, `Service Unavailable: no healthy backend for ${options.routeName}`);
+  const tried = new Set<Backend>();
+  let backend = pool.pick(options.pick);
+  if (!backend) return unavailable();
+  pool.retryBudget.recordRequest();
 
-  try {
-    const response = await options.upstream({
-      origin: backend.origin,
-      target: backend.basePath + outgoing.path + outgoing.query,
-      method: outgoing.method,
-      headers: outgoing.headers,
-      body: outgoing.body,
-      signal: options.signal,
-      timeouts: options.timeouts,
-    });
-    return toClientResponse(outgoing.method, response);
-  } catch (error) {
-    if (error instanceof UpstreamError && error.failure === 'timeout') return plainResponse(504, 'Gateway Timeout');
-    return plainResponse(502, 'Bad Gateway');
+  const retries = pool.retries;
+  let body: { replay(): ReadableStream<Uint8Array> | null; replayable: boolean } = { replay: () => outgoing.body, replayable: true };
+  if (outgoing.body && retries.attempts > 0) {
+    const buffered = await bufferBody(outgoing.body, retries.maxBufferedBody);
+    body = buffered.replayable
+      ? { replay: () => streamOf(buffered.bytes), replayable: true }
+      : { replay: () => buffered.stream, replayable: false };
+  } else if (outgoing.body) {
+    body = { replay: () => outgoing.body, replayable: false };
   }
+
+  let lastError: UpstreamError | undefined;
+  let everyFailureWasConnect = true;
+  for (let attempt = 0; backend; attempt++) {
+    tried.add(backend);
+    backend.inFlight++;
+    try {
+      const response = await options.upstream({
+        origin: backend.origin,
+        target: backend.basePath + outgoing.path + outgoing.query,
+        method: outgoing.method,
+        headers: outgoing.headers,
+        body: body.replay(),
+        signal: options.signal,
+        timeouts: options.timeouts,
+      });
+      return respond(pool, backend, outgoing, options.pick, response);
+    } catch (caught) {
+      backend.inFlight--;
+      const error = caught instanceof UpstreamError ? caught : new UpstreamError('failed', String(caught), { cause: caught });
+      // A client that went away is not the backend's fault, and wants no retry.
+      if (options.signal.aborted) return plainResponse(502, 'Bad Gateway');
+      backend.health.recordFailure(`${outgoing.method} ${outgoing.path} -> ${describeFailure(error)}`);
+      lastError = error;
+      everyFailureWasConnect &&= error.failure === 'connect';
+      const retryable = body.replayable && attempt < retries.attempts && mayRetry(error, outgoing.method, retries);
+      if (!retryable) break;
+      const next = pool.pick(options.pick, tried);
+      if (!next || !pool.retryBudget.tryRetry()) break;
+      backend = next;
+    }
+  }
+  // Nothing could even be connected to: every backend is down, whatever health checks believed.
+  if (everyFailureWasConnect && !pool.hasCandidates(tried)) return unavailable();
+  if (lastError?.failure === 'timeout') return plainResponse(504, 'Gateway Timeout');
+  return plainResponse(502, 'Bad Gateway');
+}
+
+/** Turns the backend's answer into the client's, and keeps the backend counted in flight until the body is done. */
+function respond(pool: Pool, backend: Backend, outgoing: OutgoingRequest, request: PickRequest, upstream: Response): Response {
+  const passive = backend.health.passive;
+  if (passive?.statuses.has(upstream.status)) backend.health.recordFailure(`${outgoing.method} ${outgoing.path} -> ${upstream.status}`);
+  else backend.health.recordSuccess();
+
+  const client = toClientResponse(outgoing.method, upstream);
+  const cookie = pool.sticky?.setCookie(backend, request.headers);
+  if (cookie) client.headers.append('set-cookie', cookie);
+  let released = false;
+  const release = () => {
+    if (!released) backend.inFlight--;
+    released = true;
+  };
+  if (!client.body) {
+    release();
+    return client;
+  }
+  const body = trackBody(client.body, release, (error) => {
+    if (!(error instanceof UpstreamError && error.failure === 'timeout')) return;
+    backend.health.recordFailure(`${outgoing.method} ${outgoing.path} -> response body stalled`);
+  });
+  return new Response(body, { status: client.status, statusText: client.statusText, headers: client.headers });
+}
+
+function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(controller) {
+      if (bytes.byteLength > 0) controller.enqueue(bytes);
+      controller.close();
+    },
+  });
+}
+
+function describeFailure(error: UpstreamError): string {
+  const kind = error.failure === 'connect' ? 'cannot connect' : error.failure === 'timeout' ? 'timed out' : 'failed';
+  return `${kind} (${error.message.split('\n')[0].slice(0, 200)})`;
 }

@@ -1,0 +1,16 @@
+import type { BalancingStrategy } from './BalancingStrategy.ts';
+
+/**
+ * Takes the healthy members in turn. Weights are not allowed with it (the config says so);
+ * `weighted` is round robin that honours them.
+ */
+export function roundRobinStrategy(): BalancingStrategy {
+  let next = 0;
+  return {
+    pick(candidates) {
+      const member = candidates[next % candidates.length];
+      next = (next + 1) % 0x7fffffff;
+      return member.backend;
+    },
+  };
+}

@@ -1,0 +1,130 @@
+import type { ActiveCheckSettings, PassiveHealthSettings } from './HealthSettings.ts';
+
+/** What active checks last concluded. `unknown` until the first probe answers. */
+export type ActiveState = 'unknown' | 'up' | 'down';
+
+/** A change worth a log line. */
+export type HealthEvent =
+  | { readonly kind: 'up' | 'down'; readonly reason: string; readonly streak: number; readonly first: boolean }
+  | { readonly kind: 'ejected'; readonly reason: string; readonly streak: number; readonly cooldownMs: number }
+  | { readonly kind: 'returned'; readonly cooldownMs: number };
+
+export interface HealthStateOptions {
+  /** Active checks; undefined when switched off, so the backend is never taken down by probes. */
+  readonly active?: ActiveCheckSettings;
+  /** Passive ejection; undefined when switched off. */
+  readonly passive?: PassiveHealthSettings;
+  /** @default Date.now */
+  readonly now?: () => number;
+}
+
+/**
+ * One backend's health, shared by every route that names it: the active checks' verdict with
+ * rise/fall thresholds, and passive ejection with a cool-down that doubles on repeats.
+ * A backend may be picked while it is not `down` and not ejected.
+ */
+export class HealthState {
+  readonly active: ActiveCheckSettings | undefined;
+  readonly passive: PassiveHealthSettings | undefined;
+  #state: ActiveState = 'unknown';
+  /** Probes in a row that disagree with the current state. */
+  #probeStreak = 0;
+  #failures = 0;
+  #ejectedUntil = 0;
+  /** When the latest ejection ended or ends; kept after it is over. */
+  #ejectedUntilLast = 0;
+  #cooldownMs = 0;
+  #ejections = 0;
+  /** After an ejection ends, one more failure ejects again at once (half-open, as a circuit breaker). */
+  #probation = false;
+  readonly #now: () => number;
+  readonly #listeners = new Set<(event: HealthEvent) => void>();
+
+  constructor(options: HealthStateOptions = {}) {
+    this.active = options.active;
+    this.passive = options.passive;
+    this.#now = options.now ?? Date.now;
+  }
+
+  get state(): ActiveState {
+    return this.#state;
+  }
+
+  /** Not taken down by active checks (an `unknown` backend counts as up). */
+  get isUp(): boolean {
+    return this.#state !== 'down';
+  }
+
+  /** Whether passive health has the backend in its cool-down now. Ends the ejection once the cool-down is over. */
+  get isEjected(): boolean {
+    if (this.#ejectedUntil === 0) return false;
+    if (this.#now() < this.#ejectedUntil) return true;
+    this.#ejectedUntil = 0;
+    this.#emit({ kind: 'returned', cooldownMs: this.#cooldownMs });
+    return false;
+  }
+
+  /** Subscribes to state changes; returns the unsubscribe function. */
+  subscribe(listener: (event: HealthEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Records an active probe's result. The first result decides at once; later ones need rise/fall in a row. */
+  recordProbe(passed: boolean, reason: string): void {
+    const settings = this.active;
+    if (!settings) return;
+    const first = this.#state === 'unknown';
+    const agrees = first ? false : passed === (this.#state === 'up');
+    if (agrees) {
+      this.#probeStreak = 0;
+      return;
+    }
+    this.#probeStreak++;
+    const needed = first ? 1 : passed ? settings.healthyThreshold : settings.unhealthyThreshold;
+    if (this.#probeStreak < needed) return;
+    const streak = this.#probeStreak;
+    this.#probeStreak = 0;
+    this.#state = passed ? 'up' : 'down';
+    this.#emit({ kind: this.#state, reason, streak, first });
+  }
+
+  /** Sets the state by hand, ending any ejection; later probes move it as usual. Emits nothing. */
+  force(state: 'up' | 'down'): void {
+    this.#state = state;
+    this.#probeStreak = 0;
+    this.#failures = 0;
+    this.#ejectedUntil = 0;
+    this.#probation = false;
+  }
+
+  /** Records a real request the backend answered well. */
+  recordSuccess(): void {
+    this.#failures = 0;
+    this.#probation = false;
+    // Only reachable in panic mode (every backend ejected): the backend has shown it works.
+    if (this.#ejectedUntil !== 0) this.#ejectedUntil = this.#now();
+  }
+
+  /** Records a real request the backend failed (connect error, timeout, reset, or a configured status). */
+  recordFailure(reason: string): void {
+    const settings = this.passive;
+    if (!settings || this.isEjected) return;
+    this.#failures++;
+    if (this.#failures < settings.failures && !this.#probation) return;
+    const now = this.#now();
+    // A backend that stayed clean for the longest cool-down starts again from the shortest one.
+    if (this.#ejections > 0 && now - this.#ejectedUntilLast >= settings.maxCooldownMs) this.#ejections = 0;
+    this.#ejections++;
+    this.#cooldownMs = Math.min(settings.cooldownMs * 2 ** (this.#ejections - 1), settings.maxCooldownMs);
+    this.#ejectedUntil = this.#ejectedUntilLast = now + this.#cooldownMs;
+    const streak = this.#failures;
+    this.#failures = 0;
+    this.#probation = true;
+    this.#emit({ kind: 'ejected', reason, streak, cooldownMs: this.#cooldownMs });
+  }
+
+  #emit(event: HealthEvent): void {
+    for (const listener of this.#listeners) listener(event);
+  }
+}

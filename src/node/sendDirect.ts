@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream';
+import { finished, pipeline } from 'node:stream';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { getBodyTap, type BodyTap } from '../core/proxy/bodyTap.ts';
 import { claimNodeSource } from './nodeBody.ts';
@@ -27,17 +27,27 @@ export function sendDirect(response: Response, outgoing: ServerResponse): Respon
   response.headers.forEach((value, name) => headers.push(name, value));
   outgoing.writeHead(response.status, headers);
 
+  const { source: readable } = source;
+  const length = Number(response.headers.get('content-length') ?? NaN);
+  if (length > 0 && readable.readableLength === length) {
+    // The whole body has arrived already (the common small response): one write carries the
+    // headers and the body, instead of one write for each.
+    outgoing.end(readable.read());
+    finished(readable.resume(), () => taps.forEach((tap) => tap.done()));
+    return RESPONSE_ALREADY_SENT;
+  }
+
   // Which side broke first decides whether the backend is to blame: a client that goes away
   // makes the pipeline destroy the source too, and that is an abandonment, not a backend failure.
   let backendError: unknown;
   let clientGone = false;
-  source.source.once('error', (error) => {
+  readable.once('error', (error) => {
     if (!clientGone) backendError ??= source.mapError(error);
   });
   outgoing.once('close', () => {
     if (!outgoing.writableFinished && backendError === undefined) clientGone = true;
   });
-  pipeline(source.source, outgoing, () => {
+  pipeline(readable, outgoing, () => {
     for (const tap of taps) {
       if (backendError !== undefined) tap.failed(backendError);
       tap.done();

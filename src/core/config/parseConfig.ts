@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { isMap, isPair, isScalar, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import { isMap, isPair, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { ConfigError, type ConfigIssue } from './ConfigError.ts';
 import { configSchema, type Config } from './schema/index.ts';
 import { suggest } from './suggest.ts';
@@ -35,7 +35,15 @@ export function readConfig(text: string, fileName = 'config'): ConfigSource {
     );
   }
 
-  const result = v.safeParse(configSchema, doc.toJS({ maxAliasCount: 100 }) ?? {});
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    // yaml finds an alias without its anchor, or too many aliases, only while converting.
+    const { line, col } = at(firstAliasOffset(doc));
+    throw new ConfigError([{ file: fileName, line, column: col, path: '', message: firstLine((error as Error).message) }], { cause: error });
+  }
+  const result = v.safeParse(configSchema, data ?? {});
   if (result.success) {
     return {
       config: result.output,
@@ -124,6 +132,17 @@ function findKeyNode(doc: Document, keys: unknown[]): Node | undefined {
 
 export function formatPath(keys: readonly unknown[]): string {
   return keys.map((key, i) => (typeof key === 'number' ? `[${key}]` : i === 0 ? String(key) : `.${String(key)}`)).join('');
+}
+
+function firstAliasOffset(doc: Document): number {
+  let offset = 0;
+  visit(doc, {
+    Alias(_, node) {
+      offset = node.range?.[0] ?? 0;
+      return visit.BREAK;
+    },
+  });
+  return offset;
 }
 
 function firstLine(message: string): string {

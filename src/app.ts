@@ -52,7 +52,9 @@ export function createApp(options: AppOptions): Hono {
     const route = routes.match(host, path);
     if (!route) return notFound();
 
-    const exchange: Exchange = { request, clientAddress: clientAddress(c), host, path, query: target.query, route };
+    // The peer is who connected; the client is who trusted proxies say sent it (trusted_proxies).
+    const peer = clientAddress(c);
+    const exchange: Exchange = { request, clientAddress: options.config.clientAddress?.(peer, request.headers) ?? peer, host, path, query: target.query, route };
     for (const guard of route.guards) {
       const refusal = guard(exchange);
       if (refusal) return refusal;
@@ -61,7 +63,7 @@ export function createApp(options: AppOptions): Hono {
     const headers = new Headers(request.headers);
     removeHopByHop(headers);
     addForwardingHeaders(headers, {
-      address: exchange.clientAddress,
+      address: peer,
       protocol: request.url.startsWith('https:') ? 'https' : 'http',
       host,
     });

@@ -2,6 +2,7 @@ import type { Backend } from '../pool/Backend.ts';
 import { DEFAULT_TIMEOUTS, type Timeouts } from '../proxy/Upstream.ts';
 import type { Route } from '../Route.ts';
 import { RouteTable } from '../routing/RouteTable.ts';
+import { compileClientAddress, type ClientAddressResolver } from '../firewall/clientAddress.ts';
 import { ConfigProblem } from './ConfigProblem.ts';
 import type { Config, HostRouteConfig, PathRouteConfig } from './schema/index.ts';
 import { compilePool } from './compilePool.ts';
@@ -12,6 +13,8 @@ export interface CompiledConfig {
   readonly routes: RouteTable<Route>;
   /** Every distinct backend, each once, however many routes name it. */
   readonly backends: readonly Backend[];
+  /** The client's address from the peer's and, for trusted proxies, the forwarding headers (`trusted_proxies`). */
+  readonly clientAddress?: ClientAddressResolver;
 }
 
 export interface CompileOptions {
@@ -34,7 +37,7 @@ export function compileConfig(config: Config, options: CompileOptions = {}): Com
       name: host ? (path === '/' ? host : host + path) : path,
       pool: compilePool(entry, at, { config, backends, random, now: options.now }),
       timeouts: resolveTimeouts(config.timeouts, entry.timeouts),
-      ...compileRouteRules(entry, at, config),
+      ...compileRouteRules(entry, at, config, { now: options.now }),
     };
   };
 
@@ -48,7 +51,7 @@ export function compileConfig(config: Config, options: CompileOptions = {}): Com
       throw new ConfigProblem(['paths', i, 'path'], `another route already serves ${entry.path}`);
     }
   });
-  return { routes, backends: [...backends.values()] };
+  return { routes, backends: [...backends.values()], clientAddress: compileClientAddress(config) };
 }
 
 type TimeoutsConfig = Config['timeouts'];

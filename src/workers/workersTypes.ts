@@ -1,0 +1,19 @@
+// The few Workers runtime types the entry point uses, declared here rather than pulling in
+// @cloudflare/workers-types, whose globals would clash with the DOM and Node types of the rest of
+// the project.
+
+/** The Worker's bindings, as wrangler.toml, `wrangler secret` or `wrangler dev --var` set them. */
+export interface Env {
+  /** The whole config, as YAML or JSON text. @default the bundled examples/loadbalancer.yaml */
+  readonly LB_CONFIG?: string;
+}
+
+/** The third argument of `fetch` and `scheduled`, as Hono declares it. */
+export type { ExecutionContext } from 'hono';
+
+/** The first argument of `scheduled`: which Cron Trigger fired, and when. */
+export interface ScheduledController {
+  readonly scheduledTime: number;
+  readonly cron: string;
+  noRetry(): void;
+}

@@ -1,0 +1,3 @@
+import { defineConformanceSuite } from './suite.ts';
+
+defineConformanceSuite('workerd');

@@ -1,0 +1,136 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PROJECT_ROOT, startBalancer, writeConfig } from './startBalancer.ts';
+
+/** The runtimes Switchyard runs on, as the conformance suite names them. */
+export type RuntimeName = 'node' | 'deno' | 'workerd';
+
+export const RUNTIME_NAMES: readonly RuntimeName[] = ['node', 'deno', 'workerd'];
+
+/**
+ * What each runtime documentedly does differently (docs/runtimes.md); the conformance cases assert
+ * these explicitly instead of skipping.
+ */
+export interface RuntimeFacts {
+  /** Whether the backend receives the client's `Host`; workerd's fetch always sends the URL's host. */
+  readonly keepsClientHost: boolean;
+  /**
+   * Whether a compressed response reaches the client byte for byte as the backend sent it. workerd
+   * decodes what JavaScript reads and encodes it again for the client, so only the decoded content
+   * and the `Content-Encoding` are the same.
+   */
+  readonly compressedBodyVerbatim: boolean;
+  /**
+   * Whether the app sees the client's `Connection` header, and so can drop the fields it names.
+   * workerd consumes it (and `TE`) before the Worker runs; fields named only there are forwarded.
+   */
+  readonly seesConnectionHeader: boolean;
+  /**
+   * The status when every backend of a route refuses connections: 503 (no backend available) where
+   * the runtime tells a refused connection from a failed exchange; workerd reports both as
+   * "Network connection lost.", so the balancer answers 502 there.
+   */
+  readonly allRefusedStatus: 502 | 503;
+  /**
+   * Whether a client that disconnects cancels the upstream request. Under `wrangler dev` the
+   * disconnect does not reach the Worker (`request.signal` never fires, even with
+   * `enable_request_signal`), so the backend request runs until it ends or times out.
+   */
+  readonly cancelsUpstreamOnDisconnect: boolean;
+}
+
+export const RUNTIME_FACTS: Record<RuntimeName, RuntimeFacts> = {
+  node: { keepsClientHost: true, compressedBodyVerbatim: true, seesConnectionHeader: true, allRefusedStatus: 503, cancelsUpstreamOnDisconnect: true },
+  deno: { keepsClientHost: true, compressedBodyVerbatim: true, seesConnectionHeader: true, allRefusedStatus: 503, cancelsUpstreamOnDisconnect: true },
+  workerd: { keepsClientHost: false, compressedBodyVerbatim: false, seesConnectionHeader: false, allRefusedStatus: 502, cancelsUpstreamOnDisconnect: false },
+};
+
+/** A balancer running on one runtime. */
+export interface RuntimeBalancer {
+  readonly runtime: RuntimeName;
+  /** `http://127.0.0.1:PORT` */
+  readonly url: string;
+  /** Everything the processes printed so far, stdout and stderr together. */
+  output(): string;
+  /** Stops the balancer and every process it started; resolves once they are gone. */
+  stop(): Promise<void>;
+}
+
+/** The `deno` binary that `npm ci` installs (its postinstall links the real binary beside bin.cjs). */
+export const DENO_BINARY = [join(PROJECT_ROOT, 'node_modules/deno/deno'), join(PROJECT_ROOT, 'node_modules/deno/deno.exe')].find((path) => existsSync(path)) ?? join(PROJECT_ROOT, 'node_modules/.bin/deno');
+
+const WRANGLER = join(PROJECT_ROOT, 'node_modules/wrangler/bin/wrangler.js');
+
+/**
+ * Starts the balancer on a runtime with the given config, on a free loopback port, the way a user
+ * would: `switchyard serve` from the build, `deno task serve`, or `wrangler dev` with `LB_CONFIG`.
+ */
+export async function startOnRuntime(runtime: RuntimeName, configText: string): Promise<RuntimeBalancer> {
+  if (runtime === 'node') {
+    const running = await startBalancer(configText);
+    return { runtime, url: running.url, output: running.output, stop: async () => void (await running.stop()) };
+  }
+  if (runtime === 'deno') {
+    const configFile = await writeConfig(configText);
+    return spawnServer(runtime, DENO_BINARY, ['task', 'serve', '--config', configFile, '--port', '0', '--hostname', '127.0.0.1'], /listening on (http:\/\/\S+)/, 30_000);
+  }
+  const persistDir = await mkdtemp(join(tmpdir(), 'switchyard-wrangler-'));
+  return spawnServer(
+    runtime,
+    process.execPath,
+    [WRANGLER, 'dev', '--port', '0', '--ip', '127.0.0.1', '--inspector-port', '0', '--var', `LB_CONFIG:${configText}`, '--show-interactive-dev-session=false', '--persist-to', persistDir, '--log-level', 'info'],
+    /Ready on (http:\/\/\S+)/,
+    60_000,
+    { WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', CI: '1' },
+  );
+}
+
+/**
+ * Spawns a server in its own process group and resolves once its output matches `ready`. `stop()`
+ * sends SIGTERM to the whole group (wrangler starts workerd children), then SIGKILL after 10 s.
+ */
+function spawnServer(runtime: RuntimeName, command: string, args: string[], ready: RegExp, timeoutMs: number, env: Record<string, string> = {}): Promise<RuntimeBalancer> {
+  const child = spawn(command, args, { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let output = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const signalGroup = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(-child.pid!, signal);
+    } catch {
+      // The group is gone already.
+    }
+  };
+  const stop = async () => {
+    signalGroup('SIGTERM');
+    const force = setTimeout(() => signalGroup('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(force);
+    // Children that outlived the group leader (workerd under wrangler) go too.
+    signalGroup('SIGKILL');
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void stop();
+      reject(new Error(`${runtime}: not ready within ${timeoutMs} ms:\n${output}`));
+    }, timeoutMs);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = ready.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        child.stdout!.off('data', onData).on('data', (more: Buffer) => void (output += more.toString()));
+        child.stderr!.off('data', onData).on('data', (more: Buffer) => void (output += more.toString()));
+        resolve({ runtime, url: match[1], output: () => output, stop });
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${runtime}: exited with ${code} before it was ready:\n${output}`));
+    });
+  });
+}

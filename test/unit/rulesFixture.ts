@@ -10,7 +10,7 @@ export function appWith(yaml: string, options: { peer?: string; now?: () => numb
     seen.push(request);
     return new Response('ok', { headers: { 'x-backend': 'one', ...options.responseHeaders } });
   };
-  const app = createApp({ config: loadConfig(yaml, 'lb.yaml', compileOptions(options.now)), upstream, clientAddress: () => state.peer, log: () => {} });
+  const app = createApp({ config: loadConfig(yaml, 'lb.yaml', { now: options.now }), upstream, clientAddress: () => state.peer, log: () => {} });
   return {
     app,
     seen,
@@ -19,11 +19,6 @@ export function appWith(yaml: string, options: { peer?: string; now?: () => numb
     last: () => seen.at(-1)!,
     send: (path: string, init: RequestInit & { headers?: Record<string, string> } = {}) => app.request(`http://lb.test${path}`, init),
   };
-}
-
-/** Passes the clock where the config compiler takes one. */
-function compileOptions(now: (() => number) | undefined): Parameters<typeof loadConfig>[2] {
-  return now ? ({ now } as unknown as Parameters<typeof loadConfig>[2]) : undefined;
 }
 
 /** The ConfigError text for a config, or a failure when it loads. */

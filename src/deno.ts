@@ -5,8 +5,8 @@ import type { Context } from 'hono';
 import { getConnInfo } from 'hono/deno';
 import { createApp } from './app.ts';
 import { ConfigError } from './core/config/ConfigError.ts';
-import { loadConfig, type LoadedConfig } from './core/config/loadConfig.ts';
-import type { Upstream } from './core/proxy/Upstream.ts';
+import { loadConfig } from './core/config/loadConfig.ts';
+import { startHealthChecks } from './core/health/startHealthChecks.ts';
 import { undiciUpstream } from './node/undiciUpstream.ts';
 
 const USAGE = `Usage: deno task serve --config FILE [--port 8080] [--hostname 127.0.0.1]
@@ -49,9 +49,9 @@ async function main(args: string[]): Promise<number> {
   // client's Host only through a custom HTTP client. undici, through Deno's Node compatibility,
   // does neither, and measured faster here than fetch with a custom client (docs/runtimes.md).
   const upstream = undiciUpstream();
-  const health = await startHealth(config, upstream);
+  const health = startHealthChecks(config.backends, { upstream, log });
   // One round of probes before serving, so no request meets a backend already known to be down.
-  await health?.probeAll();
+  await health.probeAll();
   const app = createApp({ config, upstream, clientAddress, log });
 
   // Deno.serve binds before returning; onListen only replaces Deno's own "Listening on" line.
@@ -68,7 +68,7 @@ async function main(args: string[]): Promise<number> {
     Deno.addSignalListener('SIGTERM', stop);
     Deno.addSignalListener('SIGINT', stop);
   });
-  health?.stop();
+  health.stop();
   // shutdown() stops accepting, closes idle keep-alive connections and waits for in-flight requests.
   await Promise.race([server.shutdown(), new Promise((resolve) => setTimeout(resolve, DRAIN_MS))]);
   await upstream.close();
@@ -79,23 +79,6 @@ async function main(args: string[]): Promise<number> {
 function clientAddress(c: Context): string | undefined {
   const address = getConnInfo(c).remote.address;
   return address?.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-}
-
-interface HealthChecks {
-  stop(): void;
-  probeAll(): Promise<void>;
-}
-
-// TODO(health): replace with a static import once src/core/health/startHealthChecks.ts has landed.
-async function startHealth(config: LoadedConfig, upstream: Upstream): Promise<HealthChecks | undefined> {
-  const specifier = new URL('./core/health/startHealthChecks.ts', import.meta.url).href;
-  let module: { startHealthChecks?: (backends: LoadedConfig['backends'], options: { upstream: Upstream; log: typeof log }) => HealthChecks };
-  try {
-    module = await import(specifier);
-  } catch {
-    return undefined;
-  }
-  return module.startHealthChecks?.(config.backends, { upstream, log });
 }
 
 main(Deno.args).then(

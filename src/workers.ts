@@ -6,18 +6,22 @@ import type { Env, ExecutionContext, ScheduledController } from './workers/worke
 const log = (line: string) => console.error(line);
 
 export default {
-  /** Every request: routed and forwarded by the app compiled once per isolate. */
+  /**
+   * Every request: routed and forwarded by the app compiled once per isolate. The isolate's first
+   * request, and then the first one after each check interval, also starts a round of health probes
+   * that runs after the response (`waitUntil`); the request itself never waits for it.
+   */
   fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
     const balancer = isolateBalancer(env, bundledConfig, log);
     if (!balancer.ok) return configBroken();
+    const round = balancer.probeIfStale(Date.now());
+    if (round) ctx.waitUntil(round);
     return balancer.app.fetch(request, env, ctx);
   },
 
-  /** Cron Triggers (wrangler.toml `[triggers]`): active health probes for this isolate's backends. */
+  /** Cron Triggers (wrangler.toml `[triggers]`): a round of health probes in the isolate that runs it. */
   scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): void {
     const balancer = isolateBalancer(env, bundledConfig, log);
-    if (!balancer.ok) return;
-    // TODO(health): ctx.waitUntil(probeAll()) once src/core/health/startHealthChecks.ts has landed.
-    void ctx;
+    if (balancer.ok) ctx.waitUntil(balancer.health.probeAll());
   },
 };

@@ -2,13 +2,21 @@ import type { Context, Hono } from 'hono';
 import { createApp } from '../app.ts';
 import { ConfigError } from '../core/config/ConfigError.ts';
 import { loadConfig, type LoadedConfig } from '../core/config/loadConfig.ts';
+import { startHealthChecks, type HealthChecks } from '../core/health/startHealthChecks.ts';
 import { fetchUpstream } from '../core/proxy/fetchUpstream.ts';
 import { plainResponse } from '../core/responses.ts';
 import type { Env } from './workersTypes.ts';
 
-/** What one isolate keeps between requests: the compiled config and the app built on it. */
+/** What one isolate keeps between requests: the compiled config, the app built on it, its health checks. */
 export type IsolateBalancer =
-  | { readonly ok: true; readonly config: LoadedConfig; readonly app: Hono }
+  | {
+      readonly ok: true;
+      readonly config: LoadedConfig;
+      readonly app: Hono;
+      readonly health: HealthChecks;
+      /** Runs a round of probes unless one ran within the shortest check interval; resolves when done. */
+      probeIfStale(now: number): Promise<void> | undefined;
+    }
   | { readonly ok: false; readonly problem: string };
 
 let current: { readonly source: string; readonly balancer: IsolateBalancer } | undefined;
@@ -17,6 +25,8 @@ let current: { readonly source: string; readonly balancer: IsolateBalancer } | u
  * The balancer for this isolate, compiled once from `LB_CONFIG` (or the bundled example) and reused
  * by every later request and cron event the isolate serves. A config that fails to load is
  * remembered too, so every request answers 500 at once instead of parsing the text again.
+ * Health checks never run on timers here (timers do not outlive a request on Workers): the entry
+ * point runs rounds of probes itself, from requests and from Cron Triggers.
  * @param bundledConfig the text of examples/loadbalancer.yaml, as wrangler bundles it
  */
 export function isolateBalancer(env: Env, bundledConfig: string, log: (line: string) => void): IsolateBalancer {
@@ -26,12 +36,28 @@ export function isolateBalancer(env: Env, bundledConfig: string, log: (line: str
   let balancer: IsolateBalancer;
   try {
     const config = loadConfig(source, fileName);
-    balancer = { ok: true, config, app: createApp({ config, upstream: fetchUpstream(), clientAddress, log }) };
+    const upstream = fetchUpstream();
+    const health = startHealthChecks(config.backends, { upstream, log, schedule: false });
+    const intervals = config.backends.flatMap((backend) => (backend.health.active ? [backend.health.active.intervalMs] : []));
+    const interval = intervals.length > 0 ? Math.min(...intervals) : Infinity;
+    let lastRound = -Infinity;
+    balancer = {
+      ok: true,
+      config,
+      app: createApp({ config, upstream, clientAddress, log }),
+      health,
+      probeIfStale(now) {
+        if (interval === Infinity || now - lastRound < interval) return undefined;
+        lastRound = now;
+        return health.probeAll();
+      },
+    };
   } catch (error) {
     const problem = error instanceof ConfigError ? error.message : `${fileName}: ${error instanceof Error ? error.message : String(error)}`;
     log(`switchyard: cannot load the config:\n${problem}`);
     balancer = { ok: false, problem };
   }
+  if (current?.balancer.ok) current.balancer.health.stop();
   current = { source, balancer };
   return balancer;
 }

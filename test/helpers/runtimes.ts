@@ -67,21 +67,30 @@ const WRANGLER = join(PROJECT_ROOT, 'node_modules/wrangler/bin/wrangler.js');
 /**
  * Starts the balancer on a runtime with the given config, on a free loopback port, the way a user
  * would: `switchyard serve` from the build, `deno task serve`, or `wrangler dev` with `LB_CONFIG`.
+ * @param configText YAML or JSON; on workerd, `undefined` leaves `LB_CONFIG` unset so the bundled
+ *   examples/loadbalancer.yaml is served
  */
-export async function startOnRuntime(runtime: RuntimeName, configText: string): Promise<RuntimeBalancer> {
+export async function startOnRuntime(runtime: RuntimeName, configText: string | undefined): Promise<RuntimeBalancer> {
+  if (runtime !== 'workerd' && configText === undefined) throw new Error(`${runtime} needs a config file`);
   if (runtime === 'node') {
-    const running = await startBalancer(configText);
+    const running = await startBalancer(configText!);
     return { runtime, url: running.url, output: running.output, stop: async () => void (await running.stop()) };
   }
   if (runtime === 'deno') {
-    const configFile = await writeConfig(configText);
+    const configFile = await writeConfig(configText!);
     return spawnServer(runtime, DENO_BINARY, ['task', 'serve', '--config', configFile, '--port', '0', '--hostname', '127.0.0.1'], /listening on (http:\/\/\S+)/, 30_000);
   }
   const persistDir = await mkdtemp(join(tmpdir(), 'switchyard-wrangler-'));
   return spawnServer(
     runtime,
     process.execPath,
-    [WRANGLER, 'dev', '--port', '0', '--ip', '127.0.0.1', '--inspector-port', '0', '--var', `LB_CONFIG:${configText}`, '--show-interactive-dev-session=false', '--persist-to', persistDir, '--log-level', 'info'],
+    [
+      WRANGLER,
+      'dev',
+      ...['--port', '0', '--ip', '127.0.0.1', '--inspector-port', '0', '--persist-to', persistDir],
+      ...(configText === undefined ? [] : ['--var', `LB_CONFIG:${configText}`]),
+      ...['--show-interactive-dev-session=false', '--log-level', 'info'],
+    ],
     /Ready on (http:\/\/\S+)/,
     60_000,
     { WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', CI: '1' },

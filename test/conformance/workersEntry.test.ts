@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOnRuntime, type RuntimeBalancer } from '../helpers/runtimes.ts';
+import { startTestBackend, type TestBackend } from '../helpers/testBackend.ts';
+import { send } from './client.ts';
+
+// What only the Workers entry point does, seen through `wrangler dev`: the bundled config when
+// LB_CONFIG is unset, and health probes without timers (per isolate, and from Cron Triggers).
+
+describe('the Worker under wrangler dev', () => {
+  let backend: TestBackend;
+  let withConfig: RuntimeBalancer;
+  let bundled: RuntimeBalancer;
+  const probes = () => backend.seen.filter((seen) => seen.url === '/healthcheck').length;
+
+  beforeAll(async () => {
+    backend = await startTestBackend('only');
+    const config = { paths: [{ path: '/', servers: [backend.address], health_check: { interval: '1h' } }] };
+    [withConfig, bundled] = await Promise.all([startOnRuntime('workerd', JSON.stringify(config)), startOnRuntime('workerd', undefined)]);
+  }, 90_000);
+
+  afterAll(async () => {
+    await Promise.all([withConfig?.stop(), bundled?.stop()]);
+    await backend?.close();
+  });
+
+  it('serves the bundled examples/loadbalancer.yaml when LB_CONFIG is unset', async () => {
+    // The tutorial's firewall answers without any backend running.
+    expect((await send(bundled.url, '/messages', { headers: { host: 'www.mango.com' } })).status).toBe(403);
+    expect((await send(bundled.url, '/', { headers: { host: 'www.nowhere.com' } })).status).toBe(404);
+  });
+
+  it("probes once on the isolate's first request, then not again within the check interval", async () => {
+    expect(probes()).toBe(0);
+    expect((await send(withConfig.url, '/first', { headers: { host: 'a.example' } })).status).toBe(200);
+    await waitFor(() => probes() === 1);
+    expect((await send(withConfig.url, '/second', { headers: { host: 'a.example' } })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(probes()).toBe(1);
+  });
+
+  it('runs a round of probes on each Cron Trigger', async () => {
+    const before = probes();
+    const reply = await send(withConfig.url, '/cdn-cgi/handler/scheduled');
+    expect(reply.status).toBe(200);
+    await waitFor(() => probes() === before + 1);
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`not so within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}

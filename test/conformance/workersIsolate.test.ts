@@ -1,0 +1,42 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../helpers/startBalancer.ts';
+import { configBroken, isolateBalancer } from '../../src/workers/isolateBalancer.ts';
+
+// The Worker's per-isolate state, through the app and without workerd: which config it compiles,
+// and what a broken LB_CONFIG does.
+
+const bundled = readFileSync(join(PROJECT_ROOT, 'examples/loadbalancer.yaml'), 'utf8');
+
+describe('isolateBalancer', () => {
+  it('compiles LB_CONFIG once and reuses it while the text is the same', () => {
+    const env = { LB_CONFIG: '{"paths":[{"path":"/a","servers":["127.0.0.1:1"],"health_check":false}]}' };
+    const first = isolateBalancer(env, bundled, () => {});
+    expect(first.ok).toBe(true);
+    expect(isolateBalancer({ ...env }, bundled, () => {})).toBe(first);
+  });
+
+  it('falls back to the bundled example when LB_CONFIG is unset', async () => {
+    const balancer = isolateBalancer({}, bundled, () => {});
+    if (!balancer.ok) throw new Error(balancer.problem);
+    const reply = await balancer.app.request('/messages', { headers: { host: 'www.mango.com' } });
+    expect(reply.status).toBe(403);
+  });
+
+  it('logs a broken LB_CONFIG with its location and answers 500 without the details', async () => {
+    const lines: string[] = [];
+    const balancer = isolateBalancer({ LB_CONFIG: 'paths:\n  - path: /a\n    servers: [localhost:80x0]\n' }, bundled, (line) => lines.push(line));
+    expect(balancer.ok).toBe(false);
+    expect(lines.join('\n')).toMatch(/^LB_CONFIG:3:\d+: paths\[0\]\.servers\[0\]/m);
+    const reply = configBroken();
+    expect(reply.status).toBe(500);
+    expect(await reply.text()).not.toContain('80x0');
+  });
+
+  it("takes the client's address from CF-Connecting-IP", async () => {
+    const balancer = isolateBalancer({ LB_CONFIG: '{"paths":[{"path":"/","servers":["127.0.0.1:1"],"health_check":false}],"firewall_rules":{"ip_reject":["198.51.100.7"]}}' }, bundled, () => {});
+    if (!balancer.ok) throw new Error(balancer.problem);
+    expect((await balancer.app.request('/', { headers: { 'cf-connecting-ip': '198.51.100.7' } })).status).toBe(403);
+  });
+});

@@ -124,3 +124,33 @@ paths:
     expect(configErrors(config('{ requests: 5, per: 1s, key: ip }'))).toMatch(/paths\[0\]\.rate_limit\.key: expected client_address or \{ header: NAME \}/);
   });
 });
+
+describe('rate_limit keys for IPv6 clients', () => {
+  const config = (extra = '') => `
+paths:
+  - path: /
+    servers: [localhost:8081]
+    rate_limit: { requests: 1, per: 1m${extra} }
+`;
+
+  it('share one bucket per /64 by default, and IPv4 clients are never grouped', async () => {
+    const lb = appWith(config(), { now: () => 0, peer: '2001:db8:1:2::1' });
+    expect((await lb.send('/')).status).toBe(200);
+    lb.state.peer = '2001:db8:1:2:ffff::9';
+    expect((await lb.send('/')).status).toBe(429);
+    lb.state.peer = '2001:db8:1:3::1';
+    expect((await lb.send('/')).status).toBe(200);
+    lb.state.peer = '10.0.0.1';
+    expect((await lb.send('/')).status).toBe(200);
+    lb.state.peer = '10.0.0.2';
+    expect((await lb.send('/')).status).toBe(200);
+  });
+
+  it('key each address apart with ipv6_prefix: 128', async () => {
+    const lb = appWith(config(', ipv6_prefix: 128'), { now: () => 0, peer: '2001:db8::1' });
+    expect((await lb.send('/')).status).toBe(200);
+    lb.state.peer = '2001:db8::2';
+    expect((await lb.send('/')).status).toBe(200);
+    expect((await lb.send('/')).status).toBe(429);
+  });
+});

@@ -2,7 +2,7 @@ import { ConfigProblem } from '../config/ConfigProblem.ts';
 import type { Config } from '../config/schema/index.ts';
 import { plainResponse } from '../responses.ts';
 import type { Exchange, Guard } from '../Route.ts';
-import { parseIpAddress } from './ipAddress.ts';
+import { clientIpOf } from './clientIp.ts';
 import { IpRanges } from './IpRanges.ts';
 import { PathPrefixes } from './PathPrefixes.ts';
 
@@ -65,7 +65,7 @@ export function compileFirewall(rules: FirewallRules | undefined, at: readonly (
 
   if (checks.length === 0) return undefined;
   return (exchange) => {
-    const address = exchange.clientAddress === undefined ? undefined : parseIpAddress(exchange.clientAddress);
+    const address = clientIpOf(exchange);
     for (const refuses of checks) if (refuses(exchange, address)) return forbidden();
     return undefined;
   };

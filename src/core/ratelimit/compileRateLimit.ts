@@ -1,10 +1,15 @@
 import type { Config } from '../config/schema/index.ts';
-import { parseIpAddress } from '../firewall/ipAddress.ts';
+import { clientIpOf } from '../firewall/clientIp.ts';
 import { plainResponse } from '../responses.ts';
 import type { Exchange, Guard } from '../Route.ts';
 import { RateLimiter } from './RateLimiter.ts';
 
 type RateLimitRules = NonNullable<Config['rate_limit']>;
+
+/** IPv6 clients are keyed by their /64 by default: one subscriber usually holds a whole /64. */
+export const DEFAULT_IPV6_PREFIX = 64;
+
+const ALL = (1n << 128n) - 1n;
 
 /**
  * Compiles `rate_limit` into a guard that answers 429 Too Many Requests (RFC 6585 section 4)
@@ -17,18 +22,27 @@ export function compileRateLimit(rules: RateLimitRules | undefined, now?: () => 
   const limiter = new RateLimiter({ capacity: rules.burst ?? rules.requests, refillPerMs: rules.requests / rules.per }, { maxKeys: rules.max_keys, now });
   const key = rules.key ?? 'client_address';
   const header = typeof key === 'object' ? key.header.toLowerCase() : undefined;
+  const ipv6Mask = maskOf(rules.ipv6_prefix ?? DEFAULT_IPV6_PREFIX);
 
   return (exchange) => {
     const value = header === undefined ? null : exchange.request.headers.get(header);
-    const wait = limiter.take(value === null ? addressKey(exchange) : `header:${value}`);
+    const wait = limiter.take(value === null ? addressKey(exchange, ipv6Mask) : `header:${value}`);
     if (wait === 0) return undefined;
     return plainResponse(429, 'Too Many Requests', { 'retry-after': String(Math.ceil(wait / 1000)) });
   };
 }
 
-/** One bucket per address, whatever its spelling (`::ffff:10.0.0.1` is `10.0.0.1`); one for all unknown. */
-function addressKey(exchange: Exchange): string {
-  const text = exchange.clientAddress;
-  const address = text === undefined ? undefined : parseIpAddress(text);
-  return address === undefined ? `address:${text ?? 'unknown'}` : `ip:${address.toString(16)}`;
+function maskOf(prefix: number): bigint {
+  return (ALL << BigInt(128 - prefix)) & ALL;
+}
+
+/**
+ * One bucket per address, whatever its spelling (`::ffff:10.0.0.1` is `10.0.0.1`), IPv6 addresses
+ * grouped by `ipv6_prefix`; one bucket for all clients whose address is unknown.
+ */
+function addressKey(exchange: Exchange, ipv6Mask: bigint): string {
+  const address = clientIpOf(exchange);
+  if (address === undefined) return `address:${exchange.clientAddress ?? 'unknown'}`;
+  const isIpv4 = address >> 32n === 0xffffn; // IPv4-mapped, ::ffff:0:0/96
+  return `ip:${(isIpv4 ? address : address & ipv6Mask).toString(16)}`;
 }

@@ -59,6 +59,7 @@ export const rateLimit = v.strictObject({
   burst: v.optional(v.pipe(v.number(), v.integer('burst is a whole number'), v.minValue(1, 'burst must be at least 1'))),
   key: v.optional(rateLimitKey),
   max_keys: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1))),
+  ipv6_prefix: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(128, 'an IPv6 prefix is 1-128 bits'))),
 });
 
 /** Keys that change or filter requests, allowed on a route and at the top level. */

@@ -181,3 +181,32 @@ paths:
     expect(() => loadConfig('paths: [{ path: /, algorithm: fastest, servers: [localhost:1] }]')).toThrow(/"fastest" is not an algorithm/);
   });
 });
+
+describe('least_connections through forwarding', () => {
+  it('sends the next request to the backend whose response has finished, counting bodies still streaming', async () => {
+    const { forward } = await import('../../src/core/proxy/forward.ts');
+    const config = loadConfig('algorithm: least_connections\nhealth_check: false\npaths: [{ path: /, servers: [localhost:8081, localhost:8082, localhost:8083] }]');
+    const route = config.routes.match(undefined, '/')!;
+    const calls: { origin: string; body: ReadableStreamDefaultController<Uint8Array> }[] = [];
+    const upstream = async (request: { origin: string }) =>
+      new Response(new ReadableStream<Uint8Array>({ start: (body) => void calls.push({ origin: request.origin, body }) }));
+    const send = () =>
+      forward(route.pool, { method: 'GET', path: '/', query: '', headers: new Headers(), body: null }, {
+        upstream,
+        timeouts: route.timeouts,
+        signal: new AbortController().signal,
+        routeName: route.name,
+        pick: NO_REQUEST,
+      });
+    const responses = await Promise.all(Array.from({ length: 6 }, send));
+    expect(route.pool.members.map((member) => member.backend.inFlight)).toEqual([2, 2, 2]);
+    // Headers have arrived for all six; one of 8082's bodies is now delivered in full.
+    const k = calls.findIndex((call) => call.origin === 'http://localhost:8082');
+    calls[k].body.enqueue(new TextEncoder().encode('done'));
+    calls[k].body.close();
+    expect(await responses[k].text()).toBe('done');
+    expect(route.pool.members.map((member) => member.backend.inFlight)).toEqual([2, 1, 2]);
+    await send();
+    expect(calls.at(-1)!.origin).toBe('http://localhost:8082');
+  });
+});

@@ -41,10 +41,8 @@ export class Pool {
    * guess beats a certain 503 when passive health may simply have over-reacted.
    */
   pick(request: PickRequest, exclude?: ReadonlySet<Backend>): Backend | undefined {
-    const live = this.#live(exclude);
-    if (live.length === 0) return undefined;
-    const healthy = live.filter((member) => !member.backend.health.isEjected);
-    const candidates = healthy.length > 0 ? healthy : live;
+    const candidates = this.#candidates(exclude);
+    if (candidates.length === 0) return undefined;
     return this.sticky?.find(candidates, request.headers) ?? this.#strategy.pick(candidates, request);
   }
 
@@ -53,7 +51,15 @@ export class Pool {
     return this.#live(exclude).length > 0;
   }
 
-  #live(exclude: ReadonlySet<Backend> | undefined): PoolMember[] {
+  #live(exclude: ReadonlySet<Backend> | undefined): readonly PoolMember[] {
     return this.members.filter((member) => member.backend.health.isUp && !exclude?.has(member.backend));
+  }
+
+  #candidates(exclude: ReadonlySet<Backend> | undefined): readonly PoolMember[] {
+    // The common case, every backend fine and none tried yet, allocates nothing.
+    if (!exclude && this.members.every((member) => member.backend.healthy)) return this.members;
+    const live = this.#live(exclude);
+    const healthy = live.filter((member) => !member.backend.health.isEjected);
+    return healthy.length > 0 ? healthy : live;
   }
 }

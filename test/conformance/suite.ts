@@ -265,6 +265,16 @@ export function defineConformanceSuite(runtime: RuntimeName): void {
       });
     });
 
+    describe('WebSocket', () => {
+      it('does not proxy an upgrade yet: the backend sees a plain GET without Upgrade', async () => {
+        const reply = await send(balancer.url, '/ws', {
+          headers: { host: 'www.apple.com', connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+        });
+        expect(reply.status).toBe(200);
+        expect(echo(reply).headers.upgrade).toBeUndefined();
+      });
+    });
+
     describe('client disconnects', () => {
       it(
         facts.cancelsUpstreamOnDisconnect

@@ -248,3 +248,11 @@ paths:
     expect(resolve('192.0.2.1', new Headers({ 'x-forwarded-for': '10.0.0.1' }))).toBe('192.0.2.1');
   });
 });
+
+describe('trusted_proxies config errors', () => {
+  it('name the entry that is not an address or range', () => {
+    expect(configErrors('trusted_proxies: [10.0.0.0/8, proxy.internal]\npaths:\n  - path: /\n    servers: [localhost:1]\n')).toMatch(
+      /^lb\.yaml:1:31: trusted_proxies\[1\]: "proxy\.internal" is not an IPv4 or IPv6 address or CIDR range/,
+    );
+  });
+});

@@ -30,8 +30,11 @@ interface CompiledLevel {
   readonly host?: HostEdit;
 }
 
-/** The top-level rules, compiled once per config so every route shares them (and one global rate limiter). */
-const globals = new WeakMap<Config, CompiledLevel>();
+/**
+ * The top-level rules, compiled once per config (and clock) so every route shares them, and with
+ * them one global rate limiter.
+ */
+const globals = new WeakMap<Config, { readonly now: RuleCompileOptions['now']; readonly level: CompiledLevel }>();
 
 /**
  * Compiles a route's rules and the global ones into the functions the app runs per request, in
@@ -49,8 +52,9 @@ export function compileRouteRules(
   config: Config,
   options: RuleCompileOptions = {},
 ): RouteRules {
-  let global = globals.get(config);
-  if (!global) globals.set(config, (global = compileLevel(config, [], options)));
+  let cached = globals.get(config);
+  if (!cached || cached.now !== options.now) globals.set(config, (cached = { now: options.now, level: compileLevel(config, [], options) }));
+  const global = cached.level;
   const local = compileLevel(entry, at, options);
   const levels = [global, local];
 

@@ -25,11 +25,22 @@ export function defineConformanceSuite(runtime: RuntimeName): void {
 
     beforeAll(async () => {
       [mango1, mango2, apple, streaming] = await Promise.all([startTestBackend('mango1'), startTestBackend('mango2'), startTestBackend('apple1'), startStreamingBackend()]);
-      const deadPort = await unusedPort();
+      const [deadPort, dead1, dead2] = await Promise.all([unusedPort(), unusedPort(), unusedPort()]);
       // JSON, which is YAML too: the same text works as a file (node, deno) and as LB_CONFIG (workerd).
       const config = {
         hosts: [
-          { host: 'www.mango.com', servers: [mango1.address, mango2.address] },
+          // The tutorial's rules, as in examples/loadbalancer.yaml.
+          {
+            host: 'www.mango.com',
+            firewall_rules: { ip_reject: ['10.192.0.1', '10.192.0.2'], path_reject: ['/messages', '/apps'] },
+            header_rules: { add: { MyCustomHeader: 'Test' }, remove: { Host: 'www.mango.com' } },
+            param_rules: { add: { MyCustomParam: 'Test' }, remove: { RemoveMe: 'Remove' } },
+            rewrite_rules: { replace: { v1: 'v2' } },
+            servers: [mango1.address, mango2.address],
+          },
+          { host: 'www.rejected.com', firewall_rules: { ip_reject: ['127.0.0.1', '::1'] }, servers: [apple.address] },
+          // The tutorial's apple: one live backend among dead ones.
+          { host: 'apple.failover.test', servers: [`127.0.0.1:${dead1}`, apple.address, `127.0.0.1:${dead2}`] },
           { host: 'www.apple.com', servers: [apple.address] },
           // Retries off: with them on, up to `max_buffered_body` of a request body is buffered before
           // it is forwarded (to be replayed), which the streaming case below would see.
@@ -95,6 +106,46 @@ export function defineConformanceSuite(runtime: RuntimeName): void {
         const names = new Set<string>();
         for (let i = 0; i < 20 && names.size < 2; i++) names.add(echo(await send(balancer.url, '/', { headers: { host: 'www.mango.com' } })).name);
         expect([...names].sort()).toEqual(mangoNames);
+      });
+    });
+
+    describe("the tutorial's rules", () => {
+      const mango = (path: string) => send(balancer.url, path, { headers: { host: 'www.mango.com' } });
+      const ownAddress = (seen: EchoedRequest) => (seen.name === 'mango1' ? mango1 : mango2).address;
+
+      it('adds MyCustomHeader: Test and removes the Host, so the backend sees its own host:port', async () => {
+        const seen = echo(await mango('/'));
+        expect(seen.headers.mycustomheader).toBe('Test');
+        expect(seen.headers.host).toBe(ownAddress(seen));
+      });
+
+      it('adds MyCustomParam=Test and drops RemoveMe from the query', async () => {
+        expect(echo(await mango('/?RemoveMe=Remove&keep=%7e')).url).toBe('/?keep=%7e&MyCustomParam=Test');
+      });
+
+      it("serves /v1 by the backend's /v2", async () => {
+        expect(echo(await mango('/v1')).url).toBe('/v2?MyCustomParam=Test');
+      });
+
+      it('answers 403 for /messages and /apps, 200 for /pictures', async () => {
+        expect((await mango('/messages')).status).toBe(403);
+        expect((await mango('/apps')).status).toBe(403);
+        expect((await mango('/messages/1')).text()).toBe('Forbidden\n');
+        expect((await mango('/pictures')).status).toBe(200);
+      });
+
+      it('answers 403 to a request from a rejected IP', async () => {
+        const reply = await send(balancer.url, '/', { headers: { host: 'www.rejected.com' } });
+        expect(reply.status).toBe(403);
+        expect(reply.text()).toBe('Forbidden\n');
+      });
+
+      it('answers from the one live backend of a pool whose other backends are dead', async () => {
+        for (let i = 0; i < 10; i++) {
+          const reply = await send(balancer.url, `/${i}`, { headers: { host: 'apple.failover.test' } });
+          expect(reply.status).toBe(200);
+          expect(echo(reply).name).toBe('apple1');
+        }
       });
     });
 

@@ -263,9 +263,13 @@ paths:
     expect(config.backends[0].health.active).toMatchObject({ path: '/ready', intervalMs: 10_000, timeoutMs: 1_000, jitterMs: 1_000 });
   });
 
-  it('refuses an unknown health_check key, listing the known ones', () => {
+  it('names a mistyped or bad health_check key at its own field, with a suggestion', () => {
     expect(() => loadConfig('paths: [{ path: /, servers: [localhost:1], health_check: { intervall: 2s } }]')).toThrow(
-      /paths\[0\]\.health_check: expected false, true, or \{ path, interval, timeout/,
+      'config:1:60: paths[0].health_check.intervall: unknown key "intervall"; did you mean "interval"?',
     );
+    expect(() => loadConfig('paths: [{ path: /, servers: [localhost:1], passive_health: { cooldown: 10 } }]')).toThrow(
+      'paths[0].passive_health.cooldown: expected a duration such as "5s" or "250ms"',
+    );
+    expect(() => loadConfig('retries: yes\npaths: [{ path: /, servers: [localhost:1] }]')).toThrow('retries: expected false, true, or { attempts');
   });
 });

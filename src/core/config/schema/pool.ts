@@ -61,12 +61,26 @@ function rangeOf(text: string): [number, number] {
   return [Number(low), Number(high ?? low)];
 }
 
+/**
+ * `false`, `true`, or an object of settings. A plain union would report any mistake inside the
+ * object as "expected false, true, or {...}"; dispatching on the input's type first lets the
+ * object's own issues through, so an unknown key is named with a suggestion and a bad value at
+ * its own field. `options` lets the loader's key walk (and its suggestions) see the object's keys;
+ * the JSON Schema writer reads the union through `lazy`.
+ */
+function switchable<const TEntries extends v.ObjectEntries>(object: v.StrictObjectSchema<TEntries, undefined>, message: string) {
+  const either = v.union([v.boolean(), object], message);
+  const isObject = (input: unknown) => typeof input === 'object' && input !== null && !Array.isArray(input);
+  return Object.assign(
+    v.lazy((input: unknown) => (isObject(input) ? object : either)),
+    { options: either.options },
+  );
+}
+
 const count = (max: number) => v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(max));
 
 /** Active health checks: `false` turns them off, `true` or an object turns them on. */
-export const healthCheck = v.union(
-  [
-    v.boolean(),
+export const healthCheck = switchable(
     v.strictObject({
       path: v.optional(v.pipe(v.string(), v.startsWith('/', 'a health check path starts with "/"'))),
       interval: v.optional(duration),
@@ -76,30 +90,24 @@ export const healthCheck = v.union(
       unhealthy_threshold: v.optional(count(100)),
       jitter: v.optional(duration),
     }),
-  ],
   'expected false, true, or { path, interval, timeout, expected_status, healthy_threshold, unhealthy_threshold, jitter }',
 );
 
 /** Passive health (outlier detection): ejects a backend that fails real requests. */
-export const passiveHealth = v.union(
-  [
-    v.boolean(),
+export const passiveHealth = switchable(
     v.strictObject({
       failures: v.optional(count(1000)),
       statuses: v.optional(v.array(v.pipe(v.number(), v.integer(), v.minValue(500), v.maxValue(599)))),
       cooldown: v.optional(duration),
       max_cooldown: v.optional(duration),
     }),
-  ],
   'expected false, true, or { failures, statuses, cooldown, max_cooldown }',
 );
 
 const retryCause = v.picklist(['connect_failure', 'timeout', 'reset'], 'expected connect_failure, timeout or reset');
 
 /** Retries on another backend: `false` turns them off. */
-export const retries = v.union(
-  [
-    v.boolean(),
+export const retries = switchable(
     v.strictObject({
       attempts: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(10))),
       on: v.optional(v.array(retryCause)),
@@ -107,7 +115,6 @@ export const retries = v.union(
       budget_min_per_second: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
       max_buffered_body: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(16 * 1024 * 1024))),
     }),
-  ],
   'expected false, true, or { attempts, on, budget_ratio, budget_min_per_second, max_buffered_body }',
 );
 

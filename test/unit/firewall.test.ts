@@ -110,6 +110,19 @@ describe('path_reject', () => {
     expect((await lb.send(path)).status).toBe(status);
   });
 
+  it('matches entries written with non-ASCII characters as clients send them, percent-encoded', async () => {
+    const lb2 = appWith(route('      path_reject: [/naïve, "/caf%c3%a9"]\n'));
+    for (const path of ['/na%C3%AFve', '/na%c3%afve/x', '/caf%C3%A9']) expect((await lb2.send(path)).status, path).toBe(403);
+    expect((await lb2.send('/naive')).status).toBe(200);
+  });
+
+  it('closes a route with an empty allow-list', async () => {
+    const closed = appWith(route('      method_allow: []\n'));
+    expect((await closed.send('/')).status).toBe(403);
+    const nobody = appWith(route('      ip_allow: []\n'));
+    expect((await nobody.send('/')).status).toBe(403);
+  });
+
   it('refuses a rejected path that cannot be normalised', () => {
     expect(configErrors(route('      path_reject: [/a/%2f]\n'))).toMatch(/firewall_rules\.path_reject\[0\]: "\/a\/%2f" cannot be normalised/);
   });

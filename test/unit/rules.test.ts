@@ -145,6 +145,17 @@ paths:
     expect(lb.last().target).toBe(to);
   });
 
+  it('compares non-ASCII and encoded segments as requests spell them', async () => {
+    const lb2 = appWith(`
+paths:
+  - path: /
+    servers: [localhost:8081]
+    rewrite_rules: { strip_prefix: /%61pi, replace: { café: coffee } }
+`);
+    await lb2.send('/api/caf%c3%a9/x');
+    expect(lb2.last().target).toBe('/coffee/x');
+  });
+
   it('refuses to send a regex result that cannot be normalised', async () => {
     const bad = appWith(`
 paths:

@@ -1,5 +1,5 @@
 import { ConfigProblem } from '../config/ConfigProblem.ts';
-import { normalizePath } from '../path/normalizePath.ts';
+import { normalizeConfigPath } from '../rules/normalizeConfigPath.ts';
 
 /**
  * Path prefixes a firewall rejects, matched on segment boundaries against the normalised path:
@@ -13,12 +13,12 @@ export class PathPrefixes {
   readonly #all: boolean;
 
   /**
-   * @param entries paths starting with `/`; normalised as requests are, a trailing slash ignored
+   * @param entries paths starting with `/`; encoded and normalised as requests are, a trailing slash ignored
    * @throws ConfigProblem for a path that cannot be normalised
    */
   constructor(entries: readonly string[], at: readonly (string | number)[]) {
     entries.forEach((entry, i) => {
-      const normal = normalizePath(entry);
+      const normal = normalizeConfigPath(entry);
       if (normal === undefined) throw new ConfigProblem([...at, i], `${JSON.stringify(entry)} cannot be normalised (a bad escape, an encoded slash, or ".." above the root)`);
       const key = normal.length > 1 && normal.endsWith('/') ? normal.slice(0, -1) : normal;
       this.#prefixes.add(key.toLowerCase());

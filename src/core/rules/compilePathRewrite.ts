@@ -1,6 +1,7 @@
 import { ConfigProblem } from '../config/ConfigProblem.ts';
 import type { Config } from '../config/schema/index.ts';
 import { normalizePath } from '../path/normalizePath.ts';
+import { normalizeConfigPath } from './normalizeConfigPath.ts';
 
 type RewriteRules = NonNullable<Config['rewrite_rules']>;
 
@@ -48,11 +49,11 @@ export function compilePathRewrite(rules: RewriteRules | undefined, at: readonly
 function segmentsOf(text: string, at: readonly (string | number)[], what: string): string[] {
   const trimmed = text.replace(/^\/+|\/+$/g, '');
   if (trimmed === '') return [];
-  const normal = normalizePath(`/${trimmed}`);
-  if (normal === undefined || normal !== `/${trimmed}`) {
-    throw new ConfigProblem(at, `${what} ${JSON.stringify(text)} must be plain path segments: no "." or "..", no empty segments, no bad or encoded-slash escapes, unreserved characters unencoded`);
+  const normal = normalizeConfigPath(`/${trimmed}`);
+  if (normal === undefined || normal.slice(1).split('/').length !== trimmed.split('/').length || normal.endsWith('/')) {
+    throw new ConfigProblem(at, `${what} ${JSON.stringify(text)} must be plain path segments: no "." or "..", no empty segments, no bad escapes or encoded slashes`);
   }
-  return trimmed.split('/');
+  return normal.slice(1).split('/');
 }
 
 function stripPrefix(prefix: string, at: readonly (string | number)[]): PathRewrite {

@@ -170,6 +170,53 @@ describe('passive health through forwarding', () => {
   });
 });
 
+describe('sticky sessions through forwarding', () => {
+  it('sets the cookie on the first response and keeps the client on that backend while it is up', async () => {
+    const route = setup('sticky: { cookie: lb, max_age: 1h }');
+    const fake = fakeUpstream({});
+    const first = await send(route, fake.upstream);
+    const cookie = first.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/^lb=\w+; Path=\/; HttpOnly; SameSite=Lax; Max-Age=3600$/);
+    const pinned = fake.calls[0].origin;
+    const again = (await Promise.all(
+      Array.from({ length: 5 }, () =>
+        forward(route.pool, { method: 'GET', path: '/', query: '', headers: new Headers(), body: null }, {
+          upstream: fake.upstream,
+          timeouts: route.timeouts,
+          signal: new AbortController().signal,
+          routeName: route.name,
+          pick: { clientAddress: undefined, headers: new Headers({ cookie: cookie.split(';')[0] }) },
+        }),
+      ),
+    ));
+    expect(fake.calls.slice(1).map((call) => call.origin)).toEqual(Array(5).fill(pinned));
+    expect(again.map((response) => response.headers.get('set-cookie'))).toEqual(Array(5).fill(null));
+  });
+});
+
+describe('a client that goes away', () => {
+  it('is neither retried nor counted against the backend', async () => {
+    const route = setup('passive_health: { failures: 1 }');
+    const client = new AbortController();
+    const calls: string[] = [];
+    const upstream: Upstream = async (request) => {
+      calls.push(request.origin);
+      client.abort();
+      throw new UpstreamError('failed', 'aborted');
+    };
+    const response = await forward(route.pool, { method: 'GET', path: '/', query: '', headers: new Headers(), body: null }, {
+      upstream,
+      timeouts: route.timeouts,
+      signal: client.signal,
+      routeName: route.name,
+      pick: { clientAddress: undefined, headers: new Headers() },
+    });
+    expect(response.status).toBe(502);
+    expect(calls).toHaveLength(1);
+    expect(route.pool.members.every((member) => member.backend.healthy)).toBe(true);
+  });
+});
+
 describe('in-flight counting', () => {
   it('counts a request until its response body is read to the end, or cancelled', async () => {
     const route = setup();

@@ -105,6 +105,18 @@ describe('retries per method', () => {
     expect(small.calls.map((call) => call.body.length)).toEqual([1000, 1000]);
   });
 
+  it('answers 400 without calling a backend when the upload breaks off while it is buffered', async () => {
+    const fake = fakeUpstream({});
+    const broken = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new Uint8Array(10));
+        controller.error(new Error('client went away'));
+      },
+    });
+    expect((await send(setup(), fake.upstream, 'POST', broken)).status).toBe(400);
+    expect(fake.calls).toHaveLength(0);
+  });
+
   it('stops after the configured attempts, and not at all with retries: false', async () => {
     const dead = { [A]: 'reset', [B]: 'reset', [C]: 'reset' } as const;
     const once = fakeUpstream(dead);

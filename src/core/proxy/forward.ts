@@ -45,7 +45,13 @@ export async function forward(pool: Pool, outgoing: OutgoingRequest, options: Fo
   const retries = pool.retries;
   let body: { replay(): ReadableStream<Uint8Array> | null; replayable: boolean } = { replay: () => outgoing.body, replayable: true };
   if (outgoing.body && retries.attempts > 0) {
-    const buffered = await bufferBody(outgoing.body, retries.maxBufferedBody);
+    let buffered;
+    try {
+      buffered = await bufferBody(outgoing.body, retries.maxBufferedBody);
+    } catch {
+      // The client's upload broke off (or it went away) before the body was read.
+      return plainResponse(400, 'Bad Request: the request body could not be read');
+    }
     body = buffered.replayable
       ? { replay: () => streamOf(buffered.bytes), replayable: true }
       : { replay: () => buffered.stream, replayable: false };
@@ -55,7 +61,7 @@ export async function forward(pool: Pool, outgoing: OutgoingRequest, options: Fo
 
   let lastError: UpstreamError | undefined;
   let everyFailureWasConnect = true;
-  for (let attempt = 0; backend; attempt++) {
+  for (let attempt = 0; ; attempt++) {
     tried.add(backend);
     backend.inFlight++;
     try {

@@ -113,6 +113,30 @@ paths:
     expect(balancer.output()).toMatch(new RegExp(`health: http://127\\.0\\.0\\.1:${b.port} (is DOWN|ejected)`));
   });
 
+  it('with probes switched off, ejects a killed backend on real failures and still loses no GET', async () => {
+    const [a, b, c] = await Promise.all(['a', 'b', 'c'].map(backend));
+    const balancer = await balancerFor(`
+health_check: false
+paths:
+  - path: /
+    servers: [${a.address}, ${b.address}, ${c.address}]
+`);
+    const statuses: number[] = [];
+    let running = true;
+    const workers = Array.from({ length: 4 }, async () => {
+      while (running) statuses.push((await send(balancer.url, '/load')).status);
+    });
+    await until(() => statuses.length > 100, 5_000);
+    await b.close();
+    await until(() => /ejected for 10s/.test(balancer.output()), 5_000);
+    const ejectedAt = statuses.length;
+    await until(() => statuses.length > ejectedAt + 200, 5_000);
+    running = false;
+    await Promise.all(workers);
+    expect(statuses.filter((status) => status !== 200)).toEqual([]);
+    expect(balancer.output()).toMatch(new RegExp(`health: http://127\\.0\\.0\\.1:${b.port} ejected for 10s: GET /load -> (cannot connect|failed)`));
+  });
+
   it("answers the tutorial's apple host from its one live backend, skipping the dead ones from the first request", async () => {
     const live = await backend('apple');
     const [dead1, dead2] = await Promise.all([deadPort(), deadPort()]);

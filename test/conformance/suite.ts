@@ -213,6 +213,17 @@ export function defineConformanceSuite(runtime: RuntimeName): void {
         expect(seen.url).toBe(`/q${query}`);
       });
 
+      it(
+        facts.queryVerbatim
+          ? 'forwards even the characters URL parsing would encode in a query'
+          : "forwards ' \" < > in a query percent-encoded (workerd re-serialises the URL)",
+        async () => {
+          const sent = `?q=it's&r=<a>|"b"&s=^\`{}`;
+          const seen = echo(await send(balancer.url, `/q${sent}`, { headers: { host: 'www.apple.com' } }));
+          expect(seen.url).toBe(facts.queryVerbatim ? `/q${sent}` : '/q?q=it%27s&r=%3Ca%3E|%22b%22&s=^`{}');
+        },
+      );
+
       it('streams a large request body through intact', async () => {
         const body = Buffer.alloc(4 * 1024 * 1024);
         for (let i = 0; i < body.length; i++) body[i] = (i * 31) & 0xff;

@@ -40,12 +40,18 @@ export interface RuntimeFacts {
    * `enable_request_signal`), so the backend request runs until it ends or times out.
    */
   readonly cancelsUpstreamOnDisconnect: boolean;
+  /**
+   * Whether the query reaches the backend exactly as the client sent it even where it holds
+   * characters the URL standard percent-encodes in a query (`'`, `"`, `<`, `>`). workerd hands the
+   * Worker a re-serialised URL, so those arrive encoded; every other byte is kept.
+   */
+  readonly queryVerbatim: boolean;
 }
 
 export const RUNTIME_FACTS: Record<RuntimeName, RuntimeFacts> = {
-  node: { keepsClientHost: true, compressedBodyVerbatim: true, seesConnectionHeader: true, allRefusedStatus: 503, cancelsUpstreamOnDisconnect: true },
-  deno: { keepsClientHost: true, compressedBodyVerbatim: true, seesConnectionHeader: true, allRefusedStatus: 503, cancelsUpstreamOnDisconnect: true },
-  workerd: { keepsClientHost: false, compressedBodyVerbatim: false, seesConnectionHeader: false, allRefusedStatus: 502, cancelsUpstreamOnDisconnect: false },
+  node: { keepsClientHost: true, compressedBodyVerbatim: true, seesConnectionHeader: true, allRefusedStatus: 503, cancelsUpstreamOnDisconnect: true, queryVerbatim: true },
+  deno: { keepsClientHost: true, compressedBodyVerbatim: true, seesConnectionHeader: true, allRefusedStatus: 503, cancelsUpstreamOnDisconnect: true, queryVerbatim: true },
+  workerd: { keepsClientHost: false, compressedBodyVerbatim: false, seesConnectionHeader: false, allRefusedStatus: 502, cancelsUpstreamOnDisconnect: false, queryVerbatim: false },
 };
 
 /** A balancer running on one runtime. */

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { send } from '../conformance/client.ts';
-import { RUNTIME_NAMES, startOnRuntime, type RuntimeBalancer } from '../helpers/runtimes.ts';
+import { RUNTIME_FACTS, RUNTIME_NAMES, startOnRuntime, type RuntimeBalancer } from '../helpers/runtimes.ts';
 import { startTestBackend, type EchoedRequest, type TestBackend } from '../helpers/testBackend.ts';
 
 // Rules, firewall and rate limiting on every runtime, started the way users start it: the
@@ -25,6 +25,7 @@ describe.each(RUNTIME_NAMES)('rules and firewall on %s', (runtime) => {
         },
         { host: 'www.rejected.com', firewall_rules: { ip_reject: ['127.0.0.0/8', '::1'] }, servers: [mango.address] },
         { host: 'www.limited.com', rate_limit: { requests: 2, per: '1m' }, servers: [mango.address] },
+        { host: 'www.renamed.com', upstream_host: 'api.internal:8443', servers: [mango.address] },
       ],
     };
     balancer = await startOnRuntime(runtime, JSON.stringify(config));
@@ -71,4 +72,12 @@ describe.each(RUNTIME_NAMES)('rules and firewall on %s', (runtime) => {
     expect(statuses).toEqual([200, 200, 429]);
     expect(Number(retryAfter)).toBeGreaterThan(0);
   });
+
+  it(
+    RUNTIME_FACTS[runtime].keepsClientHost ? 'sends the upstream_host it is given' : "sends the backend's own Host whatever upstream_host says (workerd's fetch cannot override it)",
+    async () => {
+      const seen = (await get('/', 'www.renamed.com')).json<EchoedRequest>();
+      expect(seen.headers.host).toBe(RUNTIME_FACTS[runtime].keepsClientHost ? 'api.internal:8443' : mango.address);
+    },
+  );
 });

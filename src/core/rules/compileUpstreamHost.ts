@@ -11,8 +11,8 @@ const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[[0-9A-Fa-f:.]+\
  * - `backend`: the backend's own `host:port` from its `servers` entry, as the tutorial's
  *   `header_rules.remove.Host` does;
  * - anything else: that host name, such as `api.internal` or `api.internal:8443`.
- * Where a runtime's `fetch` cannot send a custom Host (Workers; Node's and Deno's `fetch`), the
- * backend's own is sent instead; the Node server's upstream client sends it.
+ * The Node and Deno servers send it; on Workers `fetch` cannot override Host, so the backend's
+ * own is sent there whatever this says.
  * @returns undefined for `keep`
  * @throws ConfigProblem for text that is not a host name
  */

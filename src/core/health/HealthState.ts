@@ -100,10 +100,11 @@ export class HealthState {
 
   /** Records a real request the backend answered well. */
   recordSuccess(): void {
+    // A late answer to a request sent before the ejection (or one sent in panic mode) proves
+    // little about a backend that fails often: the cool-down runs its course either way.
+    if (this.isEjected) return;
     this.#failures = 0;
     this.#probation = false;
-    // Only reachable in panic mode (every backend ejected): the backend has shown it works.
-    if (this.#ejectedUntil !== 0) this.#ejectedUntil = this.#now();
   }
 
   /** Records a real request the backend failed (connect error, timeout, reset, or a configured status). */

@@ -95,6 +95,16 @@ describe('balancing algorithms', () => {
     expect(Math.max(...counts) - Math.min(...counts)).toBeLessThanOrEqual(open.length / 10);
   });
 
+  it('least_connections and power_of_two spread an idle pool by weight', () => {
+    for (const algorithm of ['least_connections', 'power_of_two'] as const) {
+      const list = members([5, 3, 2]);
+      const [a, b, c] = shares(pool(algorithm, list), list);
+      expect(Math.abs(a - 0.5)).toBeLessThan(0.02);
+      expect(Math.abs(b - 0.3)).toBeLessThan(0.02);
+      expect(Math.abs(c - 0.2)).toBeLessThan(0.02);
+    }
+  });
+
   it('power_of_two prefers the less loaded of two random backends, and spreads evenly when idle', () => {
     const list = members([1, 1, 1, 1]);
     for (const share of shares(pool('power_of_two', list), list)) expect(Math.abs(share - 0.25)).toBeLessThan(0.02);

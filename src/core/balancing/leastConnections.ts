@@ -1,12 +1,16 @@
 import type { BalancingStrategy, StrategyOptions } from './BalancingStrategy.ts';
+import { randomStrategy } from './random.ts';
 
 /**
  * The tutorial's least connections: the member with the fewest requests in flight per unit of
- * weight. Ties are broken at random, so an idle pool does not send every request to its first member.
+ * weight. Ties are broken at random in proportion to the weights (as nginx's `least_conn` breaks
+ * them by weighted round robin), so an idle pool neither sends everything to its first member
+ * nor forgets the weights.
  */
-export function leastConnectionsStrategy({ random }: StrategyOptions): BalancingStrategy {
+export function leastConnectionsStrategy(options: StrategyOptions): BalancingStrategy {
+  const tieBreak = randomStrategy(options);
   return {
-    pick(candidates) {
+    pick(candidates, request) {
       let best = Infinity;
       let tied: typeof candidates[number][] = [];
       for (const member of candidates) {
@@ -18,7 +22,7 @@ export function leastConnectionsStrategy({ random }: StrategyOptions): Balancing
           tied.push(member);
         }
       }
-      return tied[Math.floor(random() * tied.length)].backend;
+      return tied.length === 1 ? tied[0].backend : tieBreak.pick(tied, request);
     },
   };
 }

@@ -116,6 +116,12 @@ describe('path_reject', () => {
     expect((await lb2.send('/naive')).status).toBe(200);
   });
 
+  it('reads ;params as servlet containers do, dropped from every segment', async () => {
+    const lb2 = appWith(route('      path_reject: [/apps/private]\n'));
+    for (const path of ['/apps;jsessionid=1/private', '/apps/private;x', '/apps;a/private;b/c']) expect((await lb2.send(path)).status, path).toBe(403);
+    expect((await lb2.send('/apps;x/public')).status).toBe(200);
+  });
+
   it('closes a route with an empty allow-list', async () => {
     const closed = appWith(route('      method_allow: []\n'));
     expect((await closed.send('/')).status).toBe(403);

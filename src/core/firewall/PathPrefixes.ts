@@ -5,8 +5,9 @@ import { normalizeConfigPath } from '../rules/normalizeConfigPath.ts';
  * Path prefixes a firewall rejects, matched on segment boundaries against the normalised path:
  * `/messages` covers `/messages`, `/messages/` and `/messages/1`, not `/messages-archive`.
  * Two choices err on the side of refusing: letters are compared without case (a backend on a
- * case-insensitive file system serves `/MESSAGES` as `/messages`), and `;` also ends a segment
- * (servlet containers drop `;params` from a segment, so `/messages;x` reaches `/messages`).
+ * case-insensitive file system serves `/MESSAGES` as `/messages`), and `;params` are also read
+ * as servlet containers read them, dropped from each segment (`/messages;x` and `/a;x/b` reach
+ * `/messages` and `/a/b` there).
  */
 export class PathPrefixes {
   readonly #prefixes = new Set<string>();
@@ -31,10 +32,16 @@ export class PathPrefixes {
     if (this.#prefixes.size === 0) return false;
     if (this.#all) return true;
     const lower = path.toLowerCase();
-    for (let i = 1; i < lower.length; i++) {
-      const code = lower.charCodeAt(i);
-      if ((code === 47 /* / */ || code === 59) /* ; */ && this.#prefixes.has(lower.slice(0, i))) return true;
+    if (this.#under(lower)) return true;
+    // As a servlet container reads it: `;params` dropped from every segment, `/a;x/b` is `/a/b`.
+    return lower.includes(';') && this.#under(lower.replace(/;[^/]*/g, ''));
+  }
+
+  #under(path: string): boolean {
+    for (let i = 1; i < path.length; i++) {
+      const code = path.charCodeAt(i);
+      if ((code === 47 /* / */ || code === 59) /* ; */ && this.#prefixes.has(path.slice(0, i))) return true;
     }
-    return this.#prefixes.has(lower);
+    return this.#prefixes.has(path);
   }
 }

@@ -58,12 +58,12 @@ export function compileRouteRules(
   const local = compileLevel(entry, at, options);
   const levels = [global, local];
 
-  const guards = [...levels.map((l) => l.firewall), ...levels.map((l) => l.rateLimit)].filter((g): g is Guard => g !== undefined);
-  const headers = levels.map((l) => l.headers).filter((e): e is HeaderEdit => e !== undefined);
-  const params = levels.map((l) => l.params).filter((e): e is QueryEdit => e !== undefined);
-  const paths = levels.map((l) => l.path).filter((e): e is PathRewrite => e !== undefined);
+  const guards = present([...levels.map((l) => l.firewall), ...levels.map((l) => l.rateLimit)]);
+  const headers = present(levels.map((l) => l.headers));
+  const params = present(levels.map((l) => l.params));
+  const paths = present(levels.map((l) => l.path));
   const host = entry.upstream_host !== undefined ? local.host : global.host;
-  const responseHeaders = levels.map((l) => l.responseHeaders).filter((e): e is HeaderEdit => e !== undefined);
+  const responseHeaders = present(levels.map((l) => l.responseHeaders));
 
   const requestRewrites: RequestRewrite[] = [];
   if (headers.length + params.length + paths.length > 0 || host) {
@@ -76,6 +76,10 @@ export function compileRouteRules(
   }
   const responseRewrites: ResponseRewrite[] = responseHeaders.length === 0 ? [] : [(exchange, response) => responseHeaders.forEach((edit) => edit(exchange, response))];
   return { guards, requestRewrites, responseRewrites };
+}
+
+function present<T>(items: readonly (T | undefined)[]): T[] {
+  return items.filter((item): item is T => item !== undefined);
 }
 
 function compileLevel(level: RuleLevel, at: readonly (string | number)[], options: RuleCompileOptions): CompiledLevel {

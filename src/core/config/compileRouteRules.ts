@@ -7,12 +7,14 @@ import { compilePathRewrite, type PathRewrite } from '../rules/compilePathRewrit
 import { compileUpstreamHost, type HostEdit } from '../rules/compileUpstreamHost.ts';
 import type { Config, HostRouteConfig, PathRouteConfig } from './schema/index.ts';
 
+/** What a route's rules compile to: the parts of a `Route` that act on each exchange. */
 export interface RouteRules {
   readonly guards: Guard[];
   readonly requestRewrites: RequestRewrite[];
   readonly responseRewrites: ResponseRewrite[];
 }
 
+/** Capabilities the rules are compiled with. */
 export interface RuleCompileOptions {
   /** The rate limiter's clock, in milliseconds. @default performance.now */
   readonly now?: () => number;

@@ -1,6 +1,6 @@
 import { TokenBucket, type BucketPolicy } from './TokenBucket.ts';
 
-/** Keys tracked at most, unless configured: about 100 bytes each, so some 10 MB at worst. */
+/** Keys tracked at most, unless configured: a bucket and its key take a few hundred bytes, so some tens of MB at worst. */
 export const DEFAULT_MAX_KEYS = 100_000;
 
 /**

@@ -154,3 +154,17 @@ paths:
     expect((await lb.send('/')).status).toBe(429);
   });
 });
+
+describe('rate_limit keys from a header', () => {
+  it('puts every value longer than 256 characters in one bucket, so huge random keys cannot fill memory', async () => {
+    const lb = appWith(`
+paths:
+  - path: /
+    servers: [localhost:8081]
+    rate_limit: { requests: 1, per: 1m, key: { header: X-Api-Key } }
+`, { now: () => 0 });
+    expect((await lb.send('/', { headers: { 'x-api-key': 'a'.repeat(300) } })).status).toBe(200);
+    expect((await lb.send('/', { headers: { 'x-api-key': 'b'.repeat(300) } })).status).toBe(429);
+    expect((await lb.send('/', { headers: { 'x-api-key': 'c'.repeat(256) } })).status).toBe(200);
+  });
+});

@@ -11,6 +11,9 @@ export const DEFAULT_IPV6_PREFIX = 64;
 
 const ALL = (1n << 128n) - 1n;
 
+/** Longer header values share one bucket, so random huge keys cannot fill memory. */
+export const MAX_HEADER_KEY_LENGTH = 256;
+
 /**
  * Compiles `rate_limit` into a guard that answers 429 Too Many Requests (RFC 6585 section 4)
  * with `Retry-After` in whole seconds (RFC 9110 section 10.2.3). Buckets live in this process's
@@ -26,10 +29,14 @@ export function compileRateLimit(rules: RateLimitRules | undefined, now?: () => 
 
   return (exchange) => {
     const value = header === undefined ? null : exchange.request.headers.get(header);
-    const wait = limiter.take(value === null ? addressKey(exchange, ipv6Mask) : `header:${value}`);
+    const wait = limiter.take(value === null ? addressKey(exchange, ipv6Mask) : headerKey(value));
     if (wait === 0) return undefined;
     return plainResponse(429, 'Too Many Requests', { 'retry-after': String(Math.ceil(wait / 1000)) });
   };
+}
+
+function headerKey(value: string): string {
+  return value.length > MAX_HEADER_KEY_LENGTH ? 'header-too-long' : `header:${value}`;
 }
 
 function maskOf(prefix: number): bigint {

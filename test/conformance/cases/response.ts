@@ -1,0 +1,112 @@
+import { request } from 'node:http';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { send, sendRaw } from '../client.ts';
+import { echo, waitFor, type ConformanceFixture } from '../fixture.ts';
+
+/** What the client receives, WebSocket upgrades, and what a client that goes away cancels. */
+export function responseCases(fx: ConformanceFixture): void {
+  describe('the response on its way to the client', () => {
+    it('passes redirects through instead of following them', async () => {
+      const reply = await send(fx.balancer.url, '/redirect', { headers: { host: 'www.apple.com' } });
+      expect(reply.status).toBe(302);
+      expect(reply.headers.location).toBe('/elsewhere');
+    });
+
+    it('keeps several Set-Cookie fields apart', async () => {
+      const reply = await send(fx.balancer.url, '/cookies', { headers: { host: 'www.apple.com' } });
+      expect(reply.headers['set-cookie']).toEqual(['a=1; Path=/', 'b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT', 'c=3; HttpOnly']);
+    });
+
+    it('removes hop-by-hop fields from the response', async () => {
+      const reply = await send(fx.balancer.url, '/hop', { headers: { host: 'www.apple.com' } });
+      expect(reply.status).toBe(200);
+      expect(reply.headers['x-secret']).toBeUndefined();
+      expect(reply.headers['keep-alive']).toBeUndefined();
+      expect(reply.headers['proxy-connection']).toBeUndefined();
+      expect(reply.headers['x-end-to-end']).toBe('kept');
+    });
+
+    it.each([
+      ['HEAD', '/', 200],
+      ['GET', '/status/204', 204],
+      ['GET', '/status/304', 304],
+    ])('answers %s %s with status %i and not one body byte', async (method, path, status) => {
+      const { head, rest } = await sendRaw(fx.balancer.url, `${method} ${path} HTTP/1.1\nhost: www.apple.com\n`);
+      expect(head).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+      expect(rest.length).toBe(0);
+    });
+
+    it(
+      fx.facts.compressedBodyVerbatim
+        ? 'passes a gzip body through still compressed, byte for byte, with its Content-Encoding'
+        : 'passes a gzip body through compressed with its Content-Encoding (workerd re-encodes what it decoded)',
+      async () => {
+        const reply = await send(fx.balancer.url, '/gzip', { headers: { host: 'www.apple.com', 'accept-encoding': 'gzip' } });
+        expect(reply.status).toBe(200);
+        expect(reply.headers['content-encoding']).toBe('gzip');
+        expect(gunzipSync(reply.body).toString()).toBe('hello gzip '.repeat(100));
+        if (fx.facts.compressedBodyVerbatim) expect(reply.body.equals(gzipSync(Buffer.from('hello gzip '.repeat(100))))).toBe(true);
+      },
+    );
+
+    it('streams a large response body through intact', async () => {
+      const reply = await send(fx.balancer.url, `/bytes/${8 * 1024 * 1024}`, { headers: { host: 'www.apple.com' } });
+      expect(reply.status).toBe(200);
+      expect(reply.body.length).toBe(8 * 1024 * 1024);
+    });
+
+    it('streams the response body: the first bytes arrive while the backend is still sending', async () => {
+      const url = new URL(fx.balancer.url);
+      const first = await new Promise<string>((resolve, reject) => {
+        const req = request({ host: url.hostname, port: url.port, path: '/stall-body', agent: false, headers: { host: 'www.apple.com' } }, (res) => {
+          res.once('data', (chunk: Buffer) => {
+            clearTimeout(timer);
+            req.destroy();
+            resolve(chunk.toString());
+          });
+        });
+        const timer = setTimeout(() => {
+          req.destroy();
+          reject(new Error('no body bytes while the backend stalled: the body was buffered'));
+        }, 8_000);
+        req.on('error', reject);
+        req.end();
+      });
+      expect(first).toBe('partial ');
+    });
+  });
+
+  describe('WebSocket', () => {
+    it('does not proxy an upgrade yet: the backend sees a plain GET without Upgrade', async () => {
+      const reply = await send(fx.balancer.url, '/ws', {
+        headers: { host: 'www.apple.com', connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+      });
+      expect(reply.status).toBe(200);
+      expect(echo(reply).headers.upgrade).toBeUndefined();
+    });
+  });
+
+  describe('client disconnects', () => {
+    it(
+      fx.facts.cancelsUpstreamOnDisconnect
+        ? 'cancels the upstream request when the client goes away'
+        : 'keeps the upstream request running when the client goes away (wrangler dev does not pass the disconnect on)',
+      async () => {
+        const url = new URL(fx.balancer.url);
+        const path = `/hang/${fx.runtime}-${Date.now()}`;
+        const req = request({ host: url.hostname, port: url.port, path, agent: false, headers: { host: 'streaming.test' } });
+        req.on('error', () => {});
+        req.end();
+        await waitFor(() => fx.streaming.hanging.has(path), 8_000, 'the request never reached the backend');
+        req.destroy();
+        if (fx.facts.cancelsUpstreamOnDisconnect) {
+          await waitFor(() => fx.streaming.abandoned.has(path), 8_000, 'the backend request was not cancelled after the client went away');
+        } else {
+          await new Promise((resolve) => setTimeout(resolve, 1_000));
+          expect(fx.streaming.abandoned.has(path)).toBe(false);
+        }
+      },
+    );
+  });
+}

@@ -1,0 +1,89 @@
+import { createServer, type AddressInfo } from 'node:net';
+import { RUNTIME_FACTS, startOnRuntime, type RuntimeBalancer, type RuntimeFacts, type RuntimeName } from '../helpers/runtimes.ts';
+import { startTestBackend, type EchoedRequest, type TestBackend } from '../helpers/testBackend.ts';
+import { startStreamingBackend, type StreamingBackend } from './streamingBackend.ts';
+
+/** The balancer on one runtime and the real loopback backends behind it, shared by every case. */
+export interface ConformanceFixture {
+  readonly runtime: RuntimeName;
+  readonly facts: RuntimeFacts;
+  readonly balancer: RuntimeBalancer;
+  readonly mango1: TestBackend;
+  readonly mango2: TestBackend;
+  readonly apple: TestBackend;
+  readonly streaming: StreamingBackend;
+}
+
+/** The names the mango backends answer with, in order. */
+export const MANGO_NAMES = ['mango1', 'mango2'];
+
+/**
+ * Starts the backends, then the balancer on `runtime` with a config that names them: the tutorial's
+ * hosts and rules, and a few routes the proxying cases need.
+ */
+export async function startConformanceFixture(runtime: RuntimeName): Promise<ConformanceFixture> {
+  const [mango1, mango2, apple, streaming] = await Promise.all([startTestBackend('mango1'), startTestBackend('mango2'), startTestBackend('apple1'), startStreamingBackend()]);
+  const [deadPort, dead1, dead2] = await Promise.all([unusedPort(), unusedPort(), unusedPort()]);
+  // JSON, which is YAML too: the same text works as a file (node, deno) and as LB_CONFIG (workerd).
+  const config = {
+    hosts: [
+      // The tutorial's rules, as in examples/loadbalancer.yaml.
+      {
+        host: 'www.mango.com',
+        firewall_rules: { ip_reject: ['10.192.0.1', '10.192.0.2'], path_reject: ['/messages', '/apps'] },
+        header_rules: { add: { MyCustomHeader: 'Test' }, remove: { Host: 'www.mango.com' } },
+        param_rules: { add: { MyCustomParam: 'Test' }, remove: { RemoveMe: 'Remove' } },
+        rewrite_rules: { replace: { v1: 'v2' } },
+        servers: [mango1.address, mango2.address],
+      },
+      { host: 'www.rejected.com', firewall_rules: { ip_reject: ['127.0.0.1', '::1'] }, servers: [apple.address] },
+      // The tutorial's apple: one live backend among dead ones.
+      { host: 'apple.failover.test', servers: [`127.0.0.1:${dead1}`, apple.address, `127.0.0.1:${dead2}`] },
+      { host: 'www.apple.com', servers: [apple.address] },
+      // Retries off: with them on, up to `max_buffered_body` of a request body is buffered before
+      // it is forwarded (to be replayed), which the request-streaming case would see.
+      { host: 'streaming.test', servers: [streaming.address], health_check: false, retries: false },
+    ],
+    paths: [
+      { path: '/mango', servers: [mango1.address, mango2.address] },
+      { path: '/apple', servers: [apple.address] },
+      { path: '/dead', servers: [`127.0.0.1:${deadPort}`], health_check: false },
+    ],
+  };
+  try {
+    const balancer = await startOnRuntime(runtime, JSON.stringify(config));
+    return { runtime, facts: RUNTIME_FACTS[runtime], balancer, mango1, mango2, apple, streaming };
+  } catch (error) {
+    await Promise.all([mango1, mango2, apple, streaming].map((backend) => backend.close()));
+    throw error;
+  }
+}
+
+/** Stops the balancer, then the backends. */
+export async function stopConformanceFixture(fixture: Partial<ConformanceFixture>): Promise<void> {
+  await fixture.balancer?.stop();
+  await Promise.all([fixture.mango1, fixture.mango2, fixture.apple, fixture.streaming].map((backend) => backend?.close()));
+}
+
+/** What the echo backend saw, from its JSON answer. */
+export const echo = (reply: { json<T>(): T }): EchoedRequest => reply.json<EchoedRequest>();
+
+/** Polls `condition` every 25 ms; rejects with `failure` after `timeoutMs`. */
+export async function waitFor(condition: () => boolean, timeoutMs: number, failure: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(failure);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+/** A loopback port nothing listens on, for a backend that refuses connections. */
+function unusedPort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}

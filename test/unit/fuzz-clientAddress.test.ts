@@ -35,11 +35,15 @@ describe('the trusted-proxy walk under random headers', () => {
         throw new Error(`${where} threw ${String(error)}`);
       }
       const named = (header === 'forwarded' ? parseForwarded(value) : parseXForwardedFor(value)).map(nodeAddress);
-      expect(client === peer || named.includes(client!), where).toBe(true);
-      if (client !== peer) expect(parseIpAddress(client!), where).not.toBeUndefined();
       const peerIp = parseIpAddress(peer);
-      if (peerIp === undefined || !ranges.has(peerIp)) expect(client, where).toBe(peer);
+      const problem =
+        client !== peer && !named.includes(client!) ? 'names an address no header entry holds'
+        : client !== peer && parseIpAddress(client!) === undefined ? 'names something that is not an address'
+        : (peerIp === undefined || !ranges.has(peerIp)) && client !== peer ? 'believed an untrusted peer'
+        : undefined;
+      if (problem) throw new Error(`${where}: ${problem}: ${client}`);
     }
-    expect(performance.now() - started).toBeLessThan(8_000);
+    // A generous bound: this catches a hang, not a slow machine.
+    expect(performance.now() - started).toBeLessThan(15_000);
   });
 });

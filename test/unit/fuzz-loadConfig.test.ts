@@ -50,7 +50,7 @@ describe('loadConfig under random input', () => {
   it('loads or throws a located ConfigError for mutated configs', () => {
     const random = prng(SEED);
     const started = performance.now();
-    for (let n = 0; n < 200; n++) {
+    for (let n = 0; n < 150; n++) {
       let text = n % 2 === 0 ? tutorial : rich;
       const edits = 1 + intBelow(random, 6);
       for (let e = 0; e < edits; e++) {

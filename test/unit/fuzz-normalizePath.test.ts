@@ -25,19 +25,11 @@ describe('normalizePath under random input', () => {
         throw new Error(`seed ${SEED}, case ${n}: normalizePath(${JSON.stringify(input)}) threw ${String(error)}`);
       }
       if (out === undefined) continue;
-      const where = `seed ${SEED}, case ${n}: ${JSON.stringify(input)} -> ${JSON.stringify(out)}`;
-      expect(out.startsWith('/'), where).toBe(true);
-      expect(normalizePath(out), where).toBe(out);
-      expect(out.includes('//'), where).toBe(false);
-      expect(/(^|\/)\.\.?(\/|$)/.test(out), where).toBe(false);
-      expect(/%(2[fF]|5[cC]|00)/.test(out), where).toBe(false);
-      expect(out.includes('\\'), where).toBe(false);
-      for (const [, hex] of out.matchAll(/%(..)/g)) {
-        expect(hex, where).toBe(hex.toUpperCase());
-        expect(UNRESERVED.test(String.fromCharCode(parseInt(hex, 16))), where).toBe(false);
-      }
+      const problem = problemWith(out);
+      if (problem) throw new Error(`seed ${SEED}, case ${n}: ${JSON.stringify(input)} -> ${JSON.stringify(out)}: ${problem}`);
     }
-    expect(performance.now() - started).toBeLessThan(2_500);
+    // A generous bound: this catches a hang or a blow-up, not a slow machine.
+    expect(performance.now() - started).toBeLessThan(15_000);
   });
 
   it('brings every spelling of a path to the same form', () => {
@@ -52,9 +44,11 @@ describe('normalizePath under random input', () => {
       const trailing = random() < 0.3 ? '/' : '';
       const canonical = normalizePath(`/${segments.join('/')}${trailing}`);
       const spelled = `/${segments.map((segment) => respell(random, segment)).join(slashes(random))}${trailing ? slashes(random) : ''}`;
-      expect(normalizePath(spelled), `seed ${SEED + 1}, case ${n}: ${spelled} vs ${canonical}`).toBe(canonical);
+      const normal = normalizePath(spelled);
+      if (normal !== canonical) expect(normal, `seed ${SEED + 1}, case ${n}: ${spelled} vs ${canonical}`).toBe(canonical);
     }
-    expect(performance.now() - started).toBeLessThan(2_500);
+    // A generous bound: this catches a hang or a blow-up, not a slow machine.
+    expect(performance.now() - started).toBeLessThan(15_000);
   });
 
   it('does not take quadratic time on long hostile paths', () => {
@@ -65,6 +59,21 @@ describe('normalizePath under random input', () => {
     }
   });
 });
+
+/** What is wrong with a normalised path, if anything. */
+function problemWith(out: string): string | undefined {
+  if (!out.startsWith('/')) return 'does not start with /';
+  if (normalizePath(out) !== out) return 'is not a fixed point';
+  if (out.includes('//')) return 'has //';
+  if (/(^|\/)\.\.?(\/|$)/.test(out)) return 'has a dot segment';
+  if (/%(2[fF]|5[cC]|00)/.test(out)) return 'has an encoded slash, backslash or NUL';
+  if (out.includes('\\')) return 'has a backslash';
+  for (const [, hex] of out.matchAll(/%(..)/g)) {
+    if (hex !== hex.toUpperCase()) return `has a lower-case escape %${hex}`;
+    if (UNRESERVED.test(String.fromCharCode(parseInt(hex, 16)))) return `has an encoded unreserved character %${hex}`;
+  }
+  return undefined;
+}
 
 /** A different spelling of one segment: escapes in either case, and detours through `.` and `x/..`. */
 function respell(random: () => number, segment: string): string {

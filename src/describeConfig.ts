@@ -13,6 +13,10 @@ export function describeConfig(loaded: LoadedConfig): string {
     lines.push(`  path ${route.path} -> ${route.servers.length} server(s), ${route.algorithm ?? config.algorithm ?? 'random'}`);
   }
   lines.push('backends:');
-  for (const backend of backends) lines.push(`  ${backend.id}`);
+  for (const backend of backends) {
+    const { active, passive } = backend.health;
+    const probe = active ? `probed GET ${active.path} every ${active.intervalMs} ms (timeout ${active.timeoutMs} ms)` : 'not probed';
+    lines.push(`  ${backend.id}: ${probe}, passive ejection ${passive ? `after ${passive.failures} failures` : 'off'}`);
+  }
   return lines.join('\n');
 }

@@ -25,6 +25,7 @@ describe('switchyard check', () => {
     expect(stdout).toContain('examples/loadbalancer.yaml: ok');
     expect(stdout).toContain('3 routes, 6 backends');
     expect(stdout).toContain('host www.mango.com -> 3 server(s)');
+    expect(stdout).toContain('http://localhost:8081: probed GET /healthcheck every 5000 ms (timeout 1000 ms), passive ejection after 5 failures');
   });
 
   it('prints each error as FILE:LINE:COL: field: message and exits 1', async () => {
@@ -33,8 +34,8 @@ describe('switchyard check', () => {
     expect(code).toBe(1);
     expect(stdout).toBe('');
     expect(stderr.trim().split('\n')).toEqual([
-      `${file}:4:15: paths[0].servers[0]: "localhost:99999" has port 99999, outside 1-65535`,
       `${file}:3:5: paths[0].servrs: unknown key "servrs"; did you mean "servers"?`,
+      `${file}:4:15: paths[0].servers[0]: "localhost:99999" has port 99999, outside 1-65535`,
     ]);
   });
 

@@ -88,3 +88,18 @@ describe('loadConfig', () => {
     expect(errorsOf('{}', 'lb.json')).toEqual(['lb.json:1:1: the config has no routes: add `hosts` or `paths`']);
   });
 });
+
+describe('errors inside a value that may take several forms', () => {
+  it('names an unknown key inside a servers object, with a suggestion', () => {
+    expect(errorsOf('paths:\n  - path: /\n    servers: [{ url: "localhost:1", wieght: 2 }]\n')).toEqual([
+      'lb.yaml:3:37: paths[0].servers[0].wieght: unknown key "wieght"; did you mean "weight"?',
+    ]);
+  });
+
+  it('names a bad value inside a switchable settings object at its own field', () => {
+    expect(errorsOf('paths:\n  - path: /\n    servers: [localhost:1]\n    health_check: { pth: /x, interval: 5 }\n')).toEqual([
+      'lb.yaml:4:21: paths[0].health_check.pth: unknown key "pth"; did you mean "path"?',
+      'lb.yaml:4:40: paths[0].health_check.interval: expected a duration such as "5s" or "250ms"',
+    ]);
+  });
+});

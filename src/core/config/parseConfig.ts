@@ -54,7 +54,20 @@ export function readConfig(text: string, fileName = 'config'): ConfigSource {
     };
   }
 
-  throw new ConfigError(result.issues.map((issue) => describeIssue(issue, doc, fileName, at)));
+  const issues = result.issues.flatMap(throughUnions).map((issue) => describeIssue(issue, doc, fileName, at));
+  // In the order of the file, as a compiler lists them.
+  throw new ConfigError(issues.sort((a, b) => a.line - b.line || a.column - b.column));
+}
+
+/**
+ * A union that fails reports one issue of its own, with each branch's issues inside, their paths
+ * relative to the union. When a branch went inside the value (an object with a bad or unknown key),
+ * that branch's issues say more than "expected A or B": report them, at their full path.
+ */
+function throughUnions(issue: v.BaseIssue<unknown>): v.BaseIssue<unknown>[] {
+  const inner = issue.type === 'union' ? (issue.issues ?? []).filter((sub) => (sub.path?.length ?? 0) > 0) : [];
+  if (inner.length === 0) return [issue];
+  return inner.flatMap((sub) => throughUnions({ ...sub, path: [...(issue.path ?? []), ...(sub.path ?? [])] } as v.BaseIssue<unknown>));
 }
 
 type PathItem = { key: unknown; origin?: 'key' | 'value' };
@@ -101,11 +114,6 @@ function unwrap(node: SchemaNode): SchemaNode[] {
 }
 
 function describeMessage(issue: v.BaseIssue<unknown>): string {
-  if (issue.issues?.length) {
-    // A union reports its branches' issues; the branch that got furthest says the most.
-    const deepest = issue.issues.reduce((a, b) => ((b.path?.length ?? 0) > (a.path?.length ?? 0) ? b : a));
-    if ((deepest.path?.length ?? 0) > (issue.path?.length ?? 0)) return describeMessage(deepest);
-  }
   if (issue.received === 'undefined' && issue.kind === 'schema' && issue.expected?.startsWith('"')) {
     return `missing required key ${issue.expected}`;
   }

@@ -62,19 +62,11 @@ function rangeOf(text: string): [number, number] {
 }
 
 /**
- * `false`, `true`, or an object of settings. A plain union would report any mistake inside the
- * object as "expected false, true, or {...}"; dispatching on the input's type first lets the
- * object's own issues through, so an unknown key is named with a suggestion and a bad value at
- * its own field. `options` lets the loader's key walk (and its suggestions) see the object's keys;
- * the JSON Schema writer reads the union through `lazy`.
+ * `false`, `true`, or an object of settings. The loader reports a mistake inside the object at its
+ * own field (an unknown key with a suggestion), not as "expected false, true, or {...}".
  */
 function switchable<const TEntries extends v.ObjectEntries>(object: v.StrictObjectSchema<TEntries, undefined>, message: string) {
-  const either = v.union([v.boolean(), object], message);
-  const isObject = (input: unknown) => typeof input === 'object' && input !== null && !Array.isArray(input);
-  return Object.assign(
-    v.lazy((input: unknown) => (isObject(input) ? object : either)),
-    { options: either.options },
-  );
+  return v.union([v.boolean(), object], message);
 }
 
 const count = (max: number) => v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(max));

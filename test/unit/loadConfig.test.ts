@@ -103,3 +103,18 @@ describe('errors inside a value that may take several forms', () => {
     ]);
   });
 });
+
+describe('route paths written in the config', () => {
+  it('are matched in the normalised form requests arrive in', () => {
+    const loaded = loadConfig('paths:\n  - path: /%61pi/./v1\n    servers: [localhost:1]\n  - path: /café\n    servers: [localhost:2]\n  - path: //x//\n    servers: [localhost:3]\n');
+    expect(loaded.routes.match(undefined, '/api/v1/users')?.name).toBe('/%61pi/./v1');
+    expect(loaded.routes.match(undefined, '/caf%C3%A9')?.name).toBe('/café');
+    expect(loaded.routes.match(undefined, '/x/y')?.name).toBe('//x//');
+  });
+
+  it('are refused when they cannot be normalised', () => {
+    expect(errorsOf('paths:\n  - path: /a%2Fb\n    servers: [localhost:1]\n')).toEqual([
+      'lb.yaml:2:11: paths[0].path: "/a%2Fb" cannot be normalised (an encoded slash, a bad escape, or ".." above the root)',
+    ]);
+  });
+});

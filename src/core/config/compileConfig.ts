@@ -1,6 +1,7 @@
 import type { Backend } from '../pool/Backend.ts';
 import { DEFAULT_TIMEOUTS, type Timeouts } from '../proxy/Upstream.ts';
 import type { Route } from '../Route.ts';
+import { normalizeConfigPath } from '../path/normalizeConfigPath.ts';
 import { RouteTable } from '../routing/RouteTable.ts';
 import { compileClientAddress, type ClientAddressResolver } from '../firewall/clientAddress.ts';
 import { ConfigProblem } from './ConfigProblem.ts';
@@ -42,16 +43,29 @@ export function compileConfig(config: Config, options: CompileOptions = {}): Com
   };
 
   config.hosts?.forEach((entry, i) => {
-    if (!routes.add(entry.host, entry.path ?? '/', compileRoute(entry, ['hosts', i]))) {
+    const path = routePath(entry.path ?? '/', ['hosts', i, 'path']);
+    if (!routes.add(entry.host, path, compileRoute(entry, ['hosts', i]))) {
       throw new ConfigProblem(['hosts', i, 'host'], `another route already serves ${entry.host}${entry.path ?? ''}`);
     }
   });
   config.paths?.forEach((entry, i) => {
-    if (!routes.add(undefined, entry.path, compileRoute(entry, ['paths', i]))) {
+    const path = routePath(entry.path, ['paths', i, 'path']);
+    if (!routes.add(undefined, path, compileRoute(entry, ['paths', i]))) {
       throw new ConfigProblem(['paths', i, 'path'], `another route already serves ${entry.path}`);
     }
   });
   return { routes, backends: [...backends.values()], clientAddress: compileClientAddress(config) };
+}
+
+/**
+ * A route's prefix in the form requests are matched in: `/%61pi` or `/a/./b` written in the config
+ * must match the requests that name them, or those requests would fall through to another route
+ * (and its firewall).
+ */
+function routePath(path: string, at: (string | number)[]): string {
+  const normal = normalizeConfigPath(path);
+  if (normal === undefined) throw new ConfigProblem(at, `"${path}" cannot be normalised (an encoded slash, a bad escape, or ".." above the root)`);
+  return normal;
 }
 
 type TimeoutsConfig = Config['timeouts'];

@@ -1,5 +1,5 @@
 import { ConfigProblem } from '../config/ConfigProblem.ts';
-import { normalizeConfigPath } from '../rules/normalizeConfigPath.ts';
+import { normalizeConfigPath } from '../path/normalizeConfigPath.ts';
 
 /**
  * Path prefixes a firewall rejects, matched on segment boundaries against the normalised path:

@@ -1,7 +1,7 @@
 import { ConfigProblem } from '../config/ConfigProblem.ts';
 import type { Config } from '../config/schema/index.ts';
 import { normalizePath } from '../path/normalizePath.ts';
-import { normalizeConfigPath } from './normalizeConfigPath.ts';
+import { normalizeConfigPath } from '../path/normalizeConfigPath.ts';
 
 type RewriteRules = NonNullable<Config['rewrite_rules']>;
 

@@ -1,4 +1,4 @@
-import { normalizePath } from '../path/normalizePath.ts';
+import { normalizePath } from './normalizePath.ts';
 
 /**
  * Brings a path written in the config (`/naïve`, `/caf%c3%a9`, `/a/./b`) into the form requests

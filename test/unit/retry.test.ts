@@ -41,9 +41,12 @@ paths:
   return config.routes.match(undefined, '/')!;
 }
 
-function send(route: ReturnType<typeof setup>, upstream: Upstream, method = 'GET', body?: string | ReadableStream<Uint8Array>) {
+/** Sends through forward(); a string body declares its length, as an HTTP client would; a stream declares `length` if given. */
+function send(route: ReturnType<typeof setup>, upstream: Upstream, method = 'GET', body?: string | ReadableStream<Uint8Array>, length?: number) {
   const stream = typeof body === 'string' ? new Response(body).body : (body ?? null);
-  const outgoing: OutgoingRequest = { method, path: '/x', query: '', headers: new Headers(), body: stream };
+  const declared = typeof body === 'string' ? new TextEncoder().encode(body).byteLength : length;
+  const headers = new Headers(declared === undefined ? {} : { 'content-length': String(declared) });
+  const outgoing: OutgoingRequest = { method, path: '/x', query: '', headers, body: stream };
   return forward(route.pool, outgoing, {
     upstream,
     timeouts: route.timeouts,
@@ -105,6 +108,14 @@ describe('retries per method', () => {
     expect(small.calls.map((call) => call.body.length)).toEqual([1000, 1000]);
   });
 
+  it('streams a body of unknown length at once, and so never replays it', async () => {
+    const fake = fakeUpstream({ [A]: 'refused' });
+    const chunked = new Response('chunked upload').body!;
+    const response = await send(setup(), fake.upstream, 'PUT', chunked);
+    expect(response.status).toBe(502);
+    expect(fake.calls).toEqual([{ origin: A, method: 'PUT', body: 'chunked upload' }]);
+  });
+
   it('answers 400 without calling a backend when the upload breaks off while it is buffered', async () => {
     const fake = fakeUpstream({});
     const broken = new ReadableStream<Uint8Array>({
@@ -113,7 +124,7 @@ describe('retries per method', () => {
         controller.error(new Error('client went away'));
       },
     });
-    expect((await send(setup(), fake.upstream, 'POST', broken)).status).toBe(400);
+    expect((await send(setup(), fake.upstream, 'POST', broken, 100)).status).toBe(400);
     expect(fake.calls).toHaveLength(0);
   });
 

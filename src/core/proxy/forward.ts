@@ -44,7 +44,10 @@ export async function forward(pool: Pool, outgoing: OutgoingRequest, options: Fo
 
   const retries = pool.retries;
   let body: { replay(): ReadableStream<Uint8Array> | null; replayable: boolean } = { replay: () => outgoing.body, replayable: true };
-  if (outgoing.body && retries.attempts > 0) {
+  // Only a body that declares a small length is read ahead (as nginx reads request bodies before
+  // forwarding): a chunked upload of unknown length streams at once, and is never replayed.
+  const declaredLength = Number(outgoing.headers.get('content-length') ?? NaN);
+  if (outgoing.body && retries.attempts > 0 && declaredLength <= retries.maxBufferedBody) {
     let buffered;
     try {
       buffered = await bufferBody(outgoing.body, retries.maxBufferedBody);

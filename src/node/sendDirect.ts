@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { finished, pipeline } from 'node:stream';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { getBodyTap, type BodyTap } from '../core/proxy/bodyTap.ts';
+import { bodyOf } from '../core/proxy/proxiedResponse.ts';
 import { claimNodeSource } from './nodeBody.ts';
 
 /**
@@ -12,8 +13,9 @@ import { claimNodeSource } from './nodeBody.ts';
  * apply, and the adapter then writes the response as usual.
  */
 export function sendDirect(response: Response, outgoing: ServerResponse): Response | undefined {
-  if (!response.body) return undefined;
-  let stream: ReadableStream<Uint8Array> = response.body;
+  const body = bodyOf(response);
+  if (!body) return undefined;
+  let stream: ReadableStream<Uint8Array> = body;
   const taps: BodyTap[] = [];
   for (let tap = getBodyTap(stream); tap; tap = getBodyTap(stream)) {
     if (stream.locked) return undefined;

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { Agent, errors } from 'undici';
 import { UpstreamError, type Upstream, type UpstreamRequest } from '../core/proxy/Upstream.ts';
+import { proxiedResponse } from '../core/proxy/proxiedResponse.ts';
 import { toWebStream } from './nodeBody.ts';
 
 /**
@@ -43,9 +44,9 @@ export function undiciUpstream(): Upstream & { close(): Promise<void> } {
       if (NULL_BODY_STATUSES.has(response.statusCode)) {
         // Response refuses a body with these statuses; the connection is reused once the empty body is read.
         response.body.dump().catch(() => {});
-        return new Response(null, { status: response.statusCode, headers });
+        return proxiedResponse(null, { status: response.statusCode, headers });
       }
-      return new Response(toWebStream(response.body, classifyBodyError), { status: response.statusCode, headers });
+      return proxiedResponse(toWebStream(response.body, classifyBodyError), { status: response.statusCode, headers });
     } catch (error) {
       response.body.destroy();
       throw new UpstreamError('failed', `unusable response status ${response.statusCode}`, { cause: error });

@@ -1,3 +1,4 @@
+import { proxiedResponse } from './proxiedResponse.ts';
 import { UpstreamError, type Upstream, type UpstreamRequest } from './Upstream.ts';
 
 type FetchLike = (input: string, init: RequestInit & { duplex?: 'half' }) => Promise<Response>;
@@ -32,8 +33,10 @@ export function fetchUpstream(fetchImpl: FetchLike = (input, init) => globalThis
     } finally {
       clearTimeout(timeout);
     }
-    if (!response.body) return response;
-    return new Response(response.body.pipeThrough(idleTimeout(request.timeouts.bodyIdle)), response);
+    // A fetch response's headers are immutable: copy them once here, so later steps edit in place.
+    const headers = new Headers(response.headers);
+    if (!response.body) return proxiedResponse(null, { status: response.status, headers });
+    return proxiedResponse(response.body.pipeThrough(idleTimeout(request.timeouts.bodyIdle)), { status: response.status, headers });
   };
 }
 

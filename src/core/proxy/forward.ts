@@ -5,6 +5,7 @@ import { trackBody } from '../pool/trackBody.ts';
 import { plainResponse } from '../responses.ts';
 import { bufferBody } from '../retry/bufferBody.ts';
 import { mayRetry } from '../retry/RetrySettings.ts';
+import { bodyOf } from './proxiedResponse.ts';
 import { toClientResponse } from './toClientResponse.ts';
 import { UpstreamError, type Timeouts, type Upstream } from './Upstream.ts';
 
@@ -105,23 +106,21 @@ function respond(pool: Pool, backend: Backend, outgoing: OutgoingRequest, reques
   if (passive?.statuses.has(upstream.status)) backend.health.recordFailure(`${outgoing.method} ${outgoing.path} -> ${upstream.status}`);
   else backend.health.recordSuccess();
 
-  const client = toClientResponse(outgoing.method, upstream);
-  const cookie = pool.sticky?.setCookie(backend, request.headers);
-  if (cookie) client.headers.append('set-cookie', cookie);
   let released = false;
   const release = () => {
     if (!released) backend.inFlight--;
     released = true;
   };
-  if (!client.body) {
-    release();
-    return client;
-  }
-  const body = trackBody(client.body, release, (error) => {
-    if (!(error instanceof UpstreamError && error.failure === 'timeout')) return;
-    backend.health.recordFailure(`${outgoing.method} ${outgoing.path} -> response body stalled`);
-  });
-  return new Response(body, { status: client.status, statusText: client.statusText, headers: client.headers });
+  const client = toClientResponse(outgoing.method, upstream, (body) =>
+    trackBody(body, release, (error) => {
+      if (!(error instanceof UpstreamError && error.failure === 'timeout')) return;
+      backend.health.recordFailure(`${outgoing.method} ${outgoing.path} -> response body stalled`);
+    }),
+  );
+  if (!bodyOf(client)) release();
+  const cookie = pool.sticky?.setCookie(backend, request.headers);
+  if (cookie) client.headers.append('set-cookie', cookie);
+  return client;
 }
 
 function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {

@@ -1,4 +1,5 @@
 import { removeHopByHop } from './hopByHop.ts';
+import { bodyOf, isProxiedResponse, proxiedResponse } from './proxiedResponse.ts';
 
 /** Statuses whose responses never carry a body (RFC 9110 sections 6.4.1, 15.3.5, 15.4.5). */
 function hasNoBody(method: string, status: number): boolean {
@@ -8,14 +9,22 @@ function hasNoBody(method: string, status: number): boolean {
 /**
  * Turns a backend's response into the client's: hop-by-hop fields removed, the body streamed
  * through untouched (still compressed if it was), and no body at all where HTTP forbids one.
+ * The reason phrase is not kept: HTTP/2 has none, and Node writes the standard one.
+ * @param observe wraps the body on its way (in-flight counting, for one)
  */
-export function toClientResponse(method: string, upstream: Response): Response {
-  const headers = new Headers(upstream.headers);
+export function toClientResponse(
+  method: string,
+  upstream: Response,
+  observe?: (body: ReadableStream<Uint8Array>) => ReadableStream<Uint8Array>,
+): Response {
+  // Our own upstream clients build mutable responses; a runtime fetch's headers are immutable.
+  const headers = isProxiedResponse(upstream) ? upstream.headers : new Headers(upstream.headers);
   removeHopByHop(headers);
-  if (hasNoBody(method, upstream.status)) {
+  const body = bodyOf(upstream);
+  if (!body || hasNoBody(method, upstream.status)) {
     // An unread body would keep the upstream connection busy.
-    upstream.body?.cancel().catch(() => {});
-    return new Response(null, { status: upstream.status, statusText: upstream.statusText, headers });
+    body?.cancel().catch(() => {});
+    return proxiedResponse(null, { status: upstream.status, headers });
   }
-  return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers });
+  return proxiedResponse(observe ? observe(body) : body, { status: upstream.status, headers });
 }

@@ -47,7 +47,7 @@ async function main(args: string[]): Promise<number> {
   const config = loadConfig(await Deno.readTextFile(values.config), values.config);
   // Deno's own fetch decodes gzip and br bodies but keeps their Content-Encoding, and sends the
   // client's Host only through a custom HTTP client. undici, through Deno's Node compatibility,
-  // does neither, and measured faster here than fetch with a custom client (docs/runtimes.md).
+  // does neither, and measured faster here than fetch with a custom client (README: Running on Node, Deno and Cloudflare Workers).
   const upstream = undiciUpstream();
   const health = startHealthChecks(config.backends, { upstream, log });
   // One round of probes before serving, so no request meets a backend already known to be down.

@@ -6,7 +6,7 @@ import { startTestBackend, type TestBackend } from '../helpers/testBackend.ts';
 import { send } from './client.ts';
 
 // What only the Deno entry point does, on the server process itself (no `deno task` in between,
-// as docs/runtimes.md advises under a supervisor): its output contract and its graceful stop.
+// as the README advises under a supervisor): its output contract and its graceful stop.
 
 describe('src/deno.ts', () => {
   let backend: TestBackend;

@@ -9,7 +9,7 @@ import { startConformanceFixture, stopConformanceFixture, type ConformanceFixtur
 /**
  * The HTTP-level behaviour every runtime must share, run against a balancer started the way users
  * start it on `runtime`, with real loopback backends. Where a runtime documentedly differs
- * (RUNTIME_FACTS in test/helpers/runtimes.ts, docs/runtimes.md), the case asserts that runtime's
+ * (RUNTIME_FACTS in test/helpers/runtimes.ts, the README), the case asserts that runtime's
  * documented behaviour, and its name says so.
  */
 export function defineConformanceSuite(runtime: RuntimeName): void {

@@ -11,7 +11,7 @@ export type RuntimeName = 'node' | 'deno' | 'workerd';
 export const RUNTIME_NAMES: readonly RuntimeName[] = ['node', 'deno', 'workerd'];
 
 /**
- * What each runtime documentedly does differently (docs/runtimes.md); the conformance cases assert
+ * What each runtime documentedly does differently (README: Running on Node, Deno and Cloudflare Workers); the conformance cases assert
  * these explicitly instead of skipping.
  */
 export interface RuntimeFacts {

@@ -40,7 +40,7 @@ const globals = new WeakMap<Config, { readonly now: RuleCompileOptions['now']; r
 
 /**
  * Compiles a route's rules and the global ones into the functions the app runs per request, in
- * the order documented in docs/rules-and-firewall.md. Top-level rules run first and route rules
+ * the order documented in the README (Request rules, firewall and rate limiting). Top-level rules run first and route rules
  * second, so a route's header, query and path rules have the last word:
  * - guards: firewall (global, route), then rate limit (global, route);
  * - request: header rules, query rules, path rewrites (each global, then route), then the upstream

@@ -32,7 +32,7 @@ export interface ForwardOptions {
 
 /**
  * Sends the request to a backend of the pool and returns the client's response. A failed attempt
- * is retried on another backend when the pool's retry rules allow it (docs/health-and-balancing.md).
+ * is retried on another backend when the pool's retry rules allow it (README: Retries).
  * Answers 503 naming the route when no backend is healthy (or none could be connected to),
  * 502 when the backend fails, 504 when it times out.
  */

@@ -1,14 +1,7 @@
-/** mulberry32: a small seeded PRNG, so every fuzz failure reproduces from its seed. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../helpers/manualClock.ts';
+
+/** A seeded PRNG (the same mulberry32 the clock helper uses), so every fuzz failure reproduces from its seed. */
+export const prng = (seed: number): (() => number) => seededRandom(seed);
 
 export const pickFrom = <T>(random: () => number, items: readonly T[]): T => items[Math.floor(random() * items.length)];
 export const intBelow = (random: () => number, n: number): number => Math.floor(random() * n);

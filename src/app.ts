@@ -7,7 +7,8 @@ import { forward, type OutgoingRequest } from './core/proxy/forward.ts';
 import { removeHopByHop } from './core/proxy/hopByHop.ts';
 import { splitTarget } from './core/proxy/splitTarget.ts';
 import type { Upstream } from './core/proxy/Upstream.ts';
-import { badRequest, notFound, plainResponse } from './core/responses.ts';
+import { isWebSocketUpgrade, type WebSocketUpstream } from './core/proxy/webSocket.ts';
+import { badRequest, noHealthyBackend, notFound, plainResponse } from './core/responses.ts';
 import type { Exchange } from './core/Route.ts';
 
 /** What a runtime entry point hands the app: everything the core may not import itself. */
@@ -22,6 +23,11 @@ export interface AppOptions {
    * query is forwarded byte for byte. @default the request URL, as the runtime serialised it
    */
   readonly requestTarget?: (c: Context) => string | undefined;
+  /**
+   * Proxies WebSocket upgrades, where the runtime can. Without it an upgrade request is forwarded
+   * as a plain GET (the backend then answers it as HTTP). @default none
+   */
+  readonly webSocket?: WebSocketUpstream;
   /** Where the balancer's own problems are reported. @default console.error */
   readonly log?: (line: string) => void;
 }
@@ -69,6 +75,16 @@ export function createApp(options: AppOptions): Hono {
     });
     const outgoing: OutgoingRequest = { method: request.method, path, query: target.query, headers, body: requestBody(request) };
     for (const rewrite of route.requestRewrites) rewrite(exchange, outgoing);
+
+    if (options.webSocket && isWebSocketUpgrade(request)) {
+      // The one upgrade a balancer joins end to end: the hop-by-hop pair goes on to the backend.
+      headers.set('connection', 'upgrade');
+      headers.set('upgrade', 'websocket');
+      const backend = route.pool.pick({ clientAddress: exchange.clientAddress, headers: request.headers });
+      if (!backend) return noHealthyBackend(route.name);
+      const target = backend.basePath + outgoing.path + outgoing.query;
+      return options.webSocket({ origin: backend.origin, target, method: 'GET', headers, body: null, signal: request.signal, timeouts: route.timeouts }, c);
+    }
 
     const response = await forward(route.pool, outgoing, {
       upstream,

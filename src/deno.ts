@@ -7,6 +7,7 @@ import { createApp } from './app.ts';
 import { ConfigError } from './core/config/ConfigError.ts';
 import { loadConfig } from './core/config/loadConfig.ts';
 import { startHealthChecks } from './core/health/startHealthChecks.ts';
+import { relayWebSocket } from './deno/relayWebSocket.ts';
 import { undiciUpstream } from './node/undiciUpstream.ts';
 
 const USAGE = `Usage: deno task serve --config FILE [--port 8080] [--hostname 127.0.0.1]
@@ -52,7 +53,7 @@ async function main(args: string[]): Promise<number> {
   const health = startHealthChecks(config.backends, { upstream, log });
   // One round of probes before serving, so no request meets a backend already known to be down.
   await health.probeAll();
-  const app = createApp({ config, upstream, clientAddress, log });
+  const app = createApp({ config, upstream, clientAddress, log, webSocket: relayWebSocket });
 
   // Deno.serve binds before returning; onListen only replaces Deno's own "Listening on" line.
   const server = Deno.serve({ port, hostname: values.hostname, onListen: () => {} }, app.fetch);

@@ -1,13 +1,16 @@
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import type { Server, ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { serve, type Http2Bindings, type HttpBindings } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import type { Context } from 'hono';
+import type { Context, Hono } from 'hono';
+import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { createApp } from './app.ts';
 import { loadConfig, type LoadedConfig } from './core/config/loadConfig.ts';
 import { startHealthChecks } from './core/health/startHealthChecks.ts';
 import { sendDirect } from './node/sendDirect.ts';
+import { spliceWebSocket, writeRawResponse, type UpgradeBindings } from './node/spliceWebSocket.ts';
 import { undiciUpstream } from './node/undiciUpstream.ts';
 
 export interface NodeServerOptions {
@@ -35,7 +38,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
   // One round of probes before serving, so no request meets a backend already known to be dead.
   const health = startHealthChecks(config.backends, { upstream, log: options.log ?? ((line) => console.error(line)) });
   await health.probeAll();
-  const app = createApp({ config, upstream, clientAddress: nodeClientAddress, requestTarget: nodeRequestTarget, log: options.log });
+  const app = createApp({ config, upstream, clientAddress: nodeClientAddress, requestTarget: nodeRequestTarget, webSocket: spliceWebSocket, log: options.log });
 
   const server = await new Promise<Server>((resolve, reject) => {
     const fetch = async (request: Request, env: HttpBindings | Http2Bindings) => {
@@ -44,6 +47,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
     };
     const s = serve({ fetch, port: options.port ?? 8080, hostname: options.hostname ?? '127.0.0.1' }, () => resolve(s as Server));
     s.once('error', reject);
+    s.on('upgrade', (incoming: IncomingMessage, socket: Duplex, head: Buffer) => void upgrade(app, incoming, socket, head));
   });
   const { address, port } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
@@ -65,6 +69,24 @@ function nodeClientAddress(c: Context): string | undefined {
 function nodeRequestTarget(c: Context): string | undefined {
   const target = (c.env as { incoming?: { url?: string } } | undefined)?.incoming?.url;
   return target?.charCodeAt(0) === 47 /* / */ ? target : undefined;
+}
+
+/**
+ * Node hands upgrade requests to the `upgrade` event, outside the adapter: they go through the
+ * same app (routing, firewall, rules), which either splices the sockets or answers with a refusal.
+ */
+async function upgrade(app: Hono, incoming: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+  socket.on('error', () => {});
+  try {
+    const headers = new Headers();
+    for (let i = 0; i < incoming.rawHeaders.length; i += 2) headers.append(incoming.rawHeaders[i], incoming.rawHeaders[i + 1]);
+    const request = new Request(`http://${incoming.headers.host ?? 'localhost'}${incoming.url ?? '/'}`, { headers });
+    const bindings: UpgradeBindings = { incoming, socket, head };
+    const response = await app.fetch(request, bindings);
+    if (response !== RESPONSE_ALREADY_SENT) await writeRawResponse(socket, response);
+  } catch {
+    socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  }
 }
 
 /** Graceful stop: no new connections; idle keep-alive connections closed as soon as they are idle. */

@@ -8,3 +8,4 @@ export function plainResponse(status: number, text: string, headers?: Record<str
 
 export const notFound = () => plainResponse(404, 'Not Found');
 export const badRequest = (why: string) => plainResponse(400, `Bad Request: ${why}`);
+export const noHealthyBackend = (routeName: string) => plainResponse(503, `Service Unavailable: no healthy backend for ${routeName}`);

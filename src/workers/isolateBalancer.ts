@@ -44,7 +44,15 @@ export function isolateBalancer(env: Env, bundledConfig: string, log: (line: str
     balancer = {
       ok: true,
       config,
-      app: createApp({ config, upstream, clientAddress, log }),
+      app: createApp({
+        config,
+        upstream,
+        clientAddress,
+        log,
+        // workerd's fetch performs the upgrade itself and answers 101 with the backend's socket
+        // attached (`response.webSocket`); returned as it is, the runtime joins it to the client.
+        webSocket: (request) => globalThis.fetch(request.origin + request.target, { headers: request.headers }),
+      }),
       health,
       probeIfStale(now) {
         if (interval === Infinity || now - lastRound < interval) return undefined;

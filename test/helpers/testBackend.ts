@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
+import { WebSocketServer } from 'ws';
 
 /** What the echo backend saw of a request, as it answers on every path not listed below. */
 export interface EchoedRequest {
@@ -36,12 +37,15 @@ export interface TestBackend {
  * - `/stall-body`: sends headers and part of the body, then nothing
  * - `/die-mid-body`: announces 1 MB, sends 10 KB, then destroys the socket
  * - `/hop`: answers with hop-by-hop headers, including one named in `Connection`
+ * - `/ws`: a WebSocket upgrade: the backend first sends `{ name, url, host, forwardedFor }` as
+ *   JSON, then echoes every message
  * Anything else echoes the request as JSON (`EchoedRequest`).
  */
 export async function startTestBackend(name = 'backend', hostname = '127.0.0.1'): Promise<TestBackend> {
   const seen: EchoedRequest[] = [];
   const server = createServer((req, res) => handle(name, seen, req, res));
   server.keepAliveTimeout = 10_000;
+  const webSockets = acceptWebSockets(name, server);
   await new Promise<void>((resolve) => server.listen(0, hostname, resolve));
   const { port } = server.address() as AddressInfo;
   const host = hostname.includes(':') ? `[${hostname}]` : hostname;
@@ -53,6 +57,7 @@ export async function startTestBackend(name = 'backend', hostname = '127.0.0.1')
     seen,
     close: () =>
       new Promise<void>((resolve) => {
+        for (const client of webSockets.clients) client.terminate();
         server.closeAllConnections();
         server.close(() => resolve());
       }),
@@ -130,4 +135,17 @@ function streamBytes(res: ServerResponse, total: number, headers: Record<string,
     res.end();
   };
   write();
+}
+
+/** WebSocket upgrades on `/ws`: a hello naming what the backend saw, then an echo of every message. */
+function acceptWebSockets(name: string, server: Server): WebSocketServer {
+  const webSockets = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req, socket, head) => {
+    if (!req.url?.startsWith('/ws')) return void socket.destroy();
+    webSockets.handleUpgrade(req, socket, head, (ws) => {
+      ws.send(JSON.stringify({ name, url: req.url, host: req.headers.host, forwardedFor: req.headers['x-forwarded-for'] }));
+      ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+    });
+  });
+  return webSockets;
 }

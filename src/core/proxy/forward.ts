@@ -2,7 +2,7 @@ import type { PickRequest } from '../balancing/BalancingStrategy.ts';
 import type { Backend } from '../pool/Backend.ts';
 import type { Pool } from '../pool/Pool.ts';
 import { trackBody } from '../pool/trackBody.ts';
-import { plainResponse } from '../responses.ts';
+import { noHealthyBackend, plainResponse } from '../responses.ts';
 import { bufferBody } from '../retry/bufferBody.ts';
 import { mayRetry } from '../retry/RetrySettings.ts';
 import { bodyOf } from './proxiedResponse.ts';
@@ -37,7 +37,7 @@ export interface ForwardOptions {
  * 502 when the backend fails, 504 when it times out.
  */
 export async function forward(pool: Pool, outgoing: OutgoingRequest, options: ForwardOptions): Promise<Response> {
-  const unavailable = () => plainResponse(503, `Service Unavailable: no healthy backend for ${options.routeName}`);
+  const unavailable = () => noHealthyBackend(options.routeName);
   const tried = new Set<Backend>();
   let backend = pool.pick(options.pick);
   if (!backend) return unavailable();

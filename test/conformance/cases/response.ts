@@ -1,6 +1,7 @@
 import { request } from 'node:http';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import { send, sendRaw } from '../client.ts';
 import { echo, waitFor, type ConformanceFixture } from '../fixture.ts';
 
@@ -78,12 +79,40 @@ export function responseCases(fx: ConformanceFixture): void {
   });
 
   describe('WebSocket', () => {
-    it('does not proxy an upgrade yet: the backend sees a plain GET without Upgrade', async () => {
-      const reply = await send(fx.balancer.url, '/ws', {
-        headers: { host: 'www.apple.com', connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+    it('proxies an upgrade and relays messages both ways', async () => {
+      const { hostname, port } = new URL(fx.balancer.url);
+      const socket = new WebSocket(`ws://${hostname}:${port}/ws?room=1`, { headers: { host: 'www.apple.com' } });
+      const messages: string[] = [];
+      const next = () => new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no message; got ${JSON.stringify(messages)}`)), 5_000);
+        socket.once('message', (data) => (clearTimeout(timer), messages.push(String(data)), resolve(String(data))));
       });
-      expect(reply.status).toBe(200);
-      expect(echo(reply).headers.upgrade).toBeUndefined();
+      const hello = next();
+      await new Promise<void>((resolve, reject) => (socket.once('open', () => resolve()), socket.once('error', reject)));
+      const seen = JSON.parse(await hello) as { name: string; url: string; host: string; forwardedFor?: string };
+      expect(seen.name).toBe('apple1');
+      expect(seen.url).toBe('/ws?room=1');
+      if (fx.runtime === 'node') {
+        // Only Node forwards the upgrade request itself; Deno's and workerd's WebSocket clients send their own.
+        expect(seen.host).toBe('www.apple.com');
+        expect(seen.forwardedFor).toBe('127.0.0.1');
+      }
+      const echoed = next();
+      socket.send('ping through the balancer');
+      expect(await echoed).toBe('ping through the balancer');
+      socket.close();
+    });
+
+    it('keeps the firewall in front of upgrades', async () => {
+      const { hostname, port } = new URL(fx.balancer.url);
+      const socket = new WebSocket(`ws://${hostname}:${port}/ws`, { headers: { host: 'www.rejected.com' } });
+      const status = await new Promise<number>((resolve) => {
+        socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        socket.once('open', () => resolve(101));
+        socket.once('error', () => {});
+      });
+      socket.terminate();
+      expect(status).toBe(403);
     });
   });
 

@@ -82,8 +82,7 @@ export function createApp(options: AppOptions): Hono {
       headers.set('upgrade', 'websocket');
       const backend = route.pool.pick({ clientAddress: exchange.clientAddress, headers: request.headers });
       if (!backend) return noHealthyBackend(route.name);
-      const target = backend.basePath + outgoing.path + outgoing.query;
-      return options.webSocket({ origin: backend.origin, target, method: 'GET', headers, body: null, signal: request.signal, timeouts: route.timeouts }, c);
+      return options.webSocket({ origin: backend.origin, target: backend.basePath + outgoing.path + outgoing.query, method: 'GET', headers, body: null, signal: request.signal, timeouts: route.timeouts }, c);
     }
 
     const response = await forward(route.pool, outgoing, {

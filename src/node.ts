@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { serve, type Http2Bindings, type HttpBindings } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
@@ -12,6 +13,7 @@ import { startHealthChecks } from './core/health/startHealthChecks.ts';
 import { sendDirect } from './node/sendDirect.ts';
 import { spliceWebSocket, writeRawResponse, type UpgradeBindings } from './node/spliceWebSocket.ts';
 import { undiciUpstream } from './node/undiciUpstream.ts';
+import { plainResponse } from './core/responses.ts';
 
 export interface NodeServerOptions {
   /** Path of the YAML or JSON config file. */
@@ -47,7 +49,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
     };
     const s = serve({ fetch, port: options.port ?? 8080, hostname: options.hostname ?? '127.0.0.1' }, () => resolve(s as Server));
     s.once('error', reject);
-    s.on('upgrade', (incoming: IncomingMessage, socket: Duplex, head: Buffer) => void upgrade(app, incoming, socket, head));
+    s.on('upgrade', (incoming: IncomingMessage, socket: Duplex, head: Buffer) => void upgrade(s as Server, app, incoming, socket, head));
   });
   const { address, port } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
@@ -72,11 +74,27 @@ function nodeRequestTarget(c: Context): string | undefined {
 }
 
 /**
- * Node hands upgrade requests to the `upgrade` event, outside the adapter: they go through the
- * same app (routing, firewall, rules), which either splices the sockets or answers with a refusal.
+ * Node hands every request carrying `Upgrade` to the `upgrade` event, outside the adapter.
+ * A WebSocket upgrade goes through the same app (routing, firewall, rules), which either splices
+ * the connections or answers with a refusal. Any other upgrade (`h2c`, say) is declined as HTTP
+ * allows (RFC 9110 section 7.8): the request is served as the plain request it also is, when it
+ * carries no body; one with a body cannot be read here any more, and is refused.
  */
-async function upgrade(app: Hono, incoming: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+async function upgrade(server: Server, app: Hono, incoming: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
   socket.on('error', () => {});
+  const hasBody = incoming.headers['content-length'] !== undefined || incoming.headers['transfer-encoding'] !== undefined;
+  const isWebSocket = incoming.method === 'GET' && /(^|,)\s*websocket\s*(,|$)/i.test(incoming.headers.upgrade ?? '');
+  if (!isWebSocket) {
+    if (hasBody || head.length > 0) {
+      return writeRawResponse(socket, plainResponse(501, 'Not Implemented: an upgrade request with a body'));
+    }
+    const response = new ServerResponse(incoming);
+    response.shouldKeepAlive = false;
+    response.assignSocket(socket as Socket);
+    response.once('finish', () => socket.end());
+    server.emit('request', incoming, response);
+    return;
+  }
   try {
     const headers = new Headers();
     for (let i = 0; i < incoming.rawHeaders.length; i += 2) headers.append(incoming.rawHeaders[i], incoming.rawHeaders[i + 1]);

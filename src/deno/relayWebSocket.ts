@@ -29,10 +29,16 @@ export async function relayWebSocket(request: UpstreamRequest, c: Context): Prom
   client.onopen = () => early.splice(0).forEach((data) => client.send(data));
   client.onmessage = (event) => backend.readyState === WebSocket.OPEN && backend.send(event.data);
   const closeBoth = (code?: number, reason?: string) => {
-    // 1005 and 1006 report a missing or abnormal close; they may not be sent on.
-    const sendable = code && code !== 1005 && code !== 1006 ? code : 1000;
+    // A script may only send 1000 or 3000-4999 (the WebSocket standard's close()); others, such as
+    // a browser's 1001 or the 1005/1006 that report a missing close, become a normal close.
+    const sendable = code === 1000 || (code !== undefined && code >= 3000 && code <= 4999) ? code : 1000;
     for (const socket of [client, backend]) {
-      if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) socket.close(sendable, reason);
+      if (socket.readyState !== WebSocket.OPEN && socket.readyState !== WebSocket.CONNECTING) continue;
+      try {
+        socket.close(sendable, reason);
+      } catch {
+        socket.close(); // a reason too long to send
+      }
     }
   };
   client.onclose = (event) => closeBoth(event.code, event.reason);

@@ -103,6 +103,17 @@ export function responseCases(fx: ConformanceFixture): void {
       socket.close();
     });
 
+    it('survives a client that leaves with close code 1001, and goes on serving', async () => {
+      const { hostname, port } = new URL(fx.balancer.url);
+      const socket = new WebSocket(`ws://${hostname}:${port}/ws`, { headers: { host: 'www.apple.com' } });
+      await new Promise<void>((resolve, reject) => (socket.once('message', () => resolve()), socket.once('error', reject)));
+      const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+      socket.close(1001, 'going away');
+      await closed;
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect((await send(fx.balancer.url, '/after-close', { headers: { host: 'www.apple.com' } })).status).toBe(200);
+    });
+
     it('keeps the firewall in front of upgrades', async () => {
       const { hostname, port } = new URL(fx.balancer.url);
       const socket = new WebSocket(`ws://${hostname}:${port}/ws`, { headers: { host: 'www.rejected.com' } });

@@ -68,6 +68,9 @@ export function createApp(options: AppOptions): Hono {
 
     const headers = new Headers(request.headers);
     removeHopByHop(headers);
+    // The expectation is met on this hop (Node answers 100 Continue itself, RFC 9110 section
+    // 10.1.1); undici refuses to send the field at all.
+    headers.delete('expect');
     addForwardingHeaders(headers, {
       address: peer,
       protocol: request.url.startsWith('https:') ? 'https' : 'http',

@@ -92,6 +92,26 @@ describe('what reaches the backend', () => {
   });
 });
 
+describe('expectations', () => {
+  it('forwards an upload sent with Expect: 100-continue, as curl sends large ones', async () => {
+    const { hostname, port } = new URL(balancer.url);
+    const reply = await new Promise<{ status: number; body: string; continued: boolean }>((resolve, reject) => {
+      let continued = false;
+      const req = httpRequest({ hostname, port, path: '/upload', method: 'PUT', headers: { expect: '100-continue', 'content-length': 3 } });
+      req.on('continue', () => ((continued = true), req.end('abc')));
+      req.on('response', (res) => {
+        let body = '';
+        res.on('data', (chunk) => (body += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, continued }));
+      });
+      req.on('error', reject);
+    });
+    expect(reply.continued).toBe(true);
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.body).bytes).toBe(3);
+  });
+});
+
 describe('what reaches the client', () => {
   it('passes redirects through instead of following them', async () => {
     const response = await fetch(`${balancer.url}/redirect`, { redirect: 'manual' });

@@ -22,6 +22,14 @@ describe('removeHopByHop', () => {
   });
 });
 
+describe('removeHopByHop with a malformed Connection header', () => {
+  it('ignores names that are not tokens instead of throwing', () => {
+    const headers = new Headers({ connection: 'keep-alive, a b, , x-private', 'x-private': '1', 'x-kept': 'yes' });
+    expect(() => removeHopByHop(headers)).not.toThrow();
+    expect([...headers.keys()]).toEqual(['x-kept']);
+  });
+});
+
 describe('addForwardingHeaders', () => {
   it('starts a chain, or appends to the one present', () => {
     const fresh = new Headers();

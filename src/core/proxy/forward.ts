@@ -68,8 +68,9 @@ export async function forward(pool: Pool, outgoing: OutgoingRequest, options: Fo
   for (let attempt = 0; ; attempt++) {
     tried.add(backend);
     backend.inFlight++;
+    let response: Response;
     try {
-      const response = await options.upstream({
+      response = await options.upstream({
         origin: backend.origin,
         target: backend.basePath + outgoing.path + outgoing.query,
         method: outgoing.method,
@@ -78,7 +79,6 @@ export async function forward(pool: Pool, outgoing: OutgoingRequest, options: Fo
         signal: options.signal,
         timeouts: options.timeouts,
       });
-      return respond(pool, backend, outgoing, options.pick, response);
     } catch (caught) {
       backend.inFlight--;
       const error = caught instanceof UpstreamError ? caught : new UpstreamError('failed', String(caught), { cause: caught });
@@ -92,7 +92,10 @@ export async function forward(pool: Pool, outgoing: OutgoingRequest, options: Fo
       const next = pool.pick(options.pick, tried);
       if (!next || !pool.retryBudget.tryRetry()) break;
       backend = next;
+      continue;
     }
+    // Outside the try: a fault in turning the answer into the client's is ours, not the backend's.
+    return respond(pool, backend, outgoing, options.pick, response);
   }
   // Nothing could even be connected to: every backend is down, whatever health checks believed.
   if (everyFailureWasConnect && !pool.hasCandidates(tried)) return unavailable();

@@ -4,6 +4,8 @@
  */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
+const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
 /** Whether a lower-case header name is hop-by-hop on its own, without looking at `Connection`. */
 export function isHopByHop(name: string): boolean {
   return HOP_BY_HOP.has(name);
@@ -18,7 +20,8 @@ export function removeHopByHop(headers: Headers): void {
   if (connection) {
     for (const name of connection.split(',')) {
       const trimmed = name.trim();
-      if (trimmed) headers.delete(trimmed);
+      // Only a token can name a field (RFC 9110 section 5.1); anything else names nothing to remove.
+      if (TOKEN.test(trimmed)) headers.delete(trimmed);
     }
   }
   for (const name of HOP_BY_HOP) headers.delete(name);

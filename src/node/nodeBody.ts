@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import { finished, type Readable } from 'node:stream';
 
 const NODE_SOURCE = Symbol('switchyard.nodeSource');
 
@@ -27,8 +27,15 @@ export function toWebStream(readable: Readable, mapError: (error: unknown) => un
       controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       if ((controller.desiredSize ?? 0) <= 0) readable.pause();
     });
-    readable.once('end', () => controller.close());
-    readable.once('error', (error) => controller.error(mapError(error)));
+    // `finished` also reports a source that ended or failed before this first read.
+    finished(readable, (error) => {
+      try {
+        if (error) controller.error(mapError(readable.errored ?? error));
+        else controller.close();
+      } catch {
+        // Cancelled meanwhile: nothing is listening any more.
+      }
+    });
   };
   const stream: NodeBacked = new ReadableStream<Uint8Array>(
     {

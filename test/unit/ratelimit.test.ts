@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { RateLimiter } from '../../src/core/ratelimit/RateLimiter.ts';
 import { TokenBucket } from '../../src/core/ratelimit/TokenBucket.ts';
 import { appWith, configErrors } from './rulesFixture.ts';
@@ -166,5 +166,24 @@ paths:
     expect((await lb.send('/', { headers: { 'x-api-key': 'a'.repeat(300) } })).status).toBe(200);
     expect((await lb.send('/', { headers: { 'x-api-key': 'b'.repeat(300) } })).status).toBe(429);
     expect((await lb.send('/', { headers: { 'x-api-key': 'c'.repeat(256) } })).status).toBe(200);
+  });
+});
+
+describe('RateLimiter under a flood of new keys', () => {
+  it('walks its buckets at most once a second, not once per new key', () => {
+    const isFull = vi.spyOn(TokenBucket.prototype, 'isFull');
+    try {
+      let now = 0;
+      const limiter = new RateLimiter({ capacity: 10, refillPerMs: 1 / 3_600_000 }, { maxKeys: 1_000, now: () => now });
+      for (let i = 0; i < 1_000; i++) limiter.take(`key-${i}`);
+      for (let i = 0; i < 10_000; i++) limiter.take(`flood-${i}`);
+      expect(limiter.size).toBe(1_000);
+      expect(isFull.mock.calls.length).toBeLessThanOrEqual(1_000);
+      now = 1_000;
+      limiter.take('after-a-second');
+      expect(isFull.mock.calls.length).toBeLessThanOrEqual(2_000);
+    } finally {
+      isFull.mockRestore();
+    }
   });
 });

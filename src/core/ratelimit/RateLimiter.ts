@@ -3,10 +3,12 @@ import { TokenBucket, type BucketPolicy } from './TokenBucket.ts';
 /** Keys tracked at most, unless configured: a bucket and its key take a few hundred bytes, so some tens of MB at worst. */
 export const DEFAULT_MAX_KEYS = 100_000;
 
+const SWEEP_INTERVAL_MS = 1_000;
+
 /**
  * One token bucket per key (a client address, a header value), in memory. Memory is bounded:
- * when `maxKeys` buckets exist, full buckets are forgotten (a fresh one is the same), and if none
- * is full the least recently used one goes. Under that much key pressure a forgotten client starts
+ * when `maxKeys` buckets exist, full buckets are forgotten (a fresh one is the same; swept at most
+ * once a second), and otherwise the least recently used one goes. Under that much key pressure a forgotten client starts
  * again with a full bucket; that is the price of bounded memory.
  */
 export class RateLimiter {
@@ -14,6 +16,7 @@ export class RateLimiter {
   readonly #policy: BucketPolicy;
   readonly #maxKeys: number;
   readonly #now: () => number;
+  #lastSweep = -Infinity;
 
   /** @param now milliseconds from any fixed origin; @default performance.now */
   constructor(policy: BucketPolicy, options: { maxKeys?: number; now?: () => number } = {}) {
@@ -46,8 +49,13 @@ export class RateLimiter {
   }
 
   #evict(now: number): void {
-    for (const [key, bucket] of this.#buckets) if (bucket.isFull(now)) this.#buckets.delete(key);
-    if (this.#buckets.size < this.#maxKeys) return;
+    // Sweeping every full bucket walks the whole map: at most once a second, so a flood of new
+    // keys costs one eviction each, not one walk each.
+    if (now - this.#lastSweep >= SWEEP_INTERVAL_MS) {
+      this.#lastSweep = now;
+      for (const [key, bucket] of this.#buckets) if (bucket.isFull(now)) this.#buckets.delete(key);
+      if (this.#buckets.size < this.#maxKeys) return;
+    }
     const oldest = this.#buckets.keys().next().value;
     if (oldest !== undefined) this.#buckets.delete(oldest);
   }

@@ -4,6 +4,7 @@ import { ConfigError } from '../core/config/ConfigError.ts';
 import { loadConfig, type LoadedConfig } from '../core/config/loadConfig.ts';
 import { startHealthChecks, type HealthChecks } from '../core/health/startHealthChecks.ts';
 import { fetchUpstream } from '../core/proxy/fetchUpstream.ts';
+import { fetchWebSocket } from '../core/proxy/webSocket.ts';
 import { plainResponse } from '../core/responses.ts';
 import type { Env } from './workersTypes.ts';
 
@@ -51,7 +52,7 @@ export function isolateBalancer(env: Env, bundledConfig: string, log: (line: str
         log,
         // workerd's fetch performs the upgrade itself and answers 101 with the backend's socket
         // attached (`response.webSocket`); returned as it is, the runtime joins it to the client.
-        webSocket: (request) => globalThis.fetch(request.origin + request.target, { headers: request.headers }),
+        webSocket: fetchWebSocket(),
       }),
       health,
       probeIfStale(now) {

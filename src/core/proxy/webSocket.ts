@@ -1,4 +1,5 @@
 import type { Context } from 'hono';
+import { plainResponse } from '../responses.ts';
 import type { UpstreamRequest } from './Upstream.ts';
 
 /**
@@ -16,4 +17,24 @@ export function isWebSocketUpgrade(request: Request): boolean {
   const upgrade = request.headers.get('upgrade');
   if (!upgrade || !/(^|,)\s*websocket\s*(,|$)/i.test(upgrade)) return false;
   return /(^|,)\s*upgrade\s*(,|$)/i.test(request.headers.get('connection') ?? '');
+}
+
+/**
+ * The WebSocket capability where `fetch` itself can upgrade (workerd: it answers 101 with the
+ * backend's socket attached, and that response is returned as it is). Redirects are not followed;
+ * no 101 within connect + response-headers time answers 504, a failed fetch 502.
+ * @param fetchImpl looked up late by default, so tests can replace `globalThis.fetch`
+ */
+export function fetchWebSocket(fetchImpl: typeof fetch = (input, init) => globalThis.fetch(input, init)): WebSocketUpstream {
+  return async (request) => {
+    const timer = new AbortController();
+    const timeout = setTimeout(() => timer.abort(), request.timeouts.connect + request.timeouts.responseHeaders);
+    try {
+      return await fetchImpl(request.origin + request.target, { headers: request.headers, redirect: 'manual', signal: timer.signal });
+    } catch {
+      return timer.signal.aborted ? plainResponse(504, 'Gateway Timeout') : plainResponse(502, 'Bad Gateway');
+    } finally {
+      clearTimeout(timeout);
+    }
+  };
 }

@@ -69,6 +69,29 @@ describe('createApp with the fetch upstream', () => {
     await expect(response.text()).rejects.toThrow(/idle/);
   });
 
+  it('does not mistake a client that reads slowly for a stalled backend', async () => {
+    const chunks = ['one ', 'two ', 'three ', 'four ', 'five'];
+    server.use(
+      http.get('http://mango.test:8081/*', () => {
+        const stream = new ReadableStream({
+          start(c) {
+            for (const chunk of chunks) c.enqueue(new TextEncoder().encode(chunk));
+            c.close();
+          },
+        });
+        return new HttpResponse(stream);
+      }),
+    );
+    const response = await mango('/slow-reader');
+    const reader = response.body!.getReader();
+    let text = '';
+    for (let read = await reader.read(); !read.done; read = await reader.read()) {
+      text += new TextDecoder().decode(read.value);
+      await new Promise((resolve) => setTimeout(resolve, 150)); // longer than body_idle, between reads
+    }
+    expect(text).toBe(chunks.join(''));
+  });
+
   it('answers 503 naming the route when no backend is healthy', async () => {
     const route = loaded.routes.match(undefined, '/pears')!;
     for (const member of route.pool.members) member.backend.healthy = false;

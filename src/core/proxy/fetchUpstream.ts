@@ -36,7 +36,7 @@ export function fetchUpstream(fetchImpl: FetchLike = (input, init) => globalThis
     // A fetch response's headers are immutable: copy them once here, so later steps edit in place.
     const headers = new Headers(response.headers);
     if (!response.body) return proxiedResponse(null, { status: response.status, headers });
-    return proxiedResponse(response.body.pipeThrough(idleTimeout(request.timeouts.bodyIdle)), { status: response.status, headers });
+    return proxiedResponse(withIdleTimeout(response.body, request.timeouts.bodyIdle), { status: response.status, headers });
   };
 }
 
@@ -54,20 +54,33 @@ function describe(error: unknown): string {
   return parts.join(': ') || String(error);
 }
 
-/** Errors the stream when no chunk arrives for `ms`, so a stalled backend cannot hold a client forever. */
-function idleTimeout(ms: number): TransformStream<Uint8Array, Uint8Array> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const arm = (controller: TransformStreamDefaultController<Uint8Array>) => {
-    clearTimeout(timer);
-    timer = setTimeout(() => controller.error(new UpstreamError('timeout', `response body idle for ${ms} ms`)), ms);
-  };
-  return new TransformStream({
-    start: arm,
-    transform(chunk, controller) {
-      controller.enqueue(chunk);
-      arm(controller);
+/**
+ * Errors the body when the backend sends nothing for `ms` while the client is waiting for more,
+ * so a stalled backend cannot hold a client forever. The timer runs only around a read of the
+ * source: a client that reads slowly (backpressure) is not mistaken for a stalled backend.
+ */
+function withIdleTimeout(body: ReadableStream<Uint8Array>, ms: number): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const stalled = new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new UpstreamError('timeout', `response body idle for ${ms} ms`)), ms);
+        });
+        try {
+          const result = await Promise.race([reader.read(), stalled]);
+          if (result.done) controller.close();
+          else controller.enqueue(result.value);
+        } catch (error) {
+          reader.cancel(error).catch(() => {});
+          controller.error(error);
+        } finally {
+          clearTimeout(timer);
+        }
+      },
+      cancel: (reason) => reader.cancel(reason),
     },
-    flush: () => clearTimeout(timer),
-    cancel: () => clearTimeout(timer),
-  } as Transformer<Uint8Array, Uint8Array>);
+    { highWaterMark: 0 },
+  );
 }

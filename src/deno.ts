@@ -6,6 +6,7 @@ import { getConnInfo } from 'hono/deno';
 import { createApp } from './app.ts';
 import { ConfigError } from './core/config/ConfigError.ts';
 import { loadConfig } from './core/config/loadConfig.ts';
+import { unmapIpv4 } from './core/firewall/ipAddress.ts';
 import { startHealthChecks } from './core/health/startHealthChecks.ts';
 import { relayWebSocket } from './deno/relayWebSocket.ts';
 import { undiciUpstream } from './node/undiciUpstream.ts';
@@ -78,8 +79,7 @@ async function main(args: string[]): Promise<number> {
 
 /** The connection's peer address; IPv4-mapped IPv6 is unwrapped so rules can name plain IPv4. */
 function clientAddress(c: Context): string | undefined {
-  const address = getConnInfo(c).remote.address;
-  return address?.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  return unmapIpv4(getConnInfo(c).remote.address);
 }
 
 main(Deno.args).then(

@@ -9,6 +9,7 @@ import type { Context, Hono } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
 import { createApp } from './app.ts';
 import { loadConfig, type LoadedConfig } from './core/config/loadConfig.ts';
+import { unmapIpv4 } from './core/firewall/ipAddress.ts';
 import { startHealthChecks } from './core/health/startHealthChecks.ts';
 import { sendDirect } from './node/sendDirect.ts';
 import { spliceWebSocket, writeRawResponse, type UpgradeBindings } from './node/spliceWebSocket.ts';
@@ -62,9 +63,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
 }
 
 function nodeClientAddress(c: Context): string | undefined {
-  const address = getConnInfo(c).remote.address;
-  // Dual-stack sockets report IPv4 clients as IPv4-mapped IPv6; rules are written with plain IPv4.
-  return address?.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+  return unmapIpv4(getConnInfo(c).remote.address);
 }
 
 /** Node keeps the request line's target as sent; the Request URL re-encodes some query characters. */

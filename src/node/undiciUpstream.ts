@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { Agent, errors } from 'undici';
 import { UpstreamError, type Upstream, type UpstreamRequest } from '../core/proxy/Upstream.ts';
 import { proxiedResponse } from '../core/proxy/proxiedResponse.ts';
+import { NULL_BODY_STATUSES } from '../core/proxy/toClientResponse.ts';
 import { toWebStream } from './nodeBody.ts';
 
 /**
@@ -66,9 +67,6 @@ function toHeaderList(headers: Headers): string[] {
   headers.forEach((value, name) => list.push(name, value));
   return list;
 }
-
-/** Statuses the Fetch standard's Response cannot carry a body with. */
-const NULL_BODY_STATUSES = new Set([101, 103, 204, 205, 304]);
 
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
 

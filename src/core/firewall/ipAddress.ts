@@ -27,3 +27,11 @@ export function parseIpAddress(text: string): bigint | undefined {
 export function isIpv4Text(text: string): boolean {
   return distinctRemoteAddr(text.trim()) === 'IPv4';
 }
+
+/**
+ * A socket's peer address as rules and logs name it: dual-stack sockets report IPv4 clients as
+ * IPv4-mapped IPv6 (`::ffff:127.0.0.1`), which becomes plain `127.0.0.1`.
+ */
+export function unmapIpv4(address: string | undefined): string | undefined {
+  return address?.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}

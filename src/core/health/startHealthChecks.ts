@@ -8,11 +8,6 @@ export interface HealthCheckOptions {
   readonly upstream: Upstream;
   /** Receives one line per health change (down, up, ejected, back). */
   readonly log: (line: string) => void;
-  /**
-   * Part of the shared signature; unused here, because health state (and its passive cool-downs)
-   * reads the clock given to `compileConfig` (`CompileOptions.now`), which tests inject there.
-   */
-  readonly now?: () => number;
   /** Random source in [0, 1) for the jitter. @default Math.random */
   readonly random?: () => number;
   /** @default globalThis.setTimeout and clearTimeout */

@@ -1,9 +1,14 @@
 import { removeHopByHop } from './hopByHop.ts';
 import { bodyOf, isProxiedResponse, proxiedResponse } from './proxiedResponse.ts';
 
-/** Statuses whose responses never carry a body (RFC 9110 sections 6.4.1, 15.3.5, 15.4.5). */
+/**
+ * Statuses whose responses never carry a body (RFC 9110 sections 6.4.1, 15.3.5, 15.3.6, 15.4.5),
+ * which is also the Fetch standard's "null body status" list: a Response with one of them refuses a body.
+ */
+export const NULL_BODY_STATUSES: ReadonlySet<number> = new Set([101, 103, 204, 205, 304]);
+
 function hasNoBody(method: string, status: number): boolean {
-  return method === 'HEAD' || status === 204 || status === 304 || (status >= 100 && status < 200);
+  return method === 'HEAD' || NULL_BODY_STATUSES.has(status) || (status >= 100 && status < 200);
 }
 
 /**

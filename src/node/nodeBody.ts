@@ -1,4 +1,5 @@
 import { finished, type Readable } from 'node:stream';
+import { markSettled } from '../core/proxy/bodySettled.ts';
 
 const NODE_SOURCE = Symbol('switchyard.nodeSource');
 
@@ -43,13 +44,18 @@ export function toWebStream(readable: Readable, mapError: (error: unknown) => un
         if (!started) start(controller);
         readable.resume();
       },
-      cancel(reason) {
-        readable.destroy(reason instanceof Error ? reason : undefined);
+      cancel() {
+        readable.destroy(); // a reader that went away: reported as abandonment, not as a failure
       },
     },
     { highWaterMark: 0 },
   );
   stream[NODE_SOURCE] = { source: readable, mapError, claimed: false };
+  // The Node stream knows when it is over, however it is read (through this web stream, or piped
+  // by the fast lane): listeners are told from there, with no wrapper stream around this one.
+  markSettled(stream, (listener) =>
+    finished(readable, (error) => listener(error && !isAbandonment(error) ? mapError(readable.errored ?? error) : undefined)),
+  );
   return stream;
 }
 
@@ -62,4 +68,10 @@ export function claimNodeSource(stream: ReadableStream<Uint8Array>): NodeSource 
   if (!source || source.claimed || stream.locked) return undefined;
   source.claimed = true;
   return source;
+}
+
+/** A reader that went away (a cancel, or the client's socket closing under the fast lane's pipe), not a failing source. */
+function isAbandonment(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'UND_ERR_ABORTED';
 }

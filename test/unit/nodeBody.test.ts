@@ -1,5 +1,6 @@
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import { trackBody } from '../../src/core/pool/trackBody.ts';
 import { toWebStream } from '../../src/node/nodeBody.ts';
 
 async function readAll(stream: ReadableStream<Uint8Array>): Promise<string> {
@@ -32,5 +33,54 @@ describe('toWebStream', () => {
     source.destroy();
     await new Promise((resolve) => setImmediate(resolve));
     await expect(readAll(stream)).rejects.toThrow();
+  });
+});
+
+describe('trackBody over a Node-backed body', () => {
+  const track = (source: PassThrough) => {
+    const events: string[] = [];
+    const body = toWebStream(source, (error) => new Error(`mapped: ${(error as Error).message}`));
+    const tracked = trackBody(body, () => events.push('done'), (error) => events.push(`error ${(error as Error).message}`));
+    return { body, tracked, events };
+  };
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 10));
+
+  it('adds no wrapper stream, and reports the end once the body is read', async () => {
+    const source = new PassThrough();
+    const { body, tracked, events } = track(source);
+    expect(tracked).toBe(body);
+    source.end('all of it');
+    expect(await readAll(tracked)).toBe('all of it');
+    await settle();
+    expect(events).toEqual(['done']);
+  });
+
+  it('reports the end when the Node stream is piped elsewhere (the fast lane)', async () => {
+    const source = new PassThrough();
+    const { events } = track(source);
+    const sink = new PassThrough();
+    source.pipe(sink);
+    sink.resume();
+    source.end('piped');
+    await settle();
+    expect(events).toEqual(['done']);
+  });
+
+  it('reports a failing source as an error, mapped, then the end', async () => {
+    const source = new PassThrough();
+    const { tracked, events } = track(source);
+    source.write('part');
+    source.destroy(new Error('socket reset'));
+    await expect(readAll(tracked)).rejects.toThrow();
+    await settle();
+    expect(events).toEqual(['error mapped: socket reset', 'done']);
+  });
+
+  it('reports a reader that goes away as the end, not as a failure', async () => {
+    const source = new PassThrough();
+    const { tracked, events } = track(source);
+    await tracked.cancel();
+    await settle();
+    expect(events).toEqual(['done']);
   });
 });

@@ -1,11 +1,11 @@
-import { setBodyTap } from '../proxy/bodyTap.ts';
+import { onSettled } from '../proxy/bodySettled.ts';
 
 /**
- * Wraps a response body so that `done` runs exactly once, when the body has been read to its end,
- * failed, or been cancelled (the client went away). In-flight counts end there, not when the
- * headers arrive, so a long download keeps counting against its backend. Pull-based, so the
- * source's backpressure is kept. The wrapper is marked as a body tap, and takes its reader only on
- * the first read, so a runtime's fast lane (Node's socket-to-socket pipe) can still see through it.
+ * Runs `done` exactly once, when a response body has been read to its end, failed, or been
+ * cancelled (the client went away). In-flight counts end there, not when the headers arrive, so a
+ * long download keeps counting against its backend. A body that can report its own end
+ * (`bodySettled.ts`) is returned as it is; any other is wrapped in a pull-based stream that keeps
+ * the source's backpressure.
  * @param onError also told when the source fails mid-body
  */
 export function trackBody(
@@ -13,17 +13,22 @@ export function trackBody(
   done: () => void,
   onError?: (error: unknown) => void,
 ): ReadableStream<Uint8Array> {
-  let reader: ReadableStreamDefaultReader<Uint8Array> | undefined;
   let finished = false;
   const finish = () => {
     if (finished) return;
     finished = true;
     done();
   };
-  const outer = new ReadableStream<Uint8Array>(
+  const reported = onSettled(body, (sourceError) => {
+    if (sourceError !== undefined) onError?.(sourceError);
+    finish();
+  });
+  if (reported) return body;
+
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        reader ??= body.getReader();
         let result: ReadableStreamReadResult<Uint8Array>;
         try {
           result = await reader.read();
@@ -41,10 +46,9 @@ export function trackBody(
       },
       cancel(reason) {
         finish();
-        return reader ? reader.cancel(reason) : body.cancel(reason);
+        return reader.cancel(reason);
       },
     },
     { highWaterMark: 0 },
   );
-  return setBodyTap(outer, { inner: body, done: finish, failed: (error) => onError?.(error) });
 }

@@ -3,7 +3,7 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { send, sendRaw } from '../client.ts';
-import { echo, waitFor, type ConformanceFixture } from '../fixture.ts';
+import { waitFor, type ConformanceFixture } from '../fixture.ts';
 
 /** What the client receives, WebSocket upgrades, and what a client that goes away cancels. */
 export function responseCases(fx: ConformanceFixture): void {

@@ -19,13 +19,17 @@ afterAll(async () => {
   await backend?.close();
 });
 
-/** Sends raw bytes and returns the status line's code, or 0 when the connection closed without one. */
+/**
+ * Sends raw bytes and returns the status line's code, 0 when the balancer closed the connection
+ * without one, or -1 when it neither answered nor closed within 3 s (a hang, which fails).
+ */
 function statusOf(bytes: string): Promise<number> {
   const { port } = new URL(balancer.url);
   return new Promise((resolve) => {
     const socket = connect(Number(port), '127.0.0.1');
     let data = '';
-    const timer = setTimeout(() => socket.destroy(), 3_000);
+    let hung = false;
+    const timer = setTimeout(() => ((hung = true), socket.destroy()), 3_000);
     socket.on('data', (chunk) => {
       data += chunk.toString('latin1');
       if (data.includes('\r\n')) socket.destroy();
@@ -33,7 +37,7 @@ function statusOf(bytes: string): Promise<number> {
     socket.on('error', () => {});
     socket.on('close', () => {
       clearTimeout(timer);
-      resolve(Number(/^HTTP\/1\.[01] (\d{3})/.exec(data)?.[1] ?? 0));
+      resolve(Number(/^HTTP\/1\.[01] (\d{3})/.exec(data)?.[1] ?? (hung ? -1 : 0)));
     });
     socket.write(bytes);
   });

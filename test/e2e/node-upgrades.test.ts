@@ -74,7 +74,6 @@ describe('upgrades on Node', () => {
   it('refuses an upgrade request with a body it can no longer read', async () => {
     const reply = await exchange('POST /c HTTP/1.1\r\nHost: a\r\nConnection: upgrade\r\nUpgrade: foo\r\nContent-Length: 3\r\n\r\nabc');
     expect(reply).toMatch(/^HTTP\/1\.1 501 /);
-    expect(seen).not.toContain('GET /c');
     expect(seen).not.toContain('POST /c');
   });
 });

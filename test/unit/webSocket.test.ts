@@ -30,7 +30,9 @@ describe('fetchWebSocket', () => {
   it("returns the backend's answer as it is, without following redirects", async () => {
     const answer = new Response(null, { status: 200 });
     let init: RequestInit | undefined;
-    const response = await fetchWebSocket(async (url, i) => ((init = i), expect(url).toBe('http://backend.test:8080/ws?room=1'), answer))(request, undefined as never);
+    let called: unknown;
+    const response = await fetchWebSocket(async (url, i) => ((called = url), (init = i), answer))(request, undefined as never);
+    expect(called).toBe('http://backend.test:8080/ws?room=1');
     expect(response).toBe(answer);
     expect(init?.redirect).toBe('manual');
     expect(new Headers(init?.headers).get('upgrade')).toBe('websocket');

@@ -4,6 +4,7 @@ import { DENO_BINARY } from '../helpers/runtimes.ts';
 import { PROJECT_ROOT, writeConfig } from '../helpers/startBalancer.ts';
 import { startTestBackend, type TestBackend } from '../helpers/testBackend.ts';
 import { send } from './client.ts';
+import { waitFor } from '../helpers/waitFor.ts';
 
 // What only the Deno entry point does, on the server process itself (no `deno task` in between,
 // as the README advises under a supervisor): its output contract and its graceful stop.
@@ -38,8 +39,9 @@ describe('src/deno.ts', () => {
         });
       });
 
-      const inFlight = send(url, '/slow/700', { headers: { host: 'a.example' } });
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      const marker = `deno-${Date.now()}`;
+      const inFlight = send(url, `/slow/1500?${marker}`, { headers: { host: 'a.example' } });
+      await waitFor(() => backend.seen.some((r) => r.url.endsWith(marker)), 5_000, 'the slow request to reach the backend');
       child.kill('SIGTERM');
       const reply = await inFlight;
       expect(reply.status).toBe(200);

@@ -5,6 +5,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, PROJECT_ROOT, startBalancer, writeConfig } from '../helpers/startBalancer.ts';
 import { startTestBackend, type TestBackend } from '../helpers/testBackend.ts';
+import { waitFor } from '../helpers/waitFor.ts';
 
 const run = promisify(execFile);
 
@@ -85,11 +86,12 @@ describe('switchyard serve', () => {
 
   it.each(['SIGTERM', 'SIGINT'] as const)('finishes in-flight requests on %s, refuses new ones, and exits 0', async (signal) => {
     const balancer = await startBalancer(`paths:\n  - path: /\n    servers: [${backend.address}]\n`);
-    const inFlight = get(`${balancer.url}/slow/600`);
-    await new Promise((resolve) => setTimeout(resolve, 150));
+    const marker = `${signal}-${Date.now()}`;
+    const inFlight = get(`${balancer.url}/slow/1500?${marker}`);
+    await waitFor(() => backend.seen.some((r) => r.url.endsWith(marker)), 5_000, 'the slow request to reach the backend');
     const exit = balancer.stop(signal);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    await expect(get(`${balancer.url}/late`)).rejects.toThrow(/ECONNREFUSED/);
+    const refused = async () => get(`${balancer.url}/late`).then(() => false, (error: Error) => /ECONNREFUSED/.test(error.message));
+    await waitFor(refused, 1_000, 'new connections to be refused');
     expect(await inFlight).toEqual({ status: 200, body: 'slow\n' });
     expect(await exit).toBe(0);
   });

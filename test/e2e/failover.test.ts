@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBalancer, type RunningBalancer } from '../helpers/startBalancer.ts';
 import { startTestBackend, type TestBackend } from '../helpers/testBackend.ts';
+import { waitFor } from '../helpers/waitFor.ts';
 
 // Health checks, passive ejection and retries over real loopback HTTP, against `switchyard serve`
 // from the build (run `npm run build` first).
@@ -72,13 +73,7 @@ function send(url: string, path: string, options: { host?: string; method?: stri
   });
 }
 
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+const until = (condition: () => boolean | Promise<boolean>, timeoutMs: number) => waitFor(condition, timeoutMs, 'condition');
 
 describe('failover over real backends', () => {
   it('loses no GET when one of three backends is killed under load, and uses it again once it is back', async () => {
@@ -177,9 +172,10 @@ paths:
   - path: /
     servers: [${app.address}]
 `);
-    expect(balancer.output()).toContain(
-      `health: http://${app.address} is DOWN: GET /status/404 -> 404 (first check); if the app does not serve /status/404, set health_check.path`,
-    );
+    const line = `health: http://${app.address} is DOWN: GET /status/404 -> 404 (first check); if the app does not serve /status/404, set health_check.path`;
+    // The log goes to stderr, the listening line to stdout: separate pipes, read in either order.
+    await until(() => balancer.output().includes(line), 5_000);
+    expect(balancer.output()).toContain(line);
     expect((await send(balancer.url, '/')).status).toBe(503);
   });
 });

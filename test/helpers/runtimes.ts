@@ -46,12 +46,18 @@ export interface RuntimeFacts {
    * Worker a re-serialised URL, so those arrive encoded; every other byte is kept.
    */
   readonly queryVerbatim: boolean;
+  /**
+   * Whether a WebSocket upgrade reaches the backend with the request's own headers (so Host, as
+   * `keepsClientHost` says, and X-Forwarded-For). Deno relays between two WebSockets, and its
+   * WebSocket client sends no custom headers: the backend sees its own Host and no X-Forwarded-*.
+   */
+  readonly upgradeKeepsHeaders: boolean;
 }
 
 export const RUNTIME_FACTS: Record<RuntimeName, RuntimeFacts> = {
-  node: { keepsClientHost: true, compressedBodyVerbatim: true, seesConnectionHeader: true, allRefusedStatus: 503, cancelsUpstreamOnDisconnect: true, queryVerbatim: true },
-  deno: { keepsClientHost: true, compressedBodyVerbatim: true, seesConnectionHeader: true, allRefusedStatus: 503, cancelsUpstreamOnDisconnect: true, queryVerbatim: true },
-  workerd: { keepsClientHost: false, compressedBodyVerbatim: false, seesConnectionHeader: false, allRefusedStatus: 502, cancelsUpstreamOnDisconnect: false, queryVerbatim: false },
+  node: { keepsClientHost: true, compressedBodyVerbatim: true, seesConnectionHeader: true, allRefusedStatus: 503, cancelsUpstreamOnDisconnect: true, queryVerbatim: true, upgradeKeepsHeaders: true },
+  deno: { keepsClientHost: true, compressedBodyVerbatim: true, seesConnectionHeader: true, allRefusedStatus: 503, cancelsUpstreamOnDisconnect: true, queryVerbatim: true, upgradeKeepsHeaders: false },
+  workerd: { keepsClientHost: false, compressedBodyVerbatim: false, seesConnectionHeader: false, allRefusedStatus: 502, cancelsUpstreamOnDisconnect: false, queryVerbatim: false, upgradeKeepsHeaders: true },
 };
 
 /** A balancer running on one runtime. */

@@ -257,6 +257,13 @@ paths:
     expect(configErrors('forwarded_header: forwarded\npaths:\n  - path: /\n    servers: [localhost:1]\n')).toMatch(/forwarded_header: forwarded_header needs trusted_proxies/);
   });
 
+  it('does not let an unclosed quote swallow the element a trusted proxy appended', () => {
+    const resolve = compileClientAddress({ trusted_proxies: ['10.0.0.1'], forwarded_header: 'forwarded' });
+    // The client sent `for="1.2.3.4` (no closing quote); the proxy appended its own element.
+    expect(resolve('10.0.0.1', new Headers({ forwarded: 'for="1.2.3.4, for=6.6.6.6' }))).toBe('6.6.6.6');
+    expect(resolve('10.0.0.1', new Headers({ forwarded: 'for=6.6.6.6' }))).toBe('6.6.6.6');
+  });
+
   it('parses Forwarded elements with quoted commas and semicolons', () => {
     expect(parseForwarded('for="_a,b;c";by=1, proto=http, for=192.0.2.1')).toEqual(['_a,b;c', '', '192.0.2.1']);
     expect(['192.0.2.1:80', '[::1]:80', '::1', 'unknown'].map(nodeAddress)).toEqual(['192.0.2.1', '::1', '::1', 'unknown']);

@@ -29,15 +29,24 @@ export function parseForwarded(value: string): string[] {
   return nodes;
 }
 
+/**
+ * The next `;` or `,` outside a quoted string. A quote that is never closed must not swallow what
+ * follows it: a client could open one so that the element a trusted proxy appends is read as part
+ * of the client's forged value. Then the first delimiter inside the broken quote counts instead.
+ */
 function findDelimiter(value: string, from: number): number {
   let quoted = false;
+  let firstInsideQuote = -1;
   for (let i = from; i < value.length; i++) {
     const char = value[i];
     if (quoted && char === '\\') i++;
     else if (char === '"') quoted = !quoted;
-    else if (!quoted && (char === ';' || char === ',')) return i;
+    else if (char === ';' || char === ',') {
+      if (!quoted) return i;
+      if (firstInsideQuote === -1) firstInsideQuote = i;
+    }
   }
-  return value.length;
+  return quoted && firstInsideQuote !== -1 ? firstInsideQuote : value.length;
 }
 
 function unquote(text: string): string {

@@ -73,6 +73,11 @@ const SPELLINGS = [
   '/x/.%2e/messages',
   '/x/%2e./messages',
   '/messages/./',
+  // dot segments with servlet-style parameters, which Tomcat and Jetty resolve
+  '/public/..;/messages',
+  '/x/..;/messages/1',
+  '/.;/messages',
+  '/a/%2e%2e;/messages',
   '/pictures/../messages',
   // repeated and trailing slashes
   '//messages',

@@ -30,6 +30,9 @@ describe('normalizePath', () => {
     ['a truncated escape', '/a%4'],
     ['a climb above the root', '/../etc/passwd'],
     ['an encoded climb above the root', '/%2e%2e/etc'],
+    ['a dot-dot segment with parameters', '/public/..;/messages'],
+    ['a dot segment with parameters', '/.;/messages'],
+    ['an encoded dot-dot segment with parameters', '/a/%2e%2e;x/messages'],
     ['a path that is not origin-form', 'mango'],
     ['the asterisk form', '*'],
   ])('refuses %s', (_, input) => {

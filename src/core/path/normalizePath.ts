@@ -7,7 +7,8 @@ const HEX = /^[0-9A-Fa-f]{2}$/;
  * segments resolved, repeated slashes folded. A trailing slash is kept.
  *
  * Returns `undefined` for a path that cannot be normalised safely: a malformed escape, an encoded
- * slash, backslash or NUL (a backend may decode them into a different path), or `..` above the root.
+ * slash, backslash or NUL (a backend may decode them into a different path), `..` above the root,
+ * or a dot segment with parameters (`..;x`, `.;`), which servlet containers resolve as `..` and `.`.
  * @example normalizePath('/a//b/%2e%2E/c%7e') // '/a/c~'
  */
 export function normalizePath(path: string): string | undefined {
@@ -62,6 +63,7 @@ function resolveSegments(path: string): string | undefined {
   for (let i = 1; i < parts.length; i++) {
     const part = parts[i];
     const isLast = i === parts.length - 1;
+    if (isDotWithParams(part)) return undefined;
     if (part === '' || part === '.') {
       trailingSlash = isLast;
     } else if (part === '..') {
@@ -75,4 +77,12 @@ function resolveSegments(path: string): string | undefined {
   }
   const joined = '/' + segments.join('/');
   return trailingSlash && segments.length > 0 ? joined + '/' : joined;
+}
+
+/** `.;x` or `..;x`: a dot segment once a servlet container has dropped its `;` parameters. */
+function isDotWithParams(segment: string): boolean {
+  const semicolon = segment.indexOf(';');
+  if (semicolon === -1) return false;
+  const bare = segment.slice(0, semicolon);
+  return bare === '.' || bare === '..';
 }

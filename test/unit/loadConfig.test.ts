@@ -118,3 +118,21 @@ describe('route paths written in the config', () => {
     ]);
   });
 });
+
+describe('values that would fail every request are refused at load', () => {
+  const route = (extra: string) => `paths:\n  - path: /\n    servers: [localhost:1]\n${extra}`;
+
+  it.each([
+    ['a zero duration', '    rate_limit: { requests: 10, per: 0s }\n', /paths\[0\]\.rate_limit\.per: a duration is at least 1ms and at most 596h/],
+    ['a duration longer than timers keep', '    timeouts: { connect: 1000h }\n', /paths\[0\]\.timeouts\.connect: a duration is at least 1ms and at most 596h/],
+    ['a rate-limit key header that is not a header name', '    rate_limit: { requests: 10, per: 1s, key: { header: "X Api Key" } }\n', /key\.header: "X Api Key" is not a header name/],
+    ['a hash header that is not a header name', '    algorithm: consistent_hash\n    hash_on: { header: "bad header" }\n', /hash_on\.header: "bad header" is not a header name/],
+    ['a header value beyond Latin-1', '    header_rules: { set: { X-V: "✓ ok" } }\n', /characters beyond Latin-1/],
+  ])('refuses %s', (_, extra, message) => {
+    expect(errorsOf(route(extra)).join('\n')).toMatch(message);
+  });
+
+  it('lets a route turn off sticky sessions set at the top level', () => {
+    expect(() => loadConfig(`sticky: {}\n${route('    sticky: false\n')}`)).not.toThrow();
+  });
+});

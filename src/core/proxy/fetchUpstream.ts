@@ -1,6 +1,9 @@
 import { proxiedResponse } from './proxiedResponse.ts';
 import { UpstreamError, type Upstream, type UpstreamRequest } from './Upstream.ts';
 
+/** Timers keep at most 2^31 - 1 ms; a longer delay would fire at once. */
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
 type FetchLike = (input: string, init: RequestInit & { duplex?: 'half' }) => Promise<Response>;
 
 /**
@@ -13,10 +16,8 @@ type FetchLike = (input: string, init: RequestInit & { duplex?: 'half' }) => Pro
 export function fetchUpstream(fetchImpl: FetchLike = (input, init) => globalThis.fetch(input, init)): Upstream {
   return async (request: UpstreamRequest) => {
     const timer = new AbortController();
-    const timeout = setTimeout(
-      () => timer.abort(new UpstreamError('timeout', `no response headers within ${request.timeouts.connect + request.timeouts.responseHeaders} ms`)),
-      request.timeouts.connect + request.timeouts.responseHeaders,
-    );
+    const limit = Math.min(request.timeouts.connect + request.timeouts.responseHeaders, MAX_TIMER_MS);
+    const timeout = setTimeout(() => timer.abort(new UpstreamError('timeout', `no response headers within ${limit} ms`)), limit);
     let response: Response;
     try {
       response = await fetchImpl(request.origin + request.target, {

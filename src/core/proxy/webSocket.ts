@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { plainResponse } from '../responses.ts';
+import { MAX_TIMER_MS } from './fetchUpstream.ts';
 import type { UpstreamRequest } from './Upstream.ts';
 
 /**
@@ -28,7 +29,7 @@ export function isWebSocketUpgrade(request: Request): boolean {
 export function fetchWebSocket(fetchImpl: typeof fetch = (input, init) => globalThis.fetch(input, init)): WebSocketUpstream {
   return async (request) => {
     const timer = new AbortController();
-    const timeout = setTimeout(() => timer.abort(), request.timeouts.connect + request.timeouts.responseHeaders);
+    const timeout = setTimeout(() => timer.abort(), Math.min(request.timeouts.connect + request.timeouts.responseHeaders, MAX_TIMER_MS));
     try {
       return await fetchImpl(request.origin + request.target, { headers: request.headers, redirect: 'manual', signal: timer.signal });
     } catch {

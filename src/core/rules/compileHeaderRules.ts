@@ -11,8 +11,11 @@ export type HeaderEdit = (exchange: Exchange, headers: Headers) => void;
 
 /** A field name is a token (RFC 9110 section 5.1). */
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-/** Characters no field value may hold (RFC 9110 section 5.5). */
-const FORBIDDEN_IN_VALUE = /[\r\n\0]/;
+/**
+ * Characters no field value may hold: CR, LF and NUL (RFC 9110 section 5.5), and anything past
+ * Latin-1, which the Fetch API's Headers refuse (every request would fail).
+ */
+const FORBIDDEN_IN_VALUE = /[\r\n\0]|[^\u0000-\u00ff]/;
 
 /**
  * Compiles `header_rules` (or `response_header_rules`). Names are case-insensitive. Applied in
@@ -43,7 +46,7 @@ function compileValues(map: Record<string, string> | undefined, at: readonly (st
     if (isHopByHop(lower) || lower === 'content-length') {
       throw new ConfigProblem([...at, name], `${name} describes how the message is framed or carried (RFC 9110 sections 7.6.1, 8.6); the balancer sets it`);
     }
-    if (FORBIDDEN_IN_VALUE.test(value)) throw new ConfigProblem([...at, name], 'a header value cannot hold CR, LF or NUL (RFC 9110 section 5.5)');
+    if (FORBIDDEN_IN_VALUE.test(value)) throw new ConfigProblem([...at, name], 'a header value cannot hold CR, LF, NUL (RFC 9110 section 5.5) or characters beyond Latin-1 (the Fetch API refuses them)');
     return [lower, compileTemplate(value.trim(), [...at, name])];
   });
 }

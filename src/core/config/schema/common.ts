@@ -1,11 +1,20 @@
 import * as v from 'valibot';
+import { MAX_TIMER_MS } from '../../proxy/fetchUpstream.ts';
 import { parseDuration } from '../duration.ts';
 
-/** A duration written with its unit: `250ms`, `5s`, `2m`, `1h`. */
+
+/** A duration written with its unit: `250ms`, `5s`, `2m`, `1h`; from 1 ms to about 24 days. */
 export const duration = v.pipe(
   v.string('expected a duration such as "5s" or "250ms"'),
   v.regex(/^\d+(?:\.\d+)?(?:ms|s|m|h)$/, (issue) => `${JSON.stringify(issue.input)} is not a duration; write it like "5s" or "250ms"`),
   v.transform((text) => parseDuration(text) as number),
+  v.check((ms) => ms >= 1 && ms <= MAX_TIMER_MS, 'a duration is at least 1ms and at most 596h'),
+);
+
+/** A header field name: a token (RFC 9110 section 5.1). */
+export const headerName = v.pipe(
+  v.string(),
+  v.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, (issue) => `${JSON.stringify(issue.input)} is not a header name (letters, digits and !#$%&'*+-.^_\`|~ only)`),
 );
 
 /** A map of names to string values, as in `add: { MyCustomHeader: Test }`. Numbers and booleans are taken as text. */

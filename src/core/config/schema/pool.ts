@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { parseServerAddress } from '../serverAddress.ts';
-import { duration } from './common.ts';
+import { duration, headerName } from './common.ts';
 
 const serverAddress = v.pipe(
   v.string(),
@@ -28,7 +28,7 @@ export const algorithm = v.picklist(
 export const hashOn = v.union(
   [
     v.literal('client_ip'),
-    v.strictObject({ header: v.pipe(v.string(), v.minLength(1)) }),
+    v.strictObject({ header: headerName }),
     v.strictObject({ cookie: v.pipe(v.string(), v.minLength(1)) }),
   ],
   'expected client_ip, { header: NAME } or { cookie: NAME }',
@@ -111,10 +111,13 @@ export const retries = switchable(
 );
 
 /** Sticky sessions: the balancer sets a cookie naming the backend and honours it while that backend is up. */
-export const sticky = v.strictObject({
-  cookie: v.optional(v.pipe(v.string(), v.regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'a cookie name is a token (RFC 6265)'))),
-  max_age: v.optional(duration),
-});
+export const sticky = switchable(
+  v.strictObject({
+    cookie: v.optional(v.pipe(v.string(), v.regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'a cookie name is a token (RFC 6265)'))),
+    max_age: v.optional(duration),
+  }),
+  'expected false, true, or { cookie, max_age }',
+);
 
 /** Pool keys that may be set on a route or once at the top level, as defaults for every route. */
 export const poolDefaultEntries = {

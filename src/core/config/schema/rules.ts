@@ -1,5 +1,5 @@
 import * as v from 'valibot';
-import { duration, nameList, stringMap } from './common.ts';
+import { duration, headerName, nameList, stringMap } from './common.ts';
 
 const oneOrMany = v.pipe(
   v.union([v.string(), v.array(v.string())], 'expected a text or a list of texts'),
@@ -49,7 +49,7 @@ export const firewallRules = v.strictObject({
 });
 
 export const rateLimitKey = v.union(
-  [v.literal('client_address'), v.strictObject({ header: v.pipe(v.string(), v.minLength(1)) })],
+  [v.literal('client_address'), v.strictObject({ header: headerName })],
   'expected client_address or { header: NAME }',
 );
 

@@ -136,3 +136,16 @@ describe('values that would fail every request are refused at load', () => {
     expect(() => loadConfig(`sticky: {}\n${route('    sticky: false\n')}`)).not.toThrow();
   });
 });
+
+describe('values that YAML or spelling would change', () => {
+  it('asks for quotes around a number that would lose its spelling', () => {
+    expect(errorsOf('paths:\n  - path: /\n    servers: [localhost:1]\n    header_rules: { set: { X-V: 1.10 } }\n')).toEqual([
+      'lb.yaml:4:33: paths[0].header_rules.set.X-V: 1.1 would lose its spelling; write it in quotes',
+    ]);
+  });
+
+  it('takes host:port and the same URL as one backend', () => {
+    const loaded = loadConfig('paths:\n  - path: /a\n    servers: [localhost:80]\n  - path: /b\n    servers: ["http://localhost:80"]\n');
+    expect(loaded.backends.map((b) => b.id)).toEqual(['http://localhost']);
+  });
+});

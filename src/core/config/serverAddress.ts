@@ -18,7 +18,8 @@ export function parseServerAddress(text: string): ServerAddress | string {
   if (!match) return `"${text}" is not host:port or an http(s) URL`;
   const port = Number(match[2]);
   if (port < 1 || port > 65535) return `"${text}" has port ${match[2]}, outside 1-65535`;
-  return { origin: `http://${match[1].toLowerCase()}:${port}`, basePath: '' };
+  // Through URL, so `localhost:80` and `http://localhost:80` are one backend, not two.
+  return { origin: new URL(`http://${match[1]}:${port}`).origin, basePath: '' };
 }
 
 function parseServerUrl(text: string): ServerAddress | string {

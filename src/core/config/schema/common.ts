@@ -17,10 +17,18 @@ export const headerName = v.pipe(
   v.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, (issue) => `${JSON.stringify(issue.input)} is not a header name (letters, digits and !#$%&'*+-.^_\`|~ only)`),
 );
 
-/** A map of names to string values, as in `add: { MyCustomHeader: Test }`. Numbers and booleans are taken as text. */
+/**
+ * A map of names to string values, as in `add: { MyCustomHeader: Test }`. Whole numbers and
+ * booleans are taken as text; other numbers must be quoted, since YAML would change their
+ * spelling (`1.10` reads as 1.1, `0x10` as 16).
+ */
 export const stringMap = v.record(
   v.string(),
-  v.pipe(v.union([v.string(), v.number(), v.boolean()], 'expected a text value'), v.transform(String)),
+  v.pipe(
+    v.union([v.string(), v.number(), v.boolean()], 'expected a text value'),
+    v.check((value) => typeof value !== 'number' || (Number.isSafeInteger(value) && value >= 0), (issue) => `${String(issue.input)} would lose its spelling; write it in quotes`),
+    v.transform(String),
+  ),
 );
 
 /** A list of names, or a map whose keys are the names (the tutorial writes `remove: { Host: www.mango.com }`). */

@@ -5,11 +5,9 @@ import type { Exchange, Guard } from '../Route.ts';
 import { clientIpOf } from './clientIp.ts';
 import { IpRanges } from './IpRanges.ts';
 import { PathPrefixes } from './PathPrefixes.ts';
+import { TOKEN } from '../httpToken.ts';
 
 type FirewallRules = NonNullable<Config['firewall_rules']>;
-
-/** A method is a token (RFC 9110 sections 9.1 and 5.6.2). */
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** The firewall's answer to a refused request (RFC 9110 section 15.5.4). */
 export const forbidden = () => plainResponse(403, 'Forbidden');

@@ -1,10 +1,10 @@
+import { TOKEN } from '../httpToken.ts';
+
 /**
  * Header fields that describe one connection, not the message, and so are never forwarded
  * (RFC 9110 section 7.6.1, plus the non-standard `proxy-connection` and `keep-alive`).
  */
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
-
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 
 /** Whether a lower-case header name is hop-by-hop on its own, without looking at `Connection`. */
 export function isHopByHop(name: string): boolean {

@@ -3,14 +3,13 @@ import type { Config } from '../config/schema/index.ts';
 import { isHopByHop } from '../proxy/hopByHop.ts';
 import type { Exchange } from '../Route.ts';
 import { compileTemplate, render, type Template } from './template.ts';
+import { TOKEN } from '../httpToken.ts';
 
 type HeaderRules = NonNullable<Config['header_rules']>;
 
 /** Changes a set of headers (a request's or a response's) for one exchange. */
 export type HeaderEdit = (exchange: Exchange, headers: Headers) => void;
 
-/** A field name is a token (RFC 9110 section 5.1). */
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /**
  * Characters no field value may hold: CR, LF and NUL (RFC 9110 section 5.5), and anything past
  * Latin-1, which the Fetch API's Headers refuse (every request would fail).

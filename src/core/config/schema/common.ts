@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { MAX_TIMER_MS } from '../../proxy/fetchUpstream.ts';
 import { parseDuration } from '../duration.ts';
+import { TOKEN } from '../../httpToken.ts';
 
 
 /** A duration written with its unit: `250ms`, `5s`, `2m`, `1h`; from 1 ms to about 24 days. */
@@ -14,7 +15,7 @@ export const duration = v.pipe(
 /** A header field name: a token (RFC 9110 section 5.1). */
 export const headerName = v.pipe(
   v.string(),
-  v.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, (issue) => `${JSON.stringify(issue.input)} is not a header name (letters, digits and !#$%&'*+-.^_\`|~ only)`),
+  v.regex(TOKEN, (issue) => `${JSON.stringify(issue.input)} is not a header name (letters, digits and !#$%&'*+-.^_\`|~ only)`),
 );
 
 /**

@@ -149,3 +149,15 @@ describe('values that YAML or spelling would change', () => {
     expect(loaded.backends.map((b) => b.id)).toEqual(['http://localhost']);
   });
 });
+
+describe('settings that would be silently ignored', () => {
+  it('refuses a top-level hash_on when no route hashes', () => {
+    expect(errorsOf('hash_on: client_ip\npaths:\n  - path: /\n    servers: [localhost:1]\n')).toEqual([
+      'lb.yaml:1:10: hash_on: hash_on is only used by algorithm: consistent_hash, and no route uses it',
+    ]);
+  });
+
+  it('refuses an upstream_host port outside 1-65535', () => {
+    expect(errorsOf('paths:\n  - path: /\n    servers: [localhost:1]\n    upstream_host: a.com:99999\n').join('\n')).toMatch(/upstream_host: "a.com:99999" is not keep, backend, or a host name/);
+  });
+});

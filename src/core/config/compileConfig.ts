@@ -54,6 +54,10 @@ export function compileConfig(config: Config, options: CompileOptions = {}): Com
       throw new ConfigProblem(['paths', i, 'path'], `another route already serves ${entry.path}`);
     }
   });
+  const entries = [...(config.hosts ?? []), ...(config.paths ?? [])];
+  if (config.hash_on !== undefined && !entries.some((entry) => (entry.algorithm ?? config.algorithm) === 'consistent_hash')) {
+    throw new ConfigProblem(['hash_on'], 'hash_on is only used by algorithm: consistent_hash, and no route uses it');
+  }
   return { routes, backends: [...backends.values()], clientAddress: compileClientAddress(config) };
 }
 

@@ -19,6 +19,9 @@ const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[[0-9A-Fa-f:.]+\
 export function compileUpstreamHost(value: string | undefined, at: readonly (string | number)[]): HostEdit | undefined {
   if (value === undefined || value === 'keep') return undefined;
   if (value === 'backend') return (headers) => headers.delete('host');
-  if (!HOST.test(value)) throw new ConfigProblem(at, `${JSON.stringify(value)} is not keep, backend, or a host name with an optional port`);
+  const port = /:(\d+)$/.exec(value)?.[1];
+  if (!HOST.test(value) || (port !== undefined && (Number(port) < 1 || Number(port) > 65535))) {
+    throw new ConfigProblem(at, `${JSON.stringify(value)} is not keep, backend, or a host name with an optional port (1-65535)`);
+  }
   return (headers) => headers.set('host', value);
 }

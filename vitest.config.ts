@@ -1,6 +1,8 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // The Worker imports its bundled config as text, as wrangler's text-module rule does.
+  plugins: [{ name: 'yaml-as-text', transform: (code, id) => (id.endsWith('.yaml') ? `export default ${JSON.stringify(code)};` : undefined) }],
   test: {
     include: ['test/**/*.test.ts'],
     testTimeout: 20_000,

@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../helpers/startBalancer.ts';
-import { configBroken, isolateBalancer } from '../../src/workers/isolateBalancer.ts';
+import worker from '../../src/workers.ts';
+import { isolateBalancer } from '../../src/workers/isolateBalancer.ts';
 
 // The Worker's per-isolate state, through the app and without workerd: which config it compiles,
 // and what a broken LB_CONFIG does.
@@ -29,9 +30,22 @@ describe('isolateBalancer', () => {
     const balancer = isolateBalancer({ LB_CONFIG: 'paths:\n  - path: /a\n    servers: [localhost:80x0]\n' }, bundled, (line) => lines.push(line));
     expect(balancer.ok).toBe(false);
     expect(lines.join('\n')).toMatch(/^LB_CONFIG:3:\d+: paths\[0\]\.servers\[0\]/m);
-    const reply = configBroken();
-    expect(reply.status).toBe(500);
-    expect(await reply.text()).not.toContain('80x0');
+  });
+
+  it("answers every request with 500 through the Worker's fetch when LB_CONFIG is broken, without the details", async () => {
+    const errors: unknown[] = [];
+    const original = console.error;
+    console.error = (...args: unknown[]) => void errors.push(args);
+    try {
+      const env = { LB_CONFIG: 'paths:\n  - path: /b\n    servers: [localhost:80x0]\n' };
+      const ctx = { waitUntil: () => {}, passThroughOnException: () => {} };
+      const reply = await worker.fetch(new Request('http://lb.test/b'), env, ctx as never);
+      expect(reply.status).toBe(500);
+      expect(await reply.text()).not.toContain('80x0');
+      expect(errors.length).toBeGreaterThan(0);
+    } finally {
+      console.error = original;
+    }
   });
 
   it("takes the client's address from CF-Connecting-IP", async () => {

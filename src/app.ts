@@ -78,12 +78,13 @@ export function createApp(options: AppOptions): Hono {
     });
     const outgoing: OutgoingRequest = { method: request.method, path, query: target.query, headers, body: requestBody(request) };
     for (const rewrite of route.requestRewrites) rewrite(exchange, outgoing);
+    const pick = { clientAddress: exchange.clientAddress, headers: request.headers };
 
     if (options.webSocket && isWebSocketUpgrade(request)) {
       // The one upgrade a balancer joins end to end: the hop-by-hop pair goes on to the backend.
       headers.set('connection', 'upgrade');
       headers.set('upgrade', 'websocket');
-      const backend = route.pool.pick({ clientAddress: exchange.clientAddress, headers: request.headers });
+      const backend = route.pool.pick(pick);
       if (!backend) return noHealthyBackend(route.name);
       return options.webSocket({ origin: backend.origin, target: backend.basePath + outgoing.path + outgoing.query, method: 'GET', headers, body: null, signal: request.signal, timeouts: route.timeouts }, c);
     }
@@ -93,7 +94,7 @@ export function createApp(options: AppOptions): Hono {
       timeouts: route.timeouts,
       signal: request.signal,
       routeName: route.name,
-      pick: { clientAddress: exchange.clientAddress, headers: request.headers },
+      pick,
     });
     for (const rewrite of route.responseRewrites) rewrite(exchange, response.headers);
     return response;

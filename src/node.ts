@@ -11,6 +11,7 @@ import { createApp } from './app.ts';
 import { loadConfig, type LoadedConfig } from './core/config/loadConfig.ts';
 import { unmapIpv4 } from './core/firewall/ipAddress.ts';
 import { startHealthChecks } from './core/health/startHealthChecks.ts';
+import { offersWebSocket } from './core/proxy/webSocket.ts';
 import { sendDirect } from './node/sendDirect.ts';
 import { spliceWebSocket, writeRawResponse, type UpgradeBindings } from './node/spliceWebSocket.ts';
 import { undiciUpstream } from './node/undiciUpstream.ts';
@@ -46,7 +47,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
   const server = await new Promise<Server>((resolve, reject) => {
     const fetch = async (request: Request, env: HttpBindings | Http2Bindings) => {
       const response = await app.fetch(request, env);
-      return ('statusCode' in env.outgoing && sendDirect(response, env.outgoing as ServerResponse)) || response;
+      return sendDirect(response, env.outgoing as ServerResponse) ?? response;
     };
     const s = serve({ fetch, port: options.port ?? 8080, hostname: options.hostname ?? '127.0.0.1' }, () => resolve(s as Server));
     s.once('error', reject);
@@ -82,8 +83,7 @@ function nodeRequestTarget(c: Context): string | undefined {
 async function upgrade(server: Server, app: Hono, incoming: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
   socket.on('error', () => {});
   const hasBody = incoming.headers['content-length'] !== undefined || incoming.headers['transfer-encoding'] !== undefined;
-  const isWebSocket = incoming.method === 'GET' && /(^|,)\s*websocket\s*(,|$)/i.test(incoming.headers.upgrade ?? '');
-  if (!isWebSocket) {
+  if (!offersWebSocket(incoming.method, incoming.headers.upgrade)) {
     if (hasBody || head.length > 0) {
       return writeRawResponse(socket, plainResponse(501, 'Not Implemented: an upgrade request with a body'));
     }

@@ -1,7 +1,6 @@
 import { ConfigProblem } from '../config/ConfigProblem.ts';
-import { isIpv4Text, parseIpAddress } from './ipAddress.ts';
+import { isIpv4Text, parseIpAddress, prefixMask } from './ipAddress.ts';
 
-const ALL = (1n << 128n) - 1n;
 
 /**
  * A set of IPv4 and IPv6 addresses and CIDR ranges (RFC 4632, RFC 4291 section 2.3), compiled
@@ -27,7 +26,7 @@ export class IpRanges {
       set.add(network);
     });
     for (const length of [...byLength.keys()].sort((a, b) => b - a)) {
-      this.#byPrefix.push({ mask: maskOf(length), networks: byLength.get(length)! });
+      this.#byPrefix.push({ mask: prefixMask(length), networks: byLength.get(length)! });
     }
     this.size = entries.length;
   }
@@ -41,9 +40,6 @@ export class IpRanges {
   }
 }
 
-function maskOf(length: number): bigint {
-  return length === 0 ? 0n : (ALL << BigInt(128 - length)) & ALL;
-}
 
 function parseRange(entry: string, at: readonly (string | number)[]): [bigint, number] {
   const slash = entry.indexOf('/');
@@ -58,7 +54,7 @@ function parseRange(entry: string, at: readonly (string | number)[]): [bigint, n
     throw new ConfigProblem(at, `${JSON.stringify(entry)} has prefix length /${lengthText}; expected 0-${max}`);
   }
   const length = Number(lengthText) + (ipv4 ? 96 : 0);
-  const network = address & maskOf(length);
+  const network = address & prefixMask(length);
   if (network !== address) {
     throw new ConfigProblem(at, `${JSON.stringify(entry)} has bits set past its /${lengthText} prefix; write the network address`);
   }

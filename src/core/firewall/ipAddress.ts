@@ -35,3 +35,10 @@ export function isIpv4Text(text: string): boolean {
 export function unmapIpv4(address: string | undefined): string | undefined {
   return address?.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }
+
+const ALL_BITS = (1n << 128n) - 1n;
+
+/** The 128-bit mask of a prefix length (`/64` keeps the first 64 bits), IPv4 taken as IPv4-mapped. */
+export function prefixMask(length: number): bigint {
+  return (ALL_BITS << BigInt(128 - length)) & ALL_BITS;
+}

@@ -12,12 +12,14 @@ import type { UpstreamRequest } from './Upstream.ts';
  */
 export type WebSocketUpstream = (request: UpstreamRequest, c: Context) => Promise<Response>;
 
-/** Whether a request asks to become a WebSocket (RFC 6455 section 4.1; RFC 9110 section 7.8). */
+/** Whether a GET's `Upgrade` field offers `websocket` (RFC 6455 section 4.1). */
+export function offersWebSocket(method: string | undefined, upgrade: string | null | undefined): boolean {
+  return method === 'GET' && /(^|,)\s*websocket\s*(,|$)/i.test(upgrade ?? '');
+}
+
+/** Whether a request asks to become a WebSocket: the offer, and `Connection: upgrade` (RFC 9110 section 7.8). */
 export function isWebSocketUpgrade(request: Request): boolean {
-  if (request.method !== 'GET') return false;
-  const upgrade = request.headers.get('upgrade');
-  if (!upgrade || !/(^|,)\s*websocket\s*(,|$)/i.test(upgrade)) return false;
-  return /(^|,)\s*upgrade\s*(,|$)/i.test(request.headers.get('connection') ?? '');
+  return offersWebSocket(request.method, request.headers.get('upgrade')) && /(^|,)\s*upgrade\s*(,|$)/i.test(request.headers.get('connection') ?? '');
 }
 
 /**

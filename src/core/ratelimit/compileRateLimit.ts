@@ -3,13 +3,13 @@ import { clientIpOf } from '../firewall/clientIp.ts';
 import { plainResponse } from '../responses.ts';
 import type { Exchange, Guard } from '../Route.ts';
 import { RateLimiter } from './RateLimiter.ts';
+import { prefixMask } from '../firewall/ipAddress.ts';
 
 type RateLimitRules = NonNullable<Config['rate_limit']>;
 
 /** IPv6 clients are keyed by their /64 by default: one subscriber usually holds a whole /64. */
 export const DEFAULT_IPV6_PREFIX = 64;
 
-const ALL = (1n << 128n) - 1n;
 
 /** Longer header values share one bucket, so random huge keys cannot fill memory. */
 export const MAX_HEADER_KEY_LENGTH = 256;
@@ -25,7 +25,7 @@ export function compileRateLimit(rules: RateLimitRules | undefined, now?: () => 
   const limiter = new RateLimiter({ capacity: rules.burst ?? rules.requests, refillPerMs: rules.requests / rules.per }, { maxKeys: rules.max_keys, now });
   const key = rules.key ?? 'client_address';
   const header = typeof key === 'object' ? key.header.toLowerCase() : undefined;
-  const ipv6Mask = maskOf(rules.ipv6_prefix ?? DEFAULT_IPV6_PREFIX);
+  const ipv6Mask = prefixMask(rules.ipv6_prefix ?? DEFAULT_IPV6_PREFIX);
 
   return (exchange) => {
     const value = header === undefined ? null : exchange.request.headers.get(header);
@@ -39,9 +39,6 @@ function headerKey(value: string): string {
   return value.length > MAX_HEADER_KEY_LENGTH ? 'header-too-long' : `header:${value}`;
 }
 
-function maskOf(prefix: number): bigint {
-  return (ALL << BigInt(128 - prefix)) & ALL;
-}
 
 /**
  * One bucket per address, whatever its spelling (`::ffff:10.0.0.1` is `10.0.0.1`), IPv6 addresses

@@ -1,15 +1,11 @@
 import { Hono, type Context } from 'hono';
 import type { CompiledConfig } from './core/config/compileConfig.ts';
-import { normalizePath } from './core/path/normalizePath.ts';
-import { addForwardingHeaders } from './core/proxy/forwardingHeaders.ts';
+import { admit, forwardAdmitted, isAdmitted } from './core/proxy/admit.ts';
 import { fetchUpstream } from './core/proxy/fetchUpstream.ts';
-import { forward, type OutgoingRequest } from './core/proxy/forward.ts';
-import { removeHopByHop } from './core/proxy/hopByHop.ts';
-import { splitTarget } from './core/proxy/splitTarget.ts';
-import type { Upstream } from './core/proxy/Upstream.ts';
+import type { Upstream, WebWire } from './core/proxy/Upstream.ts';
+import { webBodies } from './core/proxy/webBodies.ts';
 import { isWebSocketUpgrade, type WebSocketUpstream } from './core/proxy/webSocket.ts';
-import { badRequest, noHealthyBackend, notFound, plainResponse } from './core/responses.ts';
-import type { Exchange } from './core/Route.ts';
+import { noHealthyBackend, plainResponse, toResponse } from './core/responses.ts';
 
 /** What a runtime entry point hands the app: everything the core may not import itself. */
 export interface AppOptions {
@@ -40,7 +36,6 @@ export interface AppOptions {
  * export default app;
  */
 export function createApp(options: AppOptions): Hono {
-  const { routes } = options.config;
   const upstream = options.upstream ?? fetchUpstream();
   const clientAddress = options.clientAddress ?? (() => undefined);
   const requestTarget = options.requestTarget ?? (() => undefined);
@@ -50,54 +45,27 @@ export function createApp(options: AppOptions): Hono {
 
   app.all('*', async (c) => {
     const request = c.req.raw;
-    const target = splitTarget(requestTarget(c) ?? request.url);
-    const path = normalizePath(target.path);
-    if (path === undefined) return badRequest('the path cannot be normalised safely');
-
-    const host = request.headers.get('host') ?? undefined;
-    const route = routes.match(host, path);
-    if (!route) return notFound();
-
-    // The peer is who connected; the client is who trusted proxies say sent it (trusted_proxies).
-    const peer = clientAddress(c);
-    const exchange: Exchange = { request, clientAddress: options.config.clientAddress?.(peer, request.headers) ?? peer, host, path, query: target.query, route };
-    for (const guard of route.guards) {
-      const refusal = guard(exchange);
-      if (refusal) return refusal;
-    }
-
-    const headers = new Headers(request.headers);
-    removeHopByHop(headers);
-    // The expectation is met on this hop (Node answers 100 Continue itself, RFC 9110 section
-    // 10.1.1); undici refuses to send the field at all.
-    headers.delete('expect');
-    addForwardingHeaders(headers, {
-      address: peer,
-      protocol: request.url.startsWith('https:') ? 'https' : 'http',
-      host,
+    const admitted = admit<WebWire>(options.config, {
+      method: request.method,
+      target: requestTarget(c) ?? request.url,
+      headers: request.headers,
+      scheme: request.url.startsWith('https:') ? 'https' : 'http',
+      peer: clientAddress(c),
+      body: requestBody(request),
     });
-    const outgoing: OutgoingRequest = { method: request.method, path, query: target.query, headers, body: requestBody(request) };
-    for (const rewrite of route.requestRewrites) rewrite(exchange, outgoing);
-    const pick = { clientAddress: exchange.clientAddress, headers: request.headers };
+    if (!isAdmitted(admitted)) return toResponse(admitted);
 
     if (options.webSocket && isWebSocketUpgrade(request)) {
       // The one upgrade a balancer joins end to end: the hop-by-hop pair goes on to the backend.
-      headers.set('connection', 'upgrade');
-      headers.set('upgrade', 'websocket');
-      const backend = route.pool.pick(pick);
-      if (!backend) return noHealthyBackend(route.name);
-      return options.webSocket({ origin: backend.origin, target: backend.basePath + outgoing.path + outgoing.query, method: 'GET', headers, body: null, signal: request.signal, timeouts: route.timeouts }, c);
+      const { exchange, outgoing, pick } = admitted;
+      outgoing.headers.set('connection', 'upgrade');
+      outgoing.headers.set('upgrade', 'websocket');
+      const backend = exchange.route.pool.pick(pick);
+      if (!backend) return toResponse(noHealthyBackend(exchange.route.name));
+      return options.webSocket({ origin: backend.origin, target: backend.basePath + outgoing.path + outgoing.query, method: 'GET', headers: outgoing.headers, body: null, signal: request.signal, timeouts: exchange.route.timeouts }, c);
     }
 
-    const response = await forward(route.pool, outgoing, {
-      upstream,
-      timeouts: route.timeouts,
-      signal: request.signal,
-      routeName: route.name,
-      pick,
-    });
-    for (const rewrite of route.responseRewrites) rewrite(exchange, response.headers);
-    return response;
+    return toResponse(await forwardAdmitted(admitted, { upstream, bodies: webBodies, signal: request.signal }));
   });
 
   app.onError((error) => {

@@ -1,9 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { serve, type Http2Bindings, type HttpBindings } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, Hono } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
@@ -12,9 +11,10 @@ import { loadConfig, type LoadedConfig } from './core/config/loadConfig.ts';
 import { unmapIpv4 } from './core/firewall/ipAddress.ts';
 import { startHealthChecks } from './core/health/startHealthChecks.ts';
 import { offersWebSocket } from './core/proxy/webSocket.ts';
-import { sendDirect } from './node/sendDirect.ts';
 import { spliceWebSocket, writeRawResponse, type UpgradeBindings } from './node/spliceWebSocket.ts';
-import { undiciUpstream } from './node/undiciUpstream.ts';
+import { undiciNodeUpstream, undiciUpstream } from './node/undiciUpstream.ts';
+import { nodeRequestHandler } from './node/nodeRequestHandler.ts';
+import type { NodeWire } from './node/nodeWire.ts';
 import { plainResponse } from './core/responses.ts';
 
 export interface NodeServerOptions {
@@ -38,20 +38,20 @@ export interface RunningServer {
 /** Loads the config and serves the balancer on Node. Rejects with a `ConfigError` on a bad config. */
 export async function startNodeServer(options: NodeServerOptions): Promise<RunningServer> {
   const config = loadConfig(await readFile(options.configFile, 'utf8'), options.configFile);
-  const upstream = undiciUpstream();
+  const log = options.log ?? ((line: string) => console.error(line));
+  // Requests travel on Node's own streams; probes and WebSocket handshakes, rare, on web ones.
+  const upstream = undiciNodeUpstream<NodeWire>();
+  const probes = undiciUpstream();
   // One round of probes before serving, so no request meets a backend already known to be dead.
-  const health = startHealthChecks(config.backends, { upstream, log: options.log ?? ((line) => console.error(line)) });
+  const health = startHealthChecks(config.backends, { upstream: probes, log });
   await health.probeAll();
-  const app = createApp({ config, upstream, clientAddress: nodeClientAddress, requestTarget: nodeRequestTarget, webSocket: spliceWebSocket, log: options.log });
+  const app = createApp({ config, upstream: probes, clientAddress: nodeClientAddress, requestTarget: nodeRequestTarget, webSocket: spliceWebSocket, log });
 
-  const server = await new Promise<Server>((resolve, reject) => {
-    const fetch = async (request: Request, env: HttpBindings | Http2Bindings) => {
-      const response = await app.fetch(request, env);
-      return sendDirect(response, env.outgoing as ServerResponse) ?? response;
-    };
-    const s = serve({ fetch, port: options.port ?? 8080, hostname: options.hostname ?? '127.0.0.1' }, () => resolve(s as Server));
-    s.once('error', reject);
-    s.on('upgrade', (incoming: IncomingMessage, socket: Duplex, head: Buffer) => void upgrade(s as Server, app, incoming, socket, head));
+  const server = createServer(nodeRequestHandler({ config, upstream, log }));
+  server.on('upgrade', (incoming: IncomingMessage, socket: Duplex, head: Buffer) => void upgrade(server, app, incoming, socket, head));
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 8080, options.hostname ?? '127.0.0.1', () => (server.off('error', reject), resolve()));
   });
   const { address, port } = server.address() as AddressInfo;
   const host = address.includes(':') ? `[${address}]` : address;
@@ -59,7 +59,7 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
   return {
     url: `http://${host}:${port}`,
     config,
-    close: (drainMs = 30_000) => (health.stop(), drain(server, drainMs).then(() => upstream.close())),
+    close: (drainMs = 30_000) => (health.stop(), drain(server, drainMs).then(() => Promise.all([upstream.close(), probes.close()])).then(() => {})),
   };
 }
 

@@ -1,10 +1,16 @@
+import type { HeaderFields } from './http/HeaderFields.ts';
 import type { Pool } from './pool/Pool.ts';
 import type { OutgoingRequest } from './proxy/forward.ts';
-import type { Timeouts } from './proxy/Upstream.ts';
+import type { Timeouts, Wire } from './proxy/Upstream.ts';
+import type { Answer } from './responses.ts';
 
 /** One request on its way through the balancer: what is known of it before it is forwarded. */
 export interface Exchange {
-  readonly request: Request;
+  readonly method: string;
+  /** The client's header fields, as it sent them (read only). */
+  readonly headers: HeaderFields;
+  /** How the client spoke to the balancer. */
+  readonly scheme: 'http' | 'https';
   /** The client's address as the balancer believes it (the connection's peer, or a trusted proxy's word). */
   readonly clientAddress: string | undefined;
   /** The Host header as the client sent it. */
@@ -16,14 +22,14 @@ export interface Exchange {
   readonly route: Route;
 }
 
-/** Decides before forwarding: returns a response to refuse the request (403, 429), or undefined to let it pass. */
-export type Guard = (exchange: Exchange) => Response | undefined;
+/** Decides before forwarding: returns an answer to refuse the request (403, 429), or undefined to let it pass. */
+export type Guard = (exchange: Exchange) => Answer | undefined;
 
 /** Changes the outgoing request (headers, query, path) before it is forwarded. */
-export type RequestRewrite = (exchange: Exchange, outgoing: OutgoingRequest) => void;
+export type RequestRewrite = (exchange: Exchange, outgoing: OutgoingRequest<Wire>) => void;
 
 /** Changes the response headers before they reach the client. */
-export type ResponseRewrite = (exchange: Exchange, headers: Headers) => void;
+export type ResponseRewrite = (exchange: Exchange, headers: HeaderFields) => void;
 
 /** A compiled route: where matching requests go and what happens to them on the way. */
 export interface Route {

@@ -59,17 +59,6 @@ export function toWebStream(readable: Readable, mapError: (error: unknown) => un
   return stream;
 }
 
-/**
- * Takes the Node stream behind a web stream made by `toWebStream`, if nobody has read from it yet.
- * The web stream must not be used afterwards.
- */
-export function claimNodeSource(stream: ReadableStream<Uint8Array>): NodeSource | undefined {
-  const source = (stream as NodeBacked)[NODE_SOURCE];
-  if (!source || source.claimed || stream.locked) return undefined;
-  source.claimed = true;
-  return source;
-}
-
 /** A reader that went away (a cancel, or the client's socket closing under the fast lane's pipe), not a failing source. */
 function isAbandonment(error: unknown): boolean {
   const code = (error as { code?: string }).code;

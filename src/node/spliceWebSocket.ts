@@ -7,6 +7,7 @@ import type { Context } from 'hono';
 import { isHopByHop } from '../core/proxy/hopByHop.ts';
 import type { UpstreamRequest } from '../core/proxy/Upstream.ts';
 import { plainResponse } from '../core/responses.ts';
+import { webHeaders } from '../core/http/webHeaders.ts';
 
 /** What Node's `upgrade` event hands over, passed to the app as its bindings. */
 export interface UpgradeBindings {
@@ -35,7 +36,7 @@ export function spliceWebSocket(request: UpstreamRequest, c: Context): Promise<R
   const host = url.hostname.replace(/^\[|\]$/g, '');
   // RFC 6066 section 3: a server name is a host name, never an address.
   const backend: Socket = secure ? connectTls({ host, port, ...(isIP(host) ? {} : { servername: host }) }) : connectTcp({ host, port });
-  const headers = new Headers(request.headers);
+  const headers = new Headers(webHeaders(request.headers));
   if (!headers.has('host')) headers.set('host', url.host);
 
   return new Promise((resolve) => {

@@ -1,17 +1,22 @@
+import type { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import { Agent, errors } from 'undici';
-import { UpstreamError, type Upstream, type UpstreamRequest } from '../core/proxy/Upstream.ts';
-import { proxiedResponse } from '../core/proxy/proxiedResponse.ts';
-import { NULL_BODY_STATUSES } from '../core/proxy/toClientResponse.ts';
+import { FieldList } from '../core/http/FieldList.ts';
+import { UpstreamError, type Upstream, type WebWire, type Wire } from '../core/proxy/Upstream.ts';
+import { NULL_BODY_STATUSES } from '../core/proxy/toClientAnswer.ts';
 import { toWebStream } from './nodeBody.ts';
+
+/** undici's response body: a Node stream that can also throw itself away cheaply. */
+type UndiciBody = Readable & { dump(): Promise<void> };
 
 /**
  * The Node upstream client, on undici's `request` with keep-alive connection pools. Unlike Node's
  * `fetch` it sends the client's Host header, never decodes compressed bodies, and is several times
  * faster (RUNTIMES.md). Connect timeouts belong to a connection pool, so there is one agent per
  * distinct connect timeout.
+ * @param toBody makes the wire's body of undici's response stream
  */
-export function undiciUpstream(): Upstream & { close(): Promise<void> } {
+function undiciClient<W extends Wire>(toBody: (body: UndiciBody) => W['body']): Upstream<W> & { close(): Promise<void> } {
   const agents = new Map<number, Agent>();
   const agentFor = (connectTimeout: number) => {
     let agent = agents.get(connectTimeout);
@@ -19,39 +24,40 @@ export function undiciUpstream(): Upstream & { close(): Promise<void> } {
     return agent;
   };
 
-  const upstream = async (request: UpstreamRequest): Promise<Response> => {
+  const upstream: Upstream<W> = async (request) => {
     let response;
     try {
       response = await agentFor(request.timeouts.connect).request({
         origin: request.origin,
         path: request.target,
         method: request.method,
-        headers: toHeaderList(request.headers),
+        headers: request.headers instanceof FieldList ? request.headers.flat : FieldList.copyOf(request.headers).flat,
         // undici streams any async iterable, web ReadableStream included, though its types list only Readable.
-        body: request.body as unknown as Readable | null,
-        signal: request.signal,
+        body: request.body as Readable | Uint8Array | null,
+        signal: request.signal as AbortSignal | EventEmitter,
         headersTimeout: request.timeouts.responseHeaders,
         bodyTimeout: request.timeouts.bodyIdle,
       });
     } catch (error) {
       throw classify(error);
     }
-    const headers = new Headers();
-    for (const [name, value] of Object.entries(response.headers)) {
+    const { statusCode: status, body } = response;
+    if (status < 200 || status > 599) {
+      body.destroy();
+      throw new UpstreamError('failed', `unusable response status ${status}`);
+    }
+    const headers = new FieldList();
+    for (const name in response.headers) {
+      const value = response.headers[name];
       if (Array.isArray(value)) for (const item of value) headers.append(name, item);
       else if (value !== undefined) headers.append(name, value);
     }
-    try {
-      if (NULL_BODY_STATUSES.has(response.statusCode)) {
-        // Response refuses a body with these statuses; the connection is reused once the empty body is read.
-        response.body.dump().catch(() => {});
-        return proxiedResponse(null, { status: response.statusCode, headers });
-      }
-      return proxiedResponse(toWebStream(response.body, classifyBodyError), { status: response.statusCode, headers });
-    } catch (error) {
-      response.body.destroy();
-      throw new UpstreamError('failed', `unusable response status ${response.statusCode}`, { cause: error });
+    if (NULL_BODY_STATUSES.has(status)) {
+      // The connection is reused once the empty body is read.
+      body.dump().catch(() => {});
+      return { status, headers, body: null };
     }
+    return { status, headers, body: toBody(body) };
   };
 
   return Object.assign(upstream, {
@@ -61,17 +67,20 @@ export function undiciUpstream(): Upstream & { close(): Promise<void> } {
   });
 }
 
-/** undici takes headers as a flat [name, value, ...] list, which keeps repeated fields apart. */
-function toHeaderList(headers: Headers): string[] {
-  const list: string[] = [];
-  headers.forEach((value, name) => list.push(name, value));
-  return list;
+/** The undici client with web-stream bodies: Deno's upstream, and health probes on Node. */
+export function undiciUpstream(): Upstream<WebWire> & { close(): Promise<void> } {
+  return undiciClient<WebWire>((body) => toWebStream(body, classifyBodyError));
+}
+
+/** The undici client with undici's own body streams: Node's forwarding path (`NodeWire`). */
+export function undiciNodeUpstream<W extends Wire & { body: Readable | Uint8Array }>(): Upstream<W> & { close(): Promise<void> } {
+  return undiciClient<W>((body) => body);
 }
 
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
 
 /** Errors of a body already streaming: a stalled body is a timeout, the rest a failure. */
-function classifyBodyError(error: unknown): UpstreamError {
+export function classifyBodyError(error: unknown): UpstreamError {
   if (error instanceof errors.BodyTimeoutError) return new UpstreamError('timeout', error.message, { cause: error });
   return new UpstreamError('failed', (error as Error)?.message ?? String(error), { cause: error });
 }

@@ -194,14 +194,14 @@ paths:
 
 describe('least_connections through forwarding', () => {
   it('sends the next request to the backend whose response has finished, counting bodies still streaming', async () => {
-    const { forward } = await import('../../src/core/proxy/forward.ts');
+    const { forwardWeb } = await import('../helpers/forwardWeb.ts');
     const config = loadConfig('algorithm: least_connections\nhealth_check: false\npaths: [{ path: /, servers: [localhost:8081, localhost:8082, localhost:8083] }]');
     const route = config.routes.match(undefined, '/')!;
     const calls: { origin: string; body: ReadableStreamDefaultController<Uint8Array> }[] = [];
     const upstream = async (request: { origin: string }) =>
       new Response(new ReadableStream<Uint8Array>({ start: (body) => void calls.push({ origin: request.origin, body }) }));
     const send = () =>
-      forward(route.pool, { method: 'GET', path: '/', query: '', headers: new Headers(), body: null }, {
+      forwardWeb(route.pool, { method: 'GET', path: '/', query: '', headers: new Headers(), body: null }, {
         upstream,
         timeouts: route.timeouts,
         signal: new AbortController().signal,

@@ -3,7 +3,8 @@ import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config/loadConfig.ts';
 import { fetchUpstream } from '../../src/core/proxy/fetchUpstream.ts';
-import { forward, type OutgoingRequest } from '../../src/core/proxy/forward.ts';
+import type { OutgoingRequest } from '../../src/core/proxy/forward.ts';
+import { forwardWeb } from '../helpers/forwardWeb.ts';
 import { UpstreamError, type Upstream, type UpstreamRequest } from '../../src/core/proxy/Upstream.ts';
 import { RetryBudget } from '../../src/core/retry/RetryBudget.ts';
 import { manualClock } from '../helpers/manualClock.ts';
@@ -47,7 +48,7 @@ function send(route: ReturnType<typeof setup>, upstream: Upstream, method = 'GET
   const declared = typeof body === 'string' ? new TextEncoder().encode(body).byteLength : length;
   const headers = new Headers(declared === undefined ? {} : { 'content-length': String(declared) });
   const outgoing: OutgoingRequest = { method, path: '/x', query: '', headers, body: stream };
-  return forward(route.pool, outgoing, {
+  return forwardWeb(route.pool, outgoing, {
     upstream,
     timeouts: route.timeouts,
     signal: new AbortController().signal,
@@ -203,7 +204,7 @@ describe('sticky sessions through forwarding', () => {
     const pinned = fake.calls[0].origin;
     const again = (await Promise.all(
       Array.from({ length: 5 }, () =>
-        forward(route.pool, { method: 'GET', path: '/', query: '', headers: new Headers(), body: null }, {
+        forwardWeb(route.pool, { method: 'GET', path: '/', query: '', headers: new Headers(), body: null }, {
           upstream: fake.upstream,
           timeouts: route.timeouts,
           signal: new AbortController().signal,
@@ -227,7 +228,7 @@ describe('a client that goes away', () => {
       client.abort();
       throw new UpstreamError('failed', 'aborted');
     };
-    const response = await forward(route.pool, { method: 'GET', path: '/', query: '', headers: new Headers(), body: null }, {
+    const response = await forwardWeb(route.pool, { method: 'GET', path: '/', query: '', headers: new Headers(), body: null }, {
       upstream,
       timeouts: route.timeouts,
       signal: client.signal,

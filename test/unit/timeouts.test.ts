@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config/loadConfig.ts';
-import { forward } from '../../src/core/proxy/forward.ts';
+import { forwardWeb } from '../helpers/forwardWeb.ts';
 import { DEFAULT_TIMEOUTS, UpstreamError, type Timeouts, type Upstream } from '../../src/core/proxy/Upstream.ts';
 
 const CONFIG = `
@@ -17,7 +17,7 @@ paths:
 `;
 
 function send(route: ReturnType<ReturnType<typeof loadConfig>['routes']['match']> & object, upstream: Upstream, method = 'GET') {
-  return forward(route.pool, { method, path: '/', query: '', headers: new Headers(), body: null }, {
+  return forwardWeb(route.pool, { method, path: '/', query: '', headers: new Headers(), body: null }, {
     upstream,
     timeouts: route.timeouts,
     signal: new AbortController().signal,

@@ -1,10 +1,11 @@
+import type { HeaderFields } from '../http/HeaderFields.ts';
 import type { Backend } from '../pool/Backend.ts';
 import type { PoolMember } from '../pool/Pool.ts';
 
 /** What a strategy may look at to choose a backend. */
 export interface PickRequest {
   readonly clientAddress: string | undefined;
-  readonly headers: Headers;
+  readonly headers: HeaderFields;
 }
 
 /** Chooses one of the healthy members of a pool. `candidates` is never empty. */

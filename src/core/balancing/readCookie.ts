@@ -1,5 +1,6 @@
+import type { HeaderFields } from '../http/HeaderFields.ts';
 /** The value of the first cookie called `name` in the request's `Cookie` header (RFC 6265 section 5.4), or undefined. */
-export function readCookie(headers: Headers, name: string): string | undefined {
+export function readCookie(headers: HeaderFields, name: string): string | undefined {
   const header = headers.get('cookie');
   if (!header) return undefined;
   for (const pair of header.split(';')) {

@@ -1,3 +1,4 @@
+import type { HeaderFields } from '../http/HeaderFields.ts';
 import type { Backend } from '../pool/Backend.ts';
 import type { PoolMember } from '../pool/Pool.ts';
 import { hash32 } from './hash32.ts';
@@ -25,14 +26,14 @@ export class Sticky {
   }
 
   /** The candidate the request's cookie names, if it is among the candidates. */
-  find(candidates: readonly PoolMember[], headers: Headers): Backend | undefined {
+  find(candidates: readonly PoolMember[], headers: HeaderFields): Backend | undefined {
     const token = readCookie(headers, this.settings.cookie);
     if (!token) return undefined;
     return candidates.find((member) => stickyToken(member.backend) === token)?.backend;
   }
 
   /** The `Set-Cookie` value that pins the client to `backend`, or undefined when its cookie does so already. */
-  setCookie(backend: Backend, headers: Headers): string | undefined {
+  setCookie(backend: Backend, headers: HeaderFields): string | undefined {
     const token = stickyToken(backend);
     if (readCookie(headers, this.settings.cookie) === token) return undefined;
     const maxAge = this.settings.maxAgeMs === undefined ? '' : `; Max-Age=${Math.floor(this.settings.maxAgeMs / 1000)}`;

@@ -1,3 +1,4 @@
+import type { HeaderFields } from '../http/HeaderFields.ts';
 import { ConfigProblem } from '../config/ConfigProblem.ts';
 import type { Config } from '../config/schema/index.ts';
 import { nodeAddress, parseForwarded, parseXForwardedFor } from './forwardedFor.ts';
@@ -5,7 +6,7 @@ import { parseIpAddress } from './ipAddress.ts';
 import { IpRanges } from './IpRanges.ts';
 
 /** Finds the client's address from the connection's peer and the request's forwarding headers. */
-export type ClientAddressResolver = (peer: string | undefined, headers: Headers) => string | undefined;
+export type ClientAddressResolver = (peer: string | undefined, headers: HeaderFields) => string | undefined;
 
 /**
  * Compiles the top-level `trusted_proxies` and `forwarded_header` keys. Without trusted proxies

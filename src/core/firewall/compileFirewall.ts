@@ -1,6 +1,6 @@
 import { ConfigProblem } from '../config/ConfigProblem.ts';
 import type { Config } from '../config/schema/index.ts';
-import { plainResponse } from '../responses.ts';
+import { plainAnswer } from '../responses.ts';
 import type { Exchange, Guard } from '../Route.ts';
 import { clientIpOf } from './clientIp.ts';
 import { IpRanges } from './IpRanges.ts';
@@ -10,7 +10,7 @@ import { TOKEN } from '../httpToken.ts';
 type FirewallRules = NonNullable<Config['firewall_rules']>;
 
 /** The firewall's answer to a refused request (RFC 9110 section 15.5.4). */
-export const forbidden = () => plainResponse(403, 'Forbidden');
+export const forbidden = () => plainAnswer(403, 'Forbidden');
 
 /**
  * Compiles `firewall_rules` into a guard that answers 403 Forbidden. Checks run cheapest first:
@@ -39,7 +39,7 @@ export function compileFirewall(rules: FirewallRules | undefined, at: readonly (
     });
     // As nginx's limit_except: allowing GET allows HEAD, which asks for the same without the body.
     if (methods.has('GET')) methods.add('HEAD');
-    checks.push((exchange) => !methods.has(exchange.request.method));
+    checks.push((exchange) => !methods.has(exchange.method));
   }
   if (rules.path_reject?.length) {
     const paths = new PathPrefixes(rules.path_reject, [...at, 'path_reject']);
@@ -55,7 +55,7 @@ export function compileFirewall(rules: FirewallRules | undefined, at: readonly (
   if (headerPatterns.length > 0) {
     checks.push((exchange) =>
       headerPatterns.some(([name, patterns]) => {
-        const value = exchange.request.headers.get(name);
+        const value = exchange.headers.get(name);
         return value !== null && patterns.some((pattern) => pattern.test(value));
       }),
     );

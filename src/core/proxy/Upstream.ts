@@ -1,3 +1,5 @@
+import type { HeaderFields } from '../http/HeaderFields.ts';
+
 /** Time limits for one upstream exchange, in milliseconds. */
 export interface Timeouts {
   /** Opening the connection to the backend. */
@@ -11,8 +13,24 @@ export interface Timeouts {
 /** Defaults, as documented in the README: generous enough for slow apps, short enough to fail over. */
 export const DEFAULT_TIMEOUTS: Timeouts = { connect: 5_000, responseHeaders: 60_000, bodyIdle: 60_000 };
 
+/**
+ * What a runtime's exchanges are made of: its body type and its way of saying the client went
+ * away. The core passes both through without looking inside, so Node can forward its own streams
+ * (no web stream, no `AbortController` per request) while Deno and Workers use web ones.
+ */
+export interface Wire {
+  readonly body: unknown;
+  readonly signal: { readonly aborted: boolean };
+}
+
+/** The Web platform's wire: web streams and an `AbortSignal`. */
+export interface WebWire extends Wire {
+  readonly body: ReadableStream<Uint8Array>;
+  readonly signal: AbortSignal;
+}
+
 /** The request the balancer sends to one backend. */
-export interface UpstreamRequest {
+export interface UpstreamRequest<W extends Wire = WebWire> {
   /** The backend's origin, `http://host:port`. */
   readonly origin: string;
   /** What follows the origin: the backend's base path, the normalised path, the raw query. */
@@ -22,19 +40,46 @@ export interface UpstreamRequest {
    * Headers to send, hop-by-hop ones already removed. A `host` entry is sent as the Host header
    * where the runtime allows it; without one, the backend's own host:port is sent.
    */
-  readonly headers: Headers;
-  readonly body: ReadableStream<Uint8Array> | null;
-  /** Fires when the client goes away: the upstream exchange must stop. */
-  readonly signal: AbortSignal;
+  readonly headers: HeaderFields;
+  readonly body: W['body'] | null;
+  /** Tells when the client goes away: the upstream exchange must stop. */
+  readonly signal: W['signal'];
   readonly timeouts: Timeouts;
+}
+
+/** A backend's response as an upstream client hands it over, body unread and still streaming. */
+export interface UpstreamResponse<W extends Wire = WebWire> {
+  readonly status: number;
+  /** The caller's to change in place (hop-by-hop removal, response rules). */
+  readonly headers: HeaderFields;
+  /** Null where the status or the method allows no body. */
+  readonly body: W['body'] | null;
 }
 
 /**
  * Sends a request to a backend and resolves with its response, body unread and still streaming.
  * Redirects are returned, never followed; compressed bodies are returned as sent. Rejects with an
- * `UpstreamError` when no response headers arrive.
+ * `UpstreamError` when no response headers arrive, or when the status is not one a client may be
+ * sent (outside 200-599: informational answers are the client's, not the backend's).
  */
-export type Upstream = (request: UpstreamRequest) => Promise<Response>;
+export type Upstream<W extends Wire = WebWire> = (request: UpstreamRequest<W>) => Promise<UpstreamResponse<W>>;
+
+/** What the core does to bodies, done each runtime's way. */
+export interface BodyHandling<W extends Wire = WebWire> {
+  /**
+   * Reads a request body of at most `limit` bytes ahead, so a retry can send it again. A longer
+   * body (the declared length lied) comes back as a body to send once. Rejects when the client's
+   * upload breaks off.
+   */
+  readAhead(body: W['body'], limit: number): Promise<{ replay(): W['body']; readonly replayable: boolean }>;
+  /**
+   * Returns the response body (or an equivalent) made to call `done` exactly once, when it has
+   * been delivered, failed or been abandoned; `onError` hears a failure at its source first.
+   */
+  track(body: W['body'], done: () => void, onError: (error: unknown) => void): W['body'];
+  /** Throws an unwanted response body away, so its connection can be reused or closed. */
+  discard(body: W['body']): void;
+}
 
 /** Why an upstream exchange failed: the balancer answers 502 or 504 accordingly. */
 export type UpstreamFailure =

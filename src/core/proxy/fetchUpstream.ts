@@ -1,4 +1,4 @@
-import { proxiedResponse } from './proxiedResponse.ts';
+import { webHeaders } from '../http/webHeaders.ts';
 import { UpstreamError, type Upstream, type UpstreamRequest } from './Upstream.ts';
 
 /** Timers keep at most 2^31 - 1 ms; a longer delay would fire at once. */
@@ -22,7 +22,7 @@ export function fetchUpstream(fetchImpl: FetchLike = (input, init) => globalThis
     try {
       response = await fetchImpl(request.origin + request.target, {
         method: request.method,
-        headers: request.headers,
+        headers: webHeaders(request.headers),
         body: request.body,
         redirect: 'manual',
         signal: AbortSignal.any([request.signal, timer.signal]),
@@ -36,8 +36,7 @@ export function fetchUpstream(fetchImpl: FetchLike = (input, init) => globalThis
     }
     // A fetch response's headers are immutable: copy them once here, so later steps edit in place.
     const headers = new Headers(response.headers);
-    if (!response.body) return proxiedResponse(null, { status: response.status, headers });
-    return proxiedResponse(withIdleTimeout(response.body, request.timeouts.bodyIdle), { status: response.status, headers });
+    return { status: response.status, headers, body: response.body && withIdleTimeout(response.body, request.timeouts.bodyIdle) };
   };
 }
 

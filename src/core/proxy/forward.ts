@@ -1,30 +1,33 @@
 import type { PickRequest } from '../balancing/BalancingStrategy.ts';
+import type { HeaderFields } from '../http/HeaderFields.ts';
 import type { Backend } from '../pool/Backend.ts';
 import type { Pool } from '../pool/Pool.ts';
-import { trackBody } from '../pool/trackBody.ts';
-import { noHealthyBackend, plainResponse } from '../responses.ts';
-import { bufferBody } from '../retry/bufferBody.ts';
+import { noHealthyBackend, plainAnswer, type Answer } from '../responses.ts';
 import { mayRetry } from '../retry/RetrySettings.ts';
-import { bodyOf } from './proxiedResponse.ts';
-import { toClientResponse } from './toClientResponse.ts';
-import { UpstreamError, type Timeouts, type Upstream } from './Upstream.ts';
+import { toClientAnswer } from './toClientAnswer.ts';
+import { UpstreamError, type BodyHandling, type Timeouts, type Upstream, type UpstreamResponse, type WebWire, type Wire } from './Upstream.ts';
 
 /** The request as it leaves the balancer, before a backend is chosen. */
-export interface OutgoingRequest {
+export interface OutgoingRequest<W extends Wire = WebWire> {
   readonly method: string;
   /** Normalised (and possibly rewritten) path, without the backend's base path. */
   path: string;
   /** Raw query string including its `?`, or `''`. */
   query: string;
-  readonly headers: Headers;
-  readonly body: ReadableStream<Uint8Array> | null;
+  readonly headers: HeaderFields;
+  readonly body: W['body'] | null;
 }
 
-export interface ForwardOptions {
-  readonly upstream: Upstream;
+/** How a runtime forwards: its upstream client, its bodies, and its word for a client gone. */
+export interface Transport<W extends Wire = WebWire> {
+  readonly upstream: Upstream<W>;
+  readonly bodies: BodyHandling<W>;
+  /** Tells when the client goes away. */
+  readonly signal: W['signal'];
+}
+
+export interface ForwardOptions<W extends Wire = WebWire> extends Transport<W> {
   readonly timeouts: Timeouts;
-  /** Fires when the client goes away. */
-  readonly signal: AbortSignal;
   /** Names the route in the 503 body and in logs. */
   readonly routeName: string;
   readonly pick: PickRequest;
@@ -36,7 +39,7 @@ export interface ForwardOptions {
  * Answers 503 naming the route when no backend is healthy (or none could be connected to),
  * 502 when the backend fails, 504 when it times out.
  */
-export async function forward(pool: Pool, outgoing: OutgoingRequest, options: ForwardOptions): Promise<Response> {
+export async function forward<W extends Wire>(pool: Pool, outgoing: OutgoingRequest<W>, options: ForwardOptions<W>): Promise<Answer<W['body']>> {
   const unavailable = () => noHealthyBackend(options.routeName);
   const tried = new Set<Backend>();
   let backend = pool.pick(options.pick);
@@ -44,21 +47,17 @@ export async function forward(pool: Pool, outgoing: OutgoingRequest, options: Fo
   pool.retryBudget.recordRequest();
 
   const retries = pool.retries;
-  let body: { replay(): ReadableStream<Uint8Array> | null; replayable: boolean } = { replay: () => outgoing.body, replayable: true };
+  let body: { replay(): W['body'] | null; readonly replayable: boolean } = { replay: () => outgoing.body, replayable: true };
   // Only a body that declares a small length is read ahead (as nginx reads request bodies before
   // forwarding): a chunked upload of unknown length streams at once, and is never replayed.
   const declaredLength = Number(outgoing.headers.get('content-length') ?? NaN);
   if (outgoing.body && retries.attempts > 0 && declaredLength <= retries.maxBufferedBody) {
-    let buffered;
     try {
-      buffered = await bufferBody(outgoing.body, retries.maxBufferedBody);
+      body = await options.bodies.readAhead(outgoing.body, retries.maxBufferedBody);
     } catch {
       // The client's upload broke off (or it went away) before the body was read.
-      return plainResponse(400, 'Bad Request: the request body could not be read');
+      return plainAnswer(400, 'Bad Request: the request body could not be read');
     }
-    body = buffered.replayable
-      ? { replay: () => streamOf(buffered.bytes), replayable: true }
-      : { replay: () => buffered.stream, replayable: false };
   } else if (outgoing.body) {
     body = { replay: () => outgoing.body, replayable: false };
   }
@@ -68,7 +67,7 @@ export async function forward(pool: Pool, outgoing: OutgoingRequest, options: Fo
   for (let attempt = 0; ; attempt++) {
     tried.add(backend);
     backend.inFlight++;
-    let response: Response;
+    let response: UpstreamResponse<W>;
     try {
       response = await options.upstream({
         origin: backend.origin,
@@ -83,7 +82,7 @@ export async function forward(pool: Pool, outgoing: OutgoingRequest, options: Fo
       backend.inFlight--;
       const error = caught instanceof UpstreamError ? caught : new UpstreamError('failed', String(caught), { cause: caught });
       // A client that went away is not the backend's fault, and wants no retry.
-      if (options.signal.aborted) return plainResponse(502, 'Bad Gateway');
+      if (options.signal.aborted) return plainAnswer(502, 'Bad Gateway');
       backend.health.recordFailure(`${outgoing.method} ${outgoing.path} -> ${describeFailure(error)}`);
       lastError = error;
       everyFailureWasConnect &&= error.failure === 'connect';
@@ -95,16 +94,16 @@ export async function forward(pool: Pool, outgoing: OutgoingRequest, options: Fo
       continue;
     }
     // Outside the try: a fault in turning the answer into the client's is ours, not the backend's.
-    return respond(pool, backend, outgoing, options.pick, response);
+    return respond(pool, backend, outgoing, options, response);
   }
   // Nothing could even be connected to: every backend is down, whatever health checks believed.
   if (everyFailureWasConnect && !pool.hasCandidates(tried)) return unavailable();
-  if (lastError?.failure === 'timeout') return plainResponse(504, 'Gateway Timeout');
-  return plainResponse(502, 'Bad Gateway');
+  if (lastError?.failure === 'timeout') return plainAnswer(504, 'Gateway Timeout');
+  return plainAnswer(502, 'Bad Gateway');
 }
 
 /** Turns the backend's answer into the client's, and keeps the backend counted in flight until the body is done. */
-function respond(pool: Pool, backend: Backend, outgoing: OutgoingRequest, request: PickRequest, upstream: Response): Response {
+function respond<W extends Wire>(pool: Pool, backend: Backend, outgoing: OutgoingRequest<W>, options: ForwardOptions<W>, upstream: UpstreamResponse<W>): Answer<W['body']> {
   const passive = backend.health.passive;
   if (passive?.statuses.has(upstream.status)) backend.health.recordFailure(`${outgoing.method} ${outgoing.path} -> ${upstream.status}`);
   else backend.health.recordSuccess();
@@ -114,25 +113,16 @@ function respond(pool: Pool, backend: Backend, outgoing: OutgoingRequest, reques
     if (!released) backend.inFlight--;
     released = true;
   };
-  const client = toClientResponse(outgoing.method, upstream, (body) =>
-    trackBody(body, release, (error) => {
+  const client = toClientAnswer(outgoing.method, upstream, options.bodies, (body) =>
+    options.bodies.track(body, release, (error) => {
       if (!(error instanceof UpstreamError && error.failure === 'timeout')) return;
       backend.health.recordFailure(`${outgoing.method} ${outgoing.path} -> response body stalled`);
     }),
   );
-  if (!bodyOf(client)) release();
-  const cookie = pool.sticky?.setCookie(backend, request.headers);
+  if (client.body === null) release();
+  const cookie = pool.sticky?.setCookie(backend, options.pick.headers);
   if (cookie) client.headers.append('set-cookie', cookie);
   return client;
-}
-
-function streamOf(bytes: Uint8Array): ReadableStream<Uint8Array> {
-  return new ReadableStream({
-    start(controller) {
-      if (bytes.byteLength > 0) controller.enqueue(bytes);
-      controller.close();
-    },
-  });
 }
 
 function describeFailure(error: UpstreamError): string {

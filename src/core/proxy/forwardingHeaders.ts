@@ -1,3 +1,4 @@
+import type { HeaderFields } from '../http/HeaderFields.ts';
 /** What the balancer knows about the client's side of the exchange. */
 export interface ClientFacts {
   /** The peer address of the client's connection, when the runtime tells it. */
@@ -13,7 +14,7 @@ export interface ClientFacts {
  * standardised): the client address is appended to any `X-Forwarded-For` chain already present,
  * so a backend that trusts the balancer can read the last entry.
  */
-export function addForwardingHeaders(headers: Headers, client: ClientFacts): void {
+export function addForwardingHeaders(headers: HeaderFields, client: ClientFacts): void {
   if (client.address) {
     const chain = headers.get('x-forwarded-for');
     headers.set('x-forwarded-for', chain ? `${chain}, ${client.address}` : client.address);

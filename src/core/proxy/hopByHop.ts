@@ -1,3 +1,4 @@
+import type { HeaderFields } from '../http/HeaderFields.ts';
 import { TOKEN } from '../httpToken.ts';
 
 /**
@@ -15,7 +16,7 @@ export function isHopByHop(name: string): boolean {
  * Removes hop-by-hop fields from `headers`, including every field the `Connection` header names
  * (RFC 9110 section 7.6.1). Changes `headers` in place.
  */
-export function removeHopByHop(headers: Headers): void {
+export function removeHopByHop(headers: HeaderFields): void {
   const connection = headers.get('connection');
   if (connection) {
     for (const name of connection.split(',')) {

@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import { plainResponse } from '../responses.ts';
 import { MAX_TIMER_MS } from './fetchUpstream.ts';
 import type { UpstreamRequest } from './Upstream.ts';
+import { webHeaders } from '../http/webHeaders.ts';
 
 /**
  * Opens a WebSocket to a backend for the client's upgrade request and joins the two, returning the
@@ -33,7 +34,7 @@ export function fetchWebSocket(fetchImpl: typeof fetch = (input, init) => global
     const timer = new AbortController();
     const timeout = setTimeout(() => timer.abort(), Math.min(request.timeouts.connect + request.timeouts.responseHeaders, MAX_TIMER_MS));
     try {
-      return await fetchImpl(request.origin + request.target, { headers: request.headers, redirect: 'manual', signal: timer.signal });
+      return await fetchImpl(request.origin + request.target, { headers: webHeaders(request.headers), redirect: 'manual', signal: timer.signal });
     } catch {
       return timer.signal.aborted ? plainResponse(504, 'Gateway Timeout') : plainResponse(502, 'Bad Gateway');
     } finally {

@@ -1,6 +1,6 @@
 import type { Config } from '../config/schema/index.ts';
 import { clientIpOf } from '../firewall/clientIp.ts';
-import { plainResponse } from '../responses.ts';
+import { plainAnswer } from '../responses.ts';
 import type { Exchange, Guard } from '../Route.ts';
 import { RateLimiter } from './RateLimiter.ts';
 import { prefixMask } from '../firewall/ipAddress.ts';
@@ -28,10 +28,10 @@ export function compileRateLimit(rules: RateLimitRules | undefined, now?: () => 
   const ipv6Mask = prefixMask(rules.ipv6_prefix ?? DEFAULT_IPV6_PREFIX);
 
   return (exchange) => {
-    const value = header === undefined ? null : exchange.request.headers.get(header);
+    const value = header === undefined ? null : exchange.headers.get(header);
     const wait = limiter.take(value === null ? addressKey(exchange, ipv6Mask) : headerKey(value));
     if (wait === 0) return undefined;
-    return plainResponse(429, 'Too Many Requests', { 'retry-after': String(Math.ceil(wait / 1000)) });
+    return plainAnswer(429, 'Too Many Requests', { 'retry-after': String(Math.ceil(wait / 1000)) });
   };
 }
 

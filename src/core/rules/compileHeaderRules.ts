@@ -1,3 +1,4 @@
+import type { HeaderFields } from '../http/HeaderFields.ts';
 import { ConfigProblem } from '../config/ConfigProblem.ts';
 import type { Config } from '../config/schema/index.ts';
 import { isHopByHop } from '../proxy/hopByHop.ts';
@@ -8,7 +9,7 @@ import { TOKEN } from '../httpToken.ts';
 type HeaderRules = NonNullable<Config['header_rules']>;
 
 /** Changes a set of headers (a request's or a response's) for one exchange. */
-export type HeaderEdit = (exchange: Exchange, headers: Headers) => void;
+export type HeaderEdit = (exchange: Exchange, headers: HeaderFields) => void;
 
 /**
  * Characters no field value may hold: CR, LF and NUL (RFC 9110 section 5.5), and anything past

@@ -1,7 +1,8 @@
+import type { HeaderFields } from '../http/HeaderFields.ts';
 import { ConfigProblem } from '../config/ConfigProblem.ts';
 
 /** Sets (or removes) the Host header the backend is sent. */
-export type HostEdit = (headers: Headers) => void;
+export type HostEdit = (headers: HeaderFields) => void;
 
 const HOST = /^(?:[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 

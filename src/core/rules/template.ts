@@ -14,11 +14,11 @@ export const TEMPLATE_VARIABLES: Record<string, (exchange: Exchange) => string> 
   /** A random UUID per request, the same in request and response rules. */
   request_id: requestIdOf,
   /** The request method. */
-  method: (exchange) => exchange.request.method,
+  method: (exchange) => exchange.method,
   /** The normalised path, before rewrites. */
   path: (exchange) => exchange.path,
   /** `http` or `https`, as the client spoke to the balancer. */
-  scheme: (exchange) => (exchange.request.url.startsWith('https:') ? 'https' : 'http'),
+  scheme: (exchange) => exchange.scheme,
 };
 
 /** A compiled value: fixed text, or a function of the exchange. */

@@ -1,0 +1,91 @@
+import type { PickRequest } from '../balancing/BalancingStrategy.ts';
+import type { CompiledConfig } from '../config/compileConfig.ts';
+import { FieldList } from '../http/FieldList.ts';
+import type { HeaderFields } from '../http/HeaderFields.ts';
+import { normalizePath } from '../path/normalizePath.ts';
+import { isValidHost } from '../routing/normalizeHost.ts';
+import { badRequest, notFound, type Answer } from '../responses.ts';
+import type { Exchange } from '../Route.ts';
+import { forward, type OutgoingRequest, type Transport } from './forward.ts';
+import { addForwardingHeaders } from './forwardingHeaders.ts';
+import { removeHopByHop } from './hopByHop.ts';
+import { splitTarget } from './splitTarget.ts';
+import type { WebWire, Wire } from './Upstream.ts';
+
+const ABSOLUTE_FORM = /^https?:\/\//i;
+
+/** A client's request as a runtime hands it to the core. */
+export interface ClientRequest<W extends Wire = WebWire> {
+  readonly method: string;
+  /** The request-target as it arrived (`/path?query`), or the request URL where that is all there is. */
+  readonly target: string;
+  /** The client's header fields (read only). */
+  readonly headers: HeaderFields;
+  readonly scheme: 'http' | 'https';
+  /** The address of the connection's peer, where the runtime knows it. */
+  readonly peer: string | undefined;
+  /** Null when the request has no body. */
+  readonly body: W['body'] | null;
+}
+
+/** A request let in: where it goes, and as what. */
+export interface Admitted<W extends Wire = WebWire> {
+  readonly exchange: Exchange;
+  readonly outgoing: OutgoingRequest<W>;
+  readonly pick: PickRequest;
+}
+
+/**
+ * The first half of every request, the same on every runtime: the path is normalised, the route
+ * found, the guards (firewall, rate limit) asked, and the outgoing request built with the
+ * forwarding headers and the route's request rules. Returns the balancer's own answer instead
+ * when the request goes no further (400, 403, 404, 429).
+ */
+export function admit<W extends Wire>(config: CompiledConfig, request: ClientRequest<W>): Admitted<W> | Answer {
+  // Origin form, or absolute form from a client that takes the balancer for a proxy; the
+  // asterisk and authority forms ask nothing a balancer forwards (RFC 9112 section 3.2).
+  if (request.target.charCodeAt(0) !== 47 /* / */ && !ABSOLUTE_FORM.test(request.target)) return badRequest('the request-target is not a path');
+  const target = splitTarget(request.target);
+  const path = normalizePath(target.path);
+  if (path === undefined) return badRequest('the path cannot be normalised safely');
+
+  const host = request.headers.get('host') ?? undefined;
+  if (host !== undefined && !isValidHost(host)) return badRequest('the Host header is not a host');
+  const route = config.routes.match(host, path);
+  if (!route) return notFound();
+
+  // The peer is who connected; the client is who trusted proxies say sent it (trusted_proxies).
+  const { peer } = request;
+  const clientAddress = config.clientAddress?.(peer, request.headers) ?? peer;
+  const exchange: Exchange = { method: request.method, headers: request.headers, scheme: request.scheme, clientAddress, host, path, query: target.query, route };
+  for (const guard of route.guards) {
+    const refusal = guard(exchange);
+    if (refusal) return refusal;
+  }
+
+  const headers = FieldList.copyOf(request.headers);
+  removeHopByHop(headers);
+  // The expectation is met on this hop (Node answers 100 Continue itself, RFC 9110 section
+  // 10.1.1); undici refuses to send the field at all.
+  headers.delete('expect');
+  addForwardingHeaders(headers, { address: peer, protocol: request.scheme, host });
+  const outgoing: OutgoingRequest<W> = { method: request.method, path, query: target.query, headers, body: request.body };
+  for (const rewrite of route.requestRewrites) rewrite(exchange, outgoing);
+  return { exchange, outgoing, pick: { clientAddress, headers: request.headers } };
+}
+
+/** Whether `admit` let the request in. */
+export function isAdmitted<W extends Wire>(result: Admitted<W> | Answer): result is Admitted<W> {
+  return 'exchange' in result;
+}
+
+/**
+ * The second half: the admitted request is forwarded to the route's pool (with retries), and the
+ * route's response rules applied to whatever answer comes back.
+ */
+export async function forwardAdmitted<W extends Wire>({ exchange, outgoing, pick }: Admitted<W>, transport: Transport<W>): Promise<Answer<W['body']>> {
+  const { route } = exchange;
+  const answer = await forward(route.pool, outgoing, { ...transport, timeouts: route.timeouts, routeName: route.name, pick });
+  for (const rewrite of route.responseRewrites) rewrite(exchange, answer.headers);
+  return answer;
+}

@@ -1,0 +1,98 @@
+import { EventEmitter } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import { pipeline, Readable } from 'node:stream';
+import { FieldList } from '../core/http/FieldList.ts';
+import type { Answer } from '../core/responses.ts';
+import type { BodyHandling, Wire } from '../core/proxy/Upstream.ts';
+import { classifyBodyError } from './undiciUpstream.ts';
+
+/**
+ * Node's wire: bodies are Node streams (the client's IncomingMessage going up, undici's response
+ * stream coming back) or bytes read ahead for a retry, and the client's departure is told by a
+ * plain emitter that undici accepts as a signal. Per request this saves the web stream, the
+ * `AbortController` and the `Request`/`Response` a web wire needs (docs/performance.md).
+ */
+export interface NodeWire extends Wire {
+  readonly body: Readable | Uint8Array;
+  readonly signal: ClientSignal;
+}
+
+/** Emits `abort`, once, when the client's response closes before it was finished. */
+export class ClientSignal extends EventEmitter {
+  aborted = false;
+
+  constructor(response: ServerResponse) {
+    super();
+    response.once('close', () => {
+      if (response.writableFinished) return;
+      this.aborted = true;
+      this.emit('abort');
+    });
+  }
+}
+
+export const nodeBodies: BodyHandling<NodeWire> = {
+  async readAhead(body, limit) {
+    if (!(body instanceof Readable)) return { replay: () => body, replayable: true };
+    // Not destroyed when the loop stops early: the rest of an overlong body is still to be sent.
+    const chunks = body.iterator({ destroyOnReturn: false });
+    const head: Buffer[] = [];
+    let size = 0;
+    for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+      head.push(next.value);
+      size += next.value.length;
+      if (size > limit) return { replay: () => Readable.from(concatWithRest(head, chunks)), replayable: false };
+    }
+    const bytes = head.length === 1 ? head[0] : Buffer.concat(head, size);
+    return { replay: () => bytes, replayable: true };
+  },
+
+  track(body, done, onError) {
+    if (!(body instanceof Readable)) {
+      done();
+      return body;
+    }
+    // 'close' comes last whichever way the body ends: delivered, failed, or destroyed because the
+    // client went away.
+    body.once('error', (error) => onError(classifyBodyError(error)));
+    body.once('close', done);
+    return body;
+  },
+
+  discard(body) {
+    if (!(body instanceof Readable)) return;
+    // undici reports a body destroyed before its end as an error, which must have a listener.
+    body.on('error', () => {});
+    body.destroy();
+  },
+};
+
+async function* concatWithRest(head: Buffer[], rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  yield* head;
+  for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+}
+
+/**
+ * Writes an answer to the client. A body that has fully arrived (the common small response) goes
+ * out with the headers in one write; a longer one is piped with backpressure, and a source that
+ * fails cuts the client's response off rather than ending it as if complete.
+ */
+export function sendAnswer(response: ServerResponse, answer: Answer<NodeWire['body']>): void {
+  const { body } = answer;
+  try {
+    response.writeHead(answer.status, answer.headers instanceof FieldList ? answer.headers.flat : FieldList.copyOf(answer.headers).flat);
+  } catch {
+    // A field Node refuses to send (a backend's header that is not valid HTTP): the answer is unusable.
+    if (body instanceof Readable) nodeBodies.discard(body);
+    if (!response.headersSent) response.writeHead(502, ['content-type', 'text/plain; charset=utf-8']).end('Bad Gateway\n');
+    return;
+  }
+  if (!(body instanceof Readable)) return void response.end(body ?? undefined);
+  const length = Number(answer.headers.get('content-length') ?? NaN);
+  if (length > 0 && body.readableLength === length) {
+    response.end(body.read());
+    body.resume();
+    return;
+  }
+  pipeline(body, response, () => {});
+}

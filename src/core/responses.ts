@@ -1,6 +1,7 @@
 import { FieldList } from './http/FieldList.ts';
 import type { HeaderFields } from './http/HeaderFields.ts';
 import { webHeaders } from './http/webHeaders.ts';
+import type { WebWire } from './proxy/Upstream.ts';
 
 /**
  * What the client is sent: a backend's response on its way through, or one of the balancer's own.
@@ -21,8 +22,8 @@ export function plainAnswer(status: number, text: string, headers?: Record<strin
 }
 
 /** An answer as a web `Response`, for the runtimes that serve those. */
-export function toResponse(answer: Answer<ReadableStream<Uint8Array>>): Response {
-  return new Response(answer.body, { status: answer.status, headers: webHeaders(answer.headers) });
+export function toResponse(answer: Answer<WebWire['body']>): Response {
+  return new Response(answer.body as BodyInit | null, { status: answer.status, headers: webHeaders(answer.headers) });
 }
 
 /** `plainAnswer` as a web `Response`. */

@@ -73,8 +73,8 @@ async function* concatWithRest(head: Buffer[], rest: AsyncIterator<Buffer>): Asy
 }
 
 /**
- * Writes an answer to the client. A body that has fully arrived (the common small response) goes
- * out with the headers in one write; a longer one is piped with backpressure, and a source that
+ * Writes an answer to the client. Bytes (a body that had fully arrived, the common small response)
+ * go out with the headers in one write; a stream is piped with backpressure, and a source that
  * fails cuts the client's response off rather than ending it as if complete.
  */
 export function sendAnswer(response: ServerResponse, answer: Answer<NodeWire['body']>): void {
@@ -88,11 +88,5 @@ export function sendAnswer(response: ServerResponse, answer: Answer<NodeWire['bo
     return;
   }
   if (!(body instanceof Readable)) return void response.end(body ?? undefined);
-  const length = Number(answer.headers.get('content-length') ?? NaN);
-  if (length > 0 && body.readableLength === length) {
-    response.end(body.read());
-    body.resume();
-    return;
-  }
   pipeline(body, response, () => {});
 }

@@ -15,7 +15,7 @@ type Behaviour = number | 'refused' | 'reset' | 'timeout';
 function fakeUpstream(behaviours: Record<string, Behaviour>) {
   const calls: { origin: string; method: string; body: string }[] = [];
   const upstream: Upstream = async (request: UpstreamRequest) => {
-    const body = request.body ? await new Response(request.body).text() : '';
+    const body = request.body ? await new Response(request.body as BodyInit).text() : '';
     calls.push({ origin: request.origin, method: request.method, body });
     const behaviour = behaviours[request.origin] ?? 200;
     if (behaviour === 'refused') throw new UpstreamError('connect', 'ECONNREFUSED');

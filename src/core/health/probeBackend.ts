@@ -32,7 +32,7 @@ export async function probeBackend(backend: Backend, settings: ActiveCheckSettin
       signal: controller.signal,
       timeouts: { connect: settings.timeoutMs, responseHeaders: settings.timeoutMs, bodyIdle: settings.timeoutMs },
     });
-    response.body?.cancel().catch(() => {});
+    if (response.body instanceof ReadableStream) response.body.cancel().catch(() => {});
     const passed = settings.expectedStatus.some(([low, high]) => response.status >= low && response.status <= high);
     return { passed, reason: `${what} -> ${response.status}` };
   } catch (error) {

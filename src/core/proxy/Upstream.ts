@@ -23,9 +23,12 @@ export interface Wire {
   readonly signal: { readonly aborted: boolean };
 }
 
-/** The Web platform's wire: web streams and an `AbortSignal`. */
+/**
+ * The Web platform's wire: web streams and an `AbortSignal`. A response body that had fully
+ * arrived with its headers may come as bytes, which every runtime sends faster than a stream.
+ */
 export interface WebWire extends Wire {
-  readonly body: ReadableStream<Uint8Array>;
+  readonly body: ReadableStream<Uint8Array> | Uint8Array;
   readonly signal: AbortSignal;
 }
 

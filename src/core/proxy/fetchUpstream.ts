@@ -23,7 +23,7 @@ export function fetchUpstream(fetchImpl: FetchLike = (input, init) => globalThis
       response = await fetchImpl(request.origin + request.target, {
         method: request.method,
         headers: webHeaders(request.headers),
-        body: request.body,
+        body: request.body as BodyInit | null,
         redirect: 'manual',
         signal: AbortSignal.any([request.signal, timer.signal]),
         duplex: 'half',

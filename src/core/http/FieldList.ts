@@ -68,7 +68,8 @@ export class FieldList implements HeaderFields {
       flat[kept++] = flat[i];
       flat[kept++] = flat[i + 1];
     }
-    flat.length = kept;
+    // Setting an array's length is a slow call in V8; most deletes find nothing to delete.
+    if (kept !== flat.length) flat.length = kept;
   }
 
   forEach(callback: (value: string, name: string) => void): void {

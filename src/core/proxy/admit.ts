@@ -85,7 +85,7 @@ export function isAdmitted<W extends Wire>(result: Admitted<W> | Answer): result
  */
 export async function forwardAdmitted<W extends Wire>({ exchange, outgoing, pick }: Admitted<W>, transport: Transport<W>): Promise<Answer<W['body']>> {
   const { route } = exchange;
-  const answer = await forward(route.pool, outgoing, { ...transport, timeouts: route.timeouts, routeName: route.name, pick });
+  const answer = await forward(route.pool, outgoing, { upstream: transport.upstream, bodies: transport.bodies, signal: transport.signal, timeouts: route.timeouts, routeName: route.name, pick });
   for (const rewrite of route.responseRewrites) rewrite(exchange, answer.headers);
   return answer;
 }

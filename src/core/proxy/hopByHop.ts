@@ -18,12 +18,12 @@ export function isHopByHop(name: string): boolean {
  */
 export function removeHopByHop(headers: HeaderFields): void {
   const connection = headers.get('connection');
-  if (connection) {
-    for (const name of connection.split(',')) {
-      const trimmed = name.trim();
-      // Only a token can name a field (RFC 9110 section 5.1); anything else names nothing to remove.
-      if (TOKEN.test(trimmed)) headers.delete(trimmed);
-    }
-  }
-  for (const name of HOP_BY_HOP) headers.delete(name);
+  // Only a token can name a field (RFC 9110 section 5.1); anything else names nothing to remove.
+  const named = connection ? connection.split(',').map((name) => name.trim().toLowerCase()).filter((name) => TOKEN.test(name)) : [];
+  // One pass to find them, since a message usually carries one or two of them, or none.
+  const doomed: string[] = [];
+  headers.forEach((_, name) => {
+    if (HOP_BY_HOP.has(name) || named.includes(name)) doomed.push(name);
+  });
+  for (const name of doomed) headers.delete(name);
 }

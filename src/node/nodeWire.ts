@@ -48,7 +48,7 @@ export const nodeBodies: BodyHandling<NodeWire> = {
   },
 
   track(body, done, onError) {
-    if (!(body instanceof Readable)) {
+    if (!(body instanceof Readable) || body.closed) {
       done();
       return body;
     }

@@ -7,7 +7,8 @@ import { startSwitchyard } from '../candidates/switchyard.js';
 import { manyRoutesConfig, lastRoutePath, writeConfig } from '../lib/switchyard-config.js';
 import { startLineup, stopLineup } from '../lib/lineup.js';
 import { measureInRounds } from '../lib/rounds.js';
-import { ratio } from '../lib/stats.js';
+import { median } from '../lib/stats.js';
+import { roundRatios } from '../lib/targets.js';
 import { markdownTable, formatInt, formatMs, formatRatio, shorten } from '../lib/table.js';
 
 export const description = 'Switchyard on Node with 2 vs 10,000 path routes, last route requested';
@@ -40,18 +41,19 @@ export async function run({ tmpDir, backends, settings, log }) {
   const healthAfter = await backends.stats();
   const probesPerSecond = (healthAfter.healthchecks - healthBefore.healthchecks) / ((Date.now() - clockBefore) / 1000);
 
-  const base = lineup.find((entry) => entry.count === 2)?.summary;
+  const base = lineup.find((entry) => entry.count === 2);
   const rows = lineup.map((entry) => ({
     name: entry.name,
     routes: entry.count,
     path: entry.path,
     ...entry.summary,
-    ratioToTwoRoutes: entry.summary && base ? ratio(entry.summary.reqPerSec, base.reqPerSec) : null,
+    // Per round, then the median (lib/targets.js says why).
+    ratioToTwoRoutes: entry.summary && base?.summary ? median(roundRatios([entry, base], entry.name, base.name, 'reqPerSec')) || null : null,
     note: entry.note ?? '',
     runs: entry.runs ?? [],
   }));
   const table = markdownTable(
-    ['candidate', 'path', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'vs 2 routes', 'note'],
+    ['candidate', 'path', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'vs 2 routes (median per round)', 'note'],
     rows.map((row) => [row.name, row.path, formatInt(row.reqPerSec), formatMs(row.p50Ms), formatMs(row.p99Ms), row.runs.length ? formatInt(row.errors) : 'n/a', formatRatio(row.ratioToTwoRoutes), shorten(row.note)]),
   );
   // Spawn to first 2xx (lib/lineup.js): includes up to 100 ms of polling, so read it to 0.1 s.

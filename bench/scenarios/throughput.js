@@ -11,6 +11,7 @@ import { ratio } from '../lib/stats.js';
 import { markdownTable, formatInt, formatMs, formatRatio, shorten } from '../lib/table.js';
 import { barChartSvg } from '../lib/chart.js';
 import { writeResultFile } from '../lib/results.js';
+import { checkTargets, targetsTable } from '../lib/targets.js';
 
 export const description = 'req/s and latency of Switchyard (Node, Deno) next to nginx, HAProxy, node-http-proxy and the bare backend';
 
@@ -72,5 +73,6 @@ export async function run({ tmpDir, backends, settings, log }) {
   });
   writeResultFile('latest.svg', svg);
 
-  return { table: `${table}\n\n${footnote}`, result: { settings, rows } };
+  const targets = checkTargets(rows);
+  return { table: `${table}\n\n${footnote}\n\n${targetsTable(targets)}`, result: { settings, rows, targets } };
 }

@@ -1,20 +1,9 @@
 import { finished, type Readable } from 'node:stream';
 import { markSettled } from '../core/proxy/bodySettled.ts';
 
-const NODE_SOURCE = Symbol('switchyard.nodeSource');
-
-/** A Node stream behind a web stream, and how its errors read in the core's terms. */
-export interface NodeSource {
-  readonly source: Readable;
-  readonly mapError: (error: unknown) => unknown;
-}
-
-type NodeBacked = ReadableStream<Uint8Array> & { [NODE_SOURCE]?: NodeSource & { claimed: boolean } };
-
 /**
- * Wraps a Node stream as a web stream, lazily: nothing is read until the web stream is pulled,
- * so the Node adapter may instead claim the Node stream and pipe it straight to the client
- * (`claimNodeSource`). Backpressure: the source is paused while the web stream's queue is full.
+ * Wraps a Node stream as a web stream (Deno's web wire over undici), lazily: nothing is read until
+ * the web stream is pulled. Backpressure: the source is paused while the web stream's queue is full.
  * An error in the source (a backend dying mid-body) errors the web stream, so the client's
  * response is cut off rather than ended as if complete.
  */
@@ -38,7 +27,7 @@ export function toWebStream(readable: Readable, mapError: (error: unknown) => un
       }
     });
   };
-  const stream: NodeBacked = new ReadableStream<Uint8Array>(
+  const stream = new ReadableStream<Uint8Array>(
     {
       pull(controller) {
         if (!started) start(controller);
@@ -50,16 +39,15 @@ export function toWebStream(readable: Readable, mapError: (error: unknown) => un
     },
     { highWaterMark: 0 },
   );
-  stream[NODE_SOURCE] = { source: readable, mapError, claimed: false };
-  // The Node stream knows when it is over, however it is read (through this web stream, or piped
-  // by the fast lane): listeners are told from there, with no wrapper stream around this one.
+  // The Node stream knows when it is over: listeners are told from there, with no wrapper stream
+  // around this one.
   markSettled(stream, (listener) =>
     finished(readable, (error) => listener(error && !isAbandonment(error) ? mapError(readable.errored ?? error) : undefined)),
   );
   return stream;
 }
 
-/** A reader that went away (a cancel, or the client's socket closing under the fast lane's pipe), not a failing source. */
+/** A reader that went away (a cancel), not a failing source. */
 function isAbandonment(error: unknown): boolean {
   const code = (error as { code?: string }).code;
   return code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'UND_ERR_ABORTED';

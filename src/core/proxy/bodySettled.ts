@@ -2,8 +2,8 @@
  * A body stream that can say by itself when it is over. An upstream client whose bodies come from
  * somewhere it can watch (undici's socket stream on Node and Deno) marks each body with a way to
  * subscribe; code that must know when a body ends (in-flight counting) then subscribes instead of
- * wrapping the stream in another one, which on Node 20 costs a stream construction per request
- * and hides the socket from the Node adapter's fast lane. Streams without the mark get wrapped.
+ * wrapping the stream in another one, which costs a stream construction per request. Streams
+ * without the mark get wrapped.
  */
 const SETTLED: unique symbol = Symbol.for('switchyard.bodySettled');
 

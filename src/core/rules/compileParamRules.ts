@@ -23,11 +23,17 @@ export function compileParamRules(rules: ParamRules | undefined, at: readonly (s
   const dropped = new Set([...(rules.remove ?? []), ...set.map(([name]) => name)]);
   if (dropped.size + append.length === 0) return undefined;
 
+  // Each added `name=value`, encoded once here when its value is fixed text.
+  const additions = [...set, ...append].map(([name, value]): Template => {
+    const prefix = `${encodeURIComponent(name)}=`;
+    return typeof value === 'string' ? prefix + encodeURIComponent(value) : (exchange) => prefix + encodeURIComponent(render(value, exchange));
+  });
+
   return (exchange, query) => {
     const pairs = query.length > 1 ? query.slice(1).split('&') : [];
     const kept = dropped.size === 0 ? pairs : pairs.filter((pair) => pair === '' || !dropped.has(decodedName(pair)));
-    if (kept.length === pairs.length && set.length + append.length === 0) return query;
-    for (const [name, value] of [...set, ...append]) kept.push(`${encodeURIComponent(name)}=${encodeURIComponent(render(value, exchange))}`);
+    if (kept.length === pairs.length && additions.length === 0) return query;
+    for (const addition of additions) kept.push(render(addition, exchange));
     const joined = kept.join('&');
     return joined === '' ? '' : `?${joined}`;
   };

@@ -3,6 +3,7 @@ import type { CompiledConfig } from '../core/config/compileConfig.ts';
 import { unmapIpv4 } from '../core/firewall/ipAddress.ts';
 import { FieldList } from '../core/http/FieldList.ts';
 import { admit, forwardAdmitted, isAdmitted } from '../core/proxy/admit.ts';
+import { splitTarget } from '../core/proxy/splitTarget.ts';
 import type { Upstream } from '../core/proxy/Upstream.ts';
 import { plainAnswer } from '../core/responses.ts';
 import { ClientSignal, nodeBodies, sendAnswer, type NodeWire } from './nodeWire.ts';
@@ -30,9 +31,14 @@ export function nodeRequestHandler(options: NodeHandlerOptions): (request: Incom
   return (request, response) => {
     try {
       const headers = FieldList.fromRaw(request.rawHeaders);
+      const target = request.url ?? '/';
+      // An absolute-form target's authority is the request's host, whatever Host says (RFC 9112
+      // section 3.2.2); the web runtimes resolve this before the app sees the request.
+      const authority = target.charCodeAt(0) === 47 /* / */ ? undefined : splitTarget(target).authority;
+      if (authority !== undefined) headers.set('host', authority);
       const admitted = admit<NodeWire>(config, {
         method: request.method ?? 'GET',
-        target: request.url ?? '/',
+        target,
         headers,
         scheme: 'http',
         peer: unmapIpv4(request.socket.remoteAddress),

@@ -43,6 +43,8 @@ function undiciClient<W extends Wire>(toBody: (body: UndiciBody) => W['body']): 
     }
     const { statusCode: status, body } = response;
     if (status < 200 || status > 599) {
+      // undici reports a body destroyed before its end as an error, which must have a listener.
+      body.on('error', () => {});
       body.destroy();
       throw new UpstreamError('failed', `unusable response status ${status}`);
     }

@@ -92,6 +92,8 @@ const SPELLINGS = [
   // path parameters, as servlet containers read them
   '/messages;jsessionid=abc',
   '/messages;x/1',
+  // a URL in the query of an origin-form target is not the target (it once was taken for one)
+  '/messages?next=http://x/pictures',
   // absolute-form request-target (RFC 9112 section 3.2.2)
   'http://www.mango.com/messages',
   'http://www.mango.com/x/%2e%2e/messages',
@@ -112,6 +114,18 @@ describe('the path firewall over raw TCP', () => {
 
   it.each(['/pictures', '/messages-archive', '/x/messages', '/messagesx', '/%6dessages-archive'])('lets GET %s through', async (target) => {
     expect(await rawStatus(`GET ${target} HTTP/1.1`)).toBe(200);
+  });
+
+  it('forwards an origin-form target whose query holds a URL as it is', async () => {
+    const before = seenByBackend().length;
+    expect(await rawStatus('GET /pictures?next=http://x/messages HTTP/1.1')).toBe(200);
+    expect(seenByBackend().slice(before)).toEqual(['/pictures?next=http://x/messages']);
+  });
+
+  it("routes an absolute-form target by its own authority, not the Host header's", async () => {
+    // RFC 9112 section 3.2.2: the target's host wins, so the route's firewall applies.
+    expect(await rawStatus('GET http://www.mango.com/messages HTTP/1.1', 'elsewhere.example')).toBe(403);
+    expect(await rawStatus('GET http://www.mango.com/pictures HTTP/1.1', 'elsewhere.example')).toBe(200);
   });
 
   it('refuses the rejected paths for every method', async () => {

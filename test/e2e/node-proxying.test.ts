@@ -192,6 +192,21 @@ describe('failures', () => {
     expect(await answeredBeforeClose).toBe(false);
   });
 
+  it('answers 502 to a status HTTP does not have (999) and keeps serving', async () => {
+    const odd = createServer((socket) => socket.once('data', () => socket.end('HTTP/1.1 999 Weird\r\ncontent-length: 2\r\n\r\nok')));
+    await new Promise<void>((resolve) => odd.listen(0, '127.0.0.1', resolve));
+    const port = (odd.address() as AddressInfo).port;
+    const broken = await startBalancer(`paths:\n  - path: /odd\n    servers: [127.0.0.1:${port}]\n    health_check: false\n  - path: /\n    servers: [${backend.address}]\n`);
+    try {
+      expect((await fetch(`${broken.url}/odd`)).status).toBe(502);
+      // The balancer is still there: the discarded body once crashed it with an unhandled error.
+      expect((await fetch(`${broken.url}/`)).status).toBe(200);
+    } finally {
+      await broken.stop();
+      odd.close();
+    }
+  });
+
   it('answers 502 when the backend answers with something that is not HTTP', async () => {
     const garbage = createServer((socket) => socket.once('data', () => socket.end('SSH-2.0-not-http\r\n\r\n')));
     await new Promise<void>((resolve) => garbage.listen(0, '127.0.0.1', resolve));

@@ -50,5 +50,14 @@ describe('splitTarget', () => {
     ['http://h/a?q=1#frag', '/a', '?q=1'],
     ['/raw/target?q=%2f', '/raw/target', '?q=%2f'],
     ['http://h/a?next=http://x/y', '/a', '?next=http://x/y'],
-  ])('splits %s', (url, path, query) => expect(splitTarget(url)).toEqual({ path, query }));
+    // Origin form: a URL in the query is not the target's scheme (it used to be taken for one).
+    ['/a?next=http://evil/admin/x', '/a', '?next=http://evil/admin/x'],
+    ['/a/http://b/c', '/a/http://b/c', ''],
+  ])('splits %s', (url, path, query) => expect(splitTarget(url)).toMatchObject({ path, query }));
+
+  it('names the authority of an absolute URL, and none for an origin-form target', () => {
+    expect(splitTarget('http://h:8080/a?x').authority).toBe('h:8080');
+    expect(splitTarget('http://h').authority).toBe('h');
+    expect(splitTarget('/a?next=http://evil/x').authority).toBeUndefined();
+  });
 });

@@ -86,6 +86,12 @@ export function isAdmitted<W extends Wire>(result: Admitted<W> | Answer): result
 export async function forwardAdmitted<W extends Wire>({ exchange, outgoing, pick }: Admitted<W>, transport: Transport<W>): Promise<Answer<W['body']>> {
   const { route } = exchange;
   const answer = await forward(route.pool, outgoing, { upstream: transport.upstream, bodies: transport.bodies, signal: transport.signal, timeouts: route.timeouts, routeName: route.name, pick });
-  for (const rewrite of route.responseRewrites) rewrite(exchange, answer.headers);
+  try {
+    for (const rewrite of route.responseRewrites) rewrite(exchange, answer.headers);
+  } catch (error) {
+    // The body would never be read: let it go, so its backend stops counting it in flight.
+    if (answer.body !== null && typeof answer.body !== 'string') transport.bodies.discard(answer.body);
+    throw error;
+  }
   return answer;
 }

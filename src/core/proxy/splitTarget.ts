@@ -1,14 +1,30 @@
+/** A request-target taken apart: the raw path and query, and the authority of an absolute URL. */
+export interface TargetParts {
+  readonly path: string;
+  /** The raw query including its `?`, or `''`. */
+  readonly query: string;
+  /** `host[:port]` of an absolute URL (`http://host/path`); undefined for an origin-form target. */
+  readonly authority?: string;
+}
+
 /**
- * Splits a request URL into its path and its raw query, without parsing it again: the query is
- * forwarded byte for byte as the runtime handed it over (`?` included, `''` when absent).
+ * Splits a request-target or URL into its path and its raw query, without parsing it again: the
+ * query is forwarded byte for byte as the runtime handed it over. An origin-form target
+ * (`/path?query`) has no scheme, whatever its query holds: `/a?next=http://x/y` is path `/a`.
  */
-export function splitTarget(url: string): { path: string; query: string } {
-  const scheme = url.indexOf('://');
-  const pathStart = url.indexOf('/', scheme === -1 ? 0 : scheme + 3);
-  if (pathStart === -1) return { path: '/', query: '' };
+export function splitTarget(url: string): TargetParts {
+  const scheme = url.charCodeAt(0) === 47 /* / */ ? -1 : url.indexOf('://');
+  const start = scheme === -1 ? 0 : scheme + 3;
+  const pathStart = url.indexOf('/', start);
+  let authority: string | undefined;
+  if (scheme !== -1) {
+    const match = /^[^/?#]*/.exec(url.slice(start));
+    authority = match ? match[0] : '';
+  }
+  if (pathStart === -1) return { path: '/', query: '', authority };
   const hash = url.indexOf('#', pathStart);
   const end = hash === -1 ? url.length : hash;
   const question = url.indexOf('?', pathStart);
-  if (question === -1 || question > end) return { path: url.slice(pathStart, end), query: '' };
-  return { path: url.slice(pathStart, question), query: url.slice(question, end) };
+  if (question === -1 || question > end) return { path: url.slice(pathStart, end), query: '', authority };
+  return { path: url.slice(pathStart, question), query: url.slice(question, end), authority };
 }

@@ -16,15 +16,20 @@ export function splitTarget(url: string): TargetParts {
   const scheme = url.charCodeAt(0) === 47 /* / */ ? -1 : url.indexOf('://');
   const start = scheme === -1 ? 0 : scheme + 3;
   const pathStart = url.indexOf('/', start);
-  let authority: string | undefined;
-  if (scheme !== -1) {
-    const match = /^[^/?#]*/.exec(url.slice(start));
-    authority = match ? match[0] : '';
-  }
+  const authority = scheme === -1 ? undefined : url.slice(start, authorityEnd(url, start));
   if (pathStart === -1) return { path: '/', query: '', authority };
   const hash = url.indexOf('#', pathStart);
   const end = hash === -1 ? url.length : hash;
   const question = url.indexOf('?', pathStart);
   if (question === -1 || question > end) return { path: url.slice(pathStart, end), query: '', authority };
   return { path: url.slice(pathStart, question), query: url.slice(question, end), authority };
+}
+
+/** Where an authority starting at `from` ends: at the first `/`, `?` or `#`, or the end. */
+function authorityEnd(url: string, from: number): number {
+  for (let i = from; i < url.length; i++) {
+    const c = url.charCodeAt(i);
+    if (c === 47 /* / */ || c === 63 /* ? */ || c === 35 /* # */) return i;
+  }
+  return url.length;
 }

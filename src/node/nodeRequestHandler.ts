@@ -33,7 +33,8 @@ export function nodeRequestHandler(options: NodeHandlerOptions): (request: Incom
       const headers = FieldList.fromRaw(request.rawHeaders);
       const target = request.url ?? '/';
       // An absolute-form target's authority is the request's host, whatever Host says (RFC 9112
-      // section 3.2.2); the web runtimes resolve this before the app sees the request.
+      // section 3.2.2). Only Node hands over the request line as sent; the README says how the
+      // other runtimes differ.
       const authority = target.charCodeAt(0) === 47 /* / */ ? undefined : splitTarget(target).authority;
       if (authority !== undefined) headers.set('host', authority);
       const admitted = admit<NodeWire>(config, {

@@ -39,7 +39,8 @@ export interface RunningServer {
 export async function startNodeServer(options: NodeServerOptions): Promise<RunningServer> {
   const config = loadConfig(await readFile(options.configFile, 'utf8'), options.configFile);
   const log = options.log ?? ((line: string) => console.error(line));
-  // Requests travel on Node's own streams; probes and WebSocket handshakes, rare, on web ones.
+  // Requests travel on Node's own streams; health probes, rare, on web ones. The app (which Node
+  // asks only for WebSocket upgrades, spliced by spliceWebSocket) is given the probes' client.
   const upstream = undiciNodeUpstream<NodeWire>();
   const probes = undiciUpstream();
   // One round of probes before serving, so no request meets a backend already known to be dead.

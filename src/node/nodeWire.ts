@@ -4,7 +4,7 @@ import { pipeline, Readable } from 'node:stream';
 import { FieldList } from '../core/http/FieldList.ts';
 import type { Answer } from '../core/responses.ts';
 import type { BodyHandling, Wire } from '../core/proxy/Upstream.ts';
-import { classifyBodyError } from './undiciUpstream.ts';
+import { classifyBodyError, discardBody } from './undiciUpstream.ts';
 
 /**
  * Node's wire: bodies are Node streams (the client's IncomingMessage going up, undici's response
@@ -60,10 +60,7 @@ export const nodeBodies: BodyHandling<NodeWire> = {
   },
 
   discard(body) {
-    if (!(body instanceof Readable)) return;
-    // undici reports a body destroyed before its end as an error, which must have a listener.
-    body.on('error', () => {});
-    body.destroy();
+    if (body instanceof Readable) discardBody(body);
   },
 };
 

@@ -43,9 +43,7 @@ function undiciClient<W extends Wire>(toBody: (body: UndiciBody) => W['body']): 
     }
     const { statusCode: status, body } = response;
     if (status < 200 || status > 599) {
-      // undici reports a body destroyed before its end as an error, which must have a listener.
-      body.on('error', () => {});
-      body.destroy();
+      discardBody(body);
       throw new UpstreamError('failed', `unusable response status ${status}`);
     }
     const headers = new FieldList();
@@ -97,6 +95,12 @@ export function undiciNodeUpstream<W extends Wire & { body: Readable | Uint8Arra
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
 
 /** Errors of a body already streaming: a stalled body is a timeout, the rest a failure. */
+/** Throws a response body away, unread: undici reports a body destroyed before its end as an error, which must have a listener. */
+export function discardBody(body: Readable): void {
+  body.on('error', () => {});
+  body.destroy();
+}
+
 export function classifyBodyError(error: unknown): UpstreamError {
   if (error instanceof errors.BodyTimeoutError) return new UpstreamError('timeout', error.message, { cause: error });
   return new UpstreamError('failed', (error as Error)?.message ?? String(error), { cause: error });

@@ -4,7 +4,7 @@ import { pipeline, Readable } from 'node:stream';
 import { FieldList } from '../core/http/FieldList.ts';
 import type { Answer } from '../core/responses.ts';
 import type { BodyHandling, Wire } from '../core/proxy/Upstream.ts';
-import { classifyBodyError, discardBody } from './undiciUpstream.ts';
+import { classifyBodyError } from './upstreamErrors.ts';
 
 /**
  * Node's wire: bodies are Node streams (the client's IncomingMessage going up, undici's response
@@ -60,7 +60,10 @@ export const nodeBodies: BodyHandling<NodeWire> = {
   },
 
   discard(body) {
-    if (body instanceof Readable) discardBody(body);
+    if (!(body instanceof Readable)) return;
+    // A body destroyed before its end reports an error, which must have a listener.
+    body.on('error', () => {});
+    body.destroy();
   },
 };
 

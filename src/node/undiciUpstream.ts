@@ -26,6 +26,7 @@ function undiciClient<W extends Wire>(feedFor: FeedMaker<W['body']>): Upstream<W
     new Promise<UpstreamResponse<W>>((resolve, reject) => {
       const exchange = new UpstreamExchange<W['body']>({
         feedFor,
+        method: request.method,
         signal: request.signal,
         // Bytes are every wire's body too (`Wire`): a whole body is handed over as bytes.
         resolve: resolve as (response: UpstreamResponse<Wire & { body: W['body'] | Uint8Array }>) => void,

@@ -31,11 +31,14 @@ export class UpstreamExchange<B> implements Dispatcher.DispatchHandler {
   /** Chunks that arrived before the hand-over; undefined once they went to the feed or are dropped. */
   #chunks: Buffer[] | undefined = [];
   #feed: BodyFeed<B> | undefined;
+  /** A HEAD's response has no body, whatever its headers say. */
+  readonly #bodiless: boolean;
   #complete = false;
   #bodyError: UpstreamError | undefined;
 
   constructor(options: {
     feedFor: FeedMaker<B>;
+    method: string;
     signal: Wire['signal'];
     resolve: (response: UpstreamResponse<Wire & { body: B | Uint8Array }>) => void;
     reject: (error: UpstreamError) => void;
@@ -43,6 +46,7 @@ export class UpstreamExchange<B> implements Dispatcher.DispatchHandler {
     this.#feedFor = options.feedFor;
     this.#resolve = options.resolve;
     this.#reject = options.reject;
+    this.#bodiless = options.method === 'HEAD';
     const signal = options.signal as ClientGoneSignal;
     if (signal.aborted) this.#onClientGone();
     else if ('addEventListener' in signal) signal.addEventListener('abort', () => this.#onClientGone(), { once: true });
@@ -69,7 +73,7 @@ export class UpstreamExchange<B> implements Dispatcher.DispatchHandler {
       else if (value !== undefined) fields.append(name, value);
     }
     this.#headers = fields;
-    if (NULL_BODY_STATUSES.has(status)) this.#chunks = undefined;
+    if (this.#bodiless || NULL_BODY_STATUSES.has(status)) this.#chunks = undefined;
     // After undici has parsed everything this socket read brought: by then a small body is whole.
     queueMicrotask(() => this.#handOver());
   }

@@ -1,0 +1,305 @@
+import { EventEmitter } from 'node:events';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FieldList } from '../../src/core/http/FieldList.ts';
+import { DEFAULT_TIMEOUTS, UpstreamError, type Timeouts, type UpstreamResponse, type Wire } from '../../src/core/proxy/Upstream.ts';
+import { undiciNodeUpstream, undiciUpstream } from '../../src/node/undiciUpstream.ts';
+import { waitFor } from '../helpers/waitFor.ts';
+
+/** Rejects, naming what it waited for, when `promise` takes longer than `ms`. */
+function within<T>(promise: Promise<T>, what: string, ms = 5_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/** A backend whose paths each misbehave in one way; it counts connections and what they sent. */
+let backend: Server;
+let origin: string;
+const openSockets = new Set<Socket>();
+const progress = { written: 0, drained: false };
+const arrived: string[] = [];
+
+function route(req: IncomingMessage, res: ServerResponse): void {
+  const path = req.url ?? '/';
+  arrived.push(path);
+  if (path === '/small') {
+    res.setHeader('set-cookie', ['a=1', 'b=2']);
+    return void res.writeHead(200, { 'content-type': 'text/plain', 'x-seen-host': req.headers.host ?? '' }).end('small body');
+  }
+  if (path === '/echo') {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => res.writeHead(200).end(Buffer.concat(chunks)));
+    return;
+  }
+  if (path === '/two-parts') {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write('first ');
+    const timer = setTimeout(() => res.end('second'), 300);
+    res.on('close', () => clearTimeout(timer));
+    return;
+  }
+  if (path === '/no-content') return void res.writeHead(204).end();
+  if (path === '/not-modified') return void res.writeHead(304, { etag: '"v1"' }).end();
+  if (path === '/slow-headers') {
+    const timer = setTimeout(() => res.writeHead(200).end('late'), 2_000);
+    res.on('close', () => clearTimeout(timer));
+    return;
+  }
+  if (path === '/stall') {
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    return void res.write('partial ');
+  }
+  if (path === '/die') {
+    res.writeHead(200, { 'content-length': 1_000_000 });
+    res.write(Buffer.alloc(10_000, 'y'), () => setTimeout(() => res.socket?.destroy(), 50));
+    return;
+  }
+  if (path === '/huge') {
+    // 64 MiB offered as fast as the reader takes it; `progress` shows how far it got.
+    progress.written = 0;
+    progress.drained = false;
+    const total = 64 * 1024 * 1024;
+    res.writeHead(200, { 'content-length': total });
+    const chunk = Buffer.alloc(64 * 1024, 'z');
+    const write = () => {
+      while (progress.written < total) {
+        progress.written += chunk.length;
+        if (!res.write(chunk)) return void res.once('drain', () => ((progress.drained = true), write()));
+      }
+      res.end();
+    };
+    return write();
+  }
+  res.writeHead(404).end();
+}
+
+/** A raw TCP backend for answers node:http will not write: early hints, status 999, latin-1 bytes. */
+let rawBackend: TcpServer;
+let rawOrigin: string;
+const RAW_ANSWERS: Record<string, string> = {
+  '/early-hints':
+    'HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload\r\n\r\n' + 'HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfinal',
+  '/status-999': 'HTTP/1.1 999 Whatever\r\ncontent-length: 4\r\n\r\nodd!',
+  '/latin1': 'HTTP/1.1 200 OK\r\nx-name: caf\xe9\r\ncontent-length: 2\r\n\r\nok',
+};
+
+beforeAll(async () => {
+  backend = createServer(route);
+  backend.keepAliveTimeout = 10_000;
+  backend.on('connection', (socket: Socket) => {
+    openSockets.add(socket);
+    socket.on('close', () => openSockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(backend.address() as AddressInfo).port}`;
+
+  rawBackend = createTcpServer((socket) => {
+    socket.on('error', () => {});
+    let seen = '';
+    socket.on('data', (data) => {
+      seen += data.toString('latin1');
+      const end = seen.indexOf('\r\n\r\n');
+      if (end < 0) return;
+      const path = seen.split(' ')[1];
+      seen = seen.slice(end + 4);
+      socket.write(Buffer.from(RAW_ANSWERS[path] ?? 'HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n', 'latin1'));
+    });
+  });
+  await new Promise<void>((resolve) => rawBackend.listen(0, '127.0.0.1', resolve));
+  rawOrigin = `http://127.0.0.1:${(rawBackend.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  backend.closeAllConnections();
+  await new Promise<void>((resolve) => backend.close(() => resolve()));
+  await new Promise<void>((resolve) => rawBackend.close(() => resolve()));
+});
+
+/** A Node-style client-gone signal, as `ClientSignal` is: a plain emitter with `aborted`. */
+class TestSignal extends EventEmitter {
+  aborted = false;
+  abort() {
+    this.aborted = true;
+    this.emit('abort');
+  }
+}
+
+interface Variant {
+  name: string;
+  make(): ((request: Parameters<ReturnType<typeof undiciUpstream>>[0] | Parameters<ReturnType<typeof undiciNodeUpstream>>[0]) => Promise<UpstreamResponse<Wire & { body: unknown }>>) & {
+    close(): Promise<void>;
+  };
+  signal(): { signal: Wire['signal']; abort(): void };
+  isStream(body: unknown): boolean;
+  read(body: unknown): Promise<string>;
+  cancel(body: unknown): void;
+}
+
+async function readNode(body: Readable): Promise<string> {
+  let text = '';
+  for await (const chunk of body) text += Buffer.from(chunk).toString('latin1');
+  return text;
+}
+
+async function readWeb(body: ReadableStream<Uint8Array>): Promise<string> {
+  let text = '';
+  const reader = body.getReader();
+  for (let read = await reader.read(); !read.done; read = await reader.read()) text += Buffer.from(read.value).toString('latin1');
+  return text;
+}
+
+const VARIANTS: Variant[] = [
+  {
+    name: 'Node wire (undiciNodeUpstream)',
+    make: () => undiciNodeUpstream() as unknown as ReturnType<Variant['make']>,
+    signal: () => {
+      const signal = new TestSignal();
+      return { signal, abort: () => signal.abort() };
+    },
+    isStream: (body) => body instanceof Readable,
+    read: (body) => (body instanceof Uint8Array ? Promise.resolve(Buffer.from(body).toString('latin1')) : readNode(body as Readable)),
+    cancel: (body) => (body as Readable).destroy(),
+  },
+  {
+    name: 'web wire (undiciUpstream)',
+    make: () => undiciUpstream() as unknown as ReturnType<Variant['make']>,
+    signal: () => {
+      const controller = new AbortController();
+      return { signal: controller.signal, abort: () => controller.abort() };
+    },
+    isStream: (body) => body instanceof ReadableStream,
+    read: (body) => (body instanceof Uint8Array ? Promise.resolve(Buffer.from(body).toString('latin1')) : readWeb(body as ReadableStream<Uint8Array>)),
+    cancel: (body) => void (body as ReadableStream<Uint8Array>).cancel().catch(() => {}),
+  },
+];
+
+describe.each(VARIANTS)('$name', (variant) => {
+  let upstream: ReturnType<Variant['make']>;
+  beforeAll(() => {
+    upstream = variant.make();
+  });
+  afterAll(() => upstream.close());
+
+  const send = (path: string, options: { at?: string; method?: string; body?: unknown; headers?: string[]; timeouts?: Partial<Timeouts>; signal?: Wire['signal'] } = {}) =>
+    upstream({
+      origin: options.at ?? origin,
+      target: path,
+      method: options.method ?? 'GET',
+      headers: new FieldList(options.headers ?? ['host', 'app.test']),
+      body: (options.body ?? null) as never,
+      signal: (options.signal ?? variant.signal().signal) as never,
+      timeouts: { ...DEFAULT_TIMEOUTS, ...options.timeouts },
+    });
+
+  it('hands a small body that arrived with the headers over as bytes, with every header field', async () => {
+    const response = await within(send('/small'), 'the response');
+    expect(response.status).toBe(200);
+    expect(response.body).toBeInstanceOf(Uint8Array);
+    expect(variant.isStream(response.body)).toBe(false);
+    expect(await variant.read(response.body)).toBe('small body');
+    const fields = response.headers as FieldList;
+    expect(fields.get('x-seen-host')).toBe('app.test');
+    expect(fields.flat.filter((_, i) => i % 2 === 0 && fields.flat[i] === 'set-cookie').length).toBe(2);
+    expect(fields.get('set-cookie')).toBe('a=1, b=2');
+  });
+
+  it('streams a body that is still arriving: the first part can be read before the backend ends', async () => {
+    const response = await within(send('/two-parts'), 'the headers', 250);
+    expect(variant.isStream(response.body)).toBe(true);
+    expect(await within(variant.read(response.body), 'the whole body')).toBe('first second');
+  });
+
+  it('sends a request body and its headers', async () => {
+    const payload = 'x'.repeat(100_000);
+    const body = variant.name.startsWith('Node') ? Readable.from([Buffer.from(payload)]) : new Blob([payload]).stream();
+    const response = await within(send('/echo', { method: 'POST', body, headers: ['host', 'app.test', 'content-length', String(payload.length)] }), 'the echo');
+    expect(await within(variant.read(response.body), 'the echoed body')).toBe(payload);
+  });
+
+  it.each([
+    ['204', '/no-content', 'GET'],
+    ['304', '/not-modified', 'GET'],
+    ['a HEAD', '/small', 'HEAD'],
+  ])('hands %s over with no body', async (_, path, method) => {
+    const response = await within(send(path, { method }), 'the response');
+    expect(response.body).toBeNull();
+    // The connection is usable afterwards: the next request on it succeeds.
+    expect((await within(send('/small'), 'the next response')).status).toBe(200);
+  });
+
+  it('passes an early-hints answer by and resolves with the final response', async () => {
+    const response = await within(send('/early-hints', { at: rawOrigin }), 'the final response');
+    expect(response.status).toBe(200);
+    expect(await variant.read(response.body)).toBe('final');
+  });
+
+  it('keeps header values byte for byte (latin-1)', async () => {
+    const response = await within(send('/latin1', { at: rawOrigin }), 'the response');
+    expect(response.headers.get('x-name')).toBe('caf\xe9');
+  });
+
+  it('rejects a status outside 200-599 as a failure', async () => {
+    const error = await within(send('/status-999', { at: rawOrigin }), 'the rejection').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(UpstreamError);
+    expect(error).toMatchObject({ failure: 'failed', message: expect.stringContaining('999') });
+  });
+
+  it('rejects a refused connection as a connect failure', async () => {
+    const closed = createTcpServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    await expect(within(send('/small', { at: `http://127.0.0.1:${port}` }), 'the rejection')).rejects.toMatchObject({ failure: 'connect' });
+  });
+
+  it('rejects late response headers as a timeout', async () => {
+    await expect(within(send('/slow-headers', { timeouts: { responseHeaders: 100 } }), 'the rejection')).rejects.toMatchObject({ failure: 'timeout' });
+  });
+
+  it('fails a body that stalls as a timeout', async () => {
+    const response = await within(send('/stall', { timeouts: { bodyIdle: 150 } }), 'the headers');
+    await expect(within(variant.read(response.body), 'the failing body')).rejects.toMatchObject({ failure: 'timeout' });
+  });
+
+  it('fails a body whose backend dies midway, rather than ending it as complete', async () => {
+    const response = await within(send('/die'), 'the headers');
+    await expect(within(variant.read(response.body), 'the failing body')).rejects.toMatchObject({ failure: 'failed' });
+  });
+
+  it('rejects at once when the client goes away before the headers, and closes the backend connection', async () => {
+    const client = variant.signal();
+    const arrivedBefore = arrived.length;
+    const pending = send('/slow-headers', { signal: client.signal });
+    await waitFor(() => arrived.length > arrivedBefore, 2_000, 'the request to reach the backend');
+    const before = openSockets.size;
+    client.abort();
+    await expect(within(pending, 'the rejection', 500)).rejects.toBeInstanceOf(UpstreamError);
+    await waitFor(() => openSockets.size < before, 2_000, 'the backend connection to close');
+  });
+
+  it('rejects a request whose client had already gone', async () => {
+    const client = variant.signal();
+    client.abort();
+    await expect(within(send('/small', { signal: client.signal }), 'the rejection')).rejects.toBeInstanceOf(UpstreamError);
+  });
+
+  it('pauses the backend while the reader is not reading, and closes its connection when the reader goes away', async () => {
+    const response = await within(send('/huge'), 'the headers');
+    await waitFor(() => progress.written > 0, 2_000, 'the backend to start writing');
+    // Unread, the body stops the backend far short of its 64 MiB once the buffers are full.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const stalledAt = progress.written;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(progress.written).toBe(stalledAt);
+    expect(stalledAt).toBeLessThan(32 * 1024 * 1024);
+    const before = openSockets.size;
+    variant.cancel(response.body);
+    await waitFor(() => openSockets.size < before, 2_000, 'the backend connection to close');
+  });
+});

@@ -6,7 +6,7 @@
 //   stream      1 GiB down and 1 GiB up through Switchyard on Node, watching its memory
 //   all         every scenario
 //
-// Environment: BENCH_DURATION (s per run, default 5), BENCH_ROUNDS (5), BENCH_WARMUP (2),
+// Environment: BENCH_DURATION (s per run, default 5), BENCH_ROUNDS (5), BENCH_WARMUP (4),
 // BENCH_CONNECTIONS (50), BENCH_START_TIMEOUT (s, 10), BENCH_STREAM_BYTES (1 GiB),
 // BENCH_TOOL=autocannon (ignore wrk), BENCH_CANDIDATES=name,name (run only those),
 // BENCH_KEEP_TMP=1 (keep generated configs).
@@ -39,7 +39,7 @@ const envNumber = (name, fallback) => {
 const settings = {
   seconds: envNumber('BENCH_DURATION', 5),
   rounds: Math.round(envNumber('BENCH_ROUNDS', 5)),
-  warmupSeconds: envNumber('BENCH_WARMUP', 2),
+  warmupSeconds: envNumber('BENCH_WARMUP', 4),
   connections: Math.round(envNumber('BENCH_CONNECTIONS', 50)),
   startTimeoutMs: envNumber('BENCH_START_TIMEOUT', 10) * 1000,
   streamBytes: Math.round(envNumber('BENCH_STREAM_BYTES', 1024 ** 3)),

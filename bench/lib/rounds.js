@@ -7,8 +7,10 @@ import { isStopping } from './children.js';
 
 /**
  * Measures every started (`ok`) entry of `lineup`, filling `entry.runs` and `entry.summary`.
- * The first round warms up for `warmupSeconds` (JIT, connection pools); later rounds for 1 s,
- * enough to reopen the load generator's connections.
+ * Every run is preceded by `warmupSeconds` of the same load, unmeasured. Not only the first: a
+ * candidate idles for the whole of the others' turns (about a minute), and the V8 runtimes take
+ * seconds to get back to speed after such a pause (Deno up to about 5 s; docs/performance.md,
+ * "Warm-up"). nginx and HAProxy are at full speed at once, so the warm-up favours no one.
  */
 export async function measureInRounds(lineup, { rounds, seconds, warmupSeconds, connections, log = console.error }) {
   const active = lineup.filter((entry) => entry.ok);
@@ -17,7 +19,7 @@ export async function measureInRounds(lineup, { rounds, seconds, warmupSeconds, 
     for (const entry of active) {
       const target = { url: entry.url + entry.path, headers: entry.headers, connections };
       try {
-        await drive({ ...target, seconds: round === 1 ? warmupSeconds : Math.min(1, warmupSeconds) });
+        await drive({ ...target, seconds: warmupSeconds });
         const run = await drive({ ...target, seconds });
         entry.runs.push(run);
         log(`  round ${round}/${rounds} ${entry.name.padEnd(26)} ${Math.round(run.reqPerSec).toString().padStart(7)} req/s  p99 ${run.p99Ms.toFixed(2)} ms  errors ${run.errors}`);

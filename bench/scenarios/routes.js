@@ -12,7 +12,7 @@ import { roundRatios } from '../lib/targets.js';
 import { markdownTable, formatInt, formatMs, formatRatio, shorten } from '../lib/table.js';
 
 export const description = 'Switchyard on Node with 2 vs 10,000 path routes, last route requested';
-export const estimateSeconds = ({ seconds, rounds, warmupSeconds }) => 2 * (rounds * (seconds + 1) + warmupSeconds) + 10;
+export const estimateSeconds = ({ seconds, rounds, warmupSeconds }) => 2 * rounds * (seconds + warmupSeconds) + 10;
 
 export async function run({ tmpDir, backends, settings, log }) {
   const many = Math.round(Number(process.env.BENCH_ROUTES) || 10_000);

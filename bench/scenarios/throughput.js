@@ -16,7 +16,7 @@ import { checkTargets, targetsTable } from '../lib/targets.js';
 export const description = 'req/s and latency of Switchyard (Node, Deno) next to nginx, HAProxy, node-http-proxy and the bare backend';
 
 /** Rough wall time, for deciding what the default run includes. */
-export const estimateSeconds = ({ seconds, rounds, warmupSeconds }) => 7 * (rounds * (seconds + 1) + warmupSeconds) + 15;
+export const estimateSeconds = ({ seconds, rounds, warmupSeconds }) => 7 * rounds * (seconds + warmupSeconds) + 15;
 
 export async function run({ tmpDir, backends, settings, log }) {
   const { servers } = backends;

@@ -25,13 +25,17 @@ export interface FeedSource {
 
 export type FeedMaker<B> = (source: FeedSource) => BodyFeed<B>;
 
+/** Up to this much of a body waits in the reader's queue before the backend is paused. */
+const QUEUE_BYTES = 64 * 1024;
+
 /** A Node stream fed by the upstream client: Node's wire. */
 class FedBody extends Readable implements BodyFeed<Readable> {
   readonly #source: FeedSource;
   #over = false;
 
   constructor(source: FeedSource) {
-    super();
+    // Node 20's default (16 KiB) is less than one socket read: the backend would pause on every chunk.
+    super({ highWaterMark: QUEUE_BYTES });
     this.#source = source;
     // A body nobody reads yet may still fail; without a listener that would crash the process.
     this.on('error', () => {});
@@ -65,9 +69,6 @@ class FedBody extends Readable implements BodyFeed<Readable> {
 
 export const nodeFeed: FeedMaker<Readable> = (source) => new FedBody(source);
 
-/** Up to this much of a body waits in a web stream's queue before the backend is paused. */
-const WEB_QUEUE_BYTES = 64 * 1024;
-
 /**
  * A web stream fed by the upstream client: Deno's wire, and health probes on Node. The stream is
  * marked with its own end (`bodySettled.ts`), so in-flight counting needs no wrapper stream.
@@ -97,7 +98,7 @@ export const webFeed: FeedMaker<ReadableStream<Uint8Array>> = (source) => {
         settle(); // abandoned by the reader: not a failure of the source
       },
     },
-    new ByteLengthQueuingStrategy({ highWaterMark: WEB_QUEUE_BYTES }),
+    new ByteLengthQueuingStrategy({ highWaterMark: QUEUE_BYTES }),
   );
   markSettled(body, (listener) => (outcome ? listener(outcome.error) : listeners.push(listener)));
 

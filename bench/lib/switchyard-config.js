@@ -12,13 +12,15 @@ export function pathsConfig(servers) {
 
 /**
  * The tutorial's features switched on for one host (DESIGN.md's loadbalancer.yaml, trimmed to
- * what does per-request work): header and query rewriting plus a firewall that lets `/` through.
+ * what does per-request work): header and query rewriting, a firewall that lets `/` through, and
+ * least-connections balancing; health checks are on (the default), as in the plain config.
  * Requests must carry `Host: bench.local`.
  */
 export const TUTORIAL_HOST = 'bench.local';
 export function tutorialConfig(servers) {
   return `hosts:
   - host: ${TUTORIAL_HOST}
+    algorithm: least_connections
     header_rules:
       add: { MyCustomHeader: Test }
     param_rules:

@@ -50,9 +50,11 @@ class FedBody extends Readable implements BodyFeed<Readable> {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    // Destroyed before its end: the reader went away, so the backend's connection is closed.
-    if (!this.#over) this.#source.abandon();
+    // Destroyed before its end: the reader went away, so the backend's connection is closed. Over
+    // first: the source's abort comes back at once as a failure, which is not one.
+    const over = this.#over;
     this.#over = true;
+    if (!over) this.#source.abandon();
     callback(error);
   }
 
@@ -93,9 +95,12 @@ export const webFeed: FeedMaker<ReadableStream<Uint8Array>> = (source) => {
         source.resume();
       },
       cancel() {
-        if (!over) source.abandon();
+        // Abandoned by the reader: not a failure of the source, though aborting the source comes
+        // straight back as one (undici reports the abort at once); so over first.
+        const wasOver = over;
         over = true;
-        settle(); // abandoned by the reader: not a failure of the source
+        settle();
+        if (!wasOver) source.abandon();
       },
     },
     new ByteLengthQueuingStrategy({ highWaterMark: QUEUE_BYTES }),

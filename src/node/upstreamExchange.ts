@@ -1,4 +1,5 @@
 import type { EventEmitter } from 'node:events';
+import type { Duplex } from 'node:stream';
 import { errors, type Dispatcher } from 'undici';
 import { FieldList } from '../core/http/FieldList.ts';
 import { UpstreamError, type UpstreamResponse, type Wire } from '../core/proxy/Upstream.ts';
@@ -76,6 +77,16 @@ export class UpstreamExchange<B> implements Dispatcher.DispatchHandler {
     if (this.#bodiless || NULL_BODY_STATUSES.has(status)) this.#chunks = undefined;
     // After undici has parsed everything this socket read brought: by then a small body is whole.
     queueMicrotask(() => this.#handOver());
+  }
+
+  /**
+   * undici hands over the connection itself when the backend switches protocols, and always for
+   * CONNECT. Nothing here asked for either (WebSocket upgrades take another path): the connection
+   * is closed and the exchange fails, rather than left open and unanswered.
+   */
+  onRequestUpgrade(_controller: Dispatcher.DispatchController, status: number, _headers: unknown, socket: Duplex): void {
+    socket.destroy();
+    this.#fail(new UpstreamError('failed', `the backend switched protocols (status ${status}) where no upgrade was asked for`));
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {

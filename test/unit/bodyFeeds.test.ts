@@ -91,6 +91,17 @@ describe('nodeFeed', () => {
   });
 });
 
+describe('nodeFeed abandoned', () => {
+  it('emits no error when the reader destroys it and the source answers the abort with an error at once', async () => {
+    let feed!: BodyFeed<Readable>;
+    feed = nodeFeed({ resume: () => {}, abandon: () => feed.fail(new Error('Request aborted')) });
+    feed.push(bytes('part'));
+    feed.body.destroy();
+    await tick();
+    expect(feed.body.errored).toBeNull();
+  });
+});
+
 describe('webFeed', () => {
   it('gives the pushed chunks to the reader in order, as plain Uint8Arrays, and ends', async () => {
     const feed = webFeed(source());
@@ -168,6 +179,15 @@ describe('trackBody over a fed web stream', () => {
   it('reports a reader that goes away as the end, not as a failure', async () => {
     const feed = webFeed(source());
     const { tracked, events } = track(feed);
+    await tracked.cancel();
+    expect(events).toEqual(['done']);
+  });
+
+  it('reports a reader that goes away as the end even when the source answers the abort with an error at once, as undici does', async () => {
+    let feed!: BodyFeed<ReadableStream<Uint8Array>>;
+    feed = webFeed({ resume: () => {}, abandon: () => feed.fail(new Error('Request aborted')) });
+    const { tracked, events } = track(feed);
+    feed.push(bytes('part'));
     await tracked.cancel();
     expect(events).toEqual(['done']);
   });

@@ -87,6 +87,8 @@ const RAW_ANSWERS: Record<string, string> = {
     'HTTP/1.1 103 Early Hints\r\nlink: </style.css>; rel=preload\r\n\r\n' + 'HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nfinal',
   '/status-999': 'HTTP/1.1 999 Whatever\r\ncontent-length: 4\r\n\r\nodd!',
   '/latin1': 'HTTP/1.1 200 OK\r\nx-name: caf\xe9\r\ncontent-length: 2\r\n\r\nok',
+  '/tunnel': 'HTTP/1.1 200 Connection Established\r\n\r\n',
+  '/switch': 'HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: something\r\n\r\n',
 };
 
 beforeAll(async () => {
@@ -248,6 +250,13 @@ describe.each(VARIANTS)('$name', (variant) => {
     const error = await within(send('/status-999', { at: rawOrigin }), 'the rejection').catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(UpstreamError);
     expect(error).toMatchObject({ failure: 'failed', message: expect.stringContaining('999') });
+  });
+
+  it.each([
+    ['a CONNECT the backend accepts', '/tunnel', 'CONNECT'],
+    ['a switch of protocols nobody asked for', '/switch', 'GET'],
+  ])('rejects %s, rather than leaving the exchange unanswered', async (_, path, method) => {
+    await expect(within(send(path, { at: rawOrigin, method }), 'the rejection')).rejects.toMatchObject({ failure: 'failed' });
   });
 
   it('rejects a refused connection as a connect failure', async () => {

@@ -4,7 +4,7 @@ import { FieldList } from '../http/FieldList.ts';
 import type { HeaderFields } from '../http/HeaderFields.ts';
 import { normalizePath } from '../path/normalizePath.ts';
 import { isValidHost } from '../routing/normalizeHost.ts';
-import { badRequest, notFound, type Answer } from '../responses.ts';
+import { badRequest, notFound, plainAnswer, type Answer } from '../responses.ts';
 import type { Exchange } from '../Route.ts';
 import { forward, type OutgoingRequest, type Transport } from './forward.ts';
 import { addForwardingHeaders } from './forwardingHeaders.ts';
@@ -42,6 +42,9 @@ export interface Admitted<W extends Wire = WebWire> {
  * when the request goes no further (400, 403, 404, 429).
  */
 export function admit<W extends Wire>(config: CompiledConfig, request: ClientRequest<W>): Admitted<W> | Answer {
+  // A tunnel, not a request for a resource: a balancer has nothing to forward it to. Forwarded,
+  // undici would open one to the backend (RFC 9110 section 9.3.6).
+  if (request.method === 'CONNECT') return plainAnswer(501, 'Not Implemented: CONNECT is not proxied');
   // Origin form, or absolute form from a client that takes the balancer for a proxy; the
   // asterisk and authority forms ask nothing a balancer forwards (RFC 9112 section 3.2).
   if (request.target.charCodeAt(0) !== 47 /* / */ && !ABSOLUTE_FORM.test(request.target)) return badRequest('the request-target is not a path');

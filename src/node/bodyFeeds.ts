@@ -77,11 +77,10 @@ export const nodeFeed: FeedMaker<Readable> = (source) => new FedBody(source);
  */
 export const webFeed: FeedMaker<ReadableStream<Uint8Array>> = (source) => {
   let controller!: ReadableStreamDefaultController<Uint8Array>;
-  let over = false;
+  /** How the body ended (delivered, abandoned or failed); until then undefined. */
   let outcome: { error?: unknown } | undefined;
   const listeners: SettledListener[] = [];
   const settle = (error?: unknown) => {
-    if (outcome) return;
     outcome = { error };
     for (const listener of listeners) listener(error);
   };
@@ -95,12 +94,11 @@ export const webFeed: FeedMaker<ReadableStream<Uint8Array>> = (source) => {
         source.resume();
       },
       cancel() {
-        // Abandoned by the reader: not a failure of the source, though aborting the source comes
-        // straight back as one (undici reports the abort at once); so over first.
-        const wasOver = over;
-        over = true;
+        if (outcome) return;
+        // Abandoned by the reader: not a failure of the source. Settled before the source is
+        // aborted, because undici reports the abort straight back as a failure.
         settle();
-        if (!wasOver) source.abandon();
+        source.abandon();
       },
     },
     new ByteLengthQueuingStrategy({ highWaterMark: QUEUE_BYTES }),
@@ -110,20 +108,18 @@ export const webFeed: FeedMaker<ReadableStream<Uint8Array>> = (source) => {
   return {
     body,
     push(chunk) {
-      if (over) return true; // cancelled: the source is being aborted, the rest is dropped
+      if (outcome) return true; // cancelled: the source is being aborted, the rest is dropped
       // A plain Uint8Array view: some readers of web streams refuse Node's Buffer subclass.
       controller.enqueue(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength));
       return (controller.desiredSize ?? 0) > 0;
     },
     end() {
-      if (over) return;
-      over = true;
+      if (outcome) return;
       controller.close();
       settle();
     },
     fail(error) {
-      if (over) return;
-      over = true;
+      if (outcome) return;
       controller.error(error);
       settle(error);
     },

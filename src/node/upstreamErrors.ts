@@ -4,6 +4,10 @@ import { UpstreamError } from '../core/proxy/Upstream.ts';
 /** Failures to open a connection: the request never reached the backend, so any method may be retried. */
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
 
+function failed(error: unknown): UpstreamError {
+  return new UpstreamError('failed', (error as Error)?.message ?? String(error), { cause: error });
+}
+
 /** undici's errors before a response arrived, as the core's kinds of upstream failure. */
 export function classifyUpstreamError(error: unknown): UpstreamError {
   if (error instanceof UpstreamError) return error;
@@ -12,12 +16,12 @@ export function classifyUpstreamError(error: unknown): UpstreamError {
   }
   const code = (error as { code?: string }).code;
   if (code && CONNECT_CODES.has(code)) return new UpstreamError('connect', `${code}: ${(error as Error).message}`, { cause: error });
-  return new UpstreamError('failed', (error as Error)?.message ?? String(error), { cause: error });
+  return failed(error);
 }
 
 /** Errors of a body already streaming: a stalled body is a timeout, the rest a failure. */
 export function classifyBodyError(error: unknown): UpstreamError {
   if (error instanceof UpstreamError) return error;
   if (error instanceof errors.BodyTimeoutError) return new UpstreamError('timeout', error.message, { cause: error });
-  return new UpstreamError('failed', (error as Error)?.message ?? String(error), { cause: error });
+  return failed(error);
 }

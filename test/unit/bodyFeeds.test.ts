@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { trackBody } from '../../src/core/pool/trackBody.ts';
 import { nodeFeed, webFeed, type BodyFeed, type FeedSource } from '../../src/node/bodyFeeds.ts';
+import { readNodeBody as readNode, readWebBody as readWeb } from '../helpers/readBody.ts';
 
 /** A source that counts what the feed asks of it. */
 function source(): FeedSource & { resumed: number; abandoned: number } {
@@ -16,19 +17,6 @@ function source(): FeedSource & { resumed: number; abandoned: number } {
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 const tick = () => new Promise((resolve) => setImmediate(resolve));
-
-async function readWeb(stream: ReadableStream<Uint8Array>): Promise<string> {
-  let text = '';
-  const reader = stream.getReader();
-  for (let read = await reader.read(); !read.done; read = await reader.read()) text += Buffer.from(read.value).toString();
-  return text;
-}
-
-async function readNode(stream: Readable): Promise<string> {
-  let text = '';
-  for await (const chunk of stream) text += Buffer.from(chunk).toString();
-  return text;
-}
 
 describe('nodeFeed', () => {
   it('gives the pushed chunks to the reader in order, and ends', async () => {

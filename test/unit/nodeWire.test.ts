@@ -7,15 +7,7 @@ import { FieldList } from '../../src/core/http/FieldList.ts';
 import { UpstreamError } from '../../src/core/proxy/Upstream.ts';
 import type { Answer } from '../../src/core/responses.ts';
 import { ClientSignal, nodeBodies, sendAnswer, type NodeWire } from '../../src/node/nodeWire.ts';
-
-/** Rejects, naming what it waited for, when `promise` takes longer than `ms`. */
-function within<T>(promise: Promise<T>, what: string, ms = 5_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+import { within } from '../helpers/waitFor.ts';
 
 const closed = (stream: Readable | ServerResponse) => within(new Promise<void>((resolve) => stream.once('close', () => resolve())), 'close');
 

@@ -6,16 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FieldList } from '../../src/core/http/FieldList.ts';
 import { DEFAULT_TIMEOUTS, UpstreamError, type Timeouts, type UpstreamResponse, type Wire } from '../../src/core/proxy/Upstream.ts';
 import { undiciNodeUpstream, undiciUpstream } from '../../src/node/undiciUpstream.ts';
-import { waitFor } from '../helpers/waitFor.ts';
-
-/** Rejects, naming what it waited for, when `promise` takes longer than `ms`. */
-function within<T>(promise: Promise<T>, what: string, ms = 5_000): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
+import { readNodeBody as readNode, readWebBody as readWeb } from '../helpers/readBody.ts';
+import { waitFor, within } from '../helpers/waitFor.ts';
 
 /** A backend whose paths each misbehave in one way; it counts connections and what they sent. */
 let backend: Server;
@@ -141,19 +133,6 @@ interface Variant {
   isStream(body: unknown): boolean;
   read(body: unknown): Promise<string>;
   cancel(body: unknown): void;
-}
-
-async function readNode(body: Readable): Promise<string> {
-  let text = '';
-  for await (const chunk of body) text += Buffer.from(chunk).toString('latin1');
-  return text;
-}
-
-async function readWeb(body: ReadableStream<Uint8Array>): Promise<string> {
-  let text = '';
-  const reader = body.getReader();
-  for (let read = await reader.read(); !read.done; read = await reader.read()) text += Buffer.from(read.value).toString('latin1');
-  return text;
 }
 
 const VARIANTS: Variant[] = [

@@ -12,7 +12,7 @@ const dist = (path) => import(pathToFileURL(join(repoRoot, 'dist', path)).href);
 const { loadConfig } = await dist('core/config/loadConfig.js');
 const { admit, forwardAdmitted, isAdmitted } = await dist('core/proxy/admit.js');
 const { FieldList } = await dist('core/http/FieldList.js');
-const { nodeBodies } = await dist('node/nodeWire.js');
+const { nodeBodies } = await dist('server/nodeWire.js');
 
 const count = Number(process.argv[2] ?? 300_000);
 const servers = ['127.0.0.1:1', '127.0.0.1:2'];

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { ConfigError } from './core/config/ConfigError.ts';
 import { loadConfig } from './core/config/loadConfig.ts';
 import { describeConfig } from './describeConfig.ts';
-import { startNodeServer } from './node.ts';
+import { startNodeServer } from './server/startServer.ts';
 
 const HELP = `Usage: switchyard <command> [options]
 

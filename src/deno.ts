@@ -9,7 +9,7 @@ import { loadConfig } from './core/config/loadConfig.ts';
 import { unmapIpv4 } from './core/firewall/ipAddress.ts';
 import { startHealthChecks } from './core/health/startHealthChecks.ts';
 import { relayWebSocket } from './deno/relayWebSocket.ts';
-import { undiciUpstream } from './node/undiciUpstream.ts';
+import { undiciUpstream } from './upstream/undiciUpstream.ts';
 
 const USAGE = `Usage: deno task serve --config FILE [--port 8080] [--hostname 127.0.0.1]
 

@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { trackBody } from '../../src/core/pool/trackBody.ts';
-import { nodeFeed, webFeed, type BodyFeed, type FeedSource } from '../../src/node/bodyFeeds.ts';
+import { nodeFeed, webFeed, type BodyFeed, type FeedSource } from '../../src/upstream/bodyFeeds.ts';
 import { readNodeBody as readNode, readWebBody as readWeb } from '../helpers/readBody.ts';
 
 /** A source that counts what the feed asks of it. */

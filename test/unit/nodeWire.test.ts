@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { FieldList } from '../../src/core/http/FieldList.ts';
 import { UpstreamError } from '../../src/core/proxy/Upstream.ts';
 import type { Answer } from '../../src/core/responses.ts';
-import { ClientSignal, nodeBodies, sendAnswer, type NodeWire } from '../../src/node/nodeWire.ts';
+import { ClientSignal, nodeBodies, sendAnswer, type NodeWire } from '../../src/server/nodeWire.ts';
 import { within } from '../helpers/waitFor.ts';
 
 const closed = (stream: Readable | ServerResponse) => within(new Promise<void>((resolve) => stream.once('close', () => resolve())), 'close');

@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FieldList } from '../../src/core/http/FieldList.ts';
 import { DEFAULT_TIMEOUTS, UpstreamError, type Timeouts, type UpstreamResponse, type Wire } from '../../src/core/proxy/Upstream.ts';
-import { undiciNodeUpstream, undiciUpstream } from '../../src/node/undiciUpstream.ts';
+import { undiciNodeUpstream, undiciUpstream } from '../../src/upstream/undiciUpstream.ts';
 import { readNodeBody as readNode, readWebBody as readWeb } from '../helpers/readBody.ts';
 import { waitFor, within } from '../helpers/waitFor.ts';
 

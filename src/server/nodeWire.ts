@@ -4,7 +4,7 @@ import { pipeline, Readable } from 'node:stream';
 import { FieldList } from '../core/http/FieldList.ts';
 import type { Answer } from '../core/responses.ts';
 import type { BodyHandling, Wire } from '../core/proxy/Upstream.ts';
-import { classifyBodyError } from './upstreamErrors.ts';
+import { classifyBodyError } from '../upstream/upstreamErrors.ts';
 
 /**
  * Node's wire: bodies are Node streams (the client's IncomingMessage going up, undici's response

@@ -6,16 +6,16 @@ import type { Duplex } from 'node:stream';
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, Hono } from 'hono';
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import { createApp } from './app.ts';
-import { loadConfig, type LoadedConfig } from './core/config/loadConfig.ts';
-import { unmapIpv4 } from './core/firewall/ipAddress.ts';
-import { startHealthChecks } from './core/health/startHealthChecks.ts';
-import { offersWebSocket } from './core/proxy/webSocket.ts';
-import { spliceWebSocket, writeRawResponse, type UpgradeBindings } from './node/spliceWebSocket.ts';
-import { undiciNodeUpstream, undiciUpstream } from './node/undiciUpstream.ts';
-import { nodeRequestHandler } from './node/nodeRequestHandler.ts';
-import type { NodeWire } from './node/nodeWire.ts';
-import { plainResponse } from './core/responses.ts';
+import { createApp } from '../app.ts';
+import { loadConfig, type LoadedConfig } from '../core/config/loadConfig.ts';
+import { unmapIpv4 } from '../core/firewall/ipAddress.ts';
+import { startHealthChecks } from '../core/health/startHealthChecks.ts';
+import { offersWebSocket } from '../core/proxy/webSocket.ts';
+import { spliceWebSocket, writeRawResponse, type UpgradeBindings } from './spliceWebSocket.ts';
+import { undiciNodeUpstream, undiciUpstream } from '../upstream/undiciUpstream.ts';
+import { nodeRequestHandler } from './requestHandler.ts';
+import type { NodeWire } from './nodeWire.ts';
+import { plainResponse } from '../core/responses.ts';
 
 export interface NodeServerOptions {
   /** Path of the YAML or JSON config file. */

@@ -53,16 +53,19 @@ interface Link {
   readonly target: string;
 }
 
-/** Relative links and images of a page (code spans and code blocks are not links). */
+/** Relative links and images of a page (code spans and code blocks are not links); link text may span lines. */
 function relativeLinksOf(page: string, markdown: string): Link[] {
+  const prose = new Map(proseLines(markdown));
+  const text = markdown
+    .split('\n')
+    .map((line, index) => (prose.has(index + 1) ? line : ''))
+    .join('\n')
+    .replace(/(`+)[^`]*?\1/g, (span) => span.replace(/[^\n]/g, ' '));
   const links: Link[] = [];
-  for (const [line, text] of proseLines(markdown)) {
-    const prose = text.replace(/(`+)[^`]*?\1/g, '');
-    for (const match of prose.matchAll(/!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) {
-      const target = match[1];
-      if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // https:, mailto: and the like
-      links.push({ page, line, target });
-    }
+  for (const match of text.matchAll(/!?\[[^\]]*\]\(\s*<?([^)\s>]+)>?(?:\s+"[^"]*")?\s*\)/g)) {
+    const target = match[1];
+    if (/^[a-z][a-z0-9+.-]*:/i.test(target)) continue; // https:, mailto: and the like
+    links.push({ page, line: text.slice(0, match.index).split('\n').length, target });
   }
   return links;
 }

@@ -9,7 +9,7 @@ import { UpstreamExchange } from './upstreamExchange.ts';
 /**
  * The Node upstream client, on undici's `dispatch` with keep-alive connection pools. Unlike Node's
  * `fetch` it sends the client's Host header, never decodes compressed bodies, and is several times
- * faster (RUNTIMES.md); `dispatch` rather than `request()` fills the wire's own body stream
+ * faster (docs/runtimes.md); `dispatch` rather than `request()` fills the wire's own body stream
  * (`UpstreamExchange`). Connect timeouts belong to a connection pool, so there is one agent per
  * distinct connect timeout.
  * @param feedFor makes the wire's kind of body stream, for bodies that do not arrive whole at once

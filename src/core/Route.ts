@@ -37,6 +37,8 @@ export interface Route {
   readonly name: string;
   readonly pool: Pool;
   readonly timeouts: Timeouts;
+  /** Whether `TRACE` is let through: only where a `method_allow` names it (it echoes the request, cookies included). */
+  readonly allowsTrace: boolean;
   /** Run in order; the first refusal wins. */
   readonly guards: readonly Guard[];
   readonly requestRewrites: readonly RequestRewrite[];

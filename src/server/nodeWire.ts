@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
-import { pipeline, Readable } from 'node:stream';
+import { pipeline, Readable, type Duplex } from 'node:stream';
 import { FieldList } from '../core/http/FieldList.ts';
 import type { Answer } from '../core/responses.ts';
 import type { BodyHandling, Wire } from '../core/proxy/Upstream.ts';
@@ -17,14 +17,17 @@ export interface NodeWire extends Wire {
   readonly signal: ClientSignal;
 }
 
-/** Emits `abort`, once, when the client's response closes before it was finished. */
+/**
+ * Emits `abort`, once, when the client's side closes before it was finished: its response, or
+ * for an upgrade, its socket.
+ */
 export class ClientSignal extends EventEmitter {
   aborted = false;
 
-  constructor(response: ServerResponse) {
+  constructor(side: ServerResponse | Duplex) {
     super();
-    response.once('close', () => {
-      if (response.writableFinished) return;
+    side.once('close', () => {
+      if (side.writableFinished) return;
       this.aborted = true;
       this.emit('abort');
     });

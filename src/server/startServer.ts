@@ -1,23 +1,18 @@
 import { readFile } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
-import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
-import type { Socket } from 'node:net';
-import type { Duplex } from 'node:stream';
-import { getConnInfo } from '@hono/node-server/conninfo';
-import type { Context, Hono } from 'hono';
-import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response';
-import { createApp } from '../app.ts';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type { CompiledConfig } from '../core/config/compileConfig.ts';
 import { loadConfig, type LoadedConfig } from '../core/config/loadConfig.ts';
-import { unmapIpv4 } from '../core/firewall/ipAddress.ts';
 import { startHealthChecks } from '../core/health/startHealthChecks.ts';
-import { offersWebSocket } from '../core/proxy/webSocket.ts';
-import { spliceWebSocket, writeRawResponse, type UpgradeBindings } from './spliceWebSocket.ts';
 import { undiciNodeUpstream, undiciUpstream } from '../upstream/undiciUpstream.ts';
-import { nodeRequestHandler } from './requestHandler.ts';
+import { clientErrorAnswer } from './clientErrorAnswer.ts';
+import { ConnectionGuard } from './connectionGuard.ts';
 import type { NodeWire } from './nodeWire.ts';
-import { plainResponse } from '../core/responses.ts';
+import { rawResponse } from './rawAnswer.ts';
+import { requestHandler, type HandlerOptions } from './requestHandler.ts';
+import { upgradeHandler } from './upgradeHandler.ts';
 
-export interface NodeServerOptions {
+export interface ServerOptions {
   /** Path of the YAML or JSON config file. */
   readonly configFile: string;
   /** @default 8080; 0 picks a free port */
@@ -35,21 +30,44 @@ export interface RunningServer {
   close(drainMs?: number): Promise<void>;
 }
 
-/** Loads the config and serves the balancer on Node. Rejects with a `ConfigError` on a bad config. */
-export async function startNodeServer(options: NodeServerOptions): Promise<RunningServer> {
+/**
+ * Loads the config and serves the balancer from `node:http`: on Node, and on Deno through its Node
+ * compatibility, so both runtimes share one server, one wire and one set of limits. Rejects with a
+ * `ConfigError` on a bad config.
+ */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const config = loadConfig(await readFile(options.configFile, 'utf8'), options.configFile);
   const log = options.log ?? ((line: string) => console.error(line));
-  // Requests travel on Node's own streams; health probes, rare, on web ones. The app (which Node
-  // asks only for WebSocket upgrades, spliced by spliceWebSocket) is given the probes' client.
+  // Requests travel on the server's own streams; health probes, rare, on web ones.
   const upstream = undiciNodeUpstream<NodeWire>();
   const probes = undiciUpstream();
   // One round of probes before serving, so no request meets a backend already known to be dead.
   const health = startHealthChecks(config.backends, { upstream: probes, log });
   await health.probeAll();
-  const app = createApp({ config, upstream: probes, clientAddress: nodeClientAddress, requestTarget: nodeRequestTarget, webSocket: spliceWebSocket, log });
 
-  const server = createServer(nodeRequestHandler({ config, upstream, log }));
-  server.on('upgrade', (incoming: IncomingMessage, socket: Duplex, head: Buffer) => void upgrade(server, app, incoming, socket, head));
+  const limits = config.server;
+  const handler: HandlerOptions = { config: (): CompiledConfig => config, upstream, log };
+  const server = createServer(
+    {
+      maxHeaderSize: limits.maxHeaderSize,
+      // The connection guard keeps the client timeouts on every runtime; Node's own timers stay as
+      // a backstop past them (its default keep-alive of 5 s would otherwise win).
+      requestTimeout: 0,
+      headersTimeout: limits.clientHeader + 1000,
+      keepAliveTimeout: limits.clientIdle + 1000,
+    },
+    requestHandler(handler),
+  );
+  // Every field is kept (Node drops those past 2,000 raw entries while still framing the body by
+  // them); admit answers 431 past max_header_count.
+  server.maxHeadersCount = 0;
+  const guard = new ConnectionGuard(server, limits);
+  server.on('upgrade', upgradeHandler(server, handler));
+  server.on('clientError', (error: Error & { code?: string; rawPacket?: Buffer }, socket: Socket) => {
+    const answer = clientErrorAnswer(error, socket);
+    if (answer) socket.end(rawResponse(answer));
+    else socket.destroy();
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 8080, options.hostname ?? '127.0.0.1', () => (server.off('error', reject), resolve()));
@@ -60,63 +78,29 @@ export async function startNodeServer(options: NodeServerOptions): Promise<Runni
   return {
     url: `http://${host}:${port}`,
     config,
-    close: (drainMs = 30_000) => (health.stop(), drain(server, drainMs).then(() => Promise.all([upstream.close(), probes.close()])).then(() => {})),
+    close: async (drainMs = 30_000) => {
+      health.stop();
+      await drain(server, guard, drainMs);
+      guard.stop();
+      await Promise.all([upstream.close(), probes.close()]);
+    },
   };
 }
 
-function nodeClientAddress(c: Context): string | undefined {
-  return unmapIpv4(getConnInfo(c).remote.address);
-}
-
-/** Node keeps the request line's target as sent; the Request URL re-encodes some query characters. */
-function nodeRequestTarget(c: Context): string | undefined {
-  const target = (c.env as { incoming?: { url?: string } } | undefined)?.incoming?.url;
-  return target?.charCodeAt(0) === 47 /* / */ ? target : undefined;
-}
-
-/**
- * Node hands every request carrying `Upgrade` to the `upgrade` event, outside the adapter.
- * A WebSocket upgrade goes through the same app (routing, firewall, rules), which either splices
- * the connections or answers with a refusal. Any other upgrade (`h2c`, say) is declined as HTTP
- * allows (RFC 9110 section 7.8): the request is served as the plain request it also is, when it
- * carries no body; one with a body cannot be read here any more, and is refused.
- */
-async function upgrade(server: Server, app: Hono, incoming: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-  socket.on('error', () => {});
-  const hasBody = incoming.headers['content-length'] !== undefined || incoming.headers['transfer-encoding'] !== undefined;
-  if (!offersWebSocket(incoming.method, incoming.headers.upgrade)) {
-    if (hasBody || head.length > 0) {
-      return writeRawResponse(socket, plainResponse(501, 'Not Implemented: an upgrade request with a body'));
-    }
-    const response = new ServerResponse(incoming);
-    response.shouldKeepAlive = false;
-    response.assignSocket(socket as Socket);
-    response.once('finish', () => socket.end());
-    server.emit('request', incoming, response);
-    return;
-  }
-  try {
-    const headers = new Headers();
-    for (let i = 0; i < incoming.rawHeaders.length; i += 2) headers.append(incoming.rawHeaders[i], incoming.rawHeaders[i + 1]);
-    const request = new Request(`http://${incoming.headers.host ?? 'localhost'}${incoming.url ?? '/'}`, { headers });
-    const bindings: UpgradeBindings = { incoming, socket, head };
-    const response = await app.fetch(request, bindings);
-    if (response !== RESPONSE_ALREADY_SENT) await writeRawResponse(socket, response);
-  } catch {
-    socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-  }
-}
-
 /** Graceful stop: no new connections; idle keep-alive connections closed as soon as they are idle. */
-function drain(server: Server, drainMs: number): Promise<void> {
+function drain(server: Server, guard: ConnectionGuard, drainMs: number): Promise<void> {
   return new Promise((resolve) => {
-    const sweep = setInterval(() => server.closeIdleConnections(), 50);
-    const deadline = setTimeout(() => server.closeAllConnections(), drainMs);
+    const closeIdle = () => {
+      server.closeIdleConnections?.();
+      guard.closeIdle();
+    };
+    const sweep = setInterval(closeIdle, 50);
+    const deadline = setTimeout(() => guard.closeAll(), drainMs);
     server.close(() => {
       clearInterval(sweep);
       clearTimeout(deadline);
       resolve();
     });
-    server.closeIdleConnections();
+    closeIdle();
   });
 }

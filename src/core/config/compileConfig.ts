@@ -8,6 +8,7 @@ import { ConfigProblem } from './ConfigProblem.ts';
 import type { Config, HostRouteConfig, PathRouteConfig } from './schema/index.ts';
 import { compilePool } from './compilePool.ts';
 import { compileRouteRules } from './compileRouteRules.ts';
+import { serverSettings, type ServerSettings } from './serverSettings.ts';
 
 /** A config turned into the structures a request only looks up. */
 export interface CompiledConfig {
@@ -16,6 +17,8 @@ export interface CompiledConfig {
   readonly backends: readonly Backend[];
   /** The client's address from the peer's and, for trusted proxies, the forwarding headers (`trusted_proxies`). */
   readonly clientAddress?: ClientAddressResolver;
+  /** Limits and client timeouts every listener enforces. */
+  readonly server: ServerSettings;
 }
 
 export interface CompileOptions {
@@ -38,6 +41,7 @@ export function compileConfig(config: Config, options: CompileOptions = {}): Com
       name: host ? (path === '/' ? host : host + path) : path,
       pool: compilePool(entry, at, { config, backends, random, now: options.now }),
       timeouts: resolveTimeouts(config.timeouts, entry.timeouts),
+      allowsTrace: [config.firewall_rules, entry.firewall_rules].some((rules) => rules?.method_allow?.some((method) => method.toUpperCase() === 'TRACE')),
       ...compileRouteRules(entry, at, config, { now: options.now }),
     };
   };
@@ -58,7 +62,7 @@ export function compileConfig(config: Config, options: CompileOptions = {}): Com
   if (config.hash_on !== undefined && !entries.some((entry) => (entry.algorithm ?? config.algorithm) === 'consistent_hash')) {
     throw new ConfigProblem(['hash_on'], 'hash_on is only used by algorithm: consistent_hash, and no route uses it');
   }
-  return { routes, backends: [...backends.values()], clientAddress: compileClientAddress(config) };
+  return { routes, backends: [...backends.values()], clientAddress: compileClientAddress(config), server: serverSettings(config) };
 }
 
 /**

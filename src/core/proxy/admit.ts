@@ -1,5 +1,6 @@
 import type { PickRequest } from '../balancing/BalancingStrategy.ts';
 import type { CompiledConfig } from '../config/compileConfig.ts';
+import type { ServerSettings } from '../config/serverSettings.ts';
 import { FieldList } from '../http/FieldList.ts';
 import type { HeaderFields } from '../http/HeaderFields.ts';
 import { normalizePath } from '../path/normalizePath.ts';
@@ -13,6 +14,9 @@ import { splitTarget } from './splitTarget.ts';
 import type { WebWire, Wire } from './Upstream.ts';
 
 const ABSOLUTE_FORM = /^https?:\/\//i;
+
+/** Refusals of a request whose head was out of bounds: the rest of it is not worth reading. */
+const CLOSE = { connection: 'close' };
 
 /** A client's request as a runtime hands it to the core. */
 export interface ClientRequest<W extends Wire = WebWire> {
@@ -48,7 +52,12 @@ export function admit<W extends Wire>(config: CompiledConfig, request: ClientReq
   // Origin form, or absolute form from a client that takes the balancer for a proxy; the
   // asterisk and authority forms ask nothing a balancer forwards (RFC 9112 section 3.2).
   if (request.target.charCodeAt(0) !== 47 /* / */ && !ABSOLUTE_FORM.test(request.target)) return badRequest('the request-target is not a path');
+  const limits = config.server;
   const target = splitTarget(request.target);
+  // Measured as the backend would get it, whatever form the runtime handed over (RFC 9110 section 15.5.15).
+  if (target.path.length + target.query.length > limits.maxRequestTarget) return plainAnswer(414, 'URI Too Long', CLOSE);
+  const refusal = refuseHead(request.headers, limits);
+  if (refusal) return refusal;
   const path = normalizePath(target.path);
   if (path === undefined) return badRequest('the path cannot be normalised safely');
 
@@ -56,6 +65,9 @@ export function admit<W extends Wire>(config: CompiledConfig, request: ClientReq
   if (host !== undefined && !isValidHost(host)) return badRequest('the Host header is not a host');
   const route = config.routes.match(host, path);
   if (!route) return notFound();
+  // TRACE echoes the request, credentials included, to whatever script asks (cross-site tracing):
+  // refused, as nginx does, unless a route's method_allow names it (RFC 9110 section 9.3.8).
+  if (request.method === 'TRACE' && !route.allowsTrace) return plainAnswer(405, 'Method Not Allowed', { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS' });
 
   // The peer is who connected; the client is who trusted proxies say sent it (trusted_proxies).
   const { peer } = request;
@@ -97,4 +109,23 @@ export async function forwardAdmitted<W extends Wire>({ exchange, outgoing, pick
     throw error;
   }
   return answer;
+}
+
+/**
+ * Refuses a request head the balancer will not forward: more fields, or more bytes of them, than
+ * the limits allow (431, RFC 6585 section 5), and a transfer coding other than `chunked` alone,
+ * whose meaning would be lost on the way (501, RFC 9112 section 6.1; as nginx answers).
+ */
+function refuseHead(headers: HeaderFields, limits: ServerSettings): Answer | undefined {
+  let count = 0;
+  let bytes = 0;
+  let codings: string | undefined;
+  headers.forEach((value, name) => {
+    count++;
+    bytes += name.length + value.length + 4;
+    if (name === 'transfer-encoding') codings = codings === undefined ? value : `${codings}, ${value}`;
+  });
+  if (count > limits.maxHeaderCount || bytes > limits.maxHeaderSize) return plainAnswer(431, 'Request Header Fields Too Large', CLOSE);
+  if (codings !== undefined && codings.trim().toLowerCase() !== 'chunked') return plainAnswer(501, 'Not Implemented: a transfer coding other than chunked', CLOSE);
+  return undefined;
 }

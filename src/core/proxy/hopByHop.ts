@@ -19,11 +19,13 @@ export function isHopByHop(name: string): boolean {
 export function removeHopByHop(headers: HeaderFields): void {
   const connection = headers.get('connection');
   // Only a token can name a field (RFC 9110 section 5.1); anything else names nothing to remove.
-  const named = connection ? connection.split(',').map((name) => name.trim().toLowerCase()).filter((name) => TOKEN.test(name)) : [];
+  // Host is never the connection's to remove: a client naming it would send the backend a request
+  // for no host (or, without its Host, for the backend's own), past host-based rules.
+  const named = new Set(connection ? connection.split(',').map((name) => name.trim().toLowerCase()).filter((name) => TOKEN.test(name) && name !== 'host') : []);
   // One pass to find them, since a message usually carries one or two of them, or none.
   const doomed: string[] = [];
   headers.forEach((_, name) => {
-    if (HOP_BY_HOP.has(name) || named.includes(name)) doomed.push(name);
+    if (HOP_BY_HOP.has(name) || named.has(name)) doomed.push(name);
   });
   for (const name of doomed) headers.delete(name);
 }

@@ -1,6 +1,7 @@
 import * as v from 'valibot';
 import { poolDefaultEntries, poolEntries } from './pool.ts';
 import { globalRuleEntries, ruleEntries } from './rules.ts';
+import { limits, serverTimeouts } from './server.ts';
 
 const hostName = v.pipe(
   v.string(),
@@ -31,6 +32,8 @@ export const configSchema = v.pipe(
     ...poolDefaultEntries,
     ...ruleEntries,
     ...globalRuleEntries,
+    timeouts: v.optional(serverTimeouts),
+    limits: v.optional(limits),
   }),
   v.check((config) => (config.hosts?.length ?? 0) + (config.paths?.length ?? 0) > 0, 'the config has no routes: add `hosts` or `paths`'),
 );

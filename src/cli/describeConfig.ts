@@ -1,4 +1,4 @@
-import type { LoadedConfig } from './core/config/loadConfig.ts';
+import type { LoadedConfig } from '../core/config/loadConfig.ts';
 
 /** The summary `switchyard check` prints: routes in match order, and the backends they share. */
 export function describeConfig(loaded: LoadedConfig): string {

@@ -1,0 +1,107 @@
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { ConfigError } from '../core/config/ConfigError.ts';
+import { loadConfig } from '../core/config/loadConfig.ts';
+import { describeConfig } from './describeConfig.ts';
+import { startServer } from '../server/startServer.ts';
+
+const HELP = `Usage: switchyard <command> [options]
+
+Commands:
+  serve --config FILE [--port 8080] [--hostname 127.0.0.1]
+        Serve the load balancer. --port 0 picks a free port. Prints
+        "listening on http://HOST:PORT" once ready; SIGTERM or SIGINT
+        stops accepting, finishes in-flight requests and exits 0.
+  check --config FILE
+        Validate a config, like nginx -t: print a summary and exit 0,
+        or print each error as FILE:LINE:COL: field: message and exit 1.
+
+Options:
+  -h, --help     Show this help
+  -v, --version  Show the version
+
+Under Deno: deno task serve --config FILE [--port 8080] [--hostname 127.0.0.1]
+`;
+
+/** How long in-flight requests may take to finish after SIGTERM or SIGINT. */
+const DRAIN_MS = 30_000;
+
+/**
+ * The command line, the same under Node (`switchyard ...`) and Deno (`deno task serve ...`):
+ * resolves with the exit code; a config error, a missing file or a taken port rejects, for
+ * `describeFailure`.
+ */
+export async function runCommand(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      port: { type: 'string', short: 'p' },
+      hostname: { type: 'string', short: 'H' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+  });
+  if (values.version) {
+    const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8'));
+    console.log(pkg.version);
+    return 0;
+  }
+  const command = positionals[0];
+  if (values.help || !command) {
+    (command || values.help ? console.log : console.error)(HELP);
+    return values.help ? 0 : 2;
+  }
+  if (command !== 'serve' && command !== 'check') {
+    console.error(`switchyard: unknown command "${command}"\n\n${HELP}`);
+    return 2;
+  }
+  if (!values.config) {
+    console.error(`switchyard ${command}: --config FILE is required`);
+    return 2;
+  }
+  return command === 'check' ? check(values.config) : serve(values.config, values.port, values.hostname);
+}
+
+async function check(file: string): Promise<number> {
+  const loaded = loadConfig(await readFile(file, 'utf8'), file);
+  console.log(`${file}: ok`);
+  console.log(describeConfig(loaded));
+  return 0;
+}
+
+async function serve(file: string, portText = '8080', hostname = '127.0.0.1'): Promise<number> {
+  const port = Number(portText);
+  if (!/^\d+$/.test(portText) || port > 65535) {
+    console.error(`switchyard serve: --port ${portText} is not a port number (0-65535)`);
+    return 2;
+  }
+  const log = (line: string) => console.error(line);
+  const server = await startServer({ configFile: file, port, hostname, log });
+  console.log(`listening on ${server.url}`);
+  // systemd's reload and logrotate send SIGHUP; its default would end the process.
+  const hangup = () => log('switchyard: SIGHUP received: the config in use is kept (hot reload is not built yet)');
+  process.on('SIGHUP', hangup);
+  await new Promise<void>((resolve) => {
+    const stop = () => {
+      process.off('SIGTERM', stop);
+      process.off('SIGINT', stop);
+      resolve();
+    };
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
+  });
+  process.off('SIGHUP', hangup);
+  await server.close(DRAIN_MS);
+  return 0;
+}
+
+/** One line for what stopped a command: no stack trace for the user's mistakes. */
+export function describeFailure(error: unknown): string {
+  const code = (error as { code?: string } | undefined)?.code;
+  if (error instanceof ConfigError) return error.message;
+  if (code === 'ENOENT' || (error as Error)?.name === 'NotFound') return `switchyard: cannot read ${(error as { path?: string }).path ?? 'the config'}: no such file`;
+  if (code === 'EADDRINUSE' || (error as Error)?.name === 'AddrInUse') return 'switchyard: cannot listen: address already in use';
+  return `switchyard: ${error instanceof Error ? error.message : String(error)}`;
+}

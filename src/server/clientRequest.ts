@@ -1,0 +1,33 @@
+import type { IncomingMessage } from 'node:http';
+import { unmapIpv4 } from '../core/firewall/ipAddress.ts';
+import { FieldList } from '../core/http/FieldList.ts';
+import type { ClientRequest } from '../core/proxy/admit.ts';
+import { splitTarget } from '../core/proxy/splitTarget.ts';
+import type { NodeWire } from './nodeWire.ts';
+
+/**
+ * A request as `node:http` parsed it, in the core's terms: the request-target kept as sent (so the
+ * query is forwarded byte for byte), the header fields as one flat list, and the body as the
+ * message stream itself when HTTP/1.1 frames one (RFC 9112 section 6.3).
+ */
+export function clientRequestOf(request: IncomingMessage): ClientRequest<NodeWire> {
+  const headers = FieldList.fromRaw(request.rawHeaders);
+  const target = request.url ?? '/';
+  // An absolute-form target's authority is the request's host, whatever Host says (RFC 9112
+  // section 3.2.2), for plain requests and upgrades alike.
+  const authority = target.charCodeAt(0) === 47 /* / */ ? undefined : splitTarget(target).authority;
+  if (authority !== undefined) headers.set('host', authority);
+  return {
+    method: request.method ?? 'GET',
+    target,
+    headers,
+    scheme: 'http',
+    peer: unmapIpv4(request.socket.remoteAddress),
+    body: hasBody(headers) ? request : null,
+  };
+}
+
+/** Whether the head frames a body: only these two fields do (RFC 9112 section 6.3). */
+function hasBody(headers: FieldList): boolean {
+  return headers.has('content-length') || headers.has('transfer-encoding');
+}

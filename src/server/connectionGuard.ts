@@ -1,0 +1,139 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ServerSettings } from '../core/config/serverSettings.ts';
+import { rawAnswer } from './rawAnswer.ts';
+
+type Phase = 'head' | 'busy' | 'idle';
+
+/** What is known of one client connection between two sweeps. */
+interface Watch {
+  phase: Phase;
+  /** When the phase began: the connection's opening, a request's first byte seen, a response's end. */
+  since: number;
+  /** Requests read and not yet answered (more than one when the client pipelines). */
+  busy: Set<IncomingMessage>;
+  bytesRead: number;
+  lastRead: number;
+  flushed: number;
+  lastFlush: number;
+}
+
+/**
+ * Bounds how long a client may hold a connection without doing its part, the same on every
+ * runtime that serves through `node:http` (Node, and Deno's compatibility layer, whose server
+ * honours none of Node's header or request timers):
+ * - `client_header`: a request head not complete that long after its first byte (or after the
+ *   connection opened) is answered 408 and the connection closed (slowloris);
+ * - `client_idle`: a keep-alive connection with no request that long is closed;
+ * - `client_body`: a request body the balancer is waiting for that pauses that long ends the
+ *   connection, 408 if no response was started;
+ * - `client_send`: a client that takes no more of its response for that long is cut off, which
+ *   cancels the upstream request.
+ * One sweep over the open connections runs every quarter of the shortest timeout (at most once a
+ * second): progress is read from the socket's byte counters, so nothing is added per chunk.
+ */
+export class ConnectionGuard {
+  readonly #watches = new Map<Socket, Watch>();
+  /** Every open connection, upgraded ones included, for a stop that cannot wait any longer. */
+  readonly #sockets = new Set<Socket>();
+  readonly #settings: ServerSettings;
+  readonly #now: () => number;
+  readonly #sweeper: ReturnType<typeof setInterval>;
+
+  constructor(server: Server, settings: ServerSettings, now: () => number = Date.now) {
+    this.#settings = settings;
+    this.#now = now;
+    server.on('connection', (socket: Socket) => this.#watch(socket));
+    server.on('request', (request: IncomingMessage, response: ServerResponse) => this.#started(request, response));
+    // An upgraded connection is a tunnel from then on, no longer HTTP: its pace is the application's.
+    server.on('upgrade', (request: IncomingMessage) => this.#watches.delete(request.socket));
+    const { clientHeader, clientIdle, clientBody, clientSend } = settings;
+    const tick = Math.max(25, Math.min(1000, Math.min(clientHeader, clientIdle, clientBody, clientSend) / 4));
+    this.#sweeper = setInterval(() => this.sweep(), tick);
+    this.#sweeper.unref?.();
+  }
+
+  /** Stops sweeping. */
+  stop(): void {
+    clearInterval(this.#sweeper);
+  }
+
+  /** Ends every connection at once, tunnels included. */
+  closeAll(): void {
+    for (const socket of this.#sockets) socket.destroy();
+  }
+
+  /** Closes every connection that is waiting for its next request. */
+  closeIdle(): void {
+    for (const [socket, watch] of this.#watches) if (watch.phase === 'idle') socket.destroy();
+  }
+
+  /** One pass over the open connections; run by the timer, public for tests. */
+  sweep(): void {
+    const now = this.#now();
+    const s = this.#settings;
+    for (const [socket, watch] of this.#watches) {
+      const read = socket.bytesRead;
+      const flushed = socket.bytesWritten - socket.writableLength;
+      const reading = read !== watch.bytesRead;
+      if (reading) watch.lastRead = now;
+      if (flushed !== watch.flushed || socket.writableLength === 0) watch.lastFlush = now;
+      watch.bytesRead = read;
+      watch.flushed = flushed;
+
+      if (watch.phase === 'idle') {
+        if (reading) this.#enter(watch, 'head', now);
+        else if (now - watch.since >= s.clientIdle) socket.destroy();
+      } else if (watch.phase === 'head') {
+        // A connection that never sent a byte is closed without a word, as nginx does.
+        if (now - watch.since >= s.clientHeader) refuse(socket, read > 0 ? 408 : undefined);
+      } else {
+        const waitingForBody = [...watch.busy].some((request) => !request.complete && request.readableLength === 0);
+        if (waitingForBody && now - watch.lastRead >= s.clientBody) refuse(socket, startedResponse(socket) ? undefined : 408);
+        else if (now - watch.lastFlush >= s.clientSend) socket.destroy();
+      }
+    }
+  }
+
+  #watch(socket: Socket): void {
+    const now = this.#now();
+    this.#watches.set(socket, { phase: 'head', since: now, busy: new Set(), bytesRead: socket.bytesRead, lastRead: now, flushed: 0, lastFlush: now });
+    this.#sockets.add(socket);
+    socket.once('close', () => {
+      this.#watches.delete(socket);
+      this.#sockets.delete(socket);
+    });
+  }
+
+  #started(request: IncomingMessage, response: ServerResponse): void {
+    const watch = this.#watches.get(request.socket as Socket);
+    if (!watch) return;
+    watch.busy.add(request);
+    this.#enter(watch, 'busy', this.#now());
+    response.once('close', () => {
+      watch.busy.delete(request);
+      if (watch.busy.size === 0) this.#enter(watch, 'idle', this.#now());
+    });
+  }
+
+  #enter(watch: Watch, phase: Phase, now: number): void {
+    watch.phase = phase;
+    watch.since = now;
+    watch.lastRead = now;
+    watch.lastFlush = now;
+  }
+}
+
+/** Whether the socket's current response has begun (its status line is out). */
+function startedResponse(socket: Socket): boolean {
+  const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  return current?.headersSent ?? false;
+}
+
+/** Ends a connection, with the balancer's answer first when one can still be given. */
+function refuse(socket: Socket, status: 408 | undefined): void {
+  if (status === undefined || !socket.writable) return void socket.destroy();
+  socket.end(rawAnswer(status, 'Request Timeout'));
+  // A client that does not read even this is not waited for.
+  setTimeout(() => socket.destroy(), 1000).unref?.();
+}

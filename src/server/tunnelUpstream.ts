@@ -1,0 +1,93 @@
+import { connect as connectTcp, isIP, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
+import { FieldList } from '../core/http/FieldList.ts';
+import { UpstreamError, type Upstream, type UpstreamResponse } from '../core/proxy/Upstream.ts';
+import { classifyUpstreamError } from '../upstream/upstreamErrors.ts';
+import type { NodeWire } from './nodeWire.ts';
+
+/** The most a backend's answer to the handshake may hold before its blank line. */
+const MAX_HANDSHAKE_HEAD = 16 * 1024;
+
+/**
+ * The upstream client for WebSocket upgrades on `node:http` (Node and Deno): it does what nginx
+ * does, opening a connection of its own to the backend and sending the (rewritten) upgrade request
+ * on it. A `101 Switching Protocols` resolves with the backend's socket as the body, anything it
+ * sent past the handshake put back in front, for the server to join to the client's; any other
+ * answer resolves with its status and fields and no body (the connection is closed: a backend that
+ * declines must not leave the client holding a raw connection past the firewall). Failures reject
+ * as `UpstreamError`s, so the forward loop retries and records them like any other request's.
+ */
+export const tunnelUpstream: Upstream<NodeWire> = (request) =>
+  new Promise<UpstreamResponse<NodeWire>>((resolve, reject) => {
+    const url = new URL(request.origin);
+    const secure = url.protocol === 'https:';
+    const port = Number(url.port || (secure ? 443 : 80));
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    // RFC 6066 section 3: a server name is a host name, never an address.
+    const backend: Socket = secure ? connectTls({ host, port, ...(isIP(host) ? {} : { servername: host }) }) : connectTcp({ host, port });
+    let settled = false;
+    const fail = (error: UpstreamError) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      request.signal.off('abort', abandon);
+      backend.destroy();
+      reject(error);
+    };
+    const abandon = () => fail(new UpstreamError('failed', 'the client went away'));
+    let timer = setTimeout(() => fail(new UpstreamError('timeout', `no connection within ${request.timeouts.connect} ms`)), request.timeouts.connect);
+    request.signal.once('abort', abandon);
+    backend.on('error', (error) => fail(classifyUpstreamError(error)));
+    backend.once('close', () => fail(new UpstreamError('failed', 'the backend closed the connection during the handshake')));
+
+    backend.once(secure ? 'secureConnect' : 'connect', () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => fail(new UpstreamError('timeout', `no handshake answer within ${request.timeouts.responseHeaders} ms`)), request.timeouts.responseHeaders);
+      let head = `${request.method} ${request.target} HTTP/1.1\r\n`;
+      if (!request.headers.has('host')) head += `host: ${url.host}\r\n`;
+      request.headers.forEach((value, name) => (head += `${name}: ${value}\r\n`));
+      backend.write(`${head}\r\n`, 'latin1');
+      readHandshake(backend, (answer) => {
+        if (settled) return;
+        if (!answer) return fail(new UpstreamError('failed', 'the backend did not answer the handshake with HTTP'));
+        settled = true;
+        clearTimeout(timer);
+        request.signal.off('abort', abandon);
+        backend.removeAllListeners('close');
+        if (answer.status !== 101) {
+          backend.destroy();
+          return resolve({ status: answer.status, headers: answer.headers, body: null });
+        }
+        if (answer.rest.length > 0) backend.unshift(answer.rest);
+        resolve({ status: 101, headers: answer.headers, body: backend });
+      });
+    });
+  });
+
+interface Handshake {
+  readonly status: number;
+  readonly headers: FieldList;
+  /** Bytes the backend sent after the blank line: the tunnel's first. */
+  readonly rest: Buffer;
+}
+
+/** Reads the backend's answer up to its blank line; `undefined` when it is not HTTP or too long. */
+function readHandshake(backend: Socket, done: (answer: Handshake | undefined) => void): void {
+  let buffered: Buffer = Buffer.alloc(0);
+  const onData = (chunk: Buffer) => {
+    buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
+    const end = buffered.indexOf('\r\n\r\n');
+    if (end === -1 && buffered.length <= MAX_HANDSHAKE_HEAD) return;
+    backend.off('data', onData);
+    backend.pause();
+    const status = /^HTTP\/1\.[01] (\d{3})/.exec(buffered.toString('latin1', 0, 16));
+    if (end === -1 || !status) return done(undefined);
+    const fields: string[] = [];
+    for (const line of buffered.toString('latin1', 0, end).split('\r\n').slice(1)) {
+      const colon = line.indexOf(':');
+      if (colon > 0) fields.push(line.slice(0, colon).trim().toLowerCase(), line.slice(colon + 1).trim());
+    }
+    done({ status: Number(status[1]), headers: new FieldList(fields), rest: buffered.subarray(end + 4) });
+  };
+  backend.on('data', onData);
+}

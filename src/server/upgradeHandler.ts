@@ -1,0 +1,86 @@
+import { ServerResponse, type IncomingMessage, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { Duplex } from 'node:stream';
+import { admit, forwardAdmitted, isAdmitted } from '../core/proxy/admit.ts';
+import { offersWebSocket } from '../core/proxy/webSocket.ts';
+import { badRequest, plainAnswer, type Answer } from '../core/responses.ts';
+import { clientRequestOf } from './clientRequest.ts';
+import { ClientSignal, nodeBodies, type NodeWire } from './nodeWire.ts';
+import { rawResponse } from './rawAnswer.ts';
+import type { HandlerOptions } from './requestHandler.ts';
+import { tunnelUpstream } from './tunnelUpstream.ts';
+
+/**
+ * `node:http` hands every request carrying `Upgrade` to its `upgrade` event, outside the request
+ * handler. A WebSocket upgrade takes the same path as any request: admitted (routing, firewall,
+ * rules), then forwarded (a backend picked, counted in flight until the tunnel closes, retried and
+ * recorded on failure) with `tunnelUpstream` as the client; a 101 joins the two connections. Any
+ * other upgrade (`h2c`, say) is declined as HTTP allows (RFC 9110 section 7.8): the request is
+ * served as the plain request it also is, when it carries no body; one with a body cannot be read
+ * here any more, and is refused.
+ */
+export function upgradeHandler(server: Server, options: HandlerOptions): (incoming: IncomingMessage, socket: Duplex, head: Buffer) => void {
+  return (incoming, socket, head) => {
+    socket.on('error', () => {});
+    const request = clientRequestOf(incoming);
+    if (!offersWebSocket(incoming.method, incoming.headers.upgrade)) {
+      if (request.body !== null || head.length > 0) return refuse(socket, plainAnswer(501, 'Not Implemented: an upgrade request with a body'));
+      const response = new ServerResponse(incoming);
+      response.shouldKeepAlive = false;
+      response.assignSocket(socket as Socket);
+      response.once('finish', () => socket.end());
+      server.emit('request', incoming, response);
+      return;
+    }
+    // The handshake is a GET without content (RFC 6455 section 4.1); a body would reach the backend
+    // as the tunnel's first bytes, past every rule.
+    if (request.body !== null) return refuse(socket, badRequest('a WebSocket handshake has no body'));
+    try {
+      const admitted = admit<NodeWire>(options.config(), { ...request, body: null });
+      if (!isAdmitted(admitted)) return refuse(socket, admitted);
+      // The one upgrade a balancer joins end to end: the hop-by-hop pair goes on to the backend.
+      admitted.outgoing.headers.set('connection', 'upgrade');
+      admitted.outgoing.headers.set('upgrade', 'websocket');
+      forwardAdmitted(admitted, { upstream: tunnelUpstream, bodies: nodeBodies, signal: new ClientSignal(socket) }).then(
+        (answer) => join(socket, head, answer),
+        (error) => fail(socket, error, options.log),
+      );
+    } catch (error) {
+      fail(socket, error, options.log);
+    }
+  };
+}
+
+/** A 101 joins the client's connection to the backend's; anything else is written and the connection closed. */
+function join(client: Duplex, head: Buffer, answer: Answer<NodeWire['body']>): void {
+  const backend = answer.body;
+  if (answer.status !== 101 || !(backend instanceof Duplex)) {
+    if (backend !== null && typeof backend !== 'string' && !(backend instanceof Uint8Array)) nodeBodies.discard(backend);
+    return refuse(client, { ...answer, body: typeof backend === 'string' || backend instanceof Uint8Array ? backend : null });
+  }
+  if (client.destroyed) return void backend.destroy();
+  client.write(rawHead(answer));
+  if (head.length > 0) backend.write(head);
+  backend.on('error', () => client.destroy());
+  backend.on('close', () => client.destroy());
+  client.on('close', () => backend.destroy());
+  backend.pipe(client);
+  client.pipe(backend);
+}
+
+/** The 101's head: the backend's end-to-end fields (and the balancer's, a sticky cookie), with the upgrade pair. */
+function rawHead(answer: Answer<unknown>): string {
+  let head = 'HTTP/1.1 101 Switching Protocols\r\n';
+  answer.headers.forEach((value, name) => (head += `${name}: ${value}\r\n`));
+  return `${head}connection: Upgrade\r\nupgrade: websocket\r\n\r\n`;
+}
+
+function refuse(socket: Duplex, answer: Answer<Uint8Array>): void {
+  if (socket.writable) socket.end(rawResponse(answer));
+  else socket.destroy();
+}
+
+function fail(socket: Duplex, error: unknown, log: (line: string) => void): void {
+  log(`switchyard: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  refuse(socket, plainAnswer(500, 'Internal Server Error'));
+}

@@ -1,8 +1,8 @@
 import { webHeaders } from '../http/webHeaders.ts';
+import { MAX_TIMER_MS } from '../timers.ts';
 import { UpstreamError, type Upstream, type UpstreamRequest } from './Upstream.ts';
 
-/** Timers keep at most 2^31 - 1 ms; a longer delay would fire at once. */
-export const MAX_TIMER_MS = 2 ** 31 - 1;
+export { MAX_TIMER_MS } from '../timers.ts';
 
 type FetchLike = (input: string, init: RequestInit & { duplex?: 'half' }) => Promise<Response>;
 

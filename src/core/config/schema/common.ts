@@ -1,7 +1,7 @@
 import * as v from 'valibot';
-import { MAX_TIMER_MS } from '../../proxy/fetchUpstream.ts';
 import { parseDuration } from '../duration.ts';
 import { TOKEN } from '../../httpToken.ts';
+import { MAX_TIMER_MS } from '../../timers.ts';
 
 
 /** A duration written with its unit: `250ms`, `5s`, `2m`, `1h`; from 1 ms to about 24 days. */

@@ -3,6 +3,7 @@ import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/core/config/loadConfig.ts';
+import { startHealthChecks } from '../../src/core/health/startHealthChecks.ts';
 
 // The app with the portable fetch upstream, against backends simulated by msw: status codes and
 // upstream behaviour that real servers make awkward to provoke.
@@ -17,9 +18,6 @@ hosts:
   - host: www.mango.com
     servers: [mango.test:8081]
     timeouts: { connect: 50ms, response_headers: 100ms, body_idle: 100ms }
-paths:
-  - path: /pears
-    servers: [pears-a.test:80, pears-b.test:80]
 `);
 const app = createApp({ config: loaded, clientAddress: () => '192.0.2.10', log: () => {} });
 const mango = (path: string, init: RequestInit = {}) =>
@@ -51,7 +49,7 @@ describe('createApp with the fetch upstream', () => {
   });
 
   it('answers 504 Gateway Timeout when response headers are late', async () => {
-    server.use(http.get('http://mango.test:8081/*', async () => (await delay(5_000), HttpResponse.text('late'))));
+    server.use(http.get('http://mango.test:8081/*', async () => (await delay('infinite'), HttpResponse.text('late'))));
     const response = await mango('/slow');
     expect(response.status).toBe(504);
     expect(await response.text()).toBe('Gateway Timeout\n');
@@ -93,15 +91,14 @@ describe('createApp with the fetch upstream', () => {
   });
 
   it('answers 503 naming the route when no backend is healthy', async () => {
-    const route = loaded.routes.match(undefined, '/pears')!;
-    for (const member of route.pool.members) member.backend.healthy = false;
-    try {
-      const response = await app.request('http://lb.test/pears/1');
-      expect(response.status).toBe(503);
-      expect(await response.text()).toBe('Service Unavailable: no healthy backend for /pears\n');
-    } finally {
-      for (const member of route.pool.members) member.backend.healthy = true;
-    }
+    const config = loadConfig('paths:\n  - path: /pears\n    servers: [pears-a.test:80, pears-b.test:80]\n');
+    // Both backends fail their first health check, which takes them down at once.
+    const checks = startHealthChecks(config.backends, { upstream: async () => new Response(null, { status: 503 }), log: () => {}, schedule: false });
+    await checks.probeAll();
+    checks.stop();
+    const response = await createApp({ config, log: () => {} }).request('http://lb.test/pears/1');
+    expect(response.status).toBe(503);
+    expect(await response.text()).toBe('Service Unavailable: no healthy backend for /pears\n');
   });
 
   it('answers 404 Not Found when no route matches', async () => {

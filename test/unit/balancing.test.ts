@@ -4,19 +4,27 @@ import { createStrategy, type Algorithm } from '../../src/core/balancing/createS
 import { Sticky, stickyToken } from '../../src/core/balancing/sticky.ts';
 import { loadConfig } from '../../src/core/config/loadConfig.ts';
 import { HealthState } from '../../src/core/health/HealthState.ts';
-import { DEFAULT_PASSIVE_HEALTH } from '../../src/core/health/HealthSettings.ts';
+import { DEFAULT_ACTIVE_CHECK, DEFAULT_PASSIVE_HEALTH, type PassiveHealthSettings } from '../../src/core/health/HealthSettings.ts';
 import { Backend } from '../../src/core/pool/Backend.ts';
 import { Pool, type PoolMember } from '../../src/core/pool/Pool.ts';
-import { seededRandom } from '../helpers/manualClock.ts';
+import { manualClock, seededRandom } from '../helpers/manualClock.ts';
 
 const NO_REQUEST: PickRequest = { clientAddress: undefined, headers: new Headers() };
 
-function members(weights: number[]): PoolMember[] {
-  return weights.map((weight, i) => ({ backend: new Backend({ origin: `http://10.0.0.${i + 1}:80`, basePath: '' }), weight }));
+/** Health whose every probe decides at once, so a test takes a backend down or up with one probe, as its checks would. */
+function oneProbeHealth(extra: { passive?: PassiveHealthSettings; now?: () => number } = {}): HealthState {
+  return new HealthState({ active: { ...DEFAULT_ACTIVE_CHECK, healthyThreshold: 1, unhealthyThreshold: 1 }, ...extra });
 }
 
-function pool(algorithm: Algorithm, list: PoolMember[], extra: { hashOn?: 'client_ip' | { header: string } | { cookie: string }; sticky?: Sticky } = {}): Pool {
-  return new Pool(list, createStrategy(algorithm, { members: list, random: seededRandom(1), hashOn: extra.hashOn }), { sticky: extra.sticky });
+const takeDown = (backend: Backend) => backend.health.recordProbe(false, 'GET /healthcheck -> 503');
+const bringUp = (backend: Backend) => backend.health.recordProbe(true, 'GET /healthcheck -> 200');
+
+function members(weights: number[]): PoolMember[] {
+  return weights.map((weight, i) => ({ backend: new Backend({ origin: `http://10.0.0.${i + 1}:80`, basePath: '' }, oneProbeHealth()), weight }));
+}
+
+function pool(algorithm: Algorithm, list: PoolMember[], extra: { hashOn?: 'client_ip' | { header: string } | { cookie: string }; sticky?: Sticky; now?: () => number } = {}): Pool {
+  return new Pool(list, createStrategy(algorithm, { members: list, random: seededRandom(1), hashOn: extra.hashOn }), { sticky: extra.sticky, now: extra.now });
 }
 
 function indexOf(list: PoolMember[], backend: Backend | undefined): number {
@@ -49,7 +57,7 @@ describe('balancing algorithms', () => {
     const p = pool('round_robin', list);
     const order = Array.from({ length: 6 }, () => indexOf(list, p.pick(NO_REQUEST)));
     expect(order).toEqual([0, 1, 2, 0, 1, 2]);
-    list[1].backend.healthy = false;
+    takeDown(list[1].backend);
     const after = Array.from({ length: 4 }, () => indexOf(list, p.pick(NO_REQUEST)));
     expect(after).not.toContain(1);
     expect(new Set(after)).toEqual(new Set([0, 2]));
@@ -123,13 +131,13 @@ describe('balancing algorithms', () => {
       const share = before.filter((backend) => backend === member.backend).length / 10_000;
       expect(Math.abs(share - 0.25)).toBeLessThan(0.06);
     }
-    list[2].backend.healthy = false;
+    takeDown(list[2].backend);
     const after = Array.from({ length: 10_000 }, (_, i) => p.pick(request(i))!);
     for (let i = 0; i < 10_000; i++) {
       if (before[i] !== list[2].backend) expect(after[i]).toBe(before[i]);
       else expect(after[i]).not.toBe(list[2].backend);
     }
-    list[2].backend.healthy = true;
+    bringUp(list[2].backend);
     expect(Array.from({ length: 10_000 }, (_, i) => p.pick(request(i))!)).toEqual(before);
   });
 
@@ -158,23 +166,53 @@ describe('balancing algorithms', () => {
     expect(sticky.setCookie(pinned, withCookie.headers)).toBeUndefined();
     expect(sticky.setCookie(list[0].backend, new Headers())).toBe(`lb=${stickyToken(list[0].backend)}; Path=/; HttpOnly; SameSite=Lax`);
     expect(stickyToken(pinned)).not.toContain('10.0.0');
-    pinned.healthy = false;
+    takeDown(pinned);
     expect(p.pick(withCookie)).not.toBe(pinned);
   });
 });
 
 describe('pool picking and health', () => {
+  const passive = { ...DEFAULT_PASSIVE_HEALTH, failures: 1, cooldownMs: 10_000 };
+
   it('skips ejected backends, but tries them when every backend is ejected (panic mode)', () => {
-    const passive = { ...DEFAULT_PASSIVE_HEALTH, failures: 1 };
-    const list = [0, 1].map((i) => ({ backend: new Backend({ origin: `http://10.0.0.${i}:80`, basePath: '' }, new HealthState({ passive })), weight: 1 }));
-    const p = pool('round_robin', list);
+    const clock = manualClock();
+    const list = [0, 1].map((i) => ({ backend: new Backend({ origin: `http://10.0.0.${i}:80`, basePath: '' }, oneProbeHealth({ passive, now: clock.now })), weight: 1 }));
+    const p = pool('round_robin', list, { now: clock.now });
     list[0].backend.health.recordFailure('x');
     expect(new Set([p.pick(NO_REQUEST), p.pick(NO_REQUEST)])).toEqual(new Set([list[1].backend]));
     list[1].backend.health.recordFailure('x');
     expect(p.pick(NO_REQUEST)).toBeDefined();
-    list[0].backend.healthy = false;
-    list[1].backend.healthy = false;
+    takeDown(list[0].backend);
+    takeDown(list[1].backend);
     expect(p.pick(NO_REQUEST)).toBeUndefined();
+  });
+
+  it('picks an ejected backend again once its cool-down is over, and tells of its return at that pick', async () => {
+    const clock = manualClock();
+    const list = [0, 1].map((i) => ({ backend: new Backend({ origin: `http://10.0.0.${i}:80`, basePath: '' }, oneProbeHealth({ passive, now: clock.now })), weight: 1 }));
+    const p = pool('round_robin', list, { now: clock.now });
+    const [ejected] = list.map((member) => member.backend);
+    const events: string[] = [];
+    ejected.health.subscribe((event) => events.push(event.kind));
+    ejected.health.recordFailure('x');
+    await clock.advance(10_000);
+    expect(ejected.isHealthy(clock.now())).toBe(true);
+    expect(events).toEqual(['ejected']); // reading told nobody anything
+    const picked = [p.pick(NO_REQUEST), p.pick(NO_REQUEST)];
+    expect(events).toEqual(['ejected', 'returned']);
+    expect(picked).toContain(ejected);
+  });
+
+  it('leaves ejections alone when asked only whether a backend is left', async () => {
+    const clock = manualClock();
+    const backend = new Backend({ origin: 'http://10.0.0.1:80', basePath: '' }, oneProbeHealth({ passive, now: clock.now }));
+    const p = pool('random', [{ backend, weight: 1 }], { now: clock.now });
+    const events: string[] = [];
+    backend.health.subscribe((event) => events.push(event.kind));
+    backend.health.recordFailure('x');
+    await clock.advance(10_000);
+    expect(p.hasCandidates()).toBe(true);
+    expect(events).toEqual(['ejected']);
   });
 
   it('reads algorithm, hash_on and weights from the config, and refuses weights with round_robin', () => {

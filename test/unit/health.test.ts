@@ -77,13 +77,42 @@ describe('passive health: ejection and recovery', () => {
     health.recordSuccess(); // a success resets the count
     health.recordFailure('a');
     health.recordFailure('b');
-    expect(health.isEjected).toBe(false);
+    expect(health.isEjected(clock.now())).toBe(false);
     health.recordFailure('c');
-    expect(health.isEjected).toBe(true);
+    expect(health.isEjected(clock.now())).toBe(true);
     await clock.advance(9_999);
-    expect(health.isEjected).toBe(true);
+    expect(health.isEjected(clock.now())).toBe(true);
     await clock.advance(1);
-    expect(health.isEjected).toBe(false);
+    expect(health.isEjected(clock.now())).toBe(false);
+  });
+
+  it('answers whether a backend is ejected without changing anything; ending the ejection is its own step, told once', async () => {
+    const clock = manualClock();
+    const health = new HealthState({ passive, now: clock.now });
+    const events: string[] = [];
+    health.subscribe((event) => events.push(event.kind));
+    for (let i = 0; i < 3; i++) health.recordFailure('x');
+    expect(health.endEjection(clock.now())).toBe(false); // the cool-down is not over
+    await clock.advance(10_000);
+    expect(health.isEjected(clock.now())).toBe(false);
+    expect(health.isEjected(clock.now())).toBe(false);
+    expect(events).toEqual(['ejected']);
+    // Time is an argument: the same state read for an earlier moment still says ejected.
+    expect(health.isEjected(clock.now() - 1)).toBe(true);
+    expect(health.endEjection(clock.now())).toBe(true);
+    expect(health.endEjection(clock.now())).toBe(false);
+    expect(events).toEqual(['ejected', 'returned']);
+  });
+
+  it('ends an ejection that is over before counting the next outcome, so the return is told first', async () => {
+    const clock = manualClock();
+    const health = new HealthState({ passive, now: clock.now });
+    const events: string[] = [];
+    health.subscribe((event) => events.push(event.kind));
+    for (let i = 0; i < 3; i++) health.recordFailure('x');
+    await clock.advance(10_000);
+    health.recordFailure('x'); // on probation: ejected again at once
+    expect(events).toEqual(['ejected', 'returned', 'ejected']);
   });
 
   it('doubles the cool-down on repeats, up to max_cooldown, and forgets after a clean spell', async () => {
@@ -93,18 +122,18 @@ describe('passive health: ejection and recovery', () => {
     health.subscribe((event) => event.kind === 'ejected' && cooldowns.push(event.cooldownMs));
     for (let i = 0; i < 3; i++) health.recordFailure('x');
     await clock.advance(10_000);
-    expect(health.isEjected).toBe(false);
+    expect(health.isEjected(clock.now())).toBe(false);
     // On probation: one failure ejects again, for twice as long.
     health.recordFailure('x');
     await clock.advance(20_000);
-    expect(health.isEjected).toBe(false);
+    expect(health.isEjected(clock.now())).toBe(false);
     health.recordFailure('x');
     await clock.advance(40_000);
-    expect(health.isEjected).toBe(false);
+    expect(health.isEjected(clock.now())).toBe(false);
     health.recordFailure('x');
     expect(cooldowns).toEqual([10_000, 20_000, 40_000, 60_000]);
     await clock.advance(60_000);
-    expect(health.isEjected).toBe(false);
+    expect(health.isEjected(clock.now())).toBe(false);
     health.recordSuccess(); // off probation
     await clock.advance(60_000); // clean for max_cooldown
     for (let i = 0; i < 3; i++) health.recordFailure('x');
@@ -114,7 +143,7 @@ describe('passive health: ejection and recovery', () => {
   it('never ejects when passive health is off', () => {
     const health = new HealthState({});
     for (let i = 0; i < 100; i++) health.recordFailure('x');
-    expect(health.isEjected).toBe(false);
+    expect(health.isEjected(Date.now())).toBe(false);
   });
 });
 
@@ -149,7 +178,7 @@ describe('startHealthChecks', () => {
     await checks.probeAll();
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/^health: http:\/\/localhost:8082 is DOWN: GET \/healthcheck -> 404 \(first check\); if the app does not serve \/healthcheck, set health_check\.path/);
-    expect(config.backends.map((backend) => backend.healthy)).toEqual([true, false]);
+    expect(config.backends.map((backend) => backend.isHealthy(Date.now()))).toEqual([true, false]);
     checks.stop();
   });
 

@@ -188,7 +188,7 @@ describe('passive health through forwarding', () => {
     for (let i = 0; i < 6; i++) await (await send(route, fake.upstream)).text();
     // Round robin: A, B, C, A (ejected now), B, C, B...
     expect(fake.calls.map((call) => call.origin)).toEqual([A, B, C, A, B, C]);
-    expect(route.pool.members[0].backend.healthy).toBe(false);
+    expect(route.pool.members[0].backend.isHealthy(Date.now())).toBe(false);
     for (let i = 0; i < 4; i++) await (await send(route, fake.upstream)).text();
     expect(fake.calls.slice(6).map((call) => call.origin)).not.toContain(A);
   });
@@ -237,7 +237,7 @@ describe('a client that goes away', () => {
     });
     expect(response.status).toBe(502);
     expect(calls).toHaveLength(1);
-    expect(route.pool.members.every((member) => member.backend.healthy)).toBe(true);
+    expect(route.pool.members.every((member) => member.backend.isHealthy(Date.now()))).toBe(true);
   });
 });
 

@@ -1,5 +1,4 @@
-import type { Backend } from '../pool/Backend.ts';
-import type { BalancingStrategy, HashOn, PickRequest, StrategyOptions } from './BalancingStrategy.ts';
+import type { Balanced, BalancingStrategy, HashOn, PickRequest, StrategyOptions } from './BalancingStrategy.ts';
 import { hash32 } from './hash32.ts';
 import { randomStrategy } from './random.ts';
 import { readCookie } from './readCookie.ts';
@@ -15,7 +14,7 @@ const MAX_POINTS = 100_000;
  * its share moves; every other key stays where it was. Requests without the key (no header,
  * cookie or known client address) are spread at random.
  */
-export function consistentHashStrategy(options: StrategyOptions): BalancingStrategy {
+export function consistentHashStrategy<B extends Balanced>(options: StrategyOptions<B>): BalancingStrategy<B> {
   const hashOn = options.hashOn ?? 'client_ip';
   const ring = buildRing(options.members.map((member) => ({ backend: member.backend, weight: member.weight })));
   const fallback = randomStrategy(options);
@@ -40,15 +39,15 @@ function keyOf(hashOn: HashOn, request: PickRequest): string | undefined {
   return readCookie(request.headers, hashOn.cookie);
 }
 
-interface Ring {
+interface Ring<B> {
   readonly points: Uint32Array;
-  readonly owners: Backend[];
+  readonly owners: B[];
 }
 
-function buildRing(members: readonly { backend: Backend; weight: number }[]): Ring {
+function buildRing<B extends Balanced>(members: readonly { backend: B; weight: number }[]): Ring<B> {
   const totalWeight = members.reduce((sum, member) => sum + member.weight, 0);
   const scale = Math.max(1, Math.min(POINTS_PER_WEIGHT, Math.floor(MAX_POINTS / totalWeight)));
-  const entries: { point: number; backend: Backend }[] = [];
+  const entries: { point: number; backend: B }[] = [];
   for (const member of members) {
     // Points hang off the backend's id, not its position in the list, so reordering the config moves nothing.
     for (let i = 0; i < member.weight * scale; i++) entries.push({ point: hash32(`${member.backend.id}#${i}`), backend: member.backend });

@@ -1,4 +1,4 @@
-import type { BalancingStrategy, StrategyOptions } from './BalancingStrategy.ts';
+import type { Balanced, BalancingStrategy, StrategyOptions } from './BalancingStrategy.ts';
 import { consistentHashStrategy } from './consistentHash.ts';
 import { leastConnectionsStrategy } from './leastConnections.ts';
 import { powerOfTwoStrategy } from './powerOfTwo.ts';
@@ -9,7 +9,7 @@ import { weightedStrategy } from './weighted.ts';
 /** A pool's `algorithm`. */
 export type Algorithm = 'random' | 'round_robin' | 'weighted' | 'least_connections' | 'power_of_two' | 'consistent_hash';
 
-const strategies: Record<Algorithm, (options: StrategyOptions) => BalancingStrategy> = {
+const strategies: Record<Algorithm, <B extends Balanced>(options: StrategyOptions<B>) => BalancingStrategy<B>> = {
   random: randomStrategy,
   round_robin: roundRobinStrategy,
   weighted: weightedStrategy,
@@ -19,6 +19,6 @@ const strategies: Record<Algorithm, (options: StrategyOptions) => BalancingStrat
 };
 
 /** Builds the strategy named by a pool's `algorithm`. */
-export function createStrategy(algorithm: Algorithm, options: StrategyOptions): BalancingStrategy {
+export function createStrategy<B extends Balanced>(algorithm: Algorithm, options: StrategyOptions<B>): BalancingStrategy<B> {
   return strategies[algorithm](options);
 }

@@ -1,4 +1,4 @@
-import type { BalancingStrategy, StrategyOptions } from './BalancingStrategy.ts';
+import type { Balanced, BalancingStrategy, StrategyOptions } from './BalancingStrategy.ts';
 import { randomStrategy } from './random.ts';
 
 /**
@@ -7,7 +7,7 @@ import { randomStrategy } from './random.ts';
  * them by weighted round robin), so an idle pool neither sends everything to its first member
  * nor forgets the weights.
  */
-export function leastConnectionsStrategy(options: StrategyOptions): BalancingStrategy {
+export function leastConnectionsStrategy<B extends Balanced>(options: StrategyOptions<B>): BalancingStrategy<B> {
   const tieBreak = randomStrategy(options);
   return {
     pick(candidates, request) {

@@ -1,5 +1,4 @@
-import type { PoolMember } from '../pool/Pool.ts';
-import type { BalancingStrategy, StrategyOptions } from './BalancingStrategy.ts';
+import type { Balanced, BalancingStrategy, Member, StrategyOptions } from './BalancingStrategy.ts';
 
 /**
  * Power of two choices (Mitzenmacher): two distinct members drawn at random in proportion to
@@ -7,7 +6,7 @@ import type { BalancingStrategy, StrategyOptions } from './BalancingStrategy.ts'
  * a tie. Nearly as even as least connections, without its herding when many balancers act on
  * stale counts; an idle pool is spread by weight.
  */
-export function powerOfTwoStrategy({ random }: StrategyOptions): BalancingStrategy {
+export function powerOfTwoStrategy<B extends Balanced>({ random }: StrategyOptions<B>): BalancingStrategy<B> {
   return {
     pick(candidates) {
       if (candidates.length === 1) return candidates[0].backend;
@@ -21,7 +20,7 @@ export function powerOfTwoStrategy({ random }: StrategyOptions): BalancingStrate
 }
 
 /** The member at `point` along the weights, skipping `skip`. */
-function draw(candidates: readonly PoolMember[], point: number, skip: PoolMember | undefined): PoolMember {
+function draw<M extends Member>(candidates: readonly M[], point: number, skip: M | undefined): M {
   let last = candidates[0];
   for (const member of candidates) {
     if (member === skip) continue;

@@ -1,10 +1,10 @@
-import type { BalancingStrategy, StrategyOptions } from './BalancingStrategy.ts';
+import type { Balanced, BalancingStrategy, StrategyOptions } from './BalancingStrategy.ts';
 
 /**
  * Picks at random among the healthy members, in proportion to their weights (all 1 by default,
  * so uniformly): the tutorial's choice, and the default.
  */
-export function randomStrategy({ random }: StrategyOptions): BalancingStrategy {
+export function randomStrategy<B extends Balanced>({ random }: StrategyOptions<B>): BalancingStrategy<B> {
   return {
     pick(candidates) {
       let total = 0;

@@ -1,6 +1,5 @@
 import type { HeaderFields } from '../http/HeaderFields.ts';
-import type { Backend } from '../pool/Backend.ts';
-import type { PoolMember } from '../pool/Pool.ts';
+import type { Balanced, Member } from './BalancingStrategy.ts';
 import { hash32 } from './hash32.ts';
 import { readCookie } from './readCookie.ts';
 
@@ -26,14 +25,14 @@ export class Sticky {
   }
 
   /** The candidate the request's cookie names, if it is among the candidates. */
-  find(candidates: readonly PoolMember[], headers: HeaderFields): Backend | undefined {
+  find<B extends Balanced>(candidates: readonly Member<B>[], headers: HeaderFields): B | undefined {
     const token = readCookie(headers, this.settings.cookie);
     if (!token) return undefined;
     return candidates.find((member) => stickyToken(member.backend) === token)?.backend;
   }
 
   /** The `Set-Cookie` value that pins the client to `backend`, or undefined when its cookie does so already. */
-  setCookie(backend: Backend, headers: HeaderFields): string | undefined {
+  setCookie(backend: Balanced, headers: HeaderFields): string | undefined {
     const token = stickyToken(backend);
     if (readCookie(headers, this.settings.cookie) === token) return undefined;
     const maxAge = this.settings.maxAgeMs === undefined ? '' : `; Max-Age=${Math.floor(this.settings.maxAgeMs / 1000)}`;
@@ -42,6 +41,6 @@ export class Sticky {
 }
 
 /** An opaque, stable token for a backend: two seeded hashes of its id, so collisions are negligible. */
-export function stickyToken(backend: Backend): string {
+export function stickyToken(backend: Pick<Balanced, 'id'>): string {
   return hash32(backend.id, 0x5eed).toString(36) + hash32(backend.id, 0xc0ffee).toString(36);
 }

@@ -1,13 +1,12 @@
-import type { Backend } from '../pool/Backend.ts';
-import type { BalancingStrategy } from './BalancingStrategy.ts';
+import type { Balanced, BalancingStrategy } from './BalancingStrategy.ts';
 
 /**
  * Smooth weighted round robin, as nginx does it (ngx_http_upstream_get_peer): every pick adds each
  * candidate's weight to its running score, takes the highest score and subtracts the total from
  * it. Weights 5:1:1 give `a a b a c a a`, not `a a a a a b c`, so no backend gets a burst.
  */
-export function weightedStrategy(): BalancingStrategy {
-  const scores = new Map<Backend, number>();
+export function weightedStrategy<B extends Balanced>(): BalancingStrategy<B> {
+  const scores = new Map<B, number>();
   return {
     pick(candidates) {
       let total = 0;

@@ -14,14 +14,16 @@ export interface HealthStateOptions {
   readonly active?: ActiveCheckSettings;
   /** Passive ejection; undefined when switched off. */
   readonly passive?: PassiveHealthSettings;
-  /** @default Date.now */
+  /** Clock read when a request's outcome is recorded, to start and end cool-downs. @default Date.now */
   readonly now?: () => number;
 }
 
 /**
  * One backend's health, shared by every route that names it: the active checks' verdict with
  * rise/fall thresholds, and passive ejection with a cool-down that doubles on repeats.
- * A backend may be picked while it is not `down` and not ejected.
+ * A backend may be picked while it is not `down` and not ejected. Reads change nothing and take
+ * the time as an argument; an ejection ends only through `endEjection` (run by the pool before each
+ * pick) or when the next outcome is recorded.
  */
 export class HealthState {
   readonly active: ActiveCheckSettings | undefined;
@@ -55,13 +57,22 @@ export class HealthState {
     return this.#state !== 'down';
   }
 
-  /** Whether passive health has the backend in its cool-down now. Ends the ejection once the cool-down is over. */
-  get isEjected(): boolean {
-    if (this.#ejectedUntil === 0) return false;
-    if (this.#now() < this.#ejectedUntil) return true;
+  /** Whether passive health has the backend in its cool-down at `now` (ms since the epoch). Changes nothing. */
+  isEjected(now: number): boolean {
+    return now < this.#ejectedUntil;
+  }
+
+  /**
+   * Ends the ejection if its cool-down is over at `now`, telling subscribers the backend is back
+   * (`returned`); does nothing otherwise. The pool runs it before each pick, so the return is
+   * logged when the backend can be picked again.
+   * @returns whether an ejection ended
+   */
+  endEjection(now: number): boolean {
+    if (this.#ejectedUntil === 0 || now < this.#ejectedUntil) return false;
     this.#ejectedUntil = 0;
     this.#emit({ kind: 'returned', cooldownMs: this.#cooldownMs });
-    return false;
+    return true;
   }
 
   /** Subscribes to state changes; returns the unsubscribe function. */
@@ -89,20 +100,13 @@ export class HealthState {
     this.#emit({ kind: this.#state, reason, streak, first });
   }
 
-  /** Sets the state by hand, ending any ejection; later probes move it as usual. Emits nothing. */
-  force(state: 'up' | 'down'): void {
-    this.#state = state;
-    this.#probeStreak = 0;
-    this.#failures = 0;
-    this.#ejectedUntil = 0;
-    this.#probation = false;
-  }
-
   /** Records a real request the backend answered well. */
   recordSuccess(): void {
+    const now = this.#now();
+    this.endEjection(now);
     // A late answer to a request sent before the ejection (or one sent in panic mode) proves
     // little about a backend that fails often: the cool-down runs its course either way.
-    if (this.isEjected) return;
+    if (this.isEjected(now)) return;
     this.#failures = 0;
     this.#probation = false;
   }
@@ -110,10 +114,12 @@ export class HealthState {
   /** Records a real request the backend failed (connect error, timeout, reset, or a configured status). */
   recordFailure(reason: string): void {
     const settings = this.passive;
-    if (!settings || this.isEjected) return;
+    if (!settings) return;
+    const now = this.#now();
+    this.endEjection(now);
+    if (this.isEjected(now)) return;
     this.#failures++;
     if (this.#failures < settings.failures && !this.#probation) return;
-    const now = this.#now();
     // A backend that stayed clean for the longest cool-down starts again from the shortest one.
     if (this.#ejections > 0 && now - this.#ejectedUntilLast >= settings.maxCooldownMs) this.#ejections = 0;
     this.#ejections++;

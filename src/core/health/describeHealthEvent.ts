@@ -1,11 +1,11 @@
-import type { Backend } from '../pool/Backend.ts';
+import type { CheckedBackend } from './CheckedBackend.ts';
 import type { HealthEvent } from './HealthState.ts';
 
 /**
  * The log line for a health change, naming the backend and why, for example
  * `health: http://127.0.0.1:8081 is DOWN: GET /healthcheck -> 404 (3 failed checks in a row); ...`.
  */
-export function describeHealthEvent(backend: Backend, event: HealthEvent): string {
+export function describeHealthEvent(backend: CheckedBackend, event: HealthEvent): string {
   const name = `health: ${backend.id}`;
   switch (event.kind) {
     case 'up':
@@ -22,7 +22,7 @@ export function describeHealthEvent(backend: Backend, event: HealthEvent): strin
 }
 
 /** Tells a user whose app has no health check path what to change. */
-function hint(backend: Backend, reason: string): string {
+function hint(backend: CheckedBackend, reason: string): string {
   const path = backend.health.active?.path;
   if (!/ -> (404|405|501)$/.test(reason) || !path) return '';
   return `; if the app does not serve ${path}, set health_check.path to a path that answers 2xx or 3xx, or health_check: false`;

@@ -1,5 +1,5 @@
-import type { Backend } from '../pool/Backend.ts';
 import { UpstreamError, type Upstream } from '../proxy/Upstream.ts';
+import type { CheckedBackend } from './CheckedBackend.ts';
 import type { ActiveCheckSettings } from './HealthSettings.ts';
 
 /** The timer functions a probe needs; injected so tests can drive time by hand. */
@@ -18,7 +18,7 @@ export interface ProbeResult {
  * Sends one health probe (`GET path`) to a backend and judges its status. The probe gives up
  * after the check's timeout, counting it as a failure. The body is never read.
  */
-export async function probeBackend(backend: Backend, settings: ActiveCheckSettings, upstream: Upstream, timers: Timers): Promise<ProbeResult> {
+export async function probeBackend(backend: CheckedBackend, settings: ActiveCheckSettings, upstream: Upstream, timers: Timers): Promise<ProbeResult> {
   const what = `GET ${settings.path}`;
   const controller = new AbortController();
   const timer = timers.setTimeout(() => controller.abort(), settings.timeoutMs);

@@ -1,5 +1,5 @@
-import type { Backend } from '../pool/Backend.ts';
 import type { Upstream } from '../proxy/Upstream.ts';
+import type { CheckedBackend } from './CheckedBackend.ts';
 import { describeHealthEvent } from './describeHealthEvent.ts';
 import { probeBackend, type Timers } from './probeBackend.ts';
 
@@ -38,11 +38,11 @@ export interface HealthChecks {
  * const checks = startHealthChecks(config.backends, { upstream, log: console.error });
  * await checks.probeAll();
  */
-export function startHealthChecks(backends: readonly Backend[], options: HealthCheckOptions): HealthChecks {
+export function startHealthChecks(backends: readonly CheckedBackend[], options: HealthCheckOptions): HealthChecks {
   const timers: Timers = options.timers ?? { setTimeout: (f, ms) => globalThis.setTimeout(f, ms), clearTimeout: (h) => globalThis.clearTimeout(h as number) };
   const random = options.random ?? Math.random;
-  const scheduled = new Map<Backend, unknown>();
-  const running = new Map<Backend, Promise<void>>();
+  const scheduled = new Map<CheckedBackend, unknown>();
+  const running = new Map<CheckedBackend, Promise<void>>();
   let stopped = false;
 
   const unsubscribe = backends.map((backend) =>
@@ -54,7 +54,7 @@ export function startHealthChecks(backends: readonly Backend[], options: HealthC
   );
   const checked = backends.filter((backend) => backend.health.active);
 
-  const probe = (backend: Backend): Promise<void> => {
+  const probe = (backend: CheckedBackend): Promise<void> => {
     const settings = backend.health.active!;
     let promise = running.get(backend);
     if (!promise) {
@@ -68,7 +68,7 @@ export function startHealthChecks(backends: readonly Backend[], options: HealthC
     return promise;
   };
 
-  const schedule = (backend: Backend): void => {
+  const schedule = (backend: CheckedBackend): void => {
     if (stopped || options.schedule === false) return;
     const settings = backend.health.active!;
     const delay = settings.intervalMs + Math.floor(random() * settings.jitterMs);

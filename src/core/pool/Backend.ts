@@ -1,5 +1,12 @@
-import type { ServerAddress } from '../config/serverAddress.ts';
 import { HealthState } from '../health/HealthState.ts';
+
+/** Where a backend lives (the config's `ServerAddress` has this shape). */
+export interface BackendAddress {
+  /** `http://host:port`. */
+  readonly origin: string;
+  /** `''` or a path without a trailing slash, prefixed to every forwarded path. */
+  readonly basePath: string;
+}
 
 /**
  * One backend server. A backend named by several routes is one object, so its health and its
@@ -15,20 +22,15 @@ export class Backend {
   /** Active and passive health; decides whether the backend may be picked. */
   readonly health: HealthState;
 
-  constructor(address: ServerAddress, health: HealthState = new HealthState()) {
+  constructor(address: BackendAddress, health: HealthState = new HealthState()) {
     this.origin = address.origin;
     this.basePath = address.basePath;
     this.id = address.origin + address.basePath;
     this.health = health;
   }
 
-  /** Not down by active checks and not ejected by passive health. */
-  get healthy(): boolean {
-    return this.health.isUp && !this.health.isEjected;
-  }
-
-  /** Forces the backend up or down by hand (tests, an admin endpoint), as if its checks said so. */
-  set healthy(value: boolean) {
-    this.health.force(value ? 'up' : 'down');
+  /** Whether the backend may be picked at `now`: not down by active checks and not ejected by passive health. */
+  isHealthy(now: number): boolean {
+    return this.health.isUp && !this.health.isEjected(now);
   }
 }

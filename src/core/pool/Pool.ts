@@ -1,34 +1,34 @@
-import type { BalancingStrategy, PickRequest } from '../balancing/BalancingStrategy.ts';
+import type { BalancingStrategy, Member, PickRequest } from '../balancing/BalancingStrategy.ts';
 import type { Sticky } from '../balancing/sticky.ts';
 import { RetryBudget } from '../retry/RetryBudget.ts';
 import { DEFAULT_RETRIES, type RetrySettings } from '../retry/RetrySettings.ts';
 import type { Backend } from './Backend.ts';
 
-/** A route's backends and how one is chosen among them. */
-export interface PoolMember {
-  readonly backend: Backend;
-  readonly weight: number;
-}
+/** A backend of a pool and its weight. */
+export type PoolMember = Member<Backend>;
 
 export interface PoolOptions {
   /** @default DEFAULT_RETRIES */
   readonly retries?: RetrySettings;
   /** Pins clients to a backend by cookie; undefined for none. */
   readonly sticky?: Sticky;
-  /** Clock for the retry budget. @default Date.now */
+  /** Clock for passive health's cool-downs, as each pick sees them, and for the retry budget. @default Date.now */
   readonly now?: () => number;
 }
 
+/** A route's backends and how one is chosen among them. */
 export class Pool {
   readonly members: readonly PoolMember[];
   readonly retries: RetrySettings;
   readonly retryBudget: RetryBudget;
   readonly sticky: Sticky | undefined;
-  readonly #strategy: BalancingStrategy;
+  readonly #strategy: BalancingStrategy<Backend>;
+  readonly #now: () => number;
 
-  constructor(members: readonly PoolMember[], strategy: BalancingStrategy, options: PoolOptions = {}) {
+  constructor(members: readonly PoolMember[], strategy: BalancingStrategy<Backend>, options: PoolOptions = {}) {
     this.members = members;
     this.#strategy = strategy;
+    this.#now = options.now ?? Date.now;
     this.retries = options.retries ?? DEFAULT_RETRIES;
     this.retryBudget = new RetryBudget(this.retries.budgetRatio, this.retries.budgetMinPerSecond, options.now);
     this.sticky = options.sticky;
@@ -39,9 +39,12 @@ export class Pool {
    * request already tried), or undefined when none is left. Ejected backends are skipped unless
    * every remaining one is ejected: then they are tried anyway (Envoy's panic mode), because a
    * guess beats a certain 503 when passive health may simply have over-reacted.
+   * First ends the ejections whose cool-down is over, so their return is logged as they come back.
    */
   pick(request: PickRequest, exclude?: ReadonlySet<Backend>): Backend | undefined {
-    const candidates = this.#candidates(exclude);
+    const now = this.#now();
+    for (const member of this.members) member.backend.health.endEjection(now);
+    const candidates = this.#candidates(exclude, now);
     if (candidates.length === 0) return undefined;
     return this.sticky?.find(candidates, request.headers) ?? this.#strategy.pick(candidates, request);
   }
@@ -55,11 +58,11 @@ export class Pool {
     return this.members.filter((member) => member.backend.health.isUp && !exclude?.has(member.backend));
   }
 
-  #candidates(exclude: ReadonlySet<Backend> | undefined): readonly PoolMember[] {
+  #candidates(exclude: ReadonlySet<Backend> | undefined, now: number): readonly PoolMember[] {
     // The common case, every backend fine and none tried yet, allocates nothing.
-    if (!exclude && this.members.every((member) => member.backend.healthy)) return this.members;
+    if (!exclude && this.members.every((member) => member.backend.isHealthy(now))) return this.members;
     const live = this.#live(exclude);
-    const healthy = live.filter((member) => !member.backend.health.isEjected);
+    const healthy = live.filter((member) => !member.backend.health.isEjected(now));
     return healthy.length > 0 ? healthy : live;
   }
 }

@@ -1,0 +1,11 @@
+import type { HealthState } from './HealthState.ts';
+
+/** A backend as health checks see it: where to probe, what to call it in a log line, and its health. */
+export interface CheckedBackend {
+  /** Names the backend in log lines. */
+  readonly id: string;
+  readonly origin: string;
+  /** Prefixed to the probe's path. */
+  readonly basePath: string;
+  readonly health: HealthState;
+}

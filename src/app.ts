@@ -4,8 +4,8 @@ import { admit, forwardAdmitted, isAdmitted } from './core/proxy/admit.ts';
 import { fetchUpstream } from './core/proxy/fetchUpstream.ts';
 import type { Upstream, WebWire } from './core/proxy/Upstream.ts';
 import { webBodies } from './core/proxy/webBodies.ts';
-import { isWebSocketUpgrade, type WebSocketUpstream } from './core/proxy/webSocket.ts';
-import { noHealthyBackend, plainResponse, toResponse } from './core/responses.ts';
+import { isWebSocketUpgrade } from './core/proxy/webSocket.ts';
+import { plainResponse, toResponse } from './core/responses.ts';
 
 /** What a runtime entry point hands the app: everything the core may not import itself. */
 export interface AppOptions {
@@ -20,10 +20,11 @@ export interface AppOptions {
    */
   readonly requestTarget?: (c: Context) => string | undefined;
   /**
-   * Proxies WebSocket upgrades, where the runtime can. Without it an upgrade request is forwarded
-   * as a plain GET (the backend then answers it as HTTP). @default none
+   * The upstream client for WebSocket upgrades, where the runtime can proxy them (`fetchWebSocket`
+   * on workerd). Without it an upgrade request is forwarded as a plain GET (the backend then
+   * answers it as HTTP). @default none
    */
-  readonly webSocket?: WebSocketUpstream;
+  readonly webSocket?: Upstream;
   /** Where the balancer's own problems are reported. @default console.error */
   readonly log?: (line: string) => void;
 }
@@ -55,17 +56,14 @@ export function createApp(options: AppOptions): Hono {
     });
     if (!isAdmitted(admitted)) return toResponse(admitted);
 
-    if (options.webSocket && isWebSocketUpgrade(request)) {
-      // The one upgrade a balancer joins end to end: the hop-by-hop pair goes on to the backend.
-      const { exchange, outgoing, pick } = admitted;
-      outgoing.headers.set('connection', 'upgrade');
-      outgoing.headers.set('upgrade', 'websocket');
-      const backend = exchange.route.pool.pick(pick);
-      if (!backend) return toResponse(noHealthyBackend(exchange.route.name));
-      return options.webSocket({ origin: backend.origin, target: backend.basePath + outgoing.path + outgoing.query, method: 'GET', headers: outgoing.headers, body: null, signal: request.signal, timeouts: exchange.route.timeouts }, c);
+    // The one upgrade a balancer joins end to end: the hop-by-hop pair goes on to the backend, and
+    // the upgrade takes the same forward path as any request, with the upgrading client.
+    const upgrade = options.webSocket && isWebSocketUpgrade(request);
+    if (upgrade) {
+      admitted.outgoing.headers.set('connection', 'upgrade');
+      admitted.outgoing.headers.set('upgrade', 'websocket');
     }
-
-    return toResponse(await forwardAdmitted(admitted, { upstream, bodies: webBodies, signal: request.signal }));
+    return toResponse(await forwardAdmitted(admitted, { upstream: upgrade ? options.webSocket! : upstream, bodies: webBodies, signal: request.signal }));
   });
 
   app.onError((error) => {

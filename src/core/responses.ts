@@ -12,6 +12,8 @@ export interface Answer<Body = never> {
   readonly status: number;
   readonly headers: HeaderFields;
   readonly body: Body | string | null;
+  /** On a 101, the backend's upgraded connection where it is not the body (`UpstreamResponse.tunnel`). */
+  readonly tunnel?: unknown;
 }
 
 /** The balancer's own answers: a status with a short plain-text body. */
@@ -23,6 +25,10 @@ export function plainAnswer(status: number, text: string, headers?: Record<strin
 
 /** An answer as a web `Response`, for the runtimes that serve those. */
 export function toResponse(answer: Answer<WebWire['body']>): Response {
+  // workerd: a 101 is answered with the backend's WebSocket attached, which the runtime joins.
+  if (answer.status === 101 && answer.tunnel instanceof Response) {
+    return new Response(null, { status: 101, headers: webHeaders(answer.headers), webSocket: (answer.tunnel as Response & { webSocket?: unknown }).webSocket } as ResponseInit);
+  }
   return new Response(answer.body as BodyInit | null, { status: answer.status, headers: webHeaders(answer.headers) });
 }
 

@@ -56,7 +56,7 @@ export interface RuntimeFacts {
 
 export const RUNTIME_FACTS: Record<RuntimeName, RuntimeFacts> = {
   node: { keepsClientHost: true, compressedBodyVerbatim: true, seesConnectionHeader: true, allRefusedStatus: 503, cancelsUpstreamOnDisconnect: true, queryVerbatim: true, upgradeKeepsHeaders: true },
-  deno: { keepsClientHost: true, compressedBodyVerbatim: true, seesConnectionHeader: true, allRefusedStatus: 503, cancelsUpstreamOnDisconnect: true, queryVerbatim: true, upgradeKeepsHeaders: false },
+  deno: { keepsClientHost: true, compressedBodyVerbatim: true, seesConnectionHeader: true, allRefusedStatus: 503, cancelsUpstreamOnDisconnect: true, queryVerbatim: true, upgradeKeepsHeaders: true },
   workerd: { keepsClientHost: false, compressedBodyVerbatim: false, seesConnectionHeader: false, allRefusedStatus: 502, cancelsUpstreamOnDisconnect: false, queryVerbatim: false, upgradeKeepsHeaders: true },
 };
 

@@ -57,6 +57,11 @@ export interface UpstreamResponse<W extends Wire = WebWire> {
   readonly headers: HeaderFields;
   /** Null where the status or the method allows no body. */
   readonly body: W['body'] | null;
+  /**
+   * On a 101, the upgraded connection where the runtime does not hand it over as the body (workerd:
+   * the fetch `Response` carrying its `webSocket`), for the entry point to join to the client's.
+   */
+  readonly tunnel?: unknown;
 }
 
 /**

@@ -26,10 +26,10 @@ export function toClientAnswer<W extends Wire>(
 ): Answer<W['body']> {
   const { status, headers, body } = upstream;
   removeHopByHop(headers);
-  if (body === null || body === undefined) return { status, headers, body: null };
+  if (body === null || body === undefined) return { status, headers, body: null, tunnel: upstream.tunnel };
   // A 101's "body" is the upgraded connection itself, which the runtime joins to the client's;
   // observed like a body, so its backend counts it in flight until the tunnel closes.
-  if (status === 101) return { status, headers, body: observe(body) };
+  if (status === 101) return { status, headers, body: observe(body), tunnel: upstream.tunnel };
   if (hasNoBody(method, status)) {
     // An unread body would keep the upstream connection busy.
     bodies.discard(body);

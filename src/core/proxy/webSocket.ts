@@ -1,17 +1,6 @@
-import type { Context } from 'hono';
-import { plainResponse } from '../responses.ts';
 import { MAX_TIMER_MS } from './fetchUpstream.ts';
-import type { UpstreamRequest } from './Upstream.ts';
+import { UpstreamError, type Upstream, type UpstreamRequest } from './Upstream.ts';
 import { webHeaders } from '../http/webHeaders.ts';
-
-/**
- * Opens a WebSocket to a backend for the client's upgrade request and joins the two, returning the
- * response that completes the client's handshake. Each runtime does this its own way (Workers
- * returns the backend's 101 as is, Deno relays between two WebSocket objects, Node splices the
- * two TCP connections), so it is a capability the entry point passes in. `request.headers` keep
- * `Upgrade` and `Connection`, and every `Sec-WebSocket-*` field of the client.
- */
-export type WebSocketUpstream = (request: UpstreamRequest, c: Context) => Promise<Response>;
 
 /** Whether a GET's `Upgrade` field offers `websocket` (RFC 6455 section 4.1). */
 export function offersWebSocket(method: string | undefined, upgrade: string | null | undefined): boolean {
@@ -24,21 +13,28 @@ export function isWebSocketUpgrade(request: Request): boolean {
 }
 
 /**
- * The WebSocket capability where `fetch` itself can upgrade (workerd: it answers 101 with the
- * backend's socket attached, and that response is returned as it is). Redirects are not followed;
- * no 101 within connect + response-headers time answers 504, a failed fetch 502.
+ * The upstream client for WebSocket upgrades where `fetch` itself can upgrade (workerd: it answers
+ * 101 with the backend's socket attached). The 101 comes back with that `Response` as its
+ * `tunnel`, for the app to return; any other answer as a response like any other. Redirects are
+ * not followed; no answer within connect + response-headers time rejects as a timeout (504), a
+ * failed fetch as a failure (502), so the forward loop retries and records them.
  * @param fetchImpl looked up late by default, so tests can replace `globalThis.fetch`
  */
-export function fetchWebSocket(fetchImpl: typeof fetch = (input, init) => globalThis.fetch(input, init)): WebSocketUpstream {
-  return async (request) => {
+export function fetchWebSocket(fetchImpl: typeof fetch = (input, init) => globalThis.fetch(input, init)): Upstream {
+  return async (request: UpstreamRequest) => {
     const timer = new AbortController();
-    const timeout = setTimeout(() => timer.abort(), Math.min(request.timeouts.connect + request.timeouts.responseHeaders, MAX_TIMER_MS));
+    const limit = Math.min(request.timeouts.connect + request.timeouts.responseHeaders, MAX_TIMER_MS);
+    const timeout = setTimeout(() => timer.abort(), limit);
+    let response: Response;
     try {
-      return await fetchImpl(request.origin + request.target, { headers: webHeaders(request.headers), redirect: 'manual', signal: timer.signal });
-    } catch {
-      return timer.signal.aborted ? plainResponse(504, 'Gateway Timeout') : plainResponse(502, 'Bad Gateway');
+      response = await fetchImpl(request.origin + request.target, { headers: webHeaders(request.headers), redirect: 'manual', signal: timer.signal });
+    } catch (error) {
+      throw timer.signal.aborted ? new UpstreamError('timeout', `no handshake answer within ${limit} ms`) : new UpstreamError('failed', String(error), { cause: error });
     } finally {
       clearTimeout(timeout);
     }
+    const headers = new Headers(response.headers);
+    if (response.status === 101) return { status: 101, headers, body: null, tunnel: response };
+    return { status: response.status, headers, body: response.body };
   };
 }

@@ -8,19 +8,27 @@ import { badRequest, plainAnswer, type Answer } from '../core/responses.ts';
  * for anything malformed (bad chunk sizes, duplicate or conflicting lengths, stray bytes). None when
  * there is nobody to answer: the client reset the connection, or a response on it already began.
  */
-export function clientErrorAnswer(error: Error & { code?: string; rawPacket?: Buffer }, socket: Socket): Answer | undefined {
+export function clientErrorAnswer(error: Error & { code?: string; rawPacket?: Buffer }, socket: Socket, maxRequestTarget: number): Answer | undefined {
   const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
   if (error.code === 'ECONNRESET' || !socket.writable || current?.headersSent) return undefined;
   switch (error.code) {
     case 'HPE_HEADER_OVERFLOW':
-      // Still in the request line when the limit was reached: the target is what is too long.
-      return error.rawPacket !== undefined && !error.rawPacket.includes(10 /* \n */)
-        ? plainAnswer(414, 'URI Too Long')
-        : plainAnswer(431, 'Request Header Fields Too Large');
+      return requestLineTooLong(error.rawPacket, maxRequestTarget) ? plainAnswer(414, 'URI Too Long') : plainAnswer(431, 'Request Header Fields Too Large');
     case 'ERR_HTTP_REQUEST_TIMEOUT':
     case 'HPE_HEADERS_TIMEOUT':
       return plainAnswer(408, 'Request Timeout');
     default:
       return badRequest('the request is not valid HTTP/1.1');
   }
+}
+
+/**
+ * Whether the head overflowed in a request line longer than a request-target may be. The parser
+ * hands over the bytes it was reading; only when they start the request (a method, a space, a
+ * target) can its line be measured, else the overflow counts as the fields'.
+ */
+function requestLineTooLong(packet: Buffer | undefined, maxRequestTarget: number): boolean {
+  if (packet === undefined || !/^[A-Z]+ \S/.test(packet.toString('latin1', 0, 32))) return false;
+  const end = packet.indexOf(10 /* \n */);
+  return end === -1 || end > maxRequestTarget;
 }

@@ -64,7 +64,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const guard = new ConnectionGuard(server, limits);
   server.on('upgrade', upgradeHandler(server, handler));
   server.on('clientError', (error: Error & { code?: string; rawPacket?: Buffer }, socket: Socket) => {
-    const answer = clientErrorAnswer(error, socket);
+    const answer = clientErrorAnswer(error, socket, limits.maxRequestTarget);
     if (answer) socket.end(rawResponse(answer));
     else socket.destroy();
   });

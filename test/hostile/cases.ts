@@ -1,0 +1,199 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startOnRuntime, type RuntimeBalancer, type RuntimeName } from '../helpers/runtimes.ts';
+import { waitFor } from '../helpers/waitFor.ts';
+import { startHostileBackend, type HostileBackend } from './hostileBackend.ts';
+import { rawExchange, statusOf } from './rawClient.ts';
+
+/** The client timeouts of the suite's balancer: short, so a slow client is seen in well under a second. */
+const CLIENT_TIMEOUT_MS = 600;
+
+const WS = 'Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n';
+
+/**
+ * Replays, as raw bytes, the requests and connections an attacker uses to make a balancer spend
+ * more than the request is worth, against one runtime; each case asserts the answer and what the
+ * backend received (issue 11, "A lasting guard").
+ */
+export function defineHostileSuite(runtime: Exclude<RuntimeName, 'workerd'>): void {
+  describe(`hostile clients on ${runtime}`, () => {
+    let backend: HostileBackend;
+    let balancer: RuntimeBalancer;
+    let url: string;
+
+    beforeAll(async () => {
+      backend = await startHostileBackend();
+      balancer = await startOnRuntime(
+        runtime,
+        `
+timeouts: { client_header: ${CLIENT_TIMEOUT_MS}ms, client_idle: ${CLIENT_TIMEOUT_MS}ms, client_body: ${CLIENT_TIMEOUT_MS}ms, client_send: ${CLIENT_TIMEOUT_MS}ms }
+health_check: false
+hosts:
+  - host: trace.test
+    firewall_rules: { method_allow: [GET, TRACE] }
+    servers: [${backend.address}]
+paths:
+  - path: /
+    servers: [${backend.address}]
+`,
+      );
+      url = balancer.url;
+    }, 60_000);
+
+    afterAll(async () => {
+      await balancer?.stop();
+      await backend?.close();
+    });
+
+    /** Sends one request and returns its status, with how many requests the backend saw meanwhile. */
+    async function send(bytes: string | Buffer): Promise<{ status: number | undefined; data: string; reached: number }> {
+      const before = backend.seen.length;
+      const { data } = await rawExchange(url, bytes, { timeoutMs: 5000 });
+      return { status: statusOf(data), data, reached: backend.seen.length - before };
+    }
+
+    describe('limits', () => {
+      it('answers 414 to a request-target over max_request_target (8 KiB) and forwards nothing', async () => {
+        const { status, reached } = await send(`GET /${'a/'.repeat(4200)} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+        expect(status).toBe(414);
+        expect(reached).toBe(0);
+      });
+
+      it('answers 414 to a request line longer than the whole head may be', async () => {
+        const { status, reached } = await send(`GET /${'a'.repeat(20_000)} HTTP/1.1\r\nHost: x\r\n\r\n`);
+        expect(status).toBe(414);
+        expect(reached).toBe(0);
+      });
+
+      it('routes a long path of many segments under the limit', async () => {
+        const path = `/${'a/'.repeat(3000)}`;
+        const { status } = await send(`GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+        expect(status).toBe(200);
+        expect(backend.seen.at(-1)?.url).toBe(path);
+      });
+
+      it('answers 431 to more header fields than max_header_count (100), instead of dropping the rest', async () => {
+        const fields = Array.from({ length: 1100 }, (_, i) => `X-F${i}: v\r\n`).join('');
+        const { status, reached } = await send(`POST / HTTP/1.1\r\nHost: x\r\n${fields}Content-Length: 5\r\nConnection: close\r\n\r\nhello`);
+        expect(status).toBe(431);
+        expect(reached).toBe(0);
+      });
+
+      it('answers 431 to a head over max_header_size (16 KiB)', async () => {
+        const { status, reached } = await send(`GET / HTTP/1.1\r\nHost: x\r\nX-Big: ${'b'.repeat(17_000)}\r\n\r\n`);
+        expect(status).toBe(431);
+        expect(reached).toBe(0);
+      });
+    });
+
+    describe('framing', () => {
+      it.each([['gzip, chunked'], ['identity, chunked']])('answers 501 to Transfer-Encoding: %s and forwards nothing', async (codings) => {
+        const { status, reached } = await send(`POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: ${codings}\r\n\r\n5\r\nhello\r\n0\r\n\r\n`);
+        expect(status).toBe(501);
+        expect(reached).toBe(0);
+      });
+
+      it('answers 400 to two Content-Length fields, even equal ones', async () => {
+        const { status, reached } = await send('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello');
+        expect(status).toBe(400);
+        expect(reached).toBe(0);
+      });
+
+      it('answers 400 to a bad chunk size', async () => {
+        const { status } = await send('POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n');
+        expect(status).toBe(400);
+      });
+
+      it('forwards the body of a GET that has a Content-Length', async () => {
+        const { status, data } = await send('GET /with-body HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello');
+        expect(status).toBe(200);
+        expect(data).toContain('ok GET /with-body 5');
+        expect(backend.seen.at(-1)?.body.toString()).toBe('hello');
+      });
+
+      it('answers 400 to OPTIONS * rather than forwarding it as a path', async () => {
+        const { status, reached } = await send('OPTIONS * HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+        expect(status).toBe(400);
+        expect(reached).toBe(0);
+      });
+
+      it('answers 400 to a WebSocket handshake that carries a body, and the backend sees nothing', async () => {
+        const { status, reached } = await send(`GET /ws HTTP/1.1\r\nHost: x\r\n${WS}Content-Length: 5\r\n\r\nhello`);
+        expect(status).toBe(400);
+        expect(reached).toBe(0);
+      });
+    });
+
+    describe('methods and fields', () => {
+      it('answers 405 to TRACE on a route that does not allow it', async () => {
+        const { status, data, reached } = await send('TRACE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+        expect(status).toBe(405);
+        expect(data).toMatch(/\r\nallow: GET/i);
+        expect(reached).toBe(0);
+      });
+
+      it('forwards TRACE where method_allow names it', async () => {
+        const { status } = await send('TRACE / HTTP/1.1\r\nHost: trace.test\r\nConnection: close\r\n\r\n');
+        expect(status).toBe(200);
+        expect(backend.seen.at(-1)?.method).toBe('TRACE');
+      });
+
+      it('keeps Host when Connection names it', async () => {
+        const { status } = await send('GET /named-host HTTP/1.1\r\nHost: client.example\r\nConnection: host, close\r\n\r\n');
+        expect(status).toBe(200);
+        const headers = backend.seen.at(-1)!.rawHeaders;
+        expect(headers[headers.findIndex((name) => name.toLowerCase() === 'host') + 1]).toBe('client.example');
+      });
+    });
+
+    describe('slow and idle clients', () => {
+      it('answers 408 to a head sent one byte at a time (slowloris) and closes, after client_header', async () => {
+        const head = 'GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ';
+        const later = Array.from({ length: 40 }, (_, i) => [(i + 1) * 100, 'a'] as const);
+        const result = await rawExchange(url, head, { later, timeoutMs: 5000 });
+        expect(result.closed).toBe(true);
+        expect(statusOf(result.data)).toBe(408);
+        expect(result.elapsed).toBeLessThan(CLIENT_TIMEOUT_MS * 4);
+      });
+
+      it('closes a connection that sends nothing, after client_header', async () => {
+        const result = await rawExchange(url, '', { timeoutMs: 5000 });
+        expect(result.closed).toBe(true);
+        expect(result.data).toBe('');
+      });
+
+      it('closes an idle keep-alive connection after client_idle', async () => {
+        const result = await rawExchange(url, 'GET /idle HTTP/1.1\r\nHost: x\r\n\r\n', { timeoutMs: 5000 });
+        expect(statusOf(result.data)).toBe(200);
+        expect(result.closed).toBe(true);
+        expect(result.elapsed).toBeGreaterThanOrEqual(CLIENT_TIMEOUT_MS - 50);
+      });
+
+      it('ends a request whose body stalls after client_body, with 408, and cancels it upstream', async () => {
+        const before = backend.seen.length;
+        const result = await rawExchange(url, 'POST /stalled-upload HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\nsome of it', { timeoutMs: 5000 });
+        expect(result.closed).toBe(true);
+        expect(statusOf(result.data)).toBe(408);
+        await waitFor(() => backend.seen.length > before && backend.seen.at(-1)!.bodyCut, 3000, 'the backend to see the upload cut off');
+      });
+
+      it('cuts off a client that stops reading its response after client_send, and cancels the upstream request', async () => {
+        const before = backend.seen.length;
+        const result = await rawExchange(url, 'GET /endless HTTP/1.1\r\nHost: x\r\n\r\n', { pauseMs: CLIENT_TIMEOUT_MS * 4, timeoutMs: 8000 });
+        expect(statusOf(result.data)).toBe(200);
+        expect(result.closed).toBe(true);
+        await waitFor(() => backend.seen.length > before && backend.seen.at(-1)!.aborted, 3000, 'the backend to see its response abandoned');
+      });
+
+      it('lets a WebSocket tunnel stay quiet longer than client_idle', async () => {
+        const result = await rawExchange(url, `GET /ws HTTP/1.1\r\nHost: x\r\n${WS}\r\n`, { later: [[CLIENT_TIMEOUT_MS * 2, 'ping']], timeoutMs: CLIENT_TIMEOUT_MS * 3 });
+        expect(statusOf(result.data)).toBe(101);
+        expect(result.data.endsWith('ping')).toBe(true);
+        expect(result.closed).toBe(false);
+      });
+    });
+
+    it('logs no stack trace for anything above', () => {
+      expect(balancer.output()).not.toMatch(/^\s+at /m);
+    });
+  });
+}

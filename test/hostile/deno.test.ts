@@ -1,0 +1,3 @@
+import { defineHostileSuite } from './cases.ts';
+
+defineHostileSuite('deno');

@@ -68,15 +68,6 @@ export async function stopConformanceFixture(fixture: Partial<ConformanceFixture
 /** What the echo backend saw, from its JSON answer. */
 export const echo = (reply: { json<T>(): T }): EchoedRequest => reply.json<EchoedRequest>();
 
-/** Polls `condition` every 25 ms; rejects with `failure` after `timeoutMs`. */
-export async function waitFor(condition: () => boolean, timeoutMs: number, failure: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(failure);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
-
 /** A loopback port nothing listens on, for a backend that refuses connections. */
 function unusedPort(): Promise<number> {
   return new Promise((resolve) => {

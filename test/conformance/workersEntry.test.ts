@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startOnRuntime, type RuntimeBalancer } from '../helpers/runtimes.ts';
 import { startTestBackend, type TestBackend } from '../helpers/testBackend.ts';
+import { holdsFor, waitFor } from '../helpers/waitFor.ts';
 import { send } from './client.ts';
 
 // What only the Workers entry point does, seen through `wrangler dev`: the bundled config when
@@ -32,9 +33,9 @@ describe('the Worker under wrangler dev', () => {
   it("probes once on the isolate's first request, then not again within the check interval", async () => {
     expect(probes()).toBe(0);
     expect((await send(withConfig.url, '/first', { headers: { host: 'a.example' } })).status).toBe(200);
-    await waitFor(() => probes() === 1);
+    await waitFor(() => probes() === 1, 5_000, 'the first probe');
     expect((await send(withConfig.url, '/second', { headers: { host: 'a.example' } })).status).toBe(200);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    await holdsFor(() => probes() === 1, 300, 'no second probe within the check interval');
     expect(probes()).toBe(1);
   });
 
@@ -42,14 +43,6 @@ describe('the Worker under wrangler dev', () => {
     const before = probes();
     const reply = await send(withConfig.url, '/cdn-cgi/handler/scheduled');
     expect(reply.status).toBe(200);
-    await waitFor(() => probes() === before + 1);
+    await waitFor(() => probes() === before + 1, 5_000, 'the Cron Trigger to probe');
   });
 });
-
-async function waitFor(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`not so within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

@@ -7,13 +7,14 @@ import { FieldList } from '../../src/core/http/FieldList.ts';
 import { DEFAULT_TIMEOUTS, UpstreamError, type Timeouts, type UpstreamResponse, type Wire } from '../../src/core/proxy/Upstream.ts';
 import { undiciNodeUpstream, undiciUpstream } from '../../src/upstream/undiciUpstream.ts';
 import { readNodeBody as readNode, readWebBody as readWeb } from '../helpers/readBody.ts';
-import { waitFor, within } from '../helpers/waitFor.ts';
+import { holdsFor, waitFor, within } from '../helpers/waitFor.ts';
 
 /** A backend whose paths each misbehave in one way; it counts connections and what they sent. */
 let backend: Server;
 let origin: string;
 const openSockets = new Set<Socket>();
-const progress = { written: 0, drained: false };
+/** How much `/huge` has written, and since when it has waited for a 'drain' (undefined while it is not waiting). */
+const progress: { written: number; waitingSince: number | undefined } = { written: 0, waitingSince: undefined };
 const arrived: string[] = [];
 
 function route(req: IncomingMessage, res: ServerResponse): void {
@@ -55,14 +56,16 @@ function route(req: IncomingMessage, res: ServerResponse): void {
   if (path === '/huge') {
     // 64 MiB offered as fast as the reader takes it; `progress` shows how far it got.
     progress.written = 0;
-    progress.drained = false;
+    progress.waitingSince = undefined;
     const total = 64 * 1024 * 1024;
     res.writeHead(200, { 'content-length': total });
     const chunk = Buffer.alloc(64 * 1024, 'z');
     const write = () => {
       while (progress.written < total) {
         progress.written += chunk.length;
-        if (!res.write(chunk)) return void res.once('drain', () => ((progress.drained = true), write()));
+        if (res.write(chunk)) continue;
+        progress.waitingSince = Date.now();
+        return void res.once('drain', () => ((progress.waitingSince = undefined), write()));
       }
       res.end();
     };
@@ -280,10 +283,12 @@ describe.each(VARIANTS)('$name', (variant) => {
   it('pauses the backend while the reader is not reading, and closes its connection when the reader goes away', async () => {
     const response = await within(send('/huge'), 'the headers');
     await waitFor(() => progress.written > 0, 2_000, 'the backend to start writing');
-    // Unread, the body stops the backend far short of its 64 MiB once the buffers are full.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Unread, the body stops the backend far short of its 64 MiB once the buffers are full. While
+    // the reader reads, the backend waits for a drain after almost every chunk, briefly; stopped,
+    // it waits for one that never comes, and writes nothing meanwhile.
+    await waitFor(() => progress.waitingSince !== undefined && Date.now() - progress.waitingSince >= 200, 5_000, 'the backend to wait 200 ms for the reader');
     const stalledAt = progress.written;
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await holdsFor(() => progress.written === stalledAt, 100, 'the backend stays paused');
     expect(progress.written).toBe(stalledAt);
     expect(stalledAt).toBeLessThan(32 * 1024 * 1024);
     const before = openSockets.size;

@@ -3,7 +3,8 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { send, sendRaw } from '../client.ts';
-import { waitFor, type ConformanceFixture } from '../fixture.ts';
+import { holdsFor, waitFor, within } from '../../helpers/waitFor.ts';
+import type { ConformanceFixture } from '../fixture.ts';
 
 /** What the client receives, WebSocket upgrades, and what a client that goes away cancels. */
 export function responseCases(fx: ConformanceFixture): void {
@@ -108,12 +109,13 @@ export function responseCases(fx: ConformanceFixture): void {
 
     it('survives a client that leaves with close code 1001, and goes on serving', async () => {
       const { hostname, port } = new URL(fx.balancer.url);
+      const backendGone = new Promise<void>((resolve) => fx.apple.server.once('upgrade', (_request, backendSocket) => backendSocket.once('close', () => resolve())));
       const socket = new WebSocket(`ws://${hostname}:${port}/ws`, { headers: { host: 'www.apple.com' } });
       await new Promise<void>((resolve, reject) => (socket.once('message', () => resolve()), socket.once('error', reject)));
       const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
       socket.close(1001, 'going away');
       await closed;
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await within(backendGone, 'the balancer to close its connection to the backend');
       expect((await send(fx.balancer.url, '/after-close', { headers: { host: 'www.apple.com' } })).status).toBe(200);
     });
 
@@ -141,12 +143,12 @@ export function responseCases(fx: ConformanceFixture): void {
         const req = request({ host: url.hostname, port: url.port, path, agent: false, headers: { host: 'streaming.test' } });
         req.on('error', () => {});
         req.end();
-        await waitFor(() => fx.streaming.hanging.has(path), 8_000, 'the request never reached the backend');
+        await waitFor(() => fx.streaming.hanging.has(path), 8_000, 'the request to reach the backend');
         req.destroy();
         if (fx.facts.cancelsUpstreamOnDisconnect) {
-          await waitFor(() => fx.streaming.abandoned.has(path), 8_000, 'the backend request was not cancelled after the client went away');
+          await waitFor(() => fx.streaming.abandoned.has(path), 8_000, 'the backend request to be cancelled after the client went away');
         } else {
-          await new Promise((resolve) => setTimeout(resolve, 1_000));
+          await holdsFor(() => !fx.streaming.abandoned.has(path), 1_000, 'the backend request runs on after the client went away');
           expect(fx.streaming.abandoned.has(path)).toBe(false);
         }
       },

@@ -23,6 +23,7 @@ export interface HostileBackend {
 /**
  * The backend the hostile suite checks against: it records every request and its fate.
  * - `/endless`: streams 64 KiB chunks, honouring backpressure, until its connection goes away;
+ * - `/die-mid-body`: announces 1 MiB, sends 64 KiB, then drops the connection;
  * - `/ws`: a WebSocket handshake is answered 101, then every byte is echoed;
  * - anything else: the request body is read whole and `ok METHOD URL BYTES` answered.
  */
@@ -46,6 +47,10 @@ export async function startHostileBackend(): Promise<HostileBackend> {
           if (!res.destroyed) res.once('drain', pump);
         };
         return pump();
+      }
+      if (req.url === '/die-mid-body') {
+        res.writeHead(200, { 'content-length': String(1024 * 1024) });
+        return res.write(chunk, () => res.destroy());
       }
       res.end(`ok ${req.method} ${req.url} ${record.body.length}\n`);
     });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { countLookups } from '../helpers/countLookups.ts';
 import { normalizeHost } from '../../src/core/routing/normalizeHost.ts';
 import { RouteTable } from '../../src/core/routing/RouteTable.ts';
 
@@ -64,5 +65,43 @@ describe('RouteTable', () => {
     const big = new RouteTable<number>();
     for (let i = 0; i < 10_000; i++) big.add(undefined, `/r${i}`, i);
     expect(big.match(undefined, '/r9999/x/y')).toBe(9999);
+  });
+});
+
+// Work is counted, not timed: the characters of the keys looked up. Slicing and looking up every
+// prefix of a path of n segments costs O(n^2) of them, about 64 million for this path.
+describe('RouteTable lookups grow with the request, not its square', () => {
+  const path = '/a'.repeat(8_000);
+
+  it('reads a 16 KB path of 8,000 segments with keys adding up to its length at most', () => {
+    const table = new RouteTable<string>();
+    table.add(undefined, '/', 'root');
+    table.add(undefined, '/b', 'b');
+    table.add('www.mango.com', '/a/a/b', 'mango');
+    for (const host of [undefined, 'www.mango.com']) {
+      const { result, keyChars } = countLookups(() => table.match(host, path));
+      expect(result).toBe('root');
+      expect(keyChars).toBeLessThanOrEqual(2 * path.length);
+    }
+  });
+
+  it('walks a route 7,000 segments deep with keys adding up to the path length at most', () => {
+    const table = new RouteTable<string>();
+    table.add(undefined, '/a'.repeat(7_000), 'deep');
+    table.add(undefined, '/a'.repeat(3), 'shallow');
+    const { result, probes, keyChars } = countLookups(() => table.match(undefined, `${path}/`));
+    expect(result).toBe('deep');
+    expect(keyChars).toBeLessThanOrEqual(2 * path.length);
+    expect(probes).toBeGreaterThanOrEqual(7_000);
+  });
+
+  it('reads a Host of 8,000 labels without looking up each of its suffixes', () => {
+    const table = new RouteTable<string>();
+    table.add('*.example.com', '/', 'wildcard');
+    table.add('*.eu.example.com', '/x', 'eu');
+    const host = `${'a.'.repeat(8_000)}eu.example.com`;
+    const { result, keyChars } = countLookups(() => table.match(host, '/'));
+    expect(result).toBe('wildcard');
+    expect(keyChars).toBeLessThanOrEqual(2 * host.length);
   });
 });

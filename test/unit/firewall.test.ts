@@ -4,6 +4,8 @@ import { compileClientAddress } from '../../src/core/firewall/clientAddress.ts';
 import { nodeAddress, parseForwarded } from '../../src/core/firewall/forwardedFor.ts';
 import { parseIpAddress } from '../../src/core/firewall/ipAddress.ts';
 import { IpRanges } from '../../src/core/firewall/IpRanges.ts';
+import { PathPrefixes } from '../../src/core/firewall/PathPrefixes.ts';
+import { countLookups } from '../helpers/countLookups.ts';
 import { appWith, configErrors } from './rulesFixture.ts';
 
 const route = (firewall: string, extra = '') => `
@@ -131,6 +133,32 @@ describe('path_reject', () => {
 
   it('refuses a rejected path that cannot be normalised', () => {
     expect(configErrors(route('      path_reject: [/a/%2f]\n'))).toMatch(/firewall_rules\.path_reject\[0\]: "\/a\/%2f" cannot be normalised/);
+  });
+});
+
+// Work is counted, not timed: the characters of the keys looked up. Slicing and looking up every
+// prefix of a path of n segments costs O(n^2) of them, about 64 million for these paths.
+describe('path_reject lookups grow with the path, not its square', () => {
+  const prefixes = new PathPrefixes(['/b', '/a/a/c', `${'/a'.repeat(7_000)}/private`], ['path_reject']);
+
+  it.each([
+    ['a path of 8,000 segments', '/a'.repeat(8_000)],
+    ['the same in capitals', '/A'.repeat(8_000)],
+    ['8,000 segments with ;params', '/a;x'.repeat(8_000)],
+    ['one segment of 8,000 ;params', `/a${';a'.repeat(8_000)}`],
+  ])('reads %s with keys adding up to twice its length at most', (_, path) => {
+    const { result, keyChars } = countLookups(() => prefixes.matches(path));
+    expect(result).toBe(false);
+    expect(keyChars).toBeLessThanOrEqual(2 * path.length);
+  });
+
+  it('walks a prefix 7,000 segments deep, on both readings of ;params, with keys adding up to twice the path at most', () => {
+    for (const path of [`${'/A'.repeat(7_000)}/private/x`, `${'/a;x'.repeat(7_000)}/private;y/x`]) {
+      const { result, probes, keyChars } = countLookups(() => prefixes.matches(path));
+      expect(result, path.slice(0, 12)).toBe(true);
+      expect(keyChars).toBeLessThanOrEqual(2 * path.length);
+      expect(probes).toBeGreaterThanOrEqual(7_000);
+    }
   });
 });
 

@@ -72,6 +72,18 @@ export class FieldList implements HeaderFields {
     if (kept !== flat.length) flat.length = kept;
   }
 
+  /** Removes every field whose name `doomed` picks, in one pass however many it picks. */
+  deleteWhere(doomed: (name: string) => boolean): void {
+    const flat = this.flat;
+    let kept = 0;
+    for (let i = 0; i < flat.length; i += 2) {
+      if (doomed(flat[i])) continue;
+      flat[kept++] = flat[i];
+      flat[kept++] = flat[i + 1];
+    }
+    if (kept !== flat.length) flat.length = kept;
+  }
+
   forEach(callback: (value: string, name: string) => void): void {
     const flat = this.flat;
     for (let i = 0; i < flat.length; i += 2) callback(flat[i + 1], flat[i]);

@@ -13,6 +13,7 @@ export class RouteTable<T> {
   readonly #exact = new Map<string, PathTable<T>>();
   readonly #wildcard = new Map<string, PathTable<T>>();
   readonly #pathOnly = new PathTable<T>();
+  #longestSuffix = 0;
 
   /**
    * Adds a route for `host` (exact, or `*.suffix`; undefined for path-only) under `path`.
@@ -21,10 +22,10 @@ export class RouteTable<T> {
   add(host: string | undefined, path: string, value: T): boolean {
     if (host === undefined) return this.#pathOnly.add(path, value);
     const name = normalizeHost(host);
-    const [tables, key] = name.startsWith('*.') ? [this.#wildcard, name.slice(1)] : [this.#exact, name];
-    let table = tables.get(key);
-    if (!table) tables.set(key, (table = new PathTable<T>()));
-    return table.add(path, value);
+    if (!name.startsWith('*.')) return tableOf(this.#exact, name).add(path, value);
+    const suffix = name.slice(1);
+    this.#longestSuffix = Math.max(this.#longestSuffix, suffix.length);
+    return tableOf(this.#wildcard, suffix).add(path, value);
   }
 
   /** @param host the request's Host header, as sent. @param path the normalised path. */
@@ -34,7 +35,9 @@ export class RouteTable<T> {
       const exact = this.#exact.get(name)?.match(path);
       if (exact !== undefined) return exact;
       if (this.#wildcard.size > 0) {
-        for (let dot = name.indexOf('.'); dot !== -1; dot = name.indexOf('.', dot + 1)) {
+        // Suffixes longer than any wildcard's are not looked up, so a long Host costs one scan.
+        const first = name.indexOf('.', Math.max(0, name.length - this.#longestSuffix));
+        for (let dot = first; dot !== -1; dot = name.indexOf('.', dot + 1)) {
           const found = this.#wildcard.get(name.slice(dot))?.match(path);
           if (found !== undefined) return found;
         }
@@ -42,4 +45,10 @@ export class RouteTable<T> {
     }
     return this.#pathOnly.match(path);
   }
+}
+
+function tableOf<T>(tables: Map<string, PathTable<T>>, key: string): PathTable<T> {
+  let table = tables.get(key);
+  if (!table) tables.set(key, (table = new PathTable<T>()));
+  return table;
 }

@@ -3,6 +3,7 @@ import { Agent } from 'undici';
 import { FieldList } from '../core/http/FieldList.ts';
 import type { Upstream, UpstreamResponse, WebWire, Wire } from '../core/proxy/Upstream.ts';
 import { nodeFeed, webFeed, type FeedMaker } from './bodyFeeds.ts';
+import { connectDroppingContinue } from './connectDroppingContinue.ts';
 import { classifyUpstreamError } from './upstreamErrors.ts';
 import { UpstreamExchange } from './upstreamExchange.ts';
 
@@ -11,14 +12,19 @@ import { UpstreamExchange } from './upstreamExchange.ts';
  * `fetch` it sends the client's Host header, never decodes compressed bodies, and is several times
  * faster (docs/runtimes.md); `dispatch` rather than `request()` fills the wire's own body stream
  * (`UpstreamExchange`). Connect timeouts belong to a connection pool, so there is one agent per
- * distinct connect timeout.
+ * distinct connect timeout. Connections drop unsolicited `100 Continue` heads, which undici 7 would
+ * fail on (`connectDroppingContinue`).
  * @param feedFor makes the wire's kind of body stream, for bodies that do not arrive whole at once
  */
 function undiciClient<W extends Wire>(feedFor: FeedMaker<W['body']>): Upstream<W> & { close(): Promise<void> } {
   const agents = new Map<number, Agent>();
   const agentFor = (connectTimeout: number) => {
     let agent = agents.get(connectTimeout);
-    if (!agent) agents.set(connectTimeout, (agent = new Agent({ connect: { timeout: connectTimeout }, keepAliveTimeout: 4_000 })));
+    if (!agent) {
+      // One request at a time per connection, as `connectDroppingContinue` needs (undici's default).
+      agent = new Agent({ connect: connectDroppingContinue({ timeout: connectTimeout }), pipelining: 1, keepAliveTimeout: 4_000 });
+      agents.set(connectTimeout, agent);
+    }
     return agent;
   };
 

@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { FieldList } from '../../src/core/http/FieldList.ts';
 import { DEFAULT_TIMEOUTS, UpstreamError, type Timeouts, type UpstreamResponse, type Wire } from '../../src/core/proxy/Upstream.ts';
 import { undiciNodeUpstream, undiciUpstream } from '../../src/upstream/undiciUpstream.ts';
@@ -86,6 +86,61 @@ const RAW_ANSWERS: Record<string, string> = {
   '/switch': 'HTTP/1.1 101 Switching Protocols\r\nconnection: upgrade\r\nupgrade: something\r\n\r\n',
 };
 
+/**
+ * A raw TCP backend that sends `100 Continue` unasked (RFC 9110 section 15.2: a client must accept
+ * it), reading requests with their content-length bodies, several on one connection. Every answer
+ * names its connection in `x-connection`.
+ */
+let continueBackend: TcpServer;
+let continueOrigin: string;
+const CONTINUE = 'HTTP/1.1 100 Continue\r\n\r\n';
+const okFrom = (connection: number, body = 'ok') => `HTTP/1.1 200 OK\r\nx-connection: ${connection}\r\ncontent-length: ${body.length}\r\n\r\n${body}`;
+
+interface ContinueAnswer {
+  /** Once the request head is in. */
+  head?(socket: Socket, connection: number, declaredLength: number): void;
+  /** Per piece of request body, as it arrives. */
+  body?(socket: Socket, piece: Buffer): void;
+  /** Once the whole request is in. */
+  end?(socket: Socket, connection: number, body: Buffer): void;
+}
+
+const CONTINUE_ANSWERS: Record<string, ContinueAnswer> = {
+  '/continue': { end: (socket, connection) => socket.write(CONTINUE + okFrom(connection)) },
+  '/continue-twice': {
+    end: (socket, connection) =>
+      socket.write(CONTINUE + 'HTTP/1.1 100 Continue\r\nx-a: 1\r\n\r\n' + 'HTTP/1.1 103 Early Hints\r\nlink: </a.css>; rel=preload\r\n\r\n' + CONTINUE + okFrom(connection)),
+  },
+  // Cut inside the status line, inside the empty line, and inside the final status line, each piece
+  // its own TCP segment.
+  '/continue-split': {
+    end: (socket, connection) => {
+      const answer = CONTINUE + okFrom(connection);
+      const cuts = [0, 10, 24, 25, 31, answer.length];
+      let piece = 0;
+      const next = () => {
+        if (socket.destroyed || piece === cuts.length - 1) return;
+        socket.write(answer.slice(cuts[piece], cuts[++piece]));
+        const timer = setTimeout(next, 20);
+        socket.once('close', () => clearTimeout(timer));
+      };
+      next();
+    },
+  },
+  // The 100 as soon as the head is in, while the client is still sending the body; the final
+  // response once the body is whole, echoing it.
+  '/continue-upload': {
+    head: (socket) => socket.write(CONTINUE),
+    end: (socket, connection, body) => socket.write(okFrom(connection, body.toString('latin1'))),
+  },
+  // The final response as soon as the head is in, its body echoing the request body as it arrives.
+  '/early-echo': {
+    head: (socket, connection, declaredLength) => socket.write(`HTTP/1.1 200 OK\r\nx-connection: ${connection}\r\ncontent-length: ${declaredLength}\r\n\r\n`),
+    body: (socket, piece) => socket.write(piece),
+  },
+};
+let continueConnections = 0;
+
 beforeAll(async () => {
   backend = createServer(route);
   backend.keepAliveTimeout = 10_000;
@@ -110,12 +165,47 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => rawBackend.listen(0, '127.0.0.1', resolve));
   rawOrigin = `http://127.0.0.1:${(rawBackend.address() as AddressInfo).port}`;
+
+  continueBackend = createTcpServer((socket) => {
+    const connection = ++continueConnections;
+    socket.on('error', () => {});
+    let buffered = Buffer.alloc(0);
+    let request: { answer: ContinueAnswer; remaining: number; body: Buffer[] } | undefined;
+    socket.on('data', (data: Buffer) => {
+      buffered = Buffer.concat([buffered, data]);
+      for (;;) {
+        if (!request) {
+          const end = buffered.indexOf('\r\n\r\n');
+          if (end < 0) return;
+          const head = buffered.subarray(0, end).toString('latin1');
+          buffered = buffered.subarray(end + 4);
+          const declaredLength = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0);
+          const answer = CONTINUE_ANSWERS[head.split(' ')[1]] ?? { end: (s: Socket) => s.write('HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n') };
+          request = { answer, remaining: declaredLength, body: [] };
+          answer.head?.(socket, connection, declaredLength);
+        }
+        const piece = buffered.subarray(0, request.remaining);
+        buffered = buffered.subarray(piece.length);
+        if (piece.length > 0) {
+          request.remaining -= piece.length;
+          request.body.push(piece);
+          request.answer.body?.(socket, piece);
+        }
+        if (request.remaining > 0) return;
+        request.answer.end?.(socket, connection, Buffer.concat(request.body));
+        request = undefined;
+      }
+    });
+  });
+  await new Promise<void>((resolve) => continueBackend.listen(0, '127.0.0.1', resolve));
+  continueOrigin = `http://127.0.0.1:${(continueBackend.address() as AddressInfo).port}`;
 });
 
 afterAll(async () => {
   backend.closeAllConnections();
   await new Promise<void>((resolve) => backend.close(() => resolve()));
   await new Promise<void>((resolve) => rawBackend.close(() => resolve()));
+  await new Promise<void>((resolve) => continueBackend.close(() => resolve()));
 });
 
 /** A Node-style client-gone signal, as `ClientSignal` is: a plain emitter with `aborted`. */
@@ -170,8 +260,11 @@ describe.each(VARIANTS)('$name', (variant) => {
   });
   afterAll(() => upstream.close());
 
-  const send = (path: string, options: { at?: string; method?: string; body?: unknown; headers?: string[]; timeouts?: Partial<Timeouts>; signal?: Wire['signal'] } = {}) =>
-    upstream({
+  const send = (
+    path: string,
+    options: { at?: string; method?: string; body?: unknown; headers?: string[]; timeouts?: Partial<Timeouts>; signal?: Wire['signal']; via?: typeof upstream } = {},
+  ) =>
+    (options.via ?? upstream)({
       origin: options.at ?? origin,
       target: path,
       method: options.method ?? 'GET',
@@ -221,6 +314,79 @@ describe.each(VARIANTS)('$name', (variant) => {
     const response = await within(send('/early-hints', { at: rawOrigin }), 'the final response');
     expect(response.status).toBe(200);
     expect(await variant.read(response.body)).toBe('final');
+  });
+
+  /** A request body sent in `pieces`, 50 ms apart, as the variant's kind of stream. */
+  const paced = (pieces: string[]) => {
+    async function* produce() {
+      for (const [i, piece] of pieces.entries()) {
+        if (i > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+        yield Buffer.from(piece, 'latin1');
+      }
+    }
+    if (variant.name.startsWith('Node')) return Readable.from(produce());
+    const pieceIterator = produce();
+    return new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const next = await pieceIterator.next();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      },
+    });
+  };
+  // undici takes a connection back one turn of the event loop after its response ended.
+  const connectionFree = () => new Promise((resolve) => setTimeout(resolve, 10));
+  const upload = (path: string, pieces: string[]) =>
+    send(path, { at: continueOrigin, method: 'POST', body: paced(pieces), headers: ['host', 'app.test', 'content-length', String(pieces.join('').length)] });
+
+  it('reads past an unsolicited 100 Continue to the final response, and sends the next request on the same connection', async () => {
+    // A client of its own, with no connections but the ones this test opens.
+    const via = variant.make();
+    onTestFinished(() => via.close());
+    const first = await within(send('/continue', { at: continueOrigin, via }), 'the final response');
+    expect(first.status).toBe(200);
+    expect(await variant.read(first.body)).toBe('ok');
+    await connectionFree();
+    const second = await within(send('/continue', { at: continueOrigin, via }), 'the next response');
+    expect(second.status).toBe(200);
+    expect(await variant.read(second.body)).toBe('ok');
+    expect(second.headers.get('x-connection')).toBe(first.headers.get('x-connection'));
+  });
+
+  it('reads past a 100 Continue that arrives cut into pieces', async () => {
+    // A client of its own, with no connections but the ones this test opens.
+    const via = variant.make();
+    onTestFinished(() => via.close());
+    const first = await within(send('/continue-split', { at: continueOrigin, via }), 'the final response');
+    expect(first.status).toBe(200);
+    expect(await variant.read(first.body)).toBe('ok');
+    await connectionFree();
+    const second = await within(send('/continue-split', { at: continueOrigin, via }), 'the next response');
+    expect(await variant.read(second.body)).toBe('ok');
+    expect(second.headers.get('x-connection')).toBe(first.headers.get('x-connection'));
+  });
+
+  it('reads past several 100 Continues with an early hint among them', async () => {
+    const response = await within(send('/continue-twice', { at: continueOrigin }), 'the final response');
+    expect(response.status).toBe(200);
+    expect(response.headers.get('x-a')).toBeNull();
+    expect(response.headers.get('link')).toBeNull();
+    expect(await variant.read(response.body)).toBe('ok');
+  });
+
+  it('reads past a 100 Continue that arrives while the request body is still being sent', async () => {
+    const response = await within(upload('/continue-upload', ['first,', 'second,', 'third']), 'the final response');
+    expect(response.status).toBe(200);
+    expect(await within(variant.read(response.body), 'the echoed body')).toBe('first,second,third');
+    const next = await within(send('/continue', { at: continueOrigin }), 'the next response');
+    expect(await variant.read(next.body)).toBe('ok');
+  });
+
+  it('leaves a response body alone that reads like a 100 Continue, though it arrives between request body pieces', async () => {
+    const pieces = ['start;', CONTINUE, 'end'];
+    const response = await within(upload('/early-echo', pieces), 'the response');
+    expect(response.status).toBe(200);
+    expect(await within(variant.read(response.body), 'the echoed body')).toBe(pieces.join(''));
   });
 
   it('keeps header values byte for byte (latin-1)', async () => {

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { ConfigError } from '../core/config/ConfigError.ts';
+import { ConfigError, formatIssue } from '../core/config/ConfigError.ts';
 import { loadConfig } from '../core/config/loadConfig.ts';
 import { describeConfig } from './describeConfig.ts';
 import { startServer } from '../server/startServer.ts';
@@ -66,6 +66,7 @@ export async function runCommand(argv: string[]): Promise<number> {
 
 async function check(file: string): Promise<number> {
   const loaded = loadConfig(await readFile(file, 'utf8'), file);
+  for (const warning of loaded.warnings) console.error(formatIssue(warning));
   console.log(`${file}: ok`);
   console.log(describeConfig(loaded));
   return 0;
@@ -79,6 +80,7 @@ async function serve(file: string, portText = '8080', hostname = '127.0.0.1'): P
   }
   const log = (line: string) => console.error(line);
   const server = await startServer({ configFile: file, port, hostname, log });
+  for (const warning of server.config.warnings) log(formatIssue(warning));
   console.log(`listening on ${server.url}`);
   // systemd's reload and logrotate send SIGHUP; its default would end the process.
   const hangup = () => log('switchyard: SIGHUP received: the config in use is kept (hot reload is not built yet)');

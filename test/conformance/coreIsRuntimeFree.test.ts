@@ -25,8 +25,11 @@ const FORBIDDEN: readonly [RegExp, string][] = [
   [/\bglobalThis\s*\.\s*(?!fetch\b|setTimeout\b|clearTimeout\b|crypto\b)\w+/, 'a runtime global through globalThis'],
 ];
 
-/** Packages the core may import: they use Web-standard APIs only and run on every runtime. */
-const ALLOWED_PACKAGES = [/^valibot$/, /^yaml$/, /^hono(\/.*)?$/];
+/**
+ * Packages the core may import: they use Web-standard APIs only and run on every runtime. scslre
+ * (and refa, regexpp under it) is plain JavaScript: the config's ReDoS check.
+ */
+const ALLOWED_PACKAGES = [/^valibot$/, /^yaml$/, /^hono(\/.*)?$/, /^scslre$/];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

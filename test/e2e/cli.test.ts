@@ -40,6 +40,44 @@ describe('switchyard check', () => {
     ]);
   });
 
+  it('prints warnings as FILE:LINE:COL: field: warning: message and still exits 0', async () => {
+    const file = await writeConfig('paths:\n  - path: /mango\n    servers: [localhost:1]\n    firewall_rules:\n      path_reject: [/messages]\n');
+    const { code, stdout, stderr } = await cli('check', '--config', file);
+    expect(code).toBe(0);
+    expect(stdout).toContain(`${file}: ok`);
+    expect(stderr.trim().split('\n')).toEqual([
+      `${file}:5:21: paths[0].firewall_rules.path_reject[0]: warning: "/messages" can never match: this route only sees paths under /mango; write "/mango/messages" to refuse that path here`,
+    ]);
+  });
+
+  it('lists every compile error in one run, in file order, a catastrophic regex among them', async () => {
+    const file = await writeConfig(
+      [
+        'paths:',
+        '  - path: /a',
+        '    servers: [localhost:1]',
+        '    firewall_rules:',
+        '      ip_allow: [10.0.0.0/33]',
+        '      user_agent_reject: ["^(a+)+$", ""]',
+        '  - path: /b',
+        '    servers: [localhost:2]',
+        '    header_rules: { set: { X-A: "${nope}" } }',
+        'trusted_proxies: [nohost]',
+        '',
+      ].join('\n'),
+    );
+    const { code, stdout, stderr } = await cli('check', '--config', file);
+    expect(code).toBe(1);
+    expect(stdout).toBe('');
+    expect(stderr.trim().split('\n').map((line) => line.slice(file.length).replace(/ \(ReDoS\).*/, ' (ReDoS)'))).toEqual([
+      ':5:18: paths[0].firewall_rules.ip_allow[0]: "10.0.0.0/33" has prefix length /33; expected 0-32',
+      ':6:27: paths[0].firewall_rules.user_agent_reject[0]: "^(a+)+$" backtracks catastrophically (ReDoS)',
+      ':6:38: paths[0].firewall_rules.user_agent_reject[1]: an empty pattern matches everything; write ".*" if that is what you mean',
+      ':9:33: paths[1].header_rules.set.X-A: unknown variable "${nope}"; expected one of ${client_address}, ${host}, ${request_id}, ${method}, ${path}, ${scheme}',
+      ':10:19: trusted_proxies[0]: "nohost" is not an IPv4 or IPv6 address or CIDR range',
+    ]);
+  });
+
   it('says which file it cannot read, without a stack trace', async () => {
     const { code, stderr } = await cli('check', '--config', 'nope.yaml');
     expect(code).toBe(1);
@@ -94,6 +132,15 @@ describe('switchyard serve', () => {
     await waitFor(refused, 1_000, 'new connections to be refused');
     expect(await inFlight).toEqual({ status: 200, body: 'slow\n' });
     expect(await exit).toBe(0);
+  });
+
+  it('logs the config warnings at start-up, on stderr', async () => {
+    const balancer = await startBalancer(`paths:\n  - path: /mango\n    servers: [${backend.address}]\n    firewall_rules: { path_reject: [/messages] }\n`);
+    try {
+      expect(balancer.output()).toMatch(/:4:37: paths\[0\]\.firewall_rules\.path_reject\[0\]: warning: "\/messages" can never match/);
+    } finally {
+      await balancer.stop();
+    }
   });
 
   it('exits 1 with the config error when the config is broken', async () => {

@@ -89,6 +89,52 @@ describe('loadConfig', () => {
   });
 });
 
+describe('compile errors', () => {
+  it('are all reported in one run, in file order, however many and wherever they are', () => {
+    const text = [
+      'hash_on: client_ip',
+      'hosts:',
+      '  - host: a.example',
+      '    servers: [{ url: "localhost:1", weight: 2 }]',
+      '    algorithm: round_robin',
+      '    firewall_rules:',
+      '      ip_reject: [10.0.0.1/8, 10.0.0.0/8, 300.0.0.1]',
+      '      user_agent_reject: ["(bot"]',
+      '    header_rules: { set: { X-Who: "${nobody}" } }',
+      '  - host: a.example',
+      '    servers: [localhost:2]',
+      '    upstream_host: "bad host"',
+      'paths:',
+      '  - path: /x',
+      '    servers: [localhost:3, localhost:3]',
+      '    rewrite_rules: { replace: { "a//b": y } }',
+      'trusted_proxies: [10.0.0.0/33]',
+      '',
+    ].join('\n');
+    expect(errorsOf(text)).toEqual([
+      'lb.yaml:1:10: hash_on: hash_on is only used by algorithm: consistent_hash, and no route uses it',
+      'lb.yaml:4:45: hosts[0].servers[0].weight: round_robin takes every server in turn and ignores weights; use algorithm: weighted',
+      'lb.yaml:7:19: hosts[0].firewall_rules.ip_reject[0]: "10.0.0.1/8" has bits set past its /8 prefix; write the network address',
+      'lb.yaml:7:43: hosts[0].firewall_rules.ip_reject[2]: "300.0.0.1" is not an IPv4 or IPv6 address or CIDR range',
+      'lb.yaml:8:27: hosts[0].firewall_rules.user_agent_reject[0]: "(bot" is not a valid regular expression: Invalid regular expression: /(bot/i: Unterminated group',
+      'lb.yaml:9:35: hosts[0].header_rules.set.X-Who: unknown variable "${nobody}"; expected one of ${client_address}, ${host}, ${request_id}, ${method}, ${path}, ${scheme}',
+      'lb.yaml:10:11: hosts[1].host: another route already serves a.example',
+      'lb.yaml:12:20: hosts[1].upstream_host: "bad host" is not keep, backend, or a host name with an optional port (1-65535)',
+      'lb.yaml:15:28: paths[0].servers[1]: "localhost:3" is listed twice',
+      'lb.yaml:16:41: paths[0].rewrite_rules.replace.a//b: the segment "a//b" must be plain path segments: no "." or "..", no empty segments, no bad escapes or encoded slashes',
+      'lb.yaml:17:19: trusted_proxies[0]: "10.0.0.0/33" has prefix length /33; expected 0-32',
+    ]);
+  });
+
+  it('in one route do not hide those of the next', () => {
+    const route = (path: string, cidr: string) => `  - path: ${path}\n    servers: [localhost:1]\n    firewall_rules: { ip_allow: [${cidr}] }\n`;
+    expect(errorsOf(`paths:\n${route('/a', 'nope')}${route('/b', '10.0.0.0/8')}${route('/c', 'nada')}`)).toEqual([
+      'lb.yaml:4:34: paths[0].firewall_rules.ip_allow[0]: "nope" is not an IPv4 or IPv6 address or CIDR range',
+      'lb.yaml:10:34: paths[2].firewall_rules.ip_allow[0]: "nada" is not an IPv4 or IPv6 address or CIDR range',
+    ]);
+  });
+});
+
 describe('errors inside a value that may take several forms', () => {
   it('names an unknown key inside a servers object, with a suggestion', () => {
     expect(errorsOf('paths:\n  - path: /\n    servers: [{ url: "localhost:1", wieght: 2 }]\n')).toEqual([

@@ -1,3 +1,5 @@
+import type { Severity } from './ConfigProblem.ts';
+
 /** One problem found in a config file, with where it is. */
 export interface ConfigIssue {
   file: string;
@@ -6,15 +8,29 @@ export interface ConfigIssue {
   /** Field path such as `hosts[1].servers[0]`; empty for the document itself. */
   path: string;
   message: string;
+  /** @default 'error' */
+  severity?: Severity;
 }
 
-/** Formats an issue as `FILE:LINE:COL: path.to.field: message`, the form `switchyard check` prints. */
+/**
+ * Formats an issue as `FILE:LINE:COL: path.to.field: message`, the form `switchyard check` prints;
+ * a warning reads `FILE:LINE:COL: path.to.field: warning: message`.
+ */
 export function formatIssue(issue: ConfigIssue): string {
   const where = `${issue.file}:${issue.line}:${issue.column}`;
-  return issue.path ? `${where}: ${issue.path}: ${issue.message}` : `${where}: ${issue.message}`;
+  const message = issue.severity === 'warning' ? `warning: ${issue.message}` : issue.message;
+  return issue.path ? `${where}: ${issue.path}: ${message}` : `${where}: ${message}`;
 }
 
-/** Thrown when a config file cannot be loaded; carries every issue found, not just the first. */
+/** Issues in the order of the file, as a compiler lists them. */
+export function inFileOrder<T extends ConfigIssue>(issues: readonly T[]): T[] {
+  return [...issues].sort((a, b) => a.line - b.line || a.column - b.column);
+}
+
+/**
+ * Thrown when a config file cannot be loaded; carries every issue found, not just the first. The
+ * issues are its errors and, so that one run shows everything to fix, the warnings found with them.
+ */
 export class ConfigError extends Error {
   override name = 'ConfigError';
   readonly issues: readonly ConfigIssue[];

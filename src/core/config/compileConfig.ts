@@ -5,9 +5,12 @@ import { normalizeConfigPath } from '../path/normalizeConfigPath.ts';
 import { RouteTable } from '../routing/RouteTable.ts';
 import { compileClientAddress, type ClientAddressResolver } from '../firewall/clientAddress.ts';
 import { ConfigProblem } from './ConfigProblem.ts';
+import type { ConfigProblems } from './ConfigProblems.ts';
 import type { Config, HostRouteConfig, PathRouteConfig } from './schema/index.ts';
-import { compilePool } from './compilePool.ts';
-import { compileRouteRules } from './compileRouteRules.ts';
+import { compilePool, type PoolCompileContext } from './compilePool.ts';
+import { compileGlobalRules, compileRouteRules } from './compileRouteRules.ts';
+import { warnShadowedFirewalls } from './warnShadowedFirewalls.ts';
+import { warnUnreachablePathRejects } from './warnUnreachablePathRejects.ts';
 import { serverSettings, type ServerSettings } from './serverSettings.ts';
 
 /** A config turned into the structures a request only looks up. */
@@ -28,41 +31,53 @@ export interface CompileOptions {
   readonly now?: () => number;
 }
 
-/** Compiles a validated config. Throws `ConfigProblem` naming the field at fault. */
-export function compileConfig(config: Config, options: CompileOptions = {}): CompiledConfig {
-  const random = options.random ?? Math.random;
-  const backends = new Map<string, Backend>();
+/**
+ * Compiles a validated config into a value that holds all it needs and shares nothing with
+ * another compiled config (its own backends, health state and rate limiters), so two can serve
+ * side by side. Every problem found, errors and warnings, is recorded in `problems`, each naming
+ * its field, rather than only the first.
+ * @returns undefined when any problem is an error
+ */
+export function compileConfig(config: Config, problems: ConfigProblems, options: CompileOptions = {}): CompiledConfig | undefined {
+  const pools: PoolCompileContext = { config, backends: new Map(), firstDefined: new Map(), random: options.random ?? Math.random, now: options.now, problems };
   const routes = new RouteTable<Route>();
+  const globalRules = compileGlobalRules(config, { now: options.now }, problems);
 
   const compileRoute = (entry: HostRouteConfig | PathRouteConfig, at: (string | number)[]): Route => {
     const host = 'host' in entry ? entry.host : undefined;
     const path = entry.path ?? '/';
     return {
       name: host ? (path === '/' ? host : host + path) : path,
-      pool: compilePool(entry, at, { config, backends, random, now: options.now }),
+      pool: compilePool(entry, at, pools),
       timeouts: resolveTimeouts(config.timeouts, entry.timeouts),
       allowsTrace: [config.firewall_rules, entry.firewall_rules].some((rules) => rules?.method_allow?.some((method) => method.toUpperCase() === 'TRACE')),
-      ...compileRouteRules(entry, at, config, { now: options.now }),
+      ...compileRouteRules(entry, at, globalRules, { now: options.now }, problems),
     };
   };
 
   config.hosts?.forEach((entry, i) => {
-    const path = routePath(entry.path ?? '/', ['hosts', i, 'path']);
-    if (!routes.add(entry.host, path, compileRoute(entry, ['hosts', i]))) {
-      throw new ConfigProblem(['hosts', i, 'host'], `another route already serves ${entry.host}${entry.path ?? ''}`);
+    const route = compileRoute(entry, ['hosts', i]);
+    const path = problems.attempt(() => routePath(entry.path ?? '/', ['hosts', i, 'path']));
+    if (path !== undefined && !routes.add(entry.host, path, route)) {
+      problems.add(new ConfigProblem(['hosts', i, 'host'], `another route already serves ${entry.host}${entry.path ?? ''}`));
     }
   });
   config.paths?.forEach((entry, i) => {
-    const path = routePath(entry.path, ['paths', i, 'path']);
-    if (!routes.add(undefined, path, compileRoute(entry, ['paths', i]))) {
-      throw new ConfigProblem(['paths', i, 'path'], `another route already serves ${entry.path}`);
+    const route = compileRoute(entry, ['paths', i]);
+    const path = problems.attempt(() => routePath(entry.path, ['paths', i, 'path']));
+    if (path !== undefined && !routes.add(undefined, path, route)) {
+      problems.add(new ConfigProblem(['paths', i, 'path'], `another route already serves ${entry.path}`));
     }
   });
   const entries = [...(config.hosts ?? []), ...(config.paths ?? [])];
   if (config.hash_on !== undefined && !entries.some((entry) => (entry.algorithm ?? config.algorithm) === 'consistent_hash')) {
-    throw new ConfigProblem(['hash_on'], 'hash_on is only used by algorithm: consistent_hash, and no route uses it');
+    problems.add(new ConfigProblem(['hash_on'], 'hash_on is only used by algorithm: consistent_hash, and no route uses it'));
   }
-  return { routes, backends: [...backends.values()], clientAddress: compileClientAddress(config), server: serverSettings(config) };
+  const clientAddress = compileClientAddress(config, problems);
+  warnUnreachablePathRejects(config, problems);
+  warnShadowedFirewalls(config, problems);
+  if (problems.hasErrors) return undefined;
+  return { routes, backends: [...pools.backends.values()], clientAddress, server: serverSettings(config) };
 }
 
 /**

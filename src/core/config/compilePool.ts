@@ -4,6 +4,7 @@ import { HealthState } from '../health/HealthState.ts';
 import { Backend } from '../pool/Backend.ts';
 import { Pool, type PoolMember } from '../pool/Pool.ts';
 import { ConfigProblem } from './ConfigProblem.ts';
+import type { ConfigProblems } from './ConfigProblems.ts';
 import { activeCheckOf, healthSettingsKey, passiveHealthOf, retriesOf, stickyOf } from './compilePoolSettings.ts';
 import { formatPath } from './parseConfig.ts';
 import type { Config, HostRouteConfig, PathRouteConfig } from './schema/index.ts';
@@ -13,20 +14,22 @@ export interface PoolCompileContext {
   readonly config: Config;
   /** Backends by id, shared across routes so that each is probed and counted once. */
   readonly backends: Map<string, Backend>;
+  /** Where each backend's health settings were first given, to report a route that disagrees. */
+  readonly firstDefined: Map<Backend, { readonly key: string; readonly at: string }>;
   readonly random: () => number;
   /** Clock for passive health and retry budgets. @default Date.now */
   readonly now?: () => number;
+  readonly problems: ConfigProblems;
 }
-
-/** Where each backend's health settings were first given, to report a route that disagrees. */
-const firstDefined = new WeakMap<Backend, { key: string; at: string }>();
 
 /**
  * Compiles a route's `servers` and balancing keys into its pool. Health is tracked once per
  * backend, so two routes that name the same backend must give it the same `health_check` and
- * `passive_health`; a disagreement is a config error rather than a silent winner.
+ * `passive_health`; a disagreement is a config error rather than a silent winner. Each problem
+ * is recorded in `context.problems`, and the pool still built, so that every one is reported.
  */
 export function compilePool(entry: HostRouteConfig | PathRouteConfig, at: readonly (string | number)[], context: PoolCompileContext): Pool {
+  const { problems } = context;
   const { config } = context;
   const active = activeCheckOf(entry, config);
   const passive = passiveHealthOf(entry, config);
@@ -42,25 +45,30 @@ export function compilePool(entry: HostRouteConfig | PathRouteConfig, at: readon
     if (!backend) {
       backend = new Backend(address, new HealthState({ active, passive, now: context.now }));
       context.backends.set(id, backend);
-      firstDefined.set(backend, { key, at: formatPath(at) });
+      context.firstDefined.set(backend, { key, at: formatPath(at) });
     }
-    const first = firstDefined.get(backend);
+    const first = context.firstDefined.get(backend);
     if (first && first.key !== key) {
-      throw new ConfigProblem(
-        [...at, 'servers', i],
-        `"${url}" is also a server of ${first.at}, with different health_check or passive_health settings; a backend is checked once for all its routes, so give both routes the same settings (or set them once at the top level)`,
+      problems.add(
+        new ConfigProblem(
+          [...at, 'servers', i],
+          `"${url}" is also a server of ${first.at}, with different health_check or passive_health settings; a backend is checked once for all its routes, so give both routes the same settings (or set them once at the top level)`,
+        ),
       );
     }
-    if (members.some((member) => member.backend === backend)) throw new ConfigProblem([...at, 'servers', i], `"${url}" is listed twice`);
+    if (members.some((member) => member.backend === backend)) {
+      problems.add(new ConfigProblem([...at, 'servers', i], `"${url}" is listed twice`));
+      return;
+    }
     const weight = typeof server === 'string' ? 1 : (server.weight ?? 1);
     if (weight !== 1 && algorithm === 'round_robin') {
-      throw new ConfigProblem([...at, 'servers', i, 'weight'], 'round_robin takes every server in turn and ignores weights; use algorithm: weighted');
+      problems.add(new ConfigProblem([...at, 'servers', i, 'weight'], 'round_robin takes every server in turn and ignores weights; use algorithm: weighted'));
     }
     members.push({ backend, weight });
   });
 
   if (entry.hash_on !== undefined && algorithm !== 'consistent_hash') {
-    throw new ConfigProblem([...at, 'hash_on'], `hash_on is only used by algorithm: consistent_hash, and this route uses ${algorithm}`);
+    problems.add(new ConfigProblem([...at, 'hash_on'], `hash_on is only used by algorithm: consistent_hash, and this route uses ${algorithm}`));
   }
   const stickySettings = stickyOf(entry, config);
   return new Pool(members, createStrategy(algorithm, { members, random: context.random, hashOn: entry.hash_on ?? config.hash_on }), {

@@ -5,6 +5,7 @@ import { compileHeaderRules, type HeaderEdit } from '../rules/compileHeaderRules
 import { compileParamRules, type QueryEdit } from '../rules/compileParamRules.ts';
 import { compilePathRewrite, type PathRewrite } from '../rules/compilePathRewrite.ts';
 import { compileUpstreamHost, type HostEdit } from '../rules/compileUpstreamHost.ts';
+import type { ConfigProblems } from './ConfigProblems.ts';
 import type { Config, HostRouteConfig, PathRouteConfig } from './schema/index.ts';
 
 /** What a route's rules compile to: the parts of a `Route` that act on each exchange. */
@@ -22,7 +23,8 @@ export interface RuleCompileOptions {
 
 type RuleLevel = Pick<Config, 'header_rules' | 'response_header_rules' | 'param_rules' | 'rewrite_rules' | 'upstream_host' | 'firewall_rules' | 'rate_limit'>;
 
-interface CompiledLevel {
+/** One level of rules (the top level's, or a route's) compiled. */
+export interface CompiledLevel {
   readonly firewall?: Guard;
   readonly rateLimit?: Guard;
   readonly headers?: HeaderEdit;
@@ -33,31 +35,32 @@ interface CompiledLevel {
 }
 
 /**
- * The top-level rules, compiled once per config (and clock) so every route shares them, and with
- * them one global rate limiter.
+ * Compiles the top-level rules, once per compiled config: every route of that config shares them,
+ * and with them one global rate limiter (no other config's).
  */
-const globals = new WeakMap<Config, { readonly now: RuleCompileOptions['now']; readonly level: CompiledLevel }>();
+export function compileGlobalRules(config: Config, options: RuleCompileOptions, problems: ConfigProblems): CompiledLevel {
+  return compileLevel(config, [], options, problems);
+}
 
 /**
- * Compiles a route's rules and the global ones into the functions the app runs per request, in
- * the order documented in the README (Request rules, firewall and rate limiting). Top-level rules run first and route rules
- * second, so a route's header, query and path rules have the last word:
+ * Compiles a route's rules, with the global ones from `compileGlobalRules`, into the functions the
+ * app runs per request, in the order documented in the README (Request rules, firewall and rate
+ * limiting). Top-level rules run first and route rules second, so a route's header, query and
+ * path rules have the last word:
  * - guards: firewall (global, route), then rate limit (global, route);
  * - request: header rules, query rules, path rewrites (each global, then route), then the upstream
  *   Host (the route's `upstream_host`, else the global one);
  * - response: header rules, global then route.
- * Throws `ConfigProblem` for a rule that cannot be compiled.
+ * A rule that cannot be compiled is recorded in `problems`; the others still are.
  */
 export function compileRouteRules(
   entry: HostRouteConfig | PathRouteConfig,
   at: readonly (string | number)[],
-  config: Config,
-  options: RuleCompileOptions = {},
+  global: CompiledLevel,
+  options: RuleCompileOptions,
+  problems: ConfigProblems,
 ): RouteRules {
-  let cached = globals.get(config);
-  if (!cached || cached.now !== options.now) globals.set(config, (cached = { now: options.now, level: compileLevel(config, [], options) }));
-  const global = cached.level;
-  const local = compileLevel(entry, at, options);
+  const local = compileLevel(entry, at, options, problems);
   const levels = [global, local];
 
   const guards = present([...levels.map((l) => l.firewall), ...levels.map((l) => l.rateLimit)]);
@@ -84,14 +87,14 @@ function present<T>(items: readonly (T | undefined)[]): T[] {
   return items.filter((item): item is T => item !== undefined);
 }
 
-function compileLevel(level: RuleLevel, at: readonly (string | number)[], options: RuleCompileOptions): CompiledLevel {
+function compileLevel(level: RuleLevel, at: readonly (string | number)[], options: RuleCompileOptions, problems: ConfigProblems): CompiledLevel {
   return {
-    firewall: compileFirewall(level.firewall_rules, [...at, 'firewall_rules']),
+    firewall: compileFirewall(level.firewall_rules, [...at, 'firewall_rules'], problems),
     rateLimit: compileRateLimit(level.rate_limit, options.now),
-    headers: compileHeaderRules(level.header_rules, [...at, 'header_rules']),
-    responseHeaders: compileHeaderRules(level.response_header_rules, [...at, 'response_header_rules']),
-    params: compileParamRules(level.param_rules, [...at, 'param_rules']),
-    path: compilePathRewrite(level.rewrite_rules, [...at, 'rewrite_rules']),
-    host: compileUpstreamHost(level.upstream_host, [...at, 'upstream_host']),
+    headers: compileHeaderRules(level.header_rules, [...at, 'header_rules'], problems),
+    responseHeaders: compileHeaderRules(level.response_header_rules, [...at, 'response_header_rules'], problems),
+    params: compileParamRules(level.param_rules, [...at, 'param_rules'], problems),
+    path: compilePathRewrite(level.rewrite_rules, [...at, 'rewrite_rules'], problems),
+    host: problems.attempt(() => compileUpstreamHost(level.upstream_host, [...at, 'upstream_host'])),
   };
 }

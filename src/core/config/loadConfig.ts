@@ -1,25 +1,34 @@
 import { compileConfig, type CompiledConfig, type CompileOptions } from './compileConfig.ts';
-import { ConfigError } from './ConfigError.ts';
-import { ConfigProblem } from './ConfigProblem.ts';
+import { ConfigError, inFileOrder, type ConfigIssue } from './ConfigError.ts';
+import { ConfigProblems } from './ConfigProblems.ts';
 import { formatPath, readConfig } from './parseConfig.ts';
 import type { Config } from './schema/index.ts';
 
 export interface LoadedConfig extends CompiledConfig {
   readonly config: Config;
+  /**
+   * What the config allows but likely does not mean (a `path_reject` entry its route never sees),
+   * in file order: `switchyard check` prints them, `serve` logs them at start-up.
+   */
+  readonly warnings: readonly ConfigIssue[];
 }
 
 /**
  * Parses, validates and compiles config text in one step, as every entry point does at start-up.
- * Throws a `ConfigError` whose issues name the file, line, column and field.
+ * Throws a `ConfigError` whose issues name the file, line, column and field: every schema error,
+ * else every compile error (with the warnings found alongside), in file order.
  * @param fileName used in error messages only
  */
 export function loadConfig(text: string, fileName = 'config', options?: CompileOptions): LoadedConfig {
   const source = readConfig(text, fileName);
-  try {
-    return { config: source.config, ...compileConfig(source.config, options) };
-  } catch (error) {
-    if (!(error instanceof ConfigProblem)) throw error;
-    const { line, column } = source.locate(error.path);
-    throw new ConfigError([{ file: fileName, line, column, path: formatPath(error.path), message: error.message }], { cause: error });
-  }
+  const problems = new ConfigProblems();
+  const compiled = compileConfig(source.config, problems, options);
+  const issues = inFileOrder(
+    problems.found.map((problem): ConfigIssue => {
+      const { line, column } = source.locate(problem.path);
+      return { file: fileName, line, column, path: formatPath(problem.path), message: problem.message, severity: problem.severity };
+    }),
+  );
+  if (!compiled) throw new ConfigError(issues);
+  return { config: source.config, ...compiled, warnings: issues };
 }

@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { isMap, isPair, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
-import { ConfigError, type ConfigIssue } from './ConfigError.ts';
+import { ConfigError, inFileOrder, type ConfigIssue } from './ConfigError.ts';
 import { configSchema, type Config } from './schema/index.ts';
 import { suggest } from './suggest.ts';
 
@@ -55,8 +55,7 @@ export function readConfig(text: string, fileName = 'config'): ConfigSource {
   }
 
   const issues = result.issues.flatMap(throughUnions).map((issue) => describeIssue(issue, doc, fileName, at));
-  // In the order of the file, as a compiler lists them.
-  throw new ConfigError(issues.sort((a, b) => a.line - b.line || a.column - b.column));
+  throw new ConfigError(inFileOrder(issues));
 }
 
 /**

@@ -1,4 +1,5 @@
 import { ConfigProblem } from '../config/ConfigProblem.ts';
+import type { ConfigProblems } from '../config/ConfigProblems.ts';
 import { isIpv4Text, parseIpAddress, prefixMask } from './ipAddress.ts';
 
 
@@ -15,12 +16,15 @@ export class IpRanges {
   /**
    * @param entries such as `10.192.0.1`, `10.0.0.0/8`, `2001:db8::/32`, `::1`
    * @param at the config path of the list, for errors
+   * @param problems where each bad entry is recorded (and left out); without it the first throws
    * @throws ConfigProblem naming the entry that is not an address or range
    */
-  constructor(entries: readonly string[], at: readonly (string | number)[]) {
+  constructor(entries: readonly string[], at: readonly (string | number)[], problems?: ConfigProblems) {
     const byLength = new Map<number, Set<bigint>>();
     entries.forEach((entry, i) => {
-      const [network, length] = parseRange(entry, [...at, i]);
+      const range = problems ? problems.attempt(() => parseRange(entry, [...at, i])) : parseRange(entry, [...at, i]);
+      if (!range) return;
+      const [network, length] = range;
       let set = byLength.get(length);
       if (!set) byLength.set(length, (set = new Set()));
       set.add(network);

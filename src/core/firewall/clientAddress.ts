@@ -1,5 +1,6 @@
 import type { HeaderFields } from '../http/HeaderFields.ts';
 import { ConfigProblem } from '../config/ConfigProblem.ts';
+import type { ConfigProblems } from '../config/ConfigProblems.ts';
 import type { Config } from '../config/schema/index.ts';
 import { nodeAddress, parseForwarded, parseXForwardedFor } from './forwardedFor.ts';
 import { parseIpAddress } from './ipAddress.ts';
@@ -16,15 +17,20 @@ export type ClientAddressResolver = (peer: string | undefined, headers: HeaderFi
  * is the client. An entry that is not an address (`unknown`, an obfuscated name, garbage) stops
  * the walk at the last address a trusted proxy vouched for. Only one header is read, so a client
  * cannot slip a forged `Forwarded` past a proxy that only appends to `X-Forwarded-For`.
+ * @param problems where each problem is recorded; without it the first throws
  * @throws ConfigProblem for an entry that is not an address or CIDR range
  */
-export function compileClientAddress(config: Pick<Config, 'trusted_proxies' | 'forwarded_header'>): ClientAddressResolver {
+export function compileClientAddress(config: Pick<Config, 'trusted_proxies' | 'forwarded_header'>, problems?: ConfigProblems): ClientAddressResolver {
   const entries = config.trusted_proxies ?? [];
   if (entries.length === 0) {
-    if (config.forwarded_header) throw new ConfigProblem(['forwarded_header'], 'forwarded_header needs trusted_proxies: only trusted proxies are believed');
+    if (config.forwarded_header) {
+      const problem = new ConfigProblem(['forwarded_header'], 'forwarded_header needs trusted_proxies: only trusted proxies are believed');
+      if (!problems) throw problem;
+      problems.add(problem);
+    }
     return (peer) => peer;
   }
-  const trusted = new IpRanges(entries, ['trusted_proxies']);
+  const trusted = new IpRanges(entries, ['trusted_proxies'], problems);
   const header = config.forwarded_header ?? 'x-forwarded-for';
   const parse = header === 'forwarded' ? parseForwarded : parseXForwardedFor;
 

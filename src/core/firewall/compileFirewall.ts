@@ -1,4 +1,6 @@
+import { compileRegex } from '../config/compileRegex.ts';
 import { ConfigProblem } from '../config/ConfigProblem.ts';
+import type { ConfigProblems } from '../config/ConfigProblems.ts';
 import type { Config } from '../config/schema/index.ts';
 import { plainAnswer } from '../responses.ts';
 import type { Exchange, Guard } from '../Route.ts';
@@ -16,42 +18,41 @@ export const forbidden = () => plainAnswer(403, 'Forbidden');
  * Compiles `firewall_rules` into a guard that answers 403 Forbidden. Checks run cheapest first:
  * `ip_reject`, `ip_allow`, `method_allow`, `path_reject`, `header_reject`, `user_agent_reject`.
  * A request whose client address is unknown passes `ip_reject` and fails `ip_allow`.
+ * Each bad address, range, path, method or pattern is recorded in `problems`, and the others
+ * still compiled, so that every one is reported.
  * @returns undefined when the rules refuse nothing
- * @throws ConfigProblem for a bad address, range, path, method or pattern
  */
-export function compileFirewall(rules: FirewallRules | undefined, at: readonly (string | number)[]): Guard | undefined {
+export function compileFirewall(rules: FirewallRules | undefined, at: readonly (string | number)[], problems: ConfigProblems): Guard | undefined {
   if (!rules) return undefined;
   const checks: ((exchange: Exchange, address: bigint | undefined) => boolean)[] = [];
 
   if (rules.ip_reject?.length) {
-    const reject = new IpRanges(rules.ip_reject, [...at, 'ip_reject']);
+    const reject = new IpRanges(rules.ip_reject, [...at, 'ip_reject'], problems);
     checks.push((_, address) => address !== undefined && reject.has(address));
   }
   if (rules.ip_allow) {
-    const allow = new IpRanges(rules.ip_allow, [...at, 'ip_allow']);
+    const allow = new IpRanges(rules.ip_allow, [...at, 'ip_allow'], problems);
     checks.push((_, address) => address === undefined || !allow.has(address));
   }
   if (rules.method_allow) {
     const methods = new Set<string>();
     rules.method_allow.forEach((method, i) => {
-      if (!TOKEN.test(method)) throw new ConfigProblem([...at, 'method_allow', i], `${JSON.stringify(method)} is not an HTTP method`);
-      methods.add(method.toUpperCase());
+      if (TOKEN.test(method)) methods.add(method.toUpperCase());
+      else problems.add(new ConfigProblem([...at, 'method_allow', i], `${JSON.stringify(method)} is not an HTTP method`));
     });
     // As nginx's limit_except: allowing GET allows HEAD, which asks for the same without the body.
     if (methods.has('GET')) methods.add('HEAD');
     checks.push((exchange) => !methods.has(exchange.method));
   }
-  if (rules.path_reject?.length) {
+  if (rules.path_reject?.length && eachPathCompiles(rules.path_reject, [...at, 'path_reject'], problems)) {
     const paths = new PathPrefixes(rules.path_reject, [...at, 'path_reject']);
     checks.push((exchange) => paths.matches(exchange.path));
   }
   const headerPatterns: [string, RegExp[]][] = Object.entries(rules.header_reject ?? {}).map(([name, patterns]) => [
-    headerName(name, [...at, 'header_reject', name]),
-    patterns.map((pattern, i) => compilePattern(pattern, [...at, 'header_reject', name, i])),
+    headerName(name, [...at, 'header_reject', name], problems),
+    compilePatterns(patterns, [...at, 'header_reject', name], problems),
   ]);
-  if (rules.user_agent_reject) {
-    headerPatterns.push(['user-agent', rules.user_agent_reject.map((pattern, i) => compilePattern(pattern, [...at, 'user_agent_reject', i]))]);
-  }
+  if (rules.user_agent_reject) headerPatterns.push(['user-agent', compilePatterns(rules.user_agent_reject, [...at, 'user_agent_reject'], problems)]);
   if (headerPatterns.length > 0) {
     checks.push((exchange) =>
       headerPatterns.some(([name, patterns]) => {
@@ -69,16 +70,27 @@ export function compileFirewall(rules: FirewallRules | undefined, at: readonly (
   };
 }
 
-function headerName(name: string, at: readonly (string | number)[]): string {
-  if (!TOKEN.test(name)) throw new ConfigProblem(at, `${JSON.stringify(name)} is not a header name`);
+function headerName(name: string, at: readonly (string | number)[], problems: ConfigProblems): string {
+  if (!TOKEN.test(name)) problems.add(new ConfigProblem(at, `${JSON.stringify(name)} is not a header name`));
   return name.toLowerCase();
 }
 
 /** Deny patterns are JavaScript regular expressions, unanchored and case-insensitive. */
-function compilePattern(pattern: string, at: readonly (string | number)[]): RegExp {
-  try {
-    return new RegExp(pattern, 'i');
-  } catch (error) {
-    throw new ConfigProblem(at, `${JSON.stringify(pattern)} is not a valid regular expression: ${(error as Error).message}`);
-  }
+function compilePatterns(patterns: readonly string[], at: readonly (string | number)[], problems: ConfigProblems): RegExp[] {
+  return patterns.flatMap((pattern, i) => problems.attempt(() => compileRegex(pattern, 'i', [...at, i])) ?? []);
+}
+
+/** `PathPrefixes` stops at its first bad entry: each entry alone, so that every bad one is reported. */
+function eachPathCompiles(entries: readonly string[], at: readonly (string | number)[], problems: ConfigProblems): boolean {
+  let compiles = true;
+  entries.forEach((entry, i) => {
+    try {
+      new PathPrefixes([entry], []);
+    } catch (error) {
+      if (!(error instanceof ConfigProblem)) throw error;
+      problems.add(new ConfigProblem([...at, i], error.message));
+      compiles = false;
+    }
+  });
+  return compiles;
 }

@@ -1,5 +1,6 @@
 import type { HeaderFields } from '../http/HeaderFields.ts';
 import { ConfigProblem } from '../config/ConfigProblem.ts';
+import type { ConfigProblems } from '../config/ConfigProblems.ts';
 import type { Config } from '../config/schema/index.ts';
 import { isHopByHop } from '../proxy/hopByHop.ts';
 import type { Exchange } from '../Route.ts';
@@ -22,15 +23,15 @@ const FORBIDDEN_IN_VALUE = /[\r\n\0]|[^\u0000-\u00ff]/;
  * this order: `remove`, then `add` and `set` (both replace every value already present; `add` is
  * the tutorial's word for it), then `append` (adds a value, keeping those present). Values may
  * hold `${variable}` placeholders. Removing `Host` from a request sends the backend its own
- * `host:port`.
+ * `host:port`. A bad name or value, or one that sets a field that frames the message, is recorded
+ * in `problems` and the others still compiled.
  * @returns undefined when there are no rules
- * @throws ConfigProblem for a bad name or value, or for setting a field that frames the message
  */
-export function compileHeaderRules(rules: HeaderRules | undefined, at: readonly (string | number)[]): HeaderEdit | undefined {
+export function compileHeaderRules(rules: HeaderRules | undefined, at: readonly (string | number)[], problems: ConfigProblems): HeaderEdit | undefined {
   if (!rules) return undefined;
-  const remove = (rules.remove ?? []).map((name, i) => checkName(name, [...at, 'remove', i]));
-  const set = [...compileValues(rules.add, [...at, 'add']), ...compileValues(rules.set, [...at, 'set'])];
-  const append = compileValues(rules.append, [...at, 'append']);
+  const remove = (rules.remove ?? []).flatMap((name, i) => problems.attempt(() => checkName(name, [...at, 'remove', i])) ?? []);
+  const set = [...compileValues(rules.add, [...at, 'add'], problems), ...compileValues(rules.set, [...at, 'set'], problems)];
+  const append = compileValues(rules.append, [...at, 'append'], problems);
   if (remove.length + set.length + append.length === 0) return undefined;
 
   return (exchange, headers) => {
@@ -40,15 +41,22 @@ export function compileHeaderRules(rules: HeaderRules | undefined, at: readonly 
   };
 }
 
-function compileValues(map: Record<string, string> | undefined, at: readonly (string | number)[]): [string, Template][] {
-  return Object.entries(map ?? {}).map(([name, value]) => {
-    const lower = checkName(name, [...at, name]);
-    if (isHopByHop(lower) || lower === 'content-length') {
-      throw new ConfigProblem([...at, name], `${name} describes how the message is framed or carried (RFC 9110 sections 7.6.1, 8.6); the balancer sets it`);
-    }
-    if (FORBIDDEN_IN_VALUE.test(value)) throw new ConfigProblem([...at, name], 'a header value cannot hold CR, LF, NUL (RFC 9110 section 5.5) or characters beyond Latin-1 (the Fetch API refuses them)');
-    return [lower, compileTemplate(value.trim(), [...at, name])];
-  });
+function compileValues(map: Record<string, string> | undefined, at: readonly (string | number)[], problems: ConfigProblems): [string, Template][] {
+  const compiled: [string, Template][] = [];
+  for (const [name, value] of Object.entries(map ?? {})) {
+    const entry = problems.attempt(() => compileValue(name, value, [...at, name]));
+    if (entry) compiled.push(entry);
+  }
+  return compiled;
+}
+
+function compileValue(name: string, value: string, at: readonly (string | number)[]): [string, Template] {
+  const lower = checkName(name, at);
+  if (isHopByHop(lower) || lower === 'content-length') {
+    throw new ConfigProblem(at, `${name} describes how the message is framed or carried (RFC 9110 sections 7.6.1, 8.6); the balancer sets it`);
+  }
+  if (FORBIDDEN_IN_VALUE.test(value)) throw new ConfigProblem(at, 'a header value cannot hold CR, LF, NUL (RFC 9110 section 5.5) or characters beyond Latin-1 (the Fetch API refuses them)');
+  return [lower, compileTemplate(value.trim(), at)];
 }
 
 function checkName(name: string, at: readonly (string | number)[]): string {

@@ -1,3 +1,4 @@
+import type { ConfigProblems } from '../config/ConfigProblems.ts';
 import type { Config } from '../config/schema/index.ts';
 import type { Exchange } from '../Route.ts';
 import { compileTemplate, render, type Template } from './template.ts';
@@ -14,12 +15,13 @@ export type QueryEdit = (exchange: Exchange, query: string) => string;
  * case-sensitive. Order: `remove`; `add` and `set` (the tutorial's `add` replaces, like `set`:
  * every occurrence goes and one `name=value` is added at the end); `append` (added at the end,
  * the others kept). Added names and values are percent-encoded; values may hold `${variable}`.
+ * A value that cannot be compiled is recorded in `problems`, and the others still compiled.
  * @returns undefined when there are no rules
  */
-export function compileParamRules(rules: ParamRules | undefined, at: readonly (string | number)[]): QueryEdit | undefined {
+export function compileParamRules(rules: ParamRules | undefined, at: readonly (string | number)[], problems: ConfigProblems): QueryEdit | undefined {
   if (!rules) return undefined;
-  const set = [...compile(rules.add, [...at, 'add']), ...compile(rules.set, [...at, 'set'])];
-  const append = compile(rules.append, [...at, 'append']);
+  const set = [...compile(rules.add, [...at, 'add'], problems), ...compile(rules.set, [...at, 'set'], problems)];
+  const append = compile(rules.append, [...at, 'append'], problems);
   const dropped = new Set([...(rules.remove ?? []), ...set.map(([name]) => name)]);
   if (dropped.size + append.length === 0) return undefined;
 
@@ -39,8 +41,13 @@ export function compileParamRules(rules: ParamRules | undefined, at: readonly (s
   };
 }
 
-function compile(map: Record<string, string> | undefined, at: readonly (string | number)[]): [string, Template][] {
-  return Object.entries(map ?? {}).map(([name, value]) => [name, compileTemplate(value, [...at, name])]);
+function compile(map: Record<string, string> | undefined, at: readonly (string | number)[], problems: ConfigProblems): [string, Template][] {
+  const compiled: [string, Template][] = [];
+  for (const [name, value] of Object.entries(map ?? {})) {
+    const template = problems.attempt(() => compileTemplate(value, [...at, name]));
+    if (template !== undefined) compiled.push([name, template]);
+  }
+  return compiled;
 }
 
 function decodedName(pair: string): string {

@@ -1,4 +1,6 @@
+import { compileRegex } from '../config/compileRegex.ts';
 import { ConfigProblem } from '../config/ConfigProblem.ts';
+import type { ConfigProblems } from '../config/ConfigProblems.ts';
 import type { Config } from '../config/schema/index.ts';
 import { normalizePath } from '../path/normalizePath.ts';
 import { normalizeConfigPath } from '../path/normalizeConfigPath.ts';
@@ -24,16 +26,18 @@ export class PathRewriteError extends Error {
  * 3. `regex: [{ pattern, replacement }]`: every match of the JavaScript regular expression is
  *    replaced, `$1` and `$<name>` naming captures; rules apply in the order written.
  * The result is normalised again, so a rewrite cannot smuggle `..` or `//` to the backend.
+ * A path, segment or pattern that cannot be compiled is recorded in `problems`, and the other
+ * steps still compiled.
  * @returns undefined when there are no rules
- * @throws ConfigProblem for a path, segment or pattern that cannot be compiled
  */
-export function compilePathRewrite(rules: RewriteRules | undefined, at: readonly (string | number)[]): PathRewrite | undefined {
+export function compilePathRewrite(rules: RewriteRules | undefined, at: readonly (string | number)[], problems: ConfigProblems): PathRewrite | undefined {
   if (!rules) return undefined;
-  const steps: PathRewrite[] = [];
-  if (rules.strip_prefix !== undefined) steps.push(stripPrefix(rules.strip_prefix, [...at, 'strip_prefix']));
-  for (const [from, to] of Object.entries(rules.replace ?? {})) steps.push(replaceSegments(from, to, [...at, 'replace', from]));
+  const compiled: (PathRewrite | undefined)[] = [];
+  if (rules.strip_prefix !== undefined) compiled.push(problems.attempt(() => stripPrefix(rules.strip_prefix!, [...at, 'strip_prefix'])));
+  for (const [from, to] of Object.entries(rules.replace ?? {})) compiled.push(problems.attempt(() => replaceSegments(from, to, [...at, 'replace', from])));
   const regexes = rules.regex ?? [];
-  regexes.forEach((rule, i) => steps.push(regexRewrite(rule.pattern, rule.replacement, [...at, 'regex', i])));
+  regexes.forEach((rule, i) => compiled.push(problems.attempt(() => regexRewrite(rule.pattern, rule.replacement, [...at, 'regex', i]))));
+  const steps = compiled.filter((step) => step !== undefined);
   if (steps.length === 0) return undefined;
 
   return (path) => {
@@ -87,11 +91,6 @@ function replaceSegments(from: string, to: string, at: readonly (string | number
 }
 
 function regexRewrite(pattern: string, replacement: string, at: readonly (string | number)[]): PathRewrite {
-  let regex: RegExp;
-  try {
-    regex = new RegExp(pattern, 'g');
-  } catch (error) {
-    throw new ConfigProblem([...at, 'pattern'], `${JSON.stringify(pattern)} is not a valid regular expression: ${(error as Error).message}`);
-  }
+  const regex = compileRegex(pattern, 'g', [...at, 'pattern']);
   return (path) => path.replace(regex, replacement);
 }

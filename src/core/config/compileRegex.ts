@@ -1,0 +1,50 @@
+import { analyse, type SelfReport, type TradeReport } from 'scslre';
+
+type Backtracking = SelfReport | TradeReport;
+import { ConfigProblem } from './ConfigProblem.ts';
+
+/**
+ * Compiles a regular expression written in the config, refusing what would cost requests dearly:
+ * - an empty pattern, which matches every text (write `.*` if that is meant);
+ * - a pattern that backtracks super-linearly (ReDoS): JavaScript's engine backtracks, so in
+ *   `^(a+)+$` a value of 30 `a`s and a `!` takes seconds, blocking every other request meanwhile.
+ *   scslre finds the quantifiers that can split one run of a character between them (within one
+ *   quantifier, `(a+)+`, or between two, `a*a*b`). What it calls a "move", the search's retry
+ *   at each start of an unanchored pattern such as `[a-z]+bot`, is quadratic at worst and bounded
+ *   by the header or path length the listener accepts: allowed, or most patterns would be refused.
+ * @param flags as `RegExp` takes them; they change what can backtrack (`i` widens letters)
+ * @throws ConfigProblem naming the field for an empty, invalid or backtracking pattern
+ */
+export function compileRegex(pattern: string, flags: string, at: readonly (string | number)[]): RegExp {
+  if (pattern === '') throw new ConfigProblem(at, 'an empty pattern matches everything; write ".*" if that is what you mean');
+  let regex: RegExp;
+  try {
+    regex = new RegExp(pattern, flags);
+  } catch (error) {
+    throw new ConfigProblem(at, `${JSON.stringify(pattern)} is not a valid regular expression: ${(error as Error).message}`);
+  }
+  const report = backtracking(pattern, flags, at)[0];
+  if (report) throw new ConfigProblem(at, describe(pattern, flags, report));
+  return regex;
+}
+
+function backtracking(pattern: string, flags: string, at: readonly (string | number)[]): Backtracking[] {
+  try {
+    return analyse({ source: pattern, flags }).reports.filter((report): report is Backtracking => report.type !== 'Move');
+  } catch (error) {
+    // The checker's parser lags the engine's on some new syntax; unchecked is not accepted.
+    throw new ConfigProblem(at, `${JSON.stringify(pattern)} cannot be checked for catastrophic backtracking (${(error as Error).message}); write it without the newest syntax`);
+  }
+}
+
+function describe(pattern: string, flags: string, report: Backtracking): string {
+  const run = JSON.stringify(flags.includes('i') ? report.character.pick.toLowerCase() : report.character.pick);
+  const where =
+    report.type === 'Self'
+      ? `in ${report.parentQuant.raw}, ${report.quant.raw} can split a run of ${run}`
+      : `${report.startQuant.raw} and ${report.endQuant.raw} can share a run of ${run}`;
+  const growth = report.exponential ? 'exponentially' : 'polynomially';
+  const fixed = report.fix();
+  const fix = fixed && backtracking(fixed.source, fixed.flags, []).length === 0 ? `; ${JSON.stringify(fixed.source)} matches the same without it` : '; make each character matchable one way only';
+  return `${JSON.stringify(pattern)} backtracks catastrophically (ReDoS): ${where} in ${growth} many ways, so one request holding a long such run could stall the balancer${fix}`;
+}

@@ -72,7 +72,7 @@ describe('switchyard check', () => {
     expect(stderr.trim().split('\n').map((line) => line.slice(file.length).replace(/ \(ReDoS\).*/, ' (ReDoS)'))).toEqual([
       ':5:18: paths[0].firewall_rules.ip_allow[0]: "10.0.0.0/33" has prefix length /33; expected 0-32',
       ':6:27: paths[0].firewall_rules.user_agent_reject[0]: "^(a+)+$" backtracks catastrophically (ReDoS)',
-      ':6:38: paths[0].firewall_rules.user_agent_reject[1]: an empty pattern matches everything; write ".*" if that is what you mean',
+      ':6:38: paths[0].firewall_rules.user_agent_reject[1]: an empty pattern matches everything, so it is taken for a mistake; write what it should match',
       ':9:33: paths[1].header_rules.set.X-A: unknown variable "${nope}"; expected one of ${client_address}, ${host}, ${request_id}, ${method}, ${path}, ${scheme}',
       ':10:19: trusted_proxies[0]: "nohost" is not an IPv4 or IPv6 address or CIDR range',
     ]);

@@ -66,7 +66,7 @@ describe('an empty pattern', () => {
     ['header_reject', '    firewall_rules: { header_reject: { X-Debug: "" } }\n', 'lb.yaml:4:49: paths[0].firewall_rules.header_reject.X-Debug[0]'],
     ['rewrite_rules.regex', '    rewrite_rules: { regex: [{ pattern: "", replacement: "/x" }] }\n', 'lb.yaml:4:41: paths[0].rewrite_rules.regex[0].pattern'],
   ])('is refused in %s: it matches everything', (_, rules, where) => {
-    expect(configErrors(route(rules))).toBe(`${where}: an empty pattern matches everything; write ".*" if that is what you mean`);
+    expect(configErrors(route(rules))).toBe(`${where}: an empty pattern matches everything, so it is taken for a mistake; write what it should match`);
   });
 });
 

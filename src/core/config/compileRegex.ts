@@ -1,22 +1,22 @@
 import { analyse, type SelfReport, type TradeReport } from 'scslre';
+import { ConfigProblem } from './ConfigProblem.ts';
 
 type Backtracking = SelfReport | TradeReport;
-import { ConfigProblem } from './ConfigProblem.ts';
 
 /**
  * Compiles a regular expression written in the config, refusing what would cost requests dearly:
- * - an empty pattern, which matches every text (write `.*` if that is meant);
+ * - an empty pattern, which matches every text, taken for a mistake;
  * - a pattern that backtracks super-linearly (ReDoS): JavaScript's engine backtracks, so in
  *   `^(a+)+$` a value of 30 `a`s and a `!` takes seconds, blocking every other request meanwhile.
  *   scslre finds the quantifiers that can split one run of a character between them (within one
  *   quantifier, `(a+)+`, or between two, `a*a*b`). What it calls a "move", the search's retry
  *   at each start of an unanchored pattern such as `[a-z]+bot`, is quadratic at worst and bounded
  *   by the header or path length the listener accepts: allowed, or most patterns would be refused.
- * @param flags as `RegExp` takes them; they change what can backtrack (`i` widens letters)
+ * @param flags as `RegExp` takes them; they change what can backtrack (with `i`, `a` and `A` are one character)
  * @throws ConfigProblem naming the field for an empty, invalid or backtracking pattern
  */
 export function compileRegex(pattern: string, flags: string, at: readonly (string | number)[]): RegExp {
-  if (pattern === '') throw new ConfigProblem(at, 'an empty pattern matches everything; write ".*" if that is what you mean');
+  if (pattern === '') throw new ConfigProblem(at, 'an empty pattern matches everything, so it is taken for a mistake; write what it should match');
   let regex: RegExp;
   try {
     regex = new RegExp(pattern, flags);

@@ -1,16 +1,20 @@
 // `npm start`: the tutorial's demo. Starts the four demo backends in this process, then the
 // balancer on 127.0.0.1:8080 with examples/loadbalancer.yaml, and prints a few requests to try.
 import { fileURLToPath } from 'node:url';
-import { DEMO_BACKENDS, startDemoBackend } from './backends.js';
-import { startNodeServer } from '../dist/node.js';
+import { DEAD_ON_PURPOSE, DEMO_BACKENDS, startDemoBackend } from './backends.js';
+import { startServer } from '../dist/server/startServer.js';
+import { stopWithNpm } from '../dist/cli/stopWithNpm.js';
 
 const configFile = fileURLToPath(new URL('./loadbalancer.yaml', import.meta.url));
 const port = Number(process.env.PORT ?? 8080);
 
 const backends = await Promise.all(DEMO_BACKENDS.map(startDemoBackend));
 for (const { name, port } of DEMO_BACKENDS) console.log(`demo backend ${name} on http://127.0.0.1:${port}`);
+console.log(`The tutorial's apple pool also names ${DEAD_ON_PURPOSE.join(' and ')}, where nothing listens on purpose:
+the health checks report them DOWN below, and www.apple.com is served by apple1 alone.
+`);
 
-const balancer = await startNodeServer({ configFile, port, hostname: '127.0.0.1' }).catch((error) => {
+const balancer = await startServer({ configFile, port, hostname: '127.0.0.1' }).catch((error) => {
   console.error(error.message);
   process.exit(1);
 });
@@ -32,3 +36,5 @@ const stop = async () => {
 };
 process.once('SIGINT', stop);
 process.once('SIGTERM', stop);
+// `npm start` exits on SIGTERM without passing it on: stop when it has gone.
+stopWithNpm(stop);

@@ -4,6 +4,7 @@ import { ConfigError, formatIssue } from '../core/config/ConfigError.ts';
 import { loadConfig } from '../core/config/loadConfig.ts';
 import { describeConfig } from './describeConfig.ts';
 import { startServer } from '../server/startServer.ts';
+import { stopWithNpm } from './stopWithNpm.ts';
 
 const HELP = `Usage: switchyard <command> [options]
 
@@ -79,21 +80,25 @@ async function serve(file: string, portText = '8080', hostname = '127.0.0.1'): P
     return 2;
   }
   const log = (line: string) => console.error(line);
-  const server = await startServer({ configFile: file, port, hostname, log });
-  for (const warning of server.config.warnings) log(formatIssue(warning));
-  console.log(`listening on ${server.url}`);
-  // systemd's reload and logrotate send SIGHUP; its default would end the process.
+  // systemd's reload and logrotate send SIGHUP, whose default would end the process; taken before
+  // the listening line, which is what tells a supervisor the signals are safe to send.
   const hangup = () => log('switchyard: SIGHUP received: the config in use is kept (hot reload is not built yet)');
   process.on('SIGHUP', hangup);
-  await new Promise<void>((resolve) => {
+  const server = await startServer({ configFile: file, port, hostname, log });
+  for (const warning of server.config.warnings) log(formatIssue(warning));
+  const stopped = new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGTERM', stop);
       process.off('SIGINT', stop);
+      unwatch();
       resolve();
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
+    const unwatch = stopWithNpm(() => (log('switchyard: npm, which started this process, has gone: stopping as on SIGTERM'), stop()));
   });
+  console.log(`listening on ${server.url}`);
+  await stopped;
   process.off('SIGHUP', hangup);
   await server.close(DRAIN_MS);
   return 0;

@@ -40,6 +40,7 @@ export async function startConformanceFixture(runtime: RuntimeName): Promise<Con
       // The tutorial's apple: one live backend among dead ones.
       { host: 'apple.failover.test', servers: [`127.0.0.1:${dead1}`, apple.address, `127.0.0.1:${dead2}`] },
       { host: 'www.apple.com', servers: [apple.address] },
+      { host: 'sticky.test', sticky: true, servers: [apple.address] },
       // Retries off: with them on, up to `max_buffered_body` of a request body is buffered before
       // it is forwarded (to be replayed), which the request-streaming case would see.
       { host: 'streaming.test', servers: [streaming.address], health_check: false, retries: false },

@@ -29,8 +29,6 @@ const KNOWN_CYCLES: readonly { readonly from: string; readonly to: string; reado
   { from: 'core/responses.ts', to: 'core/proxy', removedBy: 'issue 12 item 3: proxy/Upstream.ts to a leaf' },
   // Route.ts also takes OutgoingRequest from proxy/forward.ts, while proxy/admit.ts builds on Route.ts.
   { from: 'core/Route.ts', to: 'core/proxy', removedBy: 'issue 12 item 3: proxy/Upstream.ts to a leaf, OutgoingRequest out of forward.ts' },
-  // pool/trackBody.ts uses proxy/bodySettled.ts, while proxy/forward.ts and webBodies.ts use pool.
-  { from: 'core/pool', to: 'core/proxy', removedBy: 'issue 12 item 3: trackBody.ts next to webBodies.ts in proxy (or bodySettled.ts to a leaf)' },
 ];
 
 type Graph = Map<string, Map<string, string[]>>;

@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { trackBody } from '../../src/core/pool/trackBody.ts';
+import { trackBody } from '../../src/core/proxy/trackBody.ts';
 import { nodeFeed, webFeed, type BodyFeed, type FeedSource } from '../../src/upstream/bodyFeeds.ts';
 import { readNodeBody as readNode, readWebBody as readWeb } from '../helpers/readBody.ts';
 

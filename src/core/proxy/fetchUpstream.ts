@@ -2,7 +2,6 @@ import { webHeaders } from '../http/webHeaders.ts';
 import { MAX_TIMER_MS } from '../timers.ts';
 import { UpstreamError, type Upstream, type UpstreamRequest } from './Upstream.ts';
 
-export { MAX_TIMER_MS } from '../timers.ts';
 
 type FetchLike = (input: string, init: RequestInit & { duplex?: 'half' }) => Promise<Response>;
 

@@ -1,4 +1,4 @@
-import { trackBody } from '../pool/trackBody.ts';
+import { trackBody } from './trackBody.ts';
 import { bufferBody } from '../retry/bufferBody.ts';
 import type { BodyHandling, WebWire } from './Upstream.ts';
 

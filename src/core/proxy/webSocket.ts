@@ -1,4 +1,4 @@
-import { MAX_TIMER_MS } from './fetchUpstream.ts';
+import { MAX_TIMER_MS } from '../timers.ts';
 import { UpstreamError, type Upstream, type UpstreamRequest } from './Upstream.ts';
 import { webHeaders } from '../http/webHeaders.ts';
 

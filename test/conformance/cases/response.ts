@@ -130,6 +130,28 @@ export function responseCases(fx: ConformanceFixture): void {
       socket.terminate();
       expect(status).toBe(403);
     });
+
+    /** Opens a WebSocket through the balancer; resolves with the handshake's status and Set-Cookie fields. */
+    const handshake = (host: string) =>
+      new Promise<{ status: number; cookies: string[] }>((resolve) => {
+        const { hostname, port } = new URL(fx.balancer.url);
+        const socket = new WebSocket(`ws://${hostname}:${port}/ws`, { headers: { host } });
+        const done = (status: number, cookies: string[] | undefined) => (socket.terminate(), resolve({ status, cookies: cookies ?? [] }));
+        socket.once('upgrade', (res) => done(101, res.headers['set-cookie']));
+        socket.once('unexpected-response', (_req, res) => done(res.statusCode ?? 0, undefined));
+        socket.once('error', () => done(0, undefined));
+      });
+
+    it('sets the sticky cookie on the 101, as on any response', async () => {
+      const { status, cookies } = await handshake('sticky.test');
+      expect(status).toBe(101);
+      expect(cookies.join('\n')).toMatch(/^switchyard_backend=/m);
+    });
+
+    it('retries an upgrade on the next backend when one cannot be reached', async () => {
+      // apple.failover.test has the one live backend between two that refuse connections.
+      for (let i = 0; i < 4; i++) expect((await handshake('apple.failover.test')).status).toBe(101);
+    });
   });
 
   describe('client disconnects', () => {

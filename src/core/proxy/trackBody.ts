@@ -1,4 +1,4 @@
-import { onSettled } from '../proxy/bodySettled.ts';
+import { onSettled } from './bodySettled.ts';
 
 /**
  * Runs `done` exactly once, when a response body has been read to its end, failed, or been

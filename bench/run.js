@@ -4,12 +4,14 @@
 //   throughput  Switchyard on Node and Deno next to nginx, HAProxy, node-http-proxy, the backend
 //   routes      Switchyard with 2 vs 10,000 path routes
 //   stream      1 GiB down and 1 GiB up through Switchyard on Node, watching its memory
+//   longpath    CPU per request of a 16 KiB path against a 20-byte one, Switchyard on Node and Deno
+//   memory      RSS per idle keep-alive connection and per held upload: Switchyard, nginx
 //   all         every scenario
 //
 // Environment: BENCH_DURATION (s per run, default 5), BENCH_ROUNDS (5), BENCH_WARMUP (4),
 // BENCH_CONNECTIONS (50), BENCH_START_TIMEOUT (s, 10), BENCH_STREAM_BYTES (1 GiB),
 // BENCH_TOOL=autocannon (ignore wrk), BENCH_CANDIDATES=name,name (run only those),
-// BENCH_KEEP_TMP=1 (keep generated configs).
+// BENCH_KEEP_TMP=1 (keep generated configs), BENCH_IDLE_CONNECTIONS (2000), BENCH_HELD_UPLOADS (200).
 //
 // Everything runs on 127.0.0.1. Every child process is in its own process group and is killed
 // when the harness exits, however it exits (see lib/children.js).
@@ -26,8 +28,10 @@ import { repoRoot } from './lib/paths.js';
 import * as throughput from './scenarios/throughput.js';
 import * as routes from './scenarios/routes.js';
 import * as stream from './scenarios/stream.js';
+import * as longpath from './scenarios/longpath.js';
+import * as memory from './scenarios/memory.js';
 
-const SCENARIOS = { throughput, routes, stream };
+const SCENARIOS = { throughput, routes, stream, longpath, memory };
 // A default run includes every scenario only while the whole run fits in this budget.
 const DEFAULT_BUDGET_SECONDS = 5 * 60;
 

@@ -1,7 +1,7 @@
 // nginx as the reference balancer: one worker (the fair comparison with a single-threaded
 // Node or Deno process), an upstream keep-alive pool, no access log (Switchyard logs nothing per
 // request either). Runs in the foreground with every path inside the run's temp dir.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startChild } from '../lib/children.js';
 import { freePort, waitForTcp } from '../lib/net.js';
@@ -48,6 +48,9 @@ export async function startNginx({ servers, tmpDir, timeoutMs }) {
   if (!nginx) throw new Error('nginx is not installed (apt-get install nginx)');
   const dir = join(tmpDir, 'nginx');
   mkdirSync(dir, { recursive: true });
+  // Started as root, nginx runs its worker as nobody, which must reach the body temp dir inside
+  // the run's (private) dir to buffer a request body: let it through, not read the dir.
+  chmodSync(tmpDir, 0o711);
   const port = await freePort();
   const configPath = join(dir, 'nginx.conf');
   writeFileSync(configPath, nginxConfig({ port, servers, dir }));

@@ -11,8 +11,10 @@ import { isStopping } from './children.js';
  * candidate idles for the whole of the others' turns (about a minute), and the V8 runtimes take
  * seconds to get back to speed after such a pause (Deno up to about 5 s; docs/performance.md,
  * "Warm-up"). nginx and HAProxy are at full speed at once, so the warm-up favours no one.
+ * `probe(entry)`, when given, is called just before each measured run and returns a function that
+ * is called with the run just after it; what that returns is added to the run (lib/cpu.js's cost).
  */
-export async function measureInRounds(lineup, { rounds, seconds, warmupSeconds, connections, log = console.error }) {
+export async function measureInRounds(lineup, { rounds, seconds, warmupSeconds, connections, probe, log = console.error }) {
   const active = lineup.filter((entry) => entry.ok);
   for (const entry of active) entry.runs = [];
   for (let round = 1; round <= rounds; round += 1) {
@@ -20,7 +22,9 @@ export async function measureInRounds(lineup, { rounds, seconds, warmupSeconds, 
       const target = { url: entry.url + entry.path, headers: entry.headers, connections };
       try {
         await drive({ ...target, seconds: warmupSeconds });
+        const measured = probe?.(entry);
         const run = await drive({ ...target, seconds });
+        if (measured) Object.assign(run, measured(run));
         entry.runs.push(run);
         log(`  round ${round}/${rounds} ${entry.name.padEnd(26)} ${Math.round(run.reqPerSec).toString().padStart(7)} req/s  p99 ${run.p99Ms.toFixed(2)} ms  errors ${run.errors}`);
       } catch (error) {

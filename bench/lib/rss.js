@@ -1,6 +1,7 @@
 // Samples a process's resident memory from /proc/PID/status (VmRSS) on a timer. Linux only:
 // elsewhere `start` returns a sampler that reports null, and the scenario says so.
 import { readFileSync } from 'node:fs';
+import { groupPids } from './group.js';
 
 export function readRssBytes(pid) {
   try {
@@ -9,6 +10,15 @@ export function readRssBytes(pid) {
   } catch {
     return null;
   }
+}
+
+/**
+ * Resident memory of the whole process group led by `pgid` (lib/group.js says why a group), or
+ * null where /proc is not there.
+ */
+export function readGroupRssBytes(pgid) {
+  const sizes = groupPids(pgid).map(readRssBytes).filter((rss) => rss != null);
+  return sizes.length ? sizes.reduce((a, b) => a + b, 0) : null;
 }
 
 /** Starts sampling every `intervalMs`; `stop()` returns { baseline, peak, samples } in bytes. */

@@ -41,6 +41,28 @@ export function manyRoutesConfig(servers, count) {
 }
 export const lastRoutePath = (count) => `/r${count - 1}`;
 
+/**
+ * Path routes and a path firewall, with limits raised so a 16 KiB request-target gets through
+ * (the defaults, nginx's, stop at 8 KiB): the request walks the route table and `path_reject`
+ * like any other, and falls through to `/`.
+ */
+export function longPathConfig(servers) {
+  const servers$ = list(servers);
+  return `limits:
+  max_request_target: 64KiB
+  max_header_size: 64KiB
+paths:
+  - path: /
+    servers: ${servers$}
+    firewall_rules:
+      path_reject: [/private, /a/b, /a/a/c]
+  - path: /api/v2
+    servers: ${servers$}
+  - path: /a/b
+    servers: ${servers$}
+`;
+}
+
 export function writeConfig(dir, name, text) {
   const path = join(dir, name);
   writeFileSync(path, text);

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError, formatIssue } from '../core/config/ConfigError.ts';
 import { loadConfig } from '../core/config/loadConfig.ts';
+import { CommandFailure, readFailure } from './CommandFailure.ts';
 import { describeConfig } from './describeConfig.ts';
 import { startServer } from '../server/startServer.ts';
 import { stopWithNpm } from './stopWithNpm.ts';
@@ -66,7 +67,10 @@ export async function runCommand(argv: string[]): Promise<number> {
 }
 
 async function check(file: string): Promise<number> {
-  const loaded = loadConfig(await readFile(file, 'utf8'), file);
+  const text = await readFile(file, 'utf8').catch((error: unknown) => {
+    throw readFailure(error, file) ?? error;
+  });
+  const loaded = loadConfig(text, file);
   for (const warning of loaded.warnings) console.error(formatIssue(warning));
   console.log(`${file}: ok`);
   console.log(describeConfig(loaded));
@@ -84,7 +88,9 @@ async function serve(file: string, portText = '8080', hostname = '127.0.0.1'): P
   // the listening line, which is what tells a supervisor the signals are safe to send.
   const hangup = () => log('switchyard: SIGHUP received: the config in use is kept (hot reload is not built yet)');
   process.on('SIGHUP', hangup);
-  const server = await startServer({ configFile: file, port, hostname, log });
+  const server = await startServer({ configFile: file, port, hostname, log }).catch((error: unknown) => {
+    throw readFailure(error, file) ?? error;
+  });
   for (const warning of server.config.warnings) log(formatIssue(warning));
   const stopped = new Promise<void>((resolve) => {
     const stop = () => {
@@ -108,7 +114,7 @@ async function serve(file: string, portText = '8080', hostname = '127.0.0.1'): P
 export function describeFailure(error: unknown): string {
   const code = (error as { code?: string } | undefined)?.code;
   if (error instanceof ConfigError) return error.message;
-  if (code === 'ENOENT' || (error as Error)?.name === 'NotFound') return `switchyard: cannot read ${(error as { path?: string }).path ?? 'the config'}: no such file`;
+  if (error instanceof CommandFailure) return `switchyard: ${error.message}`;
   if (code === 'EADDRINUSE' || (error as Error)?.name === 'AddrInUse') return 'switchyard: cannot listen: address already in use';
   return `switchyard: ${error instanceof Error ? error.message : String(error)}`;
 }

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, PROJECT_ROOT, startBalancer, writeConfig } from '../helpers/startBalancer.ts';
@@ -81,7 +82,7 @@ describe('switchyard check', () => {
   it('says which file it cannot read, without a stack trace', async () => {
     const { code, stderr } = await cli('check', '--config', 'nope.yaml');
     expect(code).toBe(1);
-    expect(stderr.trim()).toBe('switchyard: cannot read nope.yaml: no such file');
+    expect(stderr.trim()).toBe(`switchyard: cannot read ${join(PROJECT_ROOT, 'nope.yaml')}: no such file`);
   });
 });
 

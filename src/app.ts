@@ -2,7 +2,7 @@ import { Hono, type Context } from 'hono';
 import type { CompiledConfig } from './core/config/compileConfig.ts';
 import { admit, forwardAdmitted, isAdmitted } from './core/proxy/admit.ts';
 import { fetchUpstream } from './core/proxy/fetchUpstream.ts';
-import type { Upstream, WebWire } from './core/proxy/Upstream.ts';
+import type { Upstream, WebWire } from './core/Upstream.ts';
 import { webBodies } from './core/proxy/webBodies.ts';
 import { isWebSocketUpgrade } from './core/proxy/webSocket.ts';
 import { plainResponse, toResponse } from './core/responses.ts';

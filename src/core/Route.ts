@@ -1,7 +1,6 @@
 import type { HeaderFields } from './http/HeaderFields.ts';
 import type { Pool } from './pool/Pool.ts';
-import type { OutgoingRequest } from './proxy/forward.ts';
-import type { Timeouts, Wire } from './proxy/Upstream.ts';
+import type { Timeouts, WebWire, Wire } from './Upstream.ts';
 import type { Answer } from './responses.ts';
 
 /** One request on its way through the balancer: what is known of it before it is forwarded. */
@@ -20,6 +19,17 @@ export interface Exchange {
   /** The raw query string including `?`, or `''`. */
   readonly query: string;
   readonly route: Route;
+}
+
+/** The request as it leaves the balancer, before a backend is chosen. */
+export interface OutgoingRequest<W extends Wire = WebWire> {
+  readonly method: string;
+  /** Normalised (and possibly rewritten) path, without the backend's base path. */
+  path: string;
+  /** Raw query string including its `?`, or `''`. */
+  query: string;
+  readonly headers: HeaderFields;
+  readonly body: W['body'] | null;
 }
 
 /** Decides before forwarding: returns an answer to refuse the request (403, 429), or undefined to let it pass. */

@@ -1,7 +1,7 @@
 import { FieldList } from './http/FieldList.ts';
 import type { HeaderFields } from './http/HeaderFields.ts';
 import { webHeaders } from './http/webHeaders.ts';
-import type { WebWire } from './proxy/Upstream.ts';
+import type { WebWire } from './Upstream.ts';
 
 /**
  * What the client is sent: a backend's response on its way through, or one of the balancer's own.

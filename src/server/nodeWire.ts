@@ -3,7 +3,7 @@ import type { ServerResponse } from 'node:http';
 import { pipeline, Readable, type Duplex } from 'node:stream';
 import { FieldList } from '../core/http/FieldList.ts';
 import type { Answer } from '../core/responses.ts';
-import type { BodyHandling, Wire } from '../core/proxy/Upstream.ts';
+import type { BodyHandling, Wire } from '../core/Upstream.ts';
 import { classifyBodyError } from '../upstream/upstreamErrors.ts';
 
 /**

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { CompiledConfig } from '../core/config/compileConfig.ts';
 import { admit, forwardAdmitted, isAdmitted } from '../core/proxy/admit.ts';
-import type { Upstream } from '../core/proxy/Upstream.ts';
+import type { Upstream } from '../core/Upstream.ts';
 import { plainAnswer } from '../core/responses.ts';
 import { clientRequestOf } from './clientRequest.ts';
 import { ClientSignal, nodeBodies, sendAnswer, type NodeWire } from './nodeWire.ts';

@@ -1,7 +1,7 @@
 import { connect as connectTcp, isIP, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { FieldList } from '../core/http/FieldList.ts';
-import { UpstreamError, type Upstream, type UpstreamResponse } from '../core/proxy/Upstream.ts';
+import { UpstreamError, type Upstream, type UpstreamResponse } from '../core/Upstream.ts';
 import { classifyUpstreamError } from '../upstream/upstreamErrors.ts';
 import type { NodeWire } from './nodeWire.ts';
 

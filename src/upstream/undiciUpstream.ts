@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { Agent } from 'undici';
 import { FieldList } from '../core/http/FieldList.ts';
-import type { Upstream, UpstreamResponse, WebWire, Wire } from '../core/proxy/Upstream.ts';
+import type { Upstream, UpstreamResponse, WebWire, Wire } from '../core/Upstream.ts';
 import { nodeFeed, webFeed, type FeedMaker } from './bodyFeeds.ts';
 import { connectDroppingContinue } from './connectDroppingContinue.ts';
 import { classifyUpstreamError } from './upstreamErrors.ts';

@@ -1,5 +1,5 @@
 import { errors } from 'undici';
-import { UpstreamError } from '../core/proxy/Upstream.ts';
+import { UpstreamError } from '../core/Upstream.ts';
 
 /** Failures to open a connection: the request never reached the backend, so any method may be retried. */
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL']);

@@ -6,30 +6,9 @@ import { PROJECT_ROOT } from '../helpers/startBalancer.ts';
 // Imports go one way (DESIGN.md): config -> features -> shared leaves. This reads the relative
 // imports of every file under src/ and fails on a cycle, between files or between units: a folder
 // under src/core is one unit (a feature, subfolders included), a file directly in src/core is a
-// unit of its own (a shared leaf such as responses.ts or timers.ts), and likewise outside the core.
+// unit of its own (a shared leaf such as Upstream.ts or timers.ts), and likewise outside the core.
 
 const SRC = join(PROJECT_ROOT, 'src');
-
-/**
- * Unit imports that close a cycle today, each to be removed by the work named. They keep the test
- * guarding against new cycles meanwhile; an entry whose import is gone, or no longer closes a
- * cycle, fails the test too, so the list only shrinks. `from` and `to` are units.
- */
-const KNOWN_CYCLES: readonly { readonly from: string; readonly to: string; readonly removedBy: string }[] = [
-  // Features throw config's ConfigProblem and read config's schema types, while config compiles them.
-  { from: 'core/firewall', to: 'core/config', removedBy: 'issue 12 item 3: ConfigProblem to a leaf, each feature owns its settings type' },
-  { from: 'core/rules', to: 'core/config', removedBy: 'issue 12 item 3: ConfigProblem to a leaf, each feature owns its settings type' },
-  { from: 'core/ratelimit', to: 'core/config', removedBy: 'issue 12 item 3: ConfigProblem to a leaf, each feature owns its settings type' },
-  // admit() takes config's CompiledConfig and ServerSettings, while config imports proxy/Upstream.ts for the timeouts.
-  { from: 'core/proxy', to: 'core/config', removedBy: 'issue 12 item 3: admit owns its input type' },
-  // proxy/Upstream.ts (Upstream, UpstreamError, Timeouts, Wire) is a shared contract kept inside the
-  // proxy feature, which imports pool, retry and the leaves back.
-  { from: 'core/health', to: 'core/proxy', removedBy: 'issue 12 item 3: proxy/Upstream.ts to a leaf' },
-  { from: 'core/retry', to: 'core/proxy', removedBy: 'issue 12 item 3: proxy/Upstream.ts to a leaf' },
-  { from: 'core/responses.ts', to: 'core/proxy', removedBy: 'issue 12 item 3: proxy/Upstream.ts to a leaf' },
-  // Route.ts also takes OutgoingRequest from proxy/forward.ts, while proxy/admit.ts builds on Route.ts.
-  { from: 'core/Route.ts', to: 'core/proxy', removedBy: 'issue 12 item 3: proxy/Upstream.ts to a leaf, OutgoingRequest out of forward.ts' },
-];
 
 type Graph = Map<string, Map<string, string[]>>;
 
@@ -117,12 +96,6 @@ function describeCycle(graph: Graph, cycle: readonly string[]): string {
   return [`  ${cycle.join(' -> ')}`, ...hops].join('\n');
 }
 
-function without(graph: Graph, edges: readonly { from: string; to: string }[]): Graph {
-  const copy: Graph = new Map([...graph].map(([node, out]) => [node, new Map(out)]));
-  for (const { from, to } of edges) copy.get(from)?.delete(to);
-  return copy;
-}
-
 describe('imports under src/', () => {
   const imports = importsUnderSrc();
 
@@ -137,15 +110,9 @@ describe('imports under src/', () => {
     expect(findCycles(graph).map((cycle) => describeCycle(graph, cycle))).toEqual([]);
   });
 
-  it('form no cycle between features and leaves, beyond the known ones', () => {
-    const graph = without(graphOf(imports, unitOf), KNOWN_CYCLES);
-    expect(findCycles(graph).map((cycle) => describeCycle(graph, cycle))).toEqual([]);
-  });
-
-  it('list no known cycle that is gone: remove its entry', () => {
+  it('form no cycle between features and leaves', () => {
     const graph = graphOf(imports, unitOf);
-    const gone = KNOWN_CYCLES.filter(({ from, to }) => !graph.get(from)?.has(to) || !shortestPath(graph, to, from));
-    expect(gone.map(({ from, to }) => `${from} -> ${to}`)).toEqual([]);
+    expect(findCycles(graph).map((cycle) => describeCycle(graph, cycle))).toEqual([]);
   });
 
   it('are found to loop when they do, each cycle named once', () => {

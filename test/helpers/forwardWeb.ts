@@ -1,5 +1,6 @@
-import { forward, type ForwardOptions, type OutgoingRequest } from '../../src/core/proxy/forward.ts';
-import type { WebWire } from '../../src/core/proxy/Upstream.ts';
+import { forward, type ForwardOptions } from '../../src/core/proxy/forward.ts';
+import type { OutgoingRequest } from '../../src/core/Route.ts';
+import type { WebWire } from '../../src/core/Upstream.ts';
 import { webBodies } from '../../src/core/proxy/webBodies.ts';
 import type { Pool } from '../../src/core/pool/Pool.ts';
 import { toResponse } from '../../src/core/responses.ts';

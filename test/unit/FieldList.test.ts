@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FieldList } from '../../src/core/http/FieldList.ts';
 import type { HeaderFields } from '../../src/core/http/HeaderFields.ts';
-import { removeHopByHop } from '../../src/core/proxy/hopByHop.ts';
+import { removeHopByHop } from '../../src/core/http/hopByHop.ts';
 
 const fieldsOf = (headers: HeaderFields): [string, string][] => {
   const fields: [string, string][] = [];

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { compileConfig, type CompiledConfig } from '../../src/core/config/compileConfig.ts';
-import { ConfigProblems } from '../../src/core/config/ConfigProblems.ts';
+import { ConfigProblems } from '../../src/core/compile/ConfigProblems.ts';
 import { parseConfig } from '../../src/core/config/parseConfig.ts';
-import type { Upstream } from '../../src/core/proxy/Upstream.ts';
+import type { Upstream } from '../../src/core/Upstream.ts';
 
 // A compiled config holds everything it needs and nothing global: two compiled from the same
 // config object serve side by side, each with its own rate limiters and backends.

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigProblem } from '../../src/core/config/ConfigProblem.ts';
+import { ConfigProblem } from '../../src/core/compile/ConfigProblem.ts';
 import { compileClientAddress } from '../../src/core/firewall/clientAddress.ts';
 import { nodeAddress, parseForwarded } from '../../src/core/firewall/forwardedFor.ts';
 import { parseIpAddress } from '../../src/core/firewall/ipAddress.ts';

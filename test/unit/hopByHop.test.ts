@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FieldList } from '../../src/core/http/FieldList.ts';
-import { removeHopByHop } from '../../src/core/proxy/hopByHop.ts';
+import { removeHopByHop } from '../../src/core/http/hopByHop.ts';
 
 /** A field list whose reads of `flat` are counted: the work of a pass over the fields. */
 function countedFields(flat: string[]) {

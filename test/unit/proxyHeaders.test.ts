@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { addForwardingHeaders } from '../../src/core/proxy/forwardingHeaders.ts';
-import { removeHopByHop } from '../../src/core/proxy/hopByHop.ts';
+import { removeHopByHop } from '../../src/core/http/hopByHop.ts';
 import { splitTarget } from '../../src/core/proxy/splitTarget.ts';
 
 describe('removeHopByHop', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compileRegex } from '../../src/core/config/compileRegex.ts';
-import { ConfigProblem } from '../../src/core/config/ConfigProblem.ts';
+import { compileRegex } from '../../src/core/compile/compileRegex.ts';
+import { ConfigProblem } from '../../src/core/compile/ConfigProblem.ts';
 import { loadConfig } from '../../src/core/config/loadConfig.ts';
 import { configErrors } from './rulesFixture.ts';
 

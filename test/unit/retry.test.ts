@@ -3,9 +3,9 @@ import { setupServer } from 'msw/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config/loadConfig.ts';
 import { fetchUpstream } from '../../src/core/proxy/fetchUpstream.ts';
-import type { OutgoingRequest } from '../../src/core/proxy/forward.ts';
+import type { OutgoingRequest } from '../../src/core/Route.ts';
 import { forwardWeb } from '../helpers/forwardWeb.ts';
-import { UpstreamError, type Upstream, type UpstreamRequest } from '../../src/core/proxy/Upstream.ts';
+import { UpstreamError, type Upstream, type UpstreamRequest } from '../../src/core/Upstream.ts';
 import { RetryBudget } from '../../src/core/retry/RetryBudget.ts';
 import { manualClock } from '../helpers/manualClock.ts';
 

@@ -1,6 +1,6 @@
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/core/config/loadConfig.ts';
-import type { Upstream, UpstreamRequest } from '../../src/core/proxy/Upstream.ts';
+import type { Upstream, UpstreamRequest } from '../../src/core/Upstream.ts';
 
 /** An app over a fake upstream that records what each backend would have received. */
 export function appWith(yaml: string, options: { peer?: string; now?: () => number; responseHeaders?: Record<string, string> } = {}) {

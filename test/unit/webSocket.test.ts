@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fetchWebSocket, isWebSocketUpgrade } from '../../src/core/proxy/webSocket.ts';
-import type { UpstreamRequest } from '../../src/core/proxy/Upstream.ts';
+import type { UpstreamRequest } from '../../src/core/Upstream.ts';
 
 const upgrade = (headers: Record<string, string>, method = 'GET') => new Request('http://lb.test/ws', { method, headers });
 

@@ -1,4 +1,4 @@
-import type { Severity } from './ConfigProblem.ts';
+import type { Severity } from '../compile/ConfigProblem.ts';
 
 /** One problem found in a config file, with where it is. */
 export interface ConfigIssue {

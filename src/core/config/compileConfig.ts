@@ -1,11 +1,11 @@
 import type { Backend } from '../pool/Backend.ts';
-import { DEFAULT_TIMEOUTS, type Timeouts } from '../proxy/Upstream.ts';
+import { DEFAULT_TIMEOUTS, type Timeouts } from '../Upstream.ts';
 import type { Route } from '../Route.ts';
 import { normalizeConfigPath } from '../path/normalizeConfigPath.ts';
 import { RouteTable } from '../routing/RouteTable.ts';
 import { compileClientAddress, type ClientAddressResolver } from '../firewall/clientAddress.ts';
-import { ConfigProblem } from './ConfigProblem.ts';
-import type { ConfigProblems } from './ConfigProblems.ts';
+import { ConfigProblem } from '../compile/ConfigProblem.ts';
+import type { ConfigProblems } from '../compile/ConfigProblems.ts';
 import type { Config, HostRouteConfig, PathRouteConfig } from './schema/index.ts';
 import { compilePool, type PoolCompileContext } from './compilePool.ts';
 import { compileGlobalRules, compileRouteRules } from './compileRouteRules.ts';

@@ -5,7 +5,7 @@ import { compileHeaderRules, type HeaderEdit } from '../rules/compileHeaderRules
 import { compileParamRules, type QueryEdit } from '../rules/compileParamRules.ts';
 import { compilePathRewrite, type PathRewrite } from '../rules/compilePathRewrite.ts';
 import { compileUpstreamHost, type HostEdit } from '../rules/compileUpstreamHost.ts';
-import type { ConfigProblems } from './ConfigProblems.ts';
+import type { ConfigProblems } from '../compile/ConfigProblems.ts';
 import type { Config, HostRouteConfig, PathRouteConfig } from './schema/index.ts';
 
 /** What a route's rules compile to: the parts of a `Route` that act on each exchange. */

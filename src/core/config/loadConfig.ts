@@ -1,6 +1,6 @@
 import { compileConfig, type CompiledConfig, type CompileOptions } from './compileConfig.ts';
 import { ConfigError, inFileOrder, type ConfigIssue } from './ConfigError.ts';
-import { ConfigProblems } from './ConfigProblems.ts';
+import { ConfigProblems } from '../compile/ConfigProblems.ts';
 import { formatPath, readConfig } from './parseConfig.ts';
 import type { Config } from './schema/index.ts';
 

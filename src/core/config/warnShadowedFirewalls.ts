@@ -1,4 +1,4 @@
-import type { ConfigProblems } from './ConfigProblems.ts';
+import type { ConfigProblems } from '../compile/ConfigProblems.ts';
 import { isUnder, routePrefix } from './routePrefix.ts';
 import type { Config } from './schema/index.ts';
 

@@ -1,5 +1,5 @@
-import { ConfigProblem } from '../config/ConfigProblem.ts';
-import type { ConfigProblems } from '../config/ConfigProblems.ts';
+import { ConfigProblem } from '../compile/ConfigProblem.ts';
+import type { ConfigProblems } from '../compile/ConfigProblems.ts';
 import { isIpv4Text, parseIpAddress, prefixMask } from './ipAddress.ts';
 
 

@@ -1,4 +1,4 @@
-import { ConfigProblem } from '../config/ConfigProblem.ts';
+import { ConfigProblem } from '../compile/ConfigProblem.ts';
 import { normalizeConfigPath } from '../path/normalizeConfigPath.ts';
 
 /**

@@ -1,10 +1,17 @@
 import type { HeaderFields } from '../http/HeaderFields.ts';
-import { ConfigProblem } from '../config/ConfigProblem.ts';
-import type { ConfigProblems } from '../config/ConfigProblems.ts';
-import type { Config } from '../config/schema/index.ts';
+import { ConfigProblem } from '../compile/ConfigProblem.ts';
+import type { ConfigProblems } from '../compile/ConfigProblems.ts';
 import { nodeAddress, parseForwarded, parseXForwardedFor } from './forwardedFor.ts';
 import { parseIpAddress } from './ipAddress.ts';
 import { IpRanges } from './IpRanges.ts';
+
+/** The top level's `trusted_proxies` and `forwarded_header`, as the config schema reads them. */
+export interface ClientAddressSettings {
+  /** Addresses and CIDR ranges of the proxies whose forwarding headers are believed. */
+  readonly trusted_proxies?: readonly string[];
+  /** @default 'x-forwarded-for' */
+  readonly forwarded_header?: 'x-forwarded-for' | 'forwarded';
+}
 
 /** Finds the client's address from the connection's peer and the request's forwarding headers. */
 export type ClientAddressResolver = (peer: string | undefined, headers: HeaderFields) => string | undefined;
@@ -20,7 +27,7 @@ export type ClientAddressResolver = (peer: string | undefined, headers: HeaderFi
  * @param problems where each problem is recorded; without it the first throws
  * @throws ConfigProblem for an entry that is not an address or CIDR range
  */
-export function compileClientAddress(config: Pick<Config, 'trusted_proxies' | 'forwarded_header'>, problems?: ConfigProblems): ClientAddressResolver {
+export function compileClientAddress(config: ClientAddressSettings, problems?: ConfigProblems): ClientAddressResolver {
   const entries = config.trusted_proxies ?? [];
   if (entries.length === 0) {
     if (config.forwarded_header) {

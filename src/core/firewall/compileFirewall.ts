@@ -1,7 +1,6 @@
-import { compileRegex } from '../config/compileRegex.ts';
-import { ConfigProblem } from '../config/ConfigProblem.ts';
-import type { ConfigProblems } from '../config/ConfigProblems.ts';
-import type { Config } from '../config/schema/index.ts';
+import { compileRegex } from '../compile/compileRegex.ts';
+import { ConfigProblem } from '../compile/ConfigProblem.ts';
+import type { ConfigProblems } from '../compile/ConfigProblems.ts';
 import { plainAnswer } from '../responses.ts';
 import type { Exchange, Guard } from '../Route.ts';
 import { clientIpOf } from './clientIp.ts';
@@ -9,7 +8,20 @@ import { IpRanges } from './IpRanges.ts';
 import { PathPrefixes } from './PathPrefixes.ts';
 import { TOKEN } from '../httpToken.ts';
 
-type FirewallRules = NonNullable<Config['firewall_rules']>;
+/** `firewall_rules`, as the config schema reads them (one level: the top level's or a route's). */
+export interface FirewallRules {
+  /** Addresses and CIDR ranges refused. */
+  readonly ip_reject?: readonly string[];
+  /** When present, only these addresses and ranges are let in. */
+  readonly ip_allow?: readonly string[];
+  /** Path prefixes refused, on segment boundaries. */
+  readonly path_reject?: readonly string[];
+  /** When present, only these methods are let in (GET allows HEAD). */
+  readonly method_allow?: readonly string[];
+  /** Header names to patterns that refuse a request whose value matches. */
+  readonly header_reject?: Readonly<Record<string, readonly string[]>>;
+  readonly user_agent_reject?: readonly string[];
+}
 
 /** The firewall's answer to a refused request (RFC 9110 section 15.5.4). */
 export const forbidden = () => plainAnswer(403, 'Forbidden');

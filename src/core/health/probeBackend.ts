@@ -1,4 +1,4 @@
-import { UpstreamError, type Upstream } from '../proxy/Upstream.ts';
+import { UpstreamError, type Upstream } from '../Upstream.ts';
 import type { CheckedBackend } from './CheckedBackend.ts';
 import type { ActiveCheckSettings } from './HealthSettings.ts';
 

@@ -1,4 +1,4 @@
-import type { Upstream } from '../proxy/Upstream.ts';
+import type { Upstream } from '../Upstream.ts';
 import type { CheckedBackend } from './CheckedBackend.ts';
 import { describeHealthEvent } from './describeHealthEvent.ts';
 import { probeBackend, type Timers } from './probeBackend.ts';

@@ -1,22 +1,38 @@
 import type { PickRequest } from '../balancing/BalancingStrategy.ts';
-import type { CompiledConfig } from '../config/compileConfig.ts';
-import type { ServerSettings } from '../config/serverSettings.ts';
 import { FieldList } from '../http/FieldList.ts';
 import type { HeaderFields } from '../http/HeaderFields.ts';
 import { normalizePath } from '../path/normalizePath.ts';
 import { isValidHost } from '../routing/normalizeHost.ts';
 import { badRequest, notFound, plainAnswer, type Answer } from '../responses.ts';
-import type { Exchange } from '../Route.ts';
-import { forward, type OutgoingRequest, type Transport } from './forward.ts';
+import type { Exchange, OutgoingRequest, Route } from '../Route.ts';
+import { forward, type Transport } from './forward.ts';
 import { addForwardingHeaders } from './forwardingHeaders.ts';
-import { removeHopByHop } from './hopByHop.ts';
+import { removeHopByHop } from '../http/hopByHop.ts';
 import { splitTarget } from './splitTarget.ts';
-import type { WebWire, Wire } from './Upstream.ts';
+import type { WebWire, Wire } from '../Upstream.ts';
 
 const ABSOLUTE_FORM = /^https?:\/\//i;
 
 /** Refusals of a request whose head was out of bounds: the rest of it is not worth reading. */
 const CLOSE = { connection: 'close' };
+
+/** How much of a request head the balancer reads before it refuses it (a compiled config's `server` settings). */
+export interface HeadLimits {
+  /** Longest request-target (path and query), in bytes: 414 past it. */
+  readonly maxRequestTarget: number;
+  /** Largest request head, in bytes: 431 past it. */
+  readonly maxHeaderSize: number;
+  /** Most header fields in one request: 431 past it. */
+  readonly maxHeaderCount: number;
+}
+
+/** What `admit` needs of a compiled config: its routes, who the client is, and the head limits. */
+export interface AdmitConfig {
+  readonly routes: { match(host: string | undefined, path: string): Route | undefined };
+  /** The client's address from the peer's and the forwarding headers (`trusted_proxies`); the peer's without it. */
+  readonly clientAddress?: (peer: string | undefined, headers: HeaderFields) => string | undefined;
+  readonly server: HeadLimits;
+}
 
 /** A client's request as a runtime hands it to the core. */
 export interface ClientRequest<W extends Wire = WebWire> {
@@ -45,7 +61,7 @@ export interface Admitted<W extends Wire = WebWire> {
  * forwarding headers and the route's request rules. Returns the balancer's own answer instead
  * when the request goes no further (400, 403, 404, 429).
  */
-export function admit<W extends Wire>(config: CompiledConfig, request: ClientRequest<W>): Admitted<W> | Answer {
+export function admit<W extends Wire>(config: AdmitConfig, request: ClientRequest<W>): Admitted<W> | Answer {
   // A tunnel, not a request for a resource: a balancer has nothing to forward it to. Forwarded,
   // undici would open one to the backend (RFC 9110 section 9.3.6).
   if (request.method === 'CONNECT') return plainAnswer(501, 'Not Implemented: CONNECT is not proxied');
@@ -116,7 +132,7 @@ export async function forwardAdmitted<W extends Wire>({ exchange, outgoing, pick
  * the limits allow (431, RFC 6585 section 5), and a transfer coding other than `chunked` alone,
  * whose meaning would be lost on the way (501, RFC 9112 section 6.1; as nginx answers).
  */
-function refuseHead(headers: HeaderFields, limits: ServerSettings): Answer | undefined {
+function refuseHead(headers: HeaderFields, limits: HeadLimits): Answer | undefined {
   let count = 0;
   let bytes = 0;
   let codings: string | undefined;

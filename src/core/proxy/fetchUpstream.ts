@@ -1,6 +1,6 @@
 import { webHeaders } from '../http/webHeaders.ts';
 import { MAX_TIMER_MS } from '../timers.ts';
-import { UpstreamError, type Upstream, type UpstreamRequest } from './Upstream.ts';
+import { UpstreamError, type Upstream, type UpstreamRequest } from '../Upstream.ts';
 
 
 type FetchLike = (input: string, init: RequestInit & { duplex?: 'half' }) => Promise<Response>;

@@ -1,22 +1,11 @@
 import type { PickRequest } from '../balancing/BalancingStrategy.ts';
-import type { HeaderFields } from '../http/HeaderFields.ts';
 import type { Backend } from '../pool/Backend.ts';
 import type { Pool } from '../pool/Pool.ts';
 import { noHealthyBackend, plainAnswer, type Answer } from '../responses.ts';
 import { mayRetry } from '../retry/RetrySettings.ts';
+import type { OutgoingRequest } from '../Route.ts';
 import { toClientAnswer } from './toClientAnswer.ts';
-import { UpstreamError, type BodyHandling, type Timeouts, type Upstream, type UpstreamResponse, type WebWire, type Wire } from './Upstream.ts';
-
-/** The request as it leaves the balancer, before a backend is chosen. */
-export interface OutgoingRequest<W extends Wire = WebWire> {
-  readonly method: string;
-  /** Normalised (and possibly rewritten) path, without the backend's base path. */
-  path: string;
-  /** Raw query string including its `?`, or `''`. */
-  query: string;
-  readonly headers: HeaderFields;
-  readonly body: W['body'] | null;
-}
+import { UpstreamError, type BodyHandling, type Timeouts, type Upstream, type UpstreamResponse, type WebWire, type Wire } from '../Upstream.ts';
 
 /** How a runtime forwards: its upstream client, its bodies, and its word for a client gone. */
 export interface Transport<W extends Wire = WebWire> {

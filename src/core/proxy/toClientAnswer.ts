@@ -1,6 +1,6 @@
 import type { Answer } from '../responses.ts';
-import { removeHopByHop } from './hopByHop.ts';
-import type { BodyHandling, UpstreamResponse, Wire } from './Upstream.ts';
+import { removeHopByHop } from '../http/hopByHop.ts';
+import type { BodyHandling, UpstreamResponse, Wire } from '../Upstream.ts';
 
 /**
  * Statuses whose responses never carry a body (RFC 9110 sections 6.4.1, 15.3.5, 15.3.6, 15.4.5),

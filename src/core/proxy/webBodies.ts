@@ -1,6 +1,6 @@
 import { trackBody } from './trackBody.ts';
 import { bufferBody } from '../retry/bufferBody.ts';
-import type { BodyHandling, WebWire } from './Upstream.ts';
+import type { BodyHandling, WebWire } from '../Upstream.ts';
 
 /** Body handling on web streams: Deno and Workers (and Node's WebSocket path). */
 export const webBodies: BodyHandling<WebWire> = {

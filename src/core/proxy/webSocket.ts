@@ -1,5 +1,5 @@
 import { MAX_TIMER_MS } from '../timers.ts';
-import { UpstreamError, type Upstream, type UpstreamRequest } from './Upstream.ts';
+import { UpstreamError, type Upstream, type UpstreamRequest } from '../Upstream.ts';
 import { webHeaders } from '../http/webHeaders.ts';
 
 /** Whether a GET's `Upgrade` field offers `websocket` (RFC 6455 section 4.1). */

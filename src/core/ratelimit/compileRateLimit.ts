@@ -1,11 +1,23 @@
-import type { Config } from '../config/schema/index.ts';
 import { clientIpOf } from '../firewall/clientIp.ts';
 import { plainAnswer } from '../responses.ts';
 import type { Exchange, Guard } from '../Route.ts';
 import { RateLimiter } from './RateLimiter.ts';
 import { prefixMask } from '../firewall/ipAddress.ts';
 
-type RateLimitRules = NonNullable<Config['rate_limit']>;
+/** `rate_limit`, as the config schema reads it (durations in milliseconds). */
+export interface RateLimitRules {
+  /** Requests let through per `per`, on average. */
+  readonly requests: number;
+  readonly per: number;
+  /** Requests let through at once. @default requests */
+  readonly burst?: number;
+  /** What a bucket belongs to. @default 'client_address' */
+  readonly key?: 'client_address' | { readonly header: string };
+  /** @default DEFAULT_MAX_KEYS */
+  readonly max_keys?: number;
+  /** @default DEFAULT_IPV6_PREFIX */
+  readonly ipv6_prefix?: number;
+}
 
 /** IPv6 clients are keyed by their /64 by default: one subscriber usually holds a whole /64. */
 export const DEFAULT_IPV6_PREFIX = 64;

@@ -1,13 +1,19 @@
 import type { HeaderFields } from '../http/HeaderFields.ts';
-import { ConfigProblem } from '../config/ConfigProblem.ts';
-import type { ConfigProblems } from '../config/ConfigProblems.ts';
-import type { Config } from '../config/schema/index.ts';
-import { isHopByHop } from '../proxy/hopByHop.ts';
+import { ConfigProblem } from '../compile/ConfigProblem.ts';
+import type { ConfigProblems } from '../compile/ConfigProblems.ts';
+import { isHopByHop } from '../http/hopByHop.ts';
 import type { Exchange } from '../Route.ts';
 import { compileTemplate, render, type Template } from './template.ts';
 import { TOKEN } from '../httpToken.ts';
 
-type HeaderRules = NonNullable<Config['header_rules']>;
+/** `header_rules` or `response_header_rules`, as the config schema reads them. */
+export interface HeaderRules {
+  /** The tutorial's word for `set`. */
+  readonly add?: Readonly<Record<string, string>>;
+  readonly set?: Readonly<Record<string, string>>;
+  readonly append?: Readonly<Record<string, string>>;
+  readonly remove?: readonly string[];
+}
 
 /** Changes a set of headers (a request's or a response's) for one exchange. */
 export type HeaderEdit = (exchange: Exchange, headers: HeaderFields) => void;
@@ -41,7 +47,7 @@ export function compileHeaderRules(rules: HeaderRules | undefined, at: readonly 
   };
 }
 
-function compileValues(map: Record<string, string> | undefined, at: readonly (string | number)[], problems: ConfigProblems): [string, Template][] {
+function compileValues(map: Readonly<Record<string, string>> | undefined, at: readonly (string | number)[], problems: ConfigProblems): [string, Template][] {
   const compiled: [string, Template][] = [];
   for (const [name, value] of Object.entries(map ?? {})) {
     const entry = problems.attempt(() => compileValue(name, value, [...at, name]));

@@ -1,9 +1,15 @@
-import type { ConfigProblems } from '../config/ConfigProblems.ts';
-import type { Config } from '../config/schema/index.ts';
+import type { ConfigProblems } from '../compile/ConfigProblems.ts';
 import type { Exchange } from '../Route.ts';
 import { compileTemplate, render, type Template } from './template.ts';
 
-type ParamRules = NonNullable<Config['param_rules']>;
+/** `param_rules`, as the config schema reads them. */
+export interface ParamRules {
+  /** The tutorial's word for `set`. */
+  readonly add?: Readonly<Record<string, string>>;
+  readonly set?: Readonly<Record<string, string>>;
+  readonly append?: Readonly<Record<string, string>>;
+  readonly remove?: readonly string[];
+}
 
 /** Returns the query (`?a=1`, or `''`) with the rules applied. */
 export type QueryEdit = (exchange: Exchange, query: string) => string;
@@ -41,7 +47,7 @@ export function compileParamRules(rules: ParamRules | undefined, at: readonly (s
   };
 }
 
-function compile(map: Record<string, string> | undefined, at: readonly (string | number)[], problems: ConfigProblems): [string, Template][] {
+function compile(map: Readonly<Record<string, string>> | undefined, at: readonly (string | number)[], problems: ConfigProblems): [string, Template][] {
   const compiled: [string, Template][] = [];
   for (const [name, value] of Object.entries(map ?? {})) {
     const template = problems.attempt(() => compileTemplate(value, [...at, name]));

@@ -1,11 +1,15 @@
-import { compileRegex } from '../config/compileRegex.ts';
-import { ConfigProblem } from '../config/ConfigProblem.ts';
-import type { ConfigProblems } from '../config/ConfigProblems.ts';
-import type { Config } from '../config/schema/index.ts';
+import { compileRegex } from '../compile/compileRegex.ts';
+import { ConfigProblem } from '../compile/ConfigProblem.ts';
+import type { ConfigProblems } from '../compile/ConfigProblems.ts';
 import { normalizePath } from '../path/normalizePath.ts';
 import { normalizeConfigPath } from '../path/normalizeConfigPath.ts';
 
-type RewriteRules = NonNullable<Config['rewrite_rules']>;
+/** `rewrite_rules`, as the config schema reads them. */
+export interface RewriteRules {
+  readonly strip_prefix?: string;
+  readonly replace?: Readonly<Record<string, string>>;
+  readonly regex?: readonly { readonly pattern: string; readonly replacement: string }[];
+}
 
 /** Rewrites a normalised path into the normalised path the backend is sent. */
 export type PathRewrite = (path: string) => string;

@@ -1,5 +1,5 @@
 import type { HeaderFields } from '../http/HeaderFields.ts';
-import { ConfigProblem } from '../config/ConfigProblem.ts';
+import { ConfigProblem } from '../compile/ConfigProblem.ts';
 
 /** Sets (or removes) the Host header the backend is sent. */
 export type HostEdit = (headers: HeaderFields) => void;

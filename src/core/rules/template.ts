@@ -1,4 +1,4 @@
-import { ConfigProblem } from '../config/ConfigProblem.ts';
+import { ConfigProblem } from '../compile/ConfigProblem.ts';
 import type { Exchange } from '../Route.ts';
 import { requestIdOf } from './requestId.ts';
 

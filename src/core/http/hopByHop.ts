@@ -1,5 +1,5 @@
-import { FieldList } from '../http/FieldList.ts';
-import type { HeaderFields } from '../http/HeaderFields.ts';
+import { FieldList } from './FieldList.ts';
+import type { HeaderFields } from './HeaderFields.ts';
 import { TOKEN } from '../httpToken.ts';
 
 /**

@@ -1,4 +1,4 @@
-import type { HeaderFields } from '../http/HeaderFields.ts';
+import type { HeaderFields } from './http/HeaderFields.ts';
 
 /** Time limits for one upstream exchange, in milliseconds. */
 export interface Timeouts {

@@ -1,4 +1,5 @@
 // The Cloudflare Workers entry point: `npx wrangler dev`, `npx wrangler deploy` (wrangler.toml).
+// Served only when the demo is asked for (LB_DEMO=1) and LB_CONFIG is unset: src/workers/isolateBalancer.ts.
 import bundledConfig from '../examples/loadbalancer.yaml';
 import { configBroken, isolateBalancer } from './workers/isolateBalancer.ts';
 import type { Env, ExecutionContext, ScheduledController } from './workers/workersTypes.ts';

@@ -20,20 +20,33 @@ export type IsolateBalancer =
     }
   | { readonly ok: false; readonly problem: string };
 
-let current: { readonly source: string; readonly balancer: IsolateBalancer } | undefined;
+let current: { readonly key: string; readonly balancer: IsolateBalancer } | undefined;
+
+/** What a Worker without `LB_CONFIG` logs, once per isolate, while it answers every request 500. */
+export const MISSING_CONFIG =
+  'switchyard: LB_CONFIG is not set, so there is no config to serve: set it to the config\'s YAML or JSON text ' +
+  '(npx wrangler secret put LB_CONFIG < lb.yaml; locally, npx wrangler dev --var LB_CONFIG:"$(cat lb.yaml)"), ' +
+  'or set LB_DEMO=1 to serve the bundled examples/loadbalancer.yaml (npx wrangler dev --var LB_DEMO:1)';
 
 /**
- * The balancer for this isolate, compiled once from `LB_CONFIG` (or the bundled example) and reused
- * by every later request and cron event the isolate serves. A config that fails to load is
- * remembered too, so every request answers 500 at once instead of parsing the text again.
- * Health checks never run on timers here (timers do not outlive a request on Workers): the entry
- * point runs rounds of probes itself, from requests and from Cron Triggers.
+ * The balancer for this isolate, compiled once from `LB_CONFIG` (or, when `LB_DEMO` is 1, the
+ * bundled example) and reused by every later request and cron event the isolate serves. A config
+ * that fails to load, or is missing, is remembered too, so every request answers 500 at once
+ * instead of parsing the text again. Health checks never run on timers here (timers do not outlive
+ * a request on Workers): the entry point runs rounds of probes itself, from requests and from Cron
+ * Triggers.
  * @param bundledConfig the text of examples/loadbalancer.yaml, as wrangler bundles it
  */
 export function isolateBalancer(env: Env, bundledConfig: string, log: (line: string) => void): IsolateBalancer {
-  const source = env.LB_CONFIG ?? bundledConfig;
-  if (current?.source === source) return current.balancer;
-  const fileName = env.LB_CONFIG === undefined ? 'examples/loadbalancer.yaml' : 'LB_CONFIG';
+  const demo = env.LB_CONFIG === undefined && isDemo(env.LB_DEMO);
+  const source = env.LB_CONFIG ?? (demo ? bundledConfig : undefined);
+  const fileName = demo ? 'examples/loadbalancer.yaml' : 'LB_CONFIG';
+  const key = source === undefined ? 'missing' : `${fileName}\n${source}`;
+  if (current?.key === key) return current.balancer;
+  if (source === undefined) {
+    log(MISSING_CONFIG);
+    return remember(key, { ok: false, problem: MISSING_CONFIG });
+  }
   let balancer: IsolateBalancer;
   try {
     const config = loadConfig(source, fileName);
@@ -66,9 +79,18 @@ export function isolateBalancer(env: Env, bundledConfig: string, log: (line: str
     log(`switchyard: cannot load the config:\n${problem}`);
     balancer = { ok: false, problem };
   }
+  return remember(key, balancer);
+}
+
+function remember(key: string, balancer: IsolateBalancer): IsolateBalancer {
   if (current?.balancer.ok) current.balancer.health.stop();
-  current = { source, balancer };
+  current = { key, balancer };
   return balancer;
+}
+
+/** `LB_DEMO=1` (or `true`) asks for the bundled demo config; anything else does not. */
+function isDemo(value: string | undefined): boolean {
+  return value === '1' || value?.toLowerCase() === 'true';
 }
 
 /** The answer to every request while the config is broken; the details go to the Worker's logs only. */

@@ -4,8 +4,10 @@
 
 /** The Worker's bindings, as wrangler.toml, `wrangler secret` or `wrangler dev --var` set them. */
 export interface Env {
-  /** The whole config, as YAML or JSON text. @default the bundled examples/loadbalancer.yaml */
+  /** The whole config, as YAML or JSON text. Without it (and without `LB_DEMO`) every request answers 500. */
   readonly LB_CONFIG?: string;
+  /** `1` serves the bundled examples/loadbalancer.yaml when `LB_CONFIG` is unset: the demo, asked for explicitly. */
+  readonly LB_DEMO?: string;
 }
 
 /** The third argument of `fetch` and `scheduled`, as Hono declares it. */

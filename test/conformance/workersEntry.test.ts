@@ -4,27 +4,40 @@ import { startTestBackend, type TestBackend } from '../helpers/testBackend.ts';
 import { holdsFor, waitFor } from '../helpers/waitFor.ts';
 import { send } from './client.ts';
 
-// What only the Workers entry point does, seen through `wrangler dev`: the bundled config when
-// LB_CONFIG is unset, and health probes without timers (per isolate, and from Cron Triggers).
+// What only the Workers entry point does, seen through `wrangler dev`: the bundled config only when
+// the demo is asked for (LB_DEMO=1), a loud 500 without LB_CONFIG, and health probes without timers
+// (per isolate, and from Cron Triggers).
 
 describe('the Worker under wrangler dev', () => {
   let backend: TestBackend;
   let withConfig: RuntimeBalancer;
   let bundled: RuntimeBalancer;
+  let unset: RuntimeBalancer;
   const probes = () => backend.seen.filter((seen) => seen.url === '/healthcheck').length;
 
   beforeAll(async () => {
     backend = await startTestBackend('only');
     const config = { paths: [{ path: '/', servers: [backend.address], health_check: { interval: '1h' } }] };
-    [withConfig, bundled] = await Promise.all([startOnRuntime('workerd', JSON.stringify(config)), startOnRuntime('workerd', undefined)]);
+    [withConfig, bundled, unset] = await Promise.all([
+      startOnRuntime('workerd', JSON.stringify(config)),
+      startOnRuntime('workerd', { demo: true }),
+      startOnRuntime('workerd', undefined),
+    ]);
   }, 90_000);
 
   afterAll(async () => {
-    await Promise.all([withConfig?.stop(), bundled?.stop()]);
+    await Promise.all([withConfig?.stop(), bundled?.stop(), unset?.stop()]);
     await backend?.close();
   });
 
-  it('serves the bundled examples/loadbalancer.yaml when LB_CONFIG is unset', async () => {
+  it('answers 500 and logs that LB_CONFIG is not set when neither LB_CONFIG nor LB_DEMO is', async () => {
+    const reply = await send(unset.url, '/messages', { headers: { host: 'www.mango.com' } });
+    expect(reply.status).toBe(500);
+    await waitFor(() => unset.output().includes('LB_CONFIG is not set'), 5_000, 'the log line naming LB_CONFIG');
+    expect(unset.output()).toContain('set LB_DEMO=1 to serve the bundled examples/loadbalancer.yaml');
+  });
+
+  it('serves the bundled examples/loadbalancer.yaml when the demo is asked for with LB_DEMO=1', async () => {
     // The tutorial's firewall answers without any backend running.
     expect((await send(bundled.url, '/messages', { headers: { host: 'www.mango.com' } })).status).toBe(403);
     expect((await send(bundled.url, '/', { headers: { host: 'www.nowhere.com' } })).status).toBe(404);

@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../helpers/startBalancer.ts';
 import worker from '../../src/workers.ts';
-import { isolateBalancer } from '../../src/workers/isolateBalancer.ts';
+import { isolateBalancer, MISSING_CONFIG } from '../../src/workers/isolateBalancer.ts';
 
 // The Worker's per-isolate state, through the app and without workerd: which config it compiles,
-// and what a broken LB_CONFIG does.
+// and what a broken or missing LB_CONFIG does.
 
 const bundled = readFileSync(join(PROJECT_ROOT, 'examples/loadbalancer.yaml'), 'utf8');
 
@@ -18,11 +18,37 @@ describe('isolateBalancer', () => {
     expect(isolateBalancer({ ...env }, bundled, () => {})).toBe(first);
   });
 
-  it('falls back to the bundled example when LB_CONFIG is unset', async () => {
-    const balancer = isolateBalancer({}, bundled, () => {});
+  it('serves the bundled example only when LB_CONFIG is unset and LB_DEMO is 1', async () => {
+    const balancer = isolateBalancer({ LB_DEMO: '1' }, bundled, () => {});
     if (!balancer.ok) throw new Error(balancer.problem);
     const reply = await balancer.app.request('/messages', { headers: { host: 'www.mango.com' } });
     expect(reply.status).toBe(403);
+    const configured = isolateBalancer({ LB_DEMO: '1', LB_CONFIG: '{"paths":[{"path":"/","servers":["127.0.0.1:1"],"health_check":false}]}' }, bundled, () => {});
+    if (!configured.ok) throw new Error(configured.problem);
+    expect(configured.config.backends.map((backend) => backend.id)).toEqual(['http://127.0.0.1:1']);
+  });
+
+  it.each([{}, { LB_DEMO: '0' }])('refuses to serve without LB_CONFIG, saying so once in the log (%o)', (env) => {
+    isolateBalancer({ LB_DEMO: '1' }, bundled, () => {}); // another config first: the isolate starts anew
+    const lines: string[] = [];
+    const balancer = isolateBalancer(env, bundled, (line) => lines.push(line));
+    expect(balancer.ok).toBe(false);
+    expect(isolateBalancer(env, bundled, (line) => lines.push(line))).toBe(balancer);
+    expect(lines).toEqual([MISSING_CONFIG]);
+    expect(lines[0]).toMatch(/^switchyard: LB_CONFIG is not set, .*LB_DEMO=1/);
+  });
+
+  it("answers 500 through the Worker's fetch when LB_CONFIG is unset", async () => {
+    const original = console.error;
+    console.error = () => {};
+    try {
+      const ctx = { waitUntil: () => {}, passThroughOnException: () => {} };
+      const reply = await worker.fetch(new Request('http://lb.test/messages', { headers: { host: 'www.mango.com' } }), {}, ctx as never);
+      expect(reply.status).toBe(500);
+      expect(await reply.text()).not.toContain('LB_CONFIG');
+    } finally {
+      console.error = original;
+    }
   });
 
   it('logs a broken LB_CONFIG with its location and answers 500 without the details', async () => {

@@ -79,17 +79,18 @@ const WRANGLER = join(PROJECT_ROOT, 'node_modules/wrangler/bin/wrangler.js');
 /**
  * Starts the balancer on a runtime with the given config, on a free loopback port, the way a user
  * would: `switchyard serve` from the build, `deno task serve`, or `wrangler dev` with `LB_CONFIG`.
- * @param configText YAML or JSON; on workerd, `undefined` leaves `LB_CONFIG` unset so the bundled
- *   examples/loadbalancer.yaml is served
+ * @param configText YAML or JSON; on workerd, `{ demo: true }` asks for the bundled
+ *   examples/loadbalancer.yaml (`--var LB_DEMO:1`), and `undefined` leaves `LB_CONFIG` unset (every
+ *   request answers 500)
  */
-export async function startOnRuntime(runtime: RuntimeName, configText: string | undefined): Promise<RuntimeBalancer> {
-  if (runtime !== 'workerd' && configText === undefined) throw new Error(`${runtime} needs a config file`);
+export async function startOnRuntime(runtime: RuntimeName, configText: string | { readonly demo: true } | undefined): Promise<RuntimeBalancer> {
+  if (runtime !== 'workerd' && typeof configText !== 'string') throw new Error(`${runtime} needs a config file`);
   if (runtime === 'node') {
-    const running = await startBalancer(configText!);
+    const running = await startBalancer(configText as string);
     return { runtime, url: running.url, output: running.output, stop: async () => void (await running.stop()) };
   }
   if (runtime === 'deno') {
-    const configFile = await writeConfig(configText!);
+    const configFile = await writeConfig(configText as string);
     return spawnServer(runtime, DENO_BINARY, ['task', 'serve', '--config', configFile, '--port', '0', '--hostname', '127.0.0.1'], /listening on (http:\/\/\S+)/, 30_000);
   }
   const persistDir = await mkdtemp(join(tmpdir(), 'switchyard-wrangler-'));
@@ -100,7 +101,7 @@ export async function startOnRuntime(runtime: RuntimeName, configText: string | 
       WRANGLER,
       'dev',
       ...['--port', '0', '--ip', '127.0.0.1', '--inspector-port', '0', '--persist-to', persistDir],
-      ...(configText === undefined ? [] : ['--var', `LB_CONFIG:${configText}`]),
+      ...(typeof configText === 'string' ? ['--var', `LB_CONFIG:${configText}`] : configText?.demo ? ['--var', 'LB_DEMO:1'] : []),
       ...['--show-interactive-dev-session=false', '--log-level', 'info'],
     ],
     /Ready on (http:\/\/\S+)/,

@@ -12,11 +12,12 @@ export function parseXForwardedFor(value: string): string[] {
  */
 export function parseForwarded(value: string): string[] {
   const nodes: string[] = [];
+  const delimiterAfter = delimiterFinder(value);
   let node = '';
   let i = 0;
   while (i <= value.length) {
     // One forwarded-pair: token "=" ( token / quoted-string ), pairs split by ";" and elements by ",".
-    const end = findDelimiter(value, i);
+    const end = delimiterAfter(i);
     const pair = value.slice(i, end).trim();
     const equals = pair.indexOf('=');
     if (equals !== -1 && pair.slice(0, equals).trim().toLowerCase() === 'for') node = unquote(pair.slice(equals + 1).trim());
@@ -30,23 +31,37 @@ export function parseForwarded(value: string): string[] {
 }
 
 /**
- * The next `;` or `,` outside a quoted string. A quote that is never closed must not swallow what
- * follows it: a client could open one so that the element a trusted proxy appends is read as part
- * of the client's forged value. Then the first delimiter inside the broken quote counts instead.
+ * Finds the next `;` or `,` outside a quoted string, in time linear in the whole header over all
+ * calls: where each quoted string closes, and where the next delimiter lies, are worked out once,
+ * right to left. A quote that is never closed must not swallow what follows it: a client could
+ * open one so that the element a trusted proxy appends is read as part of the client's forged
+ * value. Then the first delimiter after the broken quote counts instead.
  */
-function findDelimiter(value: string, from: number): number {
-  let quoted = false;
-  let firstInsideQuote = -1;
-  for (let i = from; i < value.length; i++) {
-    const char = value[i];
-    if (quoted && char === '\\') i++;
-    else if (char === '"') quoted = !quoted;
-    else if (char === ';' || char === ',') {
-      if (!quoted) return i;
-      if (firstInsideQuote === -1) firstInsideQuote = i;
-    }
+function delimiterFinder(value: string): (from: number) => number {
+  const n = value.length;
+  // closing[i]: where a quoted string whose content starts at i ends (its closing quote), or n.
+  const closing = new Int32Array(n + 2).fill(n);
+  // delimiter[i]: the first ';' or ',' at or after i, quotes ignored, or n.
+  const delimiter = new Int32Array(n + 1).fill(n);
+  for (let i = n - 1; i >= 0; i--) {
+    const char = value.charCodeAt(i);
+    closing[i] = char === 34 /* " */ ? i : char === 92 /* \ */ ? closing[i + 2] : closing[i + 1];
+    delimiter[i] = char === 59 /* ; */ || char === 44 /* , */ ? i : delimiter[i + 1];
   }
-  return quoted && firstInsideQuote !== -1 ? firstInsideQuote : value.length;
+  return (from) => {
+    for (let i = from; i < n; ) {
+      const char = value.charCodeAt(i);
+      if (char === 59 || char === 44) return i;
+      if (char !== 34) {
+        i++;
+        continue;
+      }
+      const close = closing[i + 1];
+      if (close < n) i = close + 1;
+      else return delimiter[i + 1];
+    }
+    return n;
+  };
 }
 
 function unquote(text: string): string {

@@ -1,5 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { access, constants, cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -136,7 +137,7 @@ describe('the tarball', () => {
   });
 });
 
-describe('a Node user (npx switchyard in the project)', () => {
+describe('a Node user (npx switchyard in the project)', { timeout: 60_000 }, () => {
   it('prints the version', async () => {
     const { stdout } = await sh('npx', ['--no-install', 'switchyard', '--version'], project);
     expect(stdout.trim()).toBe(PACKAGE.version);
@@ -160,7 +161,7 @@ describe('a Node user (npx switchyard in the project)', () => {
   });
 });
 
-describe('a Deno user (a deno.json task running the installed package)', () => {
+describe('a Deno user (a deno.json task running the installed package)', { timeout: 60_000 }, () => {
   it('serves on port 0 and answers on loopback', async () => {
     // The deno.json of docs/deploy.md#deno. Deno 2.9 refuses to strip types from files under
     // node_modules, so the task runs the package's JavaScript build (its bin), not src/deno.ts.
@@ -184,7 +185,7 @@ describe('a Deno user (a deno.json task running the installed package)', () => {
   });
 });
 
-describe('a Workers user (the installed Worker entry, bundled by wrangler)', () => {
+describe('a Workers user (the installed Worker entry, bundled by wrangler)', { timeout: 60_000 }, () => {
   beforeAll(async () => {
     // The wrangler.toml of docs/deploy.md#cloudflare-workers.
     await writeFile(
@@ -212,5 +213,102 @@ describe('a Workers user (the installed Worker entry, bundled by wrangler)', () 
     expect(bundle.some((file) => file.endsWith('loadbalancer.yaml'))).toBe(true);
     const code = await readFile(join(outdir, bundle.find((file) => file.endsWith('.js'))!), 'utf8');
     expect(code).toContain('isolateBalancer');
+  });
+});
+
+/** A unit file's settings, `[Section] Key` -> values in order (comments and blank lines dropped). */
+function parseUnit(text: string): Map<string, string[]> {
+  const settings = new Map<string, string[]>();
+  let section = '';
+  for (const line of text.split('\n').map((l) => l.trim())) {
+    if (!line || line.startsWith('#') || line.startsWith(';')) continue;
+    const header = /^\[(\w+)\]$/.exec(line);
+    if (header) {
+      section = header[1];
+      continue;
+    }
+    const [key, ...value] = line.split('=');
+    const name = `[${section}] ${key}`;
+    settings.set(name, [...(settings.get(name) ?? []), value.join('=')]);
+  }
+  return settings;
+}
+
+describe('the systemd unit (examples/systemd/switchyard.service)', { timeout: 60_000 }, () => {
+  const UNIT = join(PROJECT_ROOT, 'examples/systemd/switchyard.service');
+  const PREFIX = '/opt/switchyard';
+  let unit: Map<string, string[]>;
+  let text: string;
+  /** The unit with the install prefix moved to the test's fresh install, as `npm install --prefix` lays it out. */
+  const local = (command: string) => command.replaceAll(PREFIX, project).replaceAll('/etc/switchyard/lb.yaml', join(project, 'lb.yaml'));
+
+  beforeAll(async () => {
+    text = await readFile(UNIT, 'utf8');
+    unit = parseUnit(text);
+  });
+
+  it('starts the installed command, stops with SIGTERM after the drain and reloads with SIGHUP', () => {
+    const [start] = unit.get('[Service] ExecStart')!;
+    expect(start).toMatch(new RegExp(`^${PREFIX}/node_modules/\\.bin/(\\S+) serve --config \\S+`));
+    expect(Object.keys(PACKAGE.bin)).toContain(/\.bin\/(\S+)/.exec(start)![1]);
+    expect(unit.get('[Service] ExecReload')).toEqual(['/bin/kill -HUP $MAINPID']);
+    expect(unit.get('[Service] KillSignal')).toEqual(['SIGTERM']);
+    expect(Number.parseInt(unit.get('[Service] TimeoutStopSec')![0], 10)).toBeGreaterThan(30);
+    expect(unit.get('[Service] AmbientCapabilities')).toEqual(['CAP_NET_BIND_SERVICE']);
+    expect(unit.get('[Service] DynamicUser')).toEqual(['yes']);
+  });
+
+  it('names a command that the package installs, and its ExecStartPre check passes', async () => {
+    const [start] = unit.get('[Service] ExecStart')!;
+    await access(local(start.split(' ')[0]), constants.X_OK);
+    const [pre] = unit.get('[Service] ExecStartPre')!;
+    const [command, ...args] = local(pre).split(' ');
+    const { stdout } = await sh(command, args, project);
+    expect(stdout).toContain('lb.yaml: ok');
+  });
+
+  it.skipIf(!existsSync('/usr/bin/systemd-analyze'))('passes systemd-analyze verify with no warning', async () => {
+    const file = join(root, 'switchyard.service');
+    await writeFile(file, local(text));
+    const { stdout, stderr } = await sh('systemd-analyze', ['verify', file], root);
+    expect(stdout + stderr).toBe('');
+  });
+});
+
+describe('the container recipe (Dockerfile)', () => {
+  let instructions: [string, string][];
+  let allowed: string[];
+
+  beforeAll(async () => {
+    const dockerfile = (await readFile(join(PROJECT_ROOT, 'Dockerfile'), 'utf8')).replace(/\\\n/g, ' ');
+    instructions = dockerfile
+      .split('\n')
+      .filter((line) => line.trim() && !line.startsWith('#'))
+      .map((line) => /^(\w+)\s+(.*)$/.exec(line)!.slice(1, 3) as [string, string]);
+    allowed = (await readFile(join(PROJECT_ROOT, '.dockerignore'), 'utf8'))
+      .split('\n')
+      .filter((line) => line.startsWith('!'))
+      .map((line) => line.slice(1).replace(/\/\*\*$/, ''));
+  });
+
+  it('copies sources that exist and .dockerignore lets through, which cover what the package and its build need', () => {
+    const copied = instructions
+      .filter(([name, args]) => name === 'COPY' && !args.startsWith('--from'))
+      .flatMap(([, args]) => args.split(/\s+/).slice(0, -1));
+    for (const source of copied) {
+      expect(existsSync(join(PROJECT_ROOT, source)), source).toBe(true);
+      expect(allowed, source).toContain(source);
+    }
+    expect(copied).toEqual(expect.arrayContaining([...SOURCES, 'package-lock.json']));
+  });
+
+  it('runs the tarball of this package as the package\'s command, as a non-root user, on every address', () => {
+    const run = instructions.filter(([name]) => name === 'RUN').map(([, args]) => args).join('\n');
+    expect(run).toContain(`${PACKAGE.name}-*.tgz`);
+    const last = (name: string) => instructions.filter(([n]) => n === name).at(-1)?.[1];
+    expect(last('USER')).toBe('node');
+    expect(JSON.parse(last('ENTRYPOINT')!)).toEqual([Object.keys(PACKAGE.bin)[0]]);
+    expect(JSON.parse(last('CMD')!)).toEqual(expect.arrayContaining(['serve', '--hostname', '0.0.0.0']));
+    expect(instructions.filter(([name]) => name === 'FROM').every(([, image]) => image.startsWith('node:'))).toBe(true);
   });
 });

@@ -20,10 +20,12 @@ RUN npm pack --pack-destination /tmp \
  && mv /tmp/switchyard-lb-*.tgz /tmp/switchyard-lb.tgz
 
 # The image: Node, the package installed globally (its runtime dependencies only), no build tools.
+# --ignore-scripts: neither the package nor its dependencies need one (its `prepare` only builds in
+# a checkout, and npm 11 counts it as an install script for a tarball).
 FROM node:${NODE_VERSION}-bookworm-slim
 ENV NODE_ENV=production
 COPY --from=pack /tmp/switchyard-lb.tgz /tmp/switchyard-lb.tgz
-RUN npm install --global --no-audit --no-fund /tmp/switchyard-lb.tgz \
+RUN npm install --global --ignore-scripts --no-audit --no-fund /tmp/switchyard-lb.tgz \
  && rm /tmp/switchyard-lb.tgz \
  && npm cache clean --force
 # The official image's unprivileged user. The config is mounted read-only at this path.

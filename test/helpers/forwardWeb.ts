@@ -1,11 +1,30 @@
-import { forward, type ForwardOptions } from '../../src/core/proxy/forward.ts';
-import type { OutgoingRequest } from '../../src/core/Route.ts';
-import type { WebWire } from '../../src/core/Upstream.ts';
+import type { PickRequest } from '../../src/core/balancing/BalancingStrategy.ts';
+import { forward } from '../../src/core/proxy/forward.ts';
+import type { Exchange, OutgoingRequest, Route } from '../../src/core/Route.ts';
+import type { Upstream } from '../../src/core/Upstream.ts';
 import { webBodies } from '../../src/core/proxy/webBodies.ts';
-import type { Pool } from '../../src/core/pool/Pool.ts';
 import { toResponse } from '../../src/core/responses.ts';
 
-/** `forward` on the web wire, its answer as a `Response`, as Deno and Workers serve it. */
-export async function forwardWeb(pool: Pool, outgoing: OutgoingRequest, options: Omit<ForwardOptions<WebWire>, 'bodies'>): Promise<Response> {
-  return toResponse(await forward(pool, outgoing, { bodies: webBodies, ...options }));
+export interface ForwardWebOptions {
+  readonly upstream: Upstream;
+  /** @default a signal that never aborts */
+  readonly signal?: AbortSignal;
+  /** The client as the balancing strategies see it. @default no address, no headers */
+  readonly pick?: PickRequest;
+}
+
+/** `forward` on the web wire to `route`, its answer as a `Response`, as Deno and Workers serve it. */
+export async function forwardWeb(route: Route, outgoing: OutgoingRequest, options: ForwardWebOptions): Promise<Response> {
+  const client = options.pick ?? { clientAddress: undefined, headers: new Headers() };
+  const exchange: Exchange = {
+    method: outgoing.method,
+    headers: client.headers,
+    scheme: 'http',
+    clientAddress: client.clientAddress,
+    host: undefined,
+    path: outgoing.path,
+    query: outgoing.query,
+    route,
+  };
+  return toResponse(await forward(exchange, outgoing, { upstream: options.upstream, bodies: webBodies, signal: options.signal ?? new AbortController().signal }));
 }

@@ -239,11 +239,9 @@ describe('least_connections through forwarding', () => {
     const upstream = async (request: { origin: string }) =>
       new Response(new ReadableStream<Uint8Array>({ start: (body) => void calls.push({ origin: request.origin, body }) }));
     const send = () =>
-      forwardWeb(route.pool, { method: 'GET', path: '/', query: '', headers: new Headers(), body: null }, {
+      forwardWeb(route, { method: 'GET', path: '/', query: '', headers: new Headers(), body: null }, {
         upstream,
-        timeouts: route.timeouts,
         signal: new AbortController().signal,
-        routeName: route.name,
         pick: NO_REQUEST,
       });
     const responses = await Promise.all(Array.from({ length: 6 }, send));

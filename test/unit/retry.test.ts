@@ -48,11 +48,9 @@ function send(route: ReturnType<typeof setup>, upstream: Upstream, method = 'GET
   const declared = typeof body === 'string' ? new TextEncoder().encode(body).byteLength : length;
   const headers = new Headers(declared === undefined ? {} : { 'content-length': String(declared) });
   const outgoing: OutgoingRequest = { method, path: '/x', query: '', headers, body: stream };
-  return forwardWeb(route.pool, outgoing, {
+  return forwardWeb(route, outgoing, {
     upstream,
-    timeouts: route.timeouts,
     signal: new AbortController().signal,
-    routeName: route.name,
     pick: { clientAddress: '127.0.0.1', headers: new Headers() },
   });
 }
@@ -204,11 +202,9 @@ describe('sticky sessions through forwarding', () => {
     const pinned = fake.calls[0].origin;
     const again = (await Promise.all(
       Array.from({ length: 5 }, () =>
-        forwardWeb(route.pool, { method: 'GET', path: '/', query: '', headers: new Headers(), body: null }, {
+        forwardWeb(route, { method: 'GET', path: '/', query: '', headers: new Headers(), body: null }, {
           upstream: fake.upstream,
-          timeouts: route.timeouts,
           signal: new AbortController().signal,
-          routeName: route.name,
           pick: { clientAddress: undefined, headers: new Headers({ cookie: cookie.split(';')[0] }) },
         }),
       ),
@@ -228,11 +224,9 @@ describe('a client that goes away', () => {
       client.abort();
       throw new UpstreamError('failed', 'aborted');
     };
-    const response = await forwardWeb(route.pool, { method: 'GET', path: '/', query: '', headers: new Headers(), body: null }, {
+    const response = await forwardWeb(route, { method: 'GET', path: '/', query: '', headers: new Headers(), body: null }, {
       upstream,
-      timeouts: route.timeouts,
       signal: client.signal,
-      routeName: route.name,
       pick: { clientAddress: undefined, headers: new Headers() },
     });
     expect(response.status).toBe(502);

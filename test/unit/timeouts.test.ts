@@ -17,11 +17,9 @@ paths:
 `;
 
 function send(route: ReturnType<ReturnType<typeof loadConfig>['routes']['match']> & object, upstream: Upstream, method = 'GET') {
-  return forwardWeb(route.pool, { method, path: '/', query: '', headers: new Headers(), body: null }, {
+  return forwardWeb(route, { method, path: '/', query: '', headers: new Headers(), body: null }, {
     upstream,
-    timeouts: route.timeouts,
     signal: new AbortController().signal,
-    routeName: route.name,
     pick: { clientAddress: undefined, headers: new Headers() },
   });
 }

@@ -1,4 +1,3 @@
-import type { PickRequest } from '../balancing/BalancingStrategy.ts';
 import { FieldList } from '../http/FieldList.ts';
 import type { HeaderFields } from '../http/HeaderFields.ts';
 import { normalizePath } from '../path/normalizePath.ts';
@@ -52,7 +51,6 @@ export interface ClientRequest<W extends Wire = WebWire> {
 export interface Admitted<W extends Wire = WebWire> {
   readonly exchange: Exchange;
   readonly outgoing: OutgoingRequest<W>;
-  readonly pick: PickRequest;
 }
 
 /**
@@ -102,7 +100,7 @@ export function admit<W extends Wire>(config: AdmitConfig, request: ClientReques
   addForwardingHeaders(headers, { address: peer, protocol: request.scheme, host });
   const outgoing: OutgoingRequest<W> = { method: request.method, path, query: target.query, headers, body: request.body };
   for (const rewrite of route.requestRewrites) rewrite(exchange, outgoing);
-  return { exchange, outgoing, pick: { clientAddress, headers: request.headers } };
+  return { exchange, outgoing };
 }
 
 /** Whether `admit` let the request in. */
@@ -114,11 +112,10 @@ export function isAdmitted<W extends Wire>(result: Admitted<W> | Answer): result
  * The second half: the admitted request is forwarded to the route's pool (with retries), and the
  * route's response rules applied to whatever answer comes back.
  */
-export async function forwardAdmitted<W extends Wire>({ exchange, outgoing, pick }: Admitted<W>, transport: Transport<W>): Promise<Answer<W['body']>> {
-  const { route } = exchange;
-  const answer = await forward(route.pool, outgoing, { upstream: transport.upstream, bodies: transport.bodies, signal: transport.signal, timeouts: route.timeouts, routeName: route.name, pick });
+export async function forwardAdmitted<W extends Wire>({ exchange, outgoing }: Admitted<W>, transport: Transport<W>): Promise<Answer<W['body']>> {
+  const answer = await forward(exchange, outgoing, transport);
   try {
-    for (const rewrite of route.responseRewrites) rewrite(exchange, answer.headers);
+    for (const rewrite of exchange.route.responseRewrites) rewrite(exchange, answer.headers);
   } catch (error) {
     // The body would never be read: let it go, so its backend stops counting it in flight.
     if (answer.body !== null && typeof answer.body !== 'string') transport.bodies.discard(answer.body);

@@ -1,11 +1,9 @@
-import type { PickRequest } from '../balancing/BalancingStrategy.ts';
 import type { Backend } from '../pool/Backend.ts';
-import type { Pool } from '../pool/Pool.ts';
 import { noHealthyBackend, plainAnswer, type Answer } from '../responses.ts';
 import { mayRetry } from '../retry/RetrySettings.ts';
-import type { OutgoingRequest } from '../Route.ts';
+import type { Exchange, OutgoingRequest } from '../Route.ts';
 import { toClientAnswer } from './toClientAnswer.ts';
-import { UpstreamError, type BodyHandling, type Timeouts, type Upstream, type UpstreamResponse, type WebWire, type Wire } from '../Upstream.ts';
+import { UpstreamError, type BodyHandling, type Upstream, type UpstreamResponse, type WebWire, type Wire } from '../Upstream.ts';
 
 /** How a runtime forwards: its upstream client, its bodies, and its word for a client gone. */
 export interface Transport<W extends Wire = WebWire> {
@@ -15,23 +13,18 @@ export interface Transport<W extends Wire = WebWire> {
   readonly signal: W['signal'];
 }
 
-export interface ForwardOptions<W extends Wire = WebWire> extends Transport<W> {
-  readonly timeouts: Timeouts;
-  /** Names the route in the 503 body and in logs. */
-  readonly routeName: string;
-  readonly pick: PickRequest;
-}
-
 /**
- * Sends the request to a backend of the pool and returns the client's response. A failed attempt
- * is retried on another backend when the pool's retry rules allow it (README: Retries).
- * Answers 503 naming the route when no backend is healthy (or none could be connected to),
- * 502 when the backend fails, 504 when it times out.
+ * Sends the request to a backend of the exchange's route and returns the client's answer: the
+ * backend is picked by the route's pool from the client's request, with the route's timeouts. A
+ * failed attempt is retried on another backend when the pool's retry rules allow it (README:
+ * Retries). Answers 503 naming the route when no backend is healthy (or none could be connected
+ * to), 502 when the backend fails, 504 when it times out.
  */
-export async function forward<W extends Wire>(pool: Pool, outgoing: OutgoingRequest<W>, options: ForwardOptions<W>): Promise<Answer<W['body']>> {
-  const unavailable = () => noHealthyBackend(options.routeName);
+export async function forward<W extends Wire>(exchange: Exchange, outgoing: OutgoingRequest<W>, transport: Transport<W>): Promise<Answer<W['body']>> {
+  const { pool, timeouts } = exchange.route;
+  const unavailable = () => noHealthyBackend(exchange.route.name);
   const tried = new Set<Backend>();
-  let backend = pool.pick(options.pick);
+  let backend = pool.pick(exchange);
   if (!backend) return unavailable();
   pool.retryBudget.recordRequest();
 
@@ -42,7 +35,7 @@ export async function forward<W extends Wire>(pool: Pool, outgoing: OutgoingRequ
   const declaredLength = Number(outgoing.headers.get('content-length') ?? NaN);
   if (outgoing.body && retries.attempts > 0 && declaredLength <= retries.maxBufferedBody) {
     try {
-      body = await options.bodies.readAhead(outgoing.body, retries.maxBufferedBody);
+      body = await transport.bodies.readAhead(outgoing.body, retries.maxBufferedBody);
     } catch {
       // The client's upload broke off (or it went away) before the body was read.
       return plainAnswer(400, 'Bad Request: the request body could not be read');
@@ -58,32 +51,32 @@ export async function forward<W extends Wire>(pool: Pool, outgoing: OutgoingRequ
     backend.inFlight++;
     let response: UpstreamResponse<W>;
     try {
-      response = await options.upstream({
+      response = await transport.upstream({
         origin: backend.origin,
         target: backend.basePath + outgoing.path + outgoing.query,
         method: outgoing.method,
         headers: outgoing.headers,
         body: body.replay(),
-        signal: options.signal,
-        timeouts: options.timeouts,
+        signal: transport.signal,
+        timeouts,
       });
     } catch (caught) {
       backend.inFlight--;
       const error = caught instanceof UpstreamError ? caught : new UpstreamError('failed', String(caught), { cause: caught });
       // A client that went away is not the backend's fault, and wants no retry.
-      if (options.signal.aborted) return plainAnswer(502, 'Bad Gateway');
+      if (transport.signal.aborted) return plainAnswer(502, 'Bad Gateway');
       backend.health.recordFailure(`${outgoing.method} ${outgoing.path} -> ${describeFailure(error)}`);
       lastError = error;
       everyFailureWasConnect &&= error.failure === 'connect';
       const retryable = body.replayable && attempt < retries.attempts && mayRetry(error, outgoing.method, retries);
       if (!retryable) break;
-      const next = pool.pick(options.pick, tried);
+      const next = pool.pick(exchange, tried);
       if (!next || !pool.retryBudget.tryRetry()) break;
       backend = next;
       continue;
     }
     // Outside the try: a fault in turning the answer into the client's is ours, not the backend's.
-    return respond(pool, backend, outgoing, options, response);
+    return respond(exchange, backend, outgoing, transport, response);
   }
   // Nothing could even be connected to: every backend is down, whatever health checks believed.
   if (everyFailureWasConnect && !pool.hasCandidates(tried)) return unavailable();
@@ -92,7 +85,7 @@ export async function forward<W extends Wire>(pool: Pool, outgoing: OutgoingRequ
 }
 
 /** Turns the backend's answer into the client's, and keeps the backend counted in flight until the body is done. */
-function respond<W extends Wire>(pool: Pool, backend: Backend, outgoing: OutgoingRequest<W>, options: ForwardOptions<W>, upstream: UpstreamResponse<W>): Answer<W['body']> {
+function respond<W extends Wire>(exchange: Exchange, backend: Backend, outgoing: OutgoingRequest<W>, transport: Transport<W>, upstream: UpstreamResponse<W>): Answer<W['body']> {
   const passive = backend.health.passive;
   if (passive?.statuses.has(upstream.status)) backend.health.recordFailure(`${outgoing.method} ${outgoing.path} -> ${upstream.status}`);
   else backend.health.recordSuccess();
@@ -102,14 +95,14 @@ function respond<W extends Wire>(pool: Pool, backend: Backend, outgoing: Outgoin
     if (!released) backend.inFlight--;
     released = true;
   };
-  const client = toClientAnswer(outgoing.method, upstream, options.bodies, (body) =>
-    options.bodies.track(body, release, (error) => {
+  const client = toClientAnswer(outgoing.method, upstream, transport.bodies, (body) =>
+    transport.bodies.track(body, release, (error) => {
       if (!(error instanceof UpstreamError && error.failure === 'timeout')) return;
       backend.health.recordFailure(`${outgoing.method} ${outgoing.path} -> response body stalled`);
     }),
   );
   if (client.body === null) release();
-  const cookie = pool.sticky?.setCookie(backend, options.pick.headers);
+  const cookie = exchange.route.pool.sticky?.setCookie(backend, exchange.headers);
   if (cookie) client.headers.append('set-cookie', cookie);
   return client;
 }

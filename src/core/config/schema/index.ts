@@ -1,14 +1,21 @@
 import * as v from 'valibot';
-import { poolDefaultEntries, poolEntries } from './pool.ts';
+import { jsonSchemaRule } from './common.ts';
+import { crossKeyRules } from './crossKeyRules.ts';
+import { poolDefaultEntries, poolEntries, TIMEOUTS_DESCRIPTION } from './pool.ts';
 import { globalRuleEntries, ruleEntries } from './rules.ts';
 import { limits, serverTimeouts } from './server.ts';
 
 const hostName = v.pipe(
   v.string(),
   v.regex(/^(\*\.)?[A-Za-z0-9_](?:[A-Za-z0-9_.-]*[A-Za-z0-9_])?\.?(:\d{1,5})?$/, (issue) => `${JSON.stringify(issue.input)} is not a host name or *.wildcard`),
+  v.description('The host name the route serves (compared without case, port or trailing dot), or `*.example.com` for every name under it.'),
 );
 
-const pathPrefix = v.pipe(v.string(), v.startsWith('/', 'a path starts with "/"'));
+const pathPrefix = v.pipe(
+  v.string(),
+  v.startsWith('/', 'a path starts with "/"'),
+  v.description('The path prefix the route serves, matched on segment boundaries (optional on a `hosts` route, default `/`).'),
+);
 
 export const hostRoute = v.strictObject({
   host: hostName,
@@ -26,16 +33,27 @@ export const pathRoute = v.strictObject({
 /** The whole config file. */
 export const configSchema = v.pipe(
   v.strictObject({
-    $schema: v.optional(v.string()),
-    hosts: v.optional(v.array(hostRoute)),
-    paths: v.optional(v.array(pathRoute)),
+    $schema: v.optional(v.pipe(v.string(), v.description('The JSON Schema an editor checks this file against; the balancer ignores it.'))),
+    hosts: v.optional(v.pipe(v.array(hostRoute), v.description('Routes chosen by the Host header, tried before `paths`.'))),
+    paths: v.optional(v.pipe(v.array(pathRoute), v.description('Routes chosen by path prefix alone, tried when no `hosts` route matches.'))),
     ...poolDefaultEntries,
     ...ruleEntries,
     ...globalRuleEntries,
-    timeouts: v.optional(serverTimeouts),
-    limits: v.optional(limits),
+    timeouts: v.optional(v.pipe(serverTimeouts, v.description(TIMEOUTS_DESCRIPTION))),
+    limits: v.optional(v.pipe(limits, v.description('How much of a request head the balancer reads before it refuses the request.'))),
   }),
   v.check((config) => (config.hosts?.length ?? 0) + (config.paths?.length ?? 0) > 0, 'the config has no routes: add `hosts` or `paths`'),
+  jsonSchemaRule({
+    allOf: [
+      {
+        anyOf: [
+          { required: ['hosts'], properties: { hosts: { type: 'array', minItems: 1 } } },
+          { required: ['paths'], properties: { paths: { type: 'array', minItems: 1 } } },
+        ],
+      },
+    ],
+  }),
+  jsonSchemaRule({ allOf: crossKeyRules }),
 );
 
 export type ConfigInput = v.InferInput<typeof configSchema>;

@@ -1,10 +1,17 @@
 import * as v from 'valibot';
 import { parseServerAddress } from '../serverAddress.ts';
-import { duration, headerName } from './common.ts';
+import { duration, headerName, jsonSchemaRule } from './common.ts';
+import { wholeNumberPattern } from './wholeNumberPattern.ts';
+
+const PORT = `0*(?:${wholeNumberPattern(1, 65535)})`;
+const IPV6 = '\\[[0-9a-fA-F:.]+\\]';
+/** What parseServerAddress takes, for editors: `host:port`, or `http(s)://host[:port][/base]` without credentials, query or fragment. */
+const SERVER_ADDRESS_PATTERN = `^(?:(?:${IPV6}|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):${PORT}|[hH][tT][tT][pP][sS]?://(?:${IPV6}|[^\\s/?#@\\\\:\\[\\]]+)(?::(?:${PORT})?)?(?:/[^?#]*)?)$`;
 
 const serverAddress = v.pipe(
   v.string(),
   v.check((text) => typeof parseServerAddress(text) !== 'string', (issue) => parseServerAddress(issue.input as string) as string),
+  jsonSchemaRule({ pattern: SERVER_ADDRESS_PATTERN }),
 );
 
 /** One `servers` entry: `host:port`, a URL, or `{ url, weight }`. */
@@ -12,8 +19,10 @@ export const server = v.union(
   [
     serverAddress,
     v.strictObject({
-      url: serverAddress,
-      weight: v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000))),
+      url: v.pipe(serverAddress, v.description('The backend: `host:port` or `http(s)://host[:port][/base]`.')),
+      weight: v.optional(
+        v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(1000), v.description("The backend's share of requests against the others', 1-1000 (default 1); `round_robin` ignores it.")),
+      ),
     }),
   ],
   'expected "host:port", an http(s) URL, or { url, weight }',
@@ -28,26 +37,32 @@ export const algorithm = v.picklist(
 export const hashOn = v.union(
   [
     v.literal('client_ip'),
-    v.strictObject({ header: headerName }),
-    v.strictObject({ cookie: v.pipe(v.string(), v.minLength(1)) }),
+    v.strictObject({ header: v.pipe(headerName, v.description('The request header whose value is hashed.')) }),
+    v.strictObject({ cookie: v.pipe(v.string(), v.minLength(1), v.description('The cookie whose value is hashed.')) }),
   ],
   'expected client_ip, { header: NAME } or { cookie: NAME }',
 );
 
+/** What the route and top-level `timeouts` keys say of themselves (one text, so the key index has one row). */
+export const TIMEOUTS_DESCRIPTION =
+  "Time limits toward the backends (a route's override the top level's key by key) and, at the top level only, toward clients.";
+
 export const timeouts = v.strictObject({
-  /** Opening the TCP (and TLS) connection to a backend. */
-  connect: v.optional(duration),
-  /** From sending the request until the backend's response headers arrive. */
-  response_headers: v.optional(duration),
-  /** Longest pause between two chunks of the response body. */
-  body_idle: v.optional(duration),
+  connect: v.optional(v.pipe(duration, v.description('Longest wait to open the TCP (and TLS) connection to a backend (default 5s).'))),
+  response_headers: v.optional(
+    v.pipe(duration, v.description("Longest wait from sending the request to the backend's response headers (default 60s).")),
+  ),
+  body_idle: v.optional(v.pipe(duration, v.description("Longest pause between two chunks of the backend's response body (default 60s)."))),
 });
 
 const STATUS_RANGE = /^([1-5]\d\d)(?:-([1-5]\d\d))?$/;
 
+const statusForEditors = [{ type: 'integer', minimum: 100, maximum: 599 }, { type: 'string', pattern: ascendingStatusRangePattern() }];
+
 /** `200`, `"200-399"`, or a list of those. */
 export const statusRanges = v.pipe(
   v.union([v.number(), v.string(), v.array(v.union([v.number(), v.string()]))], 'expected a status such as 200, a range such as "200-399", or a list of them'),
+  jsonSchemaRule({ anyOf: [...statusForEditors, { type: 'array', items: { anyOf: statusForEditors } }] }),
   v.transform((input) => (Array.isArray(input) ? input : [input]).map(String)),
   v.check(
     (items) => items.every((item) => STATUS_RANGE.test(item) && rangeOf(item)[0] <= rangeOf(item)[1]),
@@ -62,6 +77,19 @@ function rangeOf(text: string): [number, number] {
 }
 
 /**
+ * `200` or `"200-399"` with the low end at most the high one, as a pattern: the two ends equal, or
+ * their first differing digit lower in the low end (back-references repeat the digits they share).
+ */
+function ascendingStatusRangePattern(): string {
+  const firstDigitLower = (width: number, shared: string) =>
+    Array.from({ length: 9 }, (_, digit) => `${digit}${'\\d'.repeat(width)}-${shared}[${digit + 1}-9]${'\\d'.repeat(width)}`).join('|');
+  return (
+    `^(?:[1-5]\\d\\d|([1-5]\\d\\d)-\\1|([1-5])(\\d)(?:${firstDigitLower(0, '\\2\\3')})|([1-5])(?:${firstDigitLower(1, '\\4')})` +
+    '|1\\d\\d-[2-5]\\d\\d|2\\d\\d-[3-5]\\d\\d|3\\d\\d-[45]\\d\\d|4\\d\\d-5\\d\\d)$'
+  );
+}
+
+/**
  * `false`, `true`, or an object of settings. The loader reports a mistake inside the object at its
  * own field (an unknown key with a suggestion), not as "expected false, true, or {...}".
  */
@@ -73,26 +101,37 @@ const count = (max: number) => v.pipe(v.number(), v.integer(), v.minValue(1), v.
 
 /** Active health checks: `false` turns them off, `true` or an object turns them on. */
 export const healthCheck = switchable(
-    v.strictObject({
-      path: v.optional(v.pipe(v.string(), v.startsWith('/', 'a health check path starts with "/"'))),
-      interval: v.optional(duration),
-      timeout: v.optional(duration),
-      expected_status: v.optional(statusRanges),
-      healthy_threshold: v.optional(count(100)),
-      unhealthy_threshold: v.optional(count(100)),
-      jitter: v.optional(duration),
-    }),
+  v.strictObject({
+    path: v.optional(
+      v.pipe(
+        v.string(),
+        v.startsWith('/', 'a health check path starts with "/"'),
+        v.description("The path probed with GET, after the backend's base path (default `/healthcheck`)."),
+      ),
+    ),
+    interval: v.optional(v.pipe(duration, v.description('Time between two probes of a backend (default 5s).'))),
+    timeout: v.optional(v.pipe(duration, v.description("Longest wait for a probe's answer (default 1s)."))),
+    expected_status: v.optional(v.pipe(statusRanges, v.description('The statuses that pass: `200`, `"200-399"` (the default), or a list of those.'))),
+    healthy_threshold: v.optional(v.pipe(count(100), v.description('Probes passed in a row that bring a down backend back, 1-100 (default 2).'))),
+    unhealthy_threshold: v.optional(v.pipe(count(100), v.description('Probes failed in a row that take a backend down, 1-100 (default 3).'))),
+    jitter: v.optional(v.pipe(duration, v.description('Most random delay added to each interval, so probes do not march in step (default a tenth of `interval`).'))),
+  }),
   'expected false, true, or { path, interval, timeout, expected_status, healthy_threshold, unhealthy_threshold, jitter }',
 );
 
 /** Passive health (outlier detection): ejects a backend that fails real requests. */
 export const passiveHealth = switchable(
-    v.strictObject({
-      failures: v.optional(count(1000)),
-      statuses: v.optional(v.array(v.pipe(v.number(), v.integer(), v.minValue(500), v.maxValue(599)))),
-      cooldown: v.optional(duration),
-      max_cooldown: v.optional(duration),
-    }),
+  v.strictObject({
+    failures: v.optional(v.pipe(count(1000), v.description('Failed requests in a row that eject a backend, 1-1000 (default 5).'))),
+    statuses: v.optional(
+      v.pipe(
+        v.array(v.pipe(v.number(), v.integer(), v.minValue(500), v.maxValue(599))),
+        v.description('Response statuses (500-599) that count as failures (default `[502, 503, 504]`).'),
+      ),
+    ),
+    cooldown: v.optional(v.pipe(duration, v.description('How long a first ejection lasts; each one on probation lasts twice the one before (default 10s).'))),
+    max_cooldown: v.optional(v.pipe(duration, v.description('The longest an ejection lasts (default 5m).'))),
+  }),
   'expected false, true, or { failures, statuses, cooldown, max_cooldown }',
 );
 
@@ -100,38 +139,74 @@ const retryCause = v.picklist(['connect_failure', 'timeout', 'reset'], 'expected
 
 /** Retries on another backend: `false` turns them off. */
 export const retries = switchable(
-    v.strictObject({
-      attempts: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(10))),
-      on: v.optional(v.array(retryCause)),
-      budget_ratio: v.optional(v.pipe(v.number(), v.minValue(0), v.maxValue(1))),
-      budget_min_per_second: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0))),
-      max_buffered_body: v.optional(v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(16 * 1024 * 1024))),
-    }),
+  v.strictObject({
+    attempts: v.optional(
+      v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(10), v.description('Attempts after the first, 0-10 (default 2; 0 turns retries off).')),
+    ),
+    on: v.optional(v.pipe(v.array(retryCause), v.description('The failures retried: `connect_failure`, `timeout`, `reset` (default all three).'))),
+    budget_ratio: v.optional(
+      v.pipe(v.number(), v.minValue(0), v.maxValue(1), v.description("Retries allowed as a share of the route's requests over 10 seconds, 0-1 (default 0.2).")),
+    ),
+    budget_min_per_second: v.optional(
+      v.pipe(v.number(), v.integer(), v.minValue(0), v.description('Retries per second allowed whatever the ratio (default 10).')),
+    ),
+    max_buffered_body: v.optional(
+      v.pipe(
+        v.number(),
+        v.integer(),
+        v.minValue(0),
+        v.maxValue(16 * 1024 * 1024),
+        v.description('Largest request body, in bytes (at most 16 MiB), kept to be sent again (default 65536).'),
+      ),
+    ),
+  }),
   'expected false, true, or { attempts, on, budget_ratio, budget_min_per_second, max_buffered_body }',
 );
 
 /** Sticky sessions: the balancer sets a cookie naming the backend and honours it while that backend is up. */
 export const sticky = switchable(
   v.strictObject({
-    cookie: v.optional(v.pipe(v.string(), v.regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'a cookie name is a token (RFC 6265)'))),
-    max_age: v.optional(duration),
+    cookie: v.optional(
+      v.pipe(
+        v.string(),
+        v.regex(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/, 'a cookie name is a token (RFC 6265)'),
+        v.description("The cookie's name (default `switchyard_backend`)."),
+      ),
+    ),
+    max_age: v.optional(v.pipe(duration, v.description("The cookie's Max-Age; without it, a session cookie."))),
   }),
   'expected false, true, or { cookie, max_age }',
 );
 
 /** Pool keys that may be set on a route or once at the top level, as defaults for every route. */
 export const poolDefaultEntries = {
-  algorithm: v.optional(algorithm),
-  hash_on: v.optional(hashOn),
-  timeouts: v.optional(timeouts),
-  health_check: v.optional(healthCheck),
-  passive_health: v.optional(passiveHealth),
-  retries: v.optional(retries),
-  sticky: v.optional(sticky),
+  algorithm: v.optional(
+    v.pipe(algorithm, v.description('How a backend is picked: `random` (the default), `round_robin`, `weighted`, `least_connections`, `power_of_two` or `consistent_hash`.')),
+  ),
+  hash_on: v.optional(
+    v.pipe(hashOn, v.description('What `consistent_hash` hashes: `client_ip` (the default), `{ header: NAME }` or `{ cookie: NAME }`; only with `algorithm: consistent_hash`.')),
+  ),
+  timeouts: v.optional(v.pipe(timeouts, v.description(TIMEOUTS_DESCRIPTION))),
+  health_check: v.optional(
+    v.pipe(healthCheck, v.description("Active probes of the route's backends: `true`, `false` (off), or settings; at the top level, every route's default.")),
+  ),
+  passive_health: v.optional(
+    v.pipe(passiveHealth, v.description("Ejecting a backend that fails real requests: `true`, `false` (off), or settings; at the top level, every route's default.")),
+  ),
+  retries: v.optional(
+    v.pipe(retries, v.description("Sending a failed request again, to another backend: `true`, `false` (off), or settings; at the top level, every route's default.")),
+  ),
+  sticky: v.optional(
+    v.pipe(sticky, v.description("Keeping a client on one backend with a cookie: `false` (the default), `true`, or settings; at the top level, every route's default.")),
+  ),
 };
 
 /** Keys that describe the pool of backends behind a route. */
 export const poolEntries = {
-  servers: v.pipe(v.array(server), v.minLength(1, 'a route needs at least one server')),
+  servers: v.pipe(
+    v.array(server),
+    v.minLength(1, 'a route needs at least one server'),
+    v.description('The backends behind the route, at least one: `host:port`, `http(s)://host[:port][/base]`, or `{ url, weight }`.'),
+  ),
   ...poolDefaultEntries,
 };

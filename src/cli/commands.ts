@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { ConfigError, formatIssue } from '../core/config/ConfigError.ts';
 import { loadConfig } from '../core/config/loadConfig.ts';
+import type { Environment } from '../core/config/substituteEnv.ts';
 import { CommandFailure, readFailure } from './CommandFailure.ts';
 import { describeConfig } from './describeConfig.ts';
 import { startServer } from '../server/startServer.ts';
@@ -24,6 +25,9 @@ Options:
 
 Under Deno: deno task serve --config FILE [--port 8080] [--hostname 127.0.0.1]
 `;
+
+/** `${env:NAME}` in a config: the process environment, on Node and on Deno (`--allow-env`). */
+const env: Environment = (name) => process.env[name];
 
 /** How long in-flight requests may take to finish after SIGTERM or SIGINT. */
 const DRAIN_MS = 30_000;
@@ -70,7 +74,7 @@ async function check(file: string): Promise<number> {
   const text = await readFile(file, 'utf8').catch((error: unknown) => {
     throw readFailure(error, file) ?? error;
   });
-  const loaded = loadConfig(text, file);
+  const loaded = loadConfig(text, file, { env });
   for (const warning of loaded.warnings) console.error(formatIssue(warning));
   console.log(`${file}: ok`);
   console.log(describeConfig(loaded));
@@ -88,7 +92,7 @@ async function serve(file: string, portText = '8080', hostname = '127.0.0.1'): P
   // the listening line, which is what tells a supervisor the signals are safe to send.
   const hangup = () => log('switchyard: SIGHUP received: the config in use is kept (hot reload is not built yet)');
   process.on('SIGHUP', hangup);
-  const server = await startServer({ configFile: file, port, hostname, log }).catch((error: unknown) => {
+  const server = await startServer({ configFile: file, port, hostname, log, env }).catch((error: unknown) => {
     throw readFailure(error, file) ?? error;
   });
   for (const warning of server.config.warnings) log(formatIssue(warning));

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { CompiledConfig } from '../core/config/compileConfig.ts';
 import { loadConfig, type LoadedConfig } from '../core/config/loadConfig.ts';
+import type { Environment } from '../core/config/substituteEnv.ts';
 import { startHealthChecks } from '../core/health/startHealthChecks.ts';
 import { undiciNodeUpstream, undiciUpstream } from '../upstream/undiciUpstream.ts';
 import { clientErrorAnswer } from './clientErrorAnswer.ts';
@@ -20,6 +21,8 @@ export interface ServerOptions {
   /** @default '127.0.0.1' */
   readonly hostname?: string;
   readonly log?: (line: string) => void;
+  /** Where `${env:NAME}` in the config is looked up. @default none is set */
+  readonly env?: Environment;
 }
 
 export interface RunningServer {
@@ -36,7 +39,7 @@ export interface RunningServer {
  * `ConfigError` on a bad config.
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const config = loadConfig(await readFile(options.configFile, 'utf8'), options.configFile);
+  const config = loadConfig(await readFile(options.configFile, 'utf8'), options.configFile, { env: options.env });
   const log = options.log ?? ((line: string) => console.error(line));
   // Requests travel on the server's own streams; health probes, rare, on web ones.
   const upstream = undiciNodeUpstream<NodeWire>();

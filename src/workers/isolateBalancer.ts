@@ -20,7 +20,8 @@ export type IsolateBalancer =
     }
   | { readonly ok: false; readonly problem: string };
 
-let current: { readonly key: string; readonly balancer: IsolateBalancer } | undefined;
+/** The isolate's balancer, the config text it came from, and each binding `${env:NAME}` read in it. */
+let current: { readonly key: string; readonly reads: ReadonlyMap<string, string | undefined>; readonly balancer: IsolateBalancer } | undefined;
 
 /** What a Worker without `LB_CONFIG` logs, once per isolate, while it answers every request 500. */
 export const MISSING_CONFIG =
@@ -42,14 +43,20 @@ export function isolateBalancer(env: Env, bundledConfig: string, log: (line: str
   const source = env.LB_CONFIG ?? (demo ? bundledConfig : undefined);
   const fileName = demo ? 'examples/loadbalancer.yaml' : 'LB_CONFIG';
   const key = source === undefined ? 'missing' : `${fileName}\n${source}`;
-  if (current?.key === key) return current.balancer;
+  if (current?.key === key && [...current.reads].every(([name, value]) => bindingText(env, name) === value)) return current.balancer;
+  const reads = new Map<string, string | undefined>();
   if (source === undefined) {
     log(MISSING_CONFIG);
-    return remember(key, { ok: false, problem: MISSING_CONFIG });
+    return remember(key, reads, { ok: false, problem: MISSING_CONFIG });
   }
   let balancer: IsolateBalancer;
   try {
-    const config = loadConfig(source, fileName);
+    const read = (name: string) => {
+      const value = bindingText(env, name);
+      reads.set(name, value);
+      return value;
+    };
+    const config = loadConfig(source, fileName, { env: read });
     const upstream = fetchUpstream();
     const health = startHealthChecks(config.backends, { upstream, log, schedule: false });
     const intervals = config.backends.flatMap((backend) => (backend.health.active ? [backend.health.active.intervalMs] : []));
@@ -79,13 +86,19 @@ export function isolateBalancer(env: Env, bundledConfig: string, log: (line: str
     log(`switchyard: cannot load the config:\n${problem}`);
     balancer = { ok: false, problem };
   }
-  return remember(key, balancer);
+  return remember(key, reads, balancer);
 }
 
-function remember(key: string, balancer: IsolateBalancer): IsolateBalancer {
+function remember(key: string, reads: ReadonlyMap<string, string | undefined>, balancer: IsolateBalancer): IsolateBalancer {
   if (current?.balancer.ok) current.balancer.health.stop();
-  current = { key, balancer };
+  current = { key, reads, balancer };
   return balancer;
+}
+
+/** A binding as `${env:NAME}` reads it: vars and secrets are text; a KV namespace or such is not set. */
+function bindingText(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
 }
 
 /** `LB_DEMO=1` (or `true`) asks for the bundled demo config; anything else does not. */

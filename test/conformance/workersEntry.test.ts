@@ -17,9 +17,10 @@ describe('the Worker under wrangler dev', () => {
 
   beforeAll(async () => {
     backend = await startTestBackend('only');
-    const config = { paths: [{ path: '/', servers: [backend.address], health_check: { interval: '1h' } }] };
+    // The backend's address comes from another var, through ${env:NAME}.
+    const config = { paths: [{ path: '/', servers: ['${env:SWITCHYARD_BACKEND}'], health_check: { interval: '1h' } }] };
     [withConfig, bundled, unset] = await Promise.all([
-      startOnRuntime('workerd', JSON.stringify(config)),
+      startOnRuntime('workerd', { config: JSON.stringify(config), vars: { SWITCHYARD_BACKEND: backend.address } }),
       startOnRuntime('workerd', { demo: true }),
       startOnRuntime('workerd', undefined),
     ]);
@@ -57,5 +58,11 @@ describe('the Worker under wrangler dev', () => {
     const reply = await send(withConfig.url, '/cdn-cgi/handler/scheduled');
     expect(reply.status).toBe(200);
     await waitFor(() => probes() === before + 1, 5_000, 'the Cron Trigger to probe');
+  });
+
+  it("fills ${env:NAME} in LB_CONFIG from the Worker's vars", async () => {
+    const reply = await send(withConfig.url, '/env', { headers: { host: 'a.example' } });
+    expect(reply.status).toBe(200);
+    expect(backend.seen.some((seen) => seen.url === '/env')).toBe(true);
   });
 });

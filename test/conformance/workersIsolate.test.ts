@@ -74,6 +74,17 @@ describe('isolateBalancer', () => {
     }
   });
 
+  it("fills ${env:NAME} from the Worker's text bindings; another binding is not set", () => {
+    const env = { LB_CONFIG: '{"paths":[{"path":"/","servers":["${env:BACKEND}","127.0.0.1:${env:PORT}"],"health_check":false}]}', BACKEND: '127.0.0.1:7', PORT: 8 };
+    const balancer = isolateBalancer(env, bundled, () => {});
+    if (!balancer.ok) throw new Error(balancer.problem);
+    expect(balancer.config.backends.map((backend) => backend.id)).toEqual(['http://127.0.0.1:7', 'http://127.0.0.1:8']);
+    const lines: string[] = [];
+    const withKv = isolateBalancer({ ...env, BACKEND: { get() {} } }, bundled, (line) => lines.push(line));
+    expect(withKv.ok).toBe(false);
+    expect(lines.join('\n')).toContain('LB_CONFIG:1:34: paths[0].servers[0]: ${env:BACKEND} is not set');
+  });
+
   it("takes the client's address from CF-Connecting-IP", async () => {
     const balancer = isolateBalancer({ LB_CONFIG: '{"paths":[{"path":"/","servers":["127.0.0.1:1"],"health_check":false}],"firewall_rules":{"ip_reject":["198.51.100.7"]}}' }, bundled, () => {});
     if (!balancer.ok) throw new Error(balancer.problem);

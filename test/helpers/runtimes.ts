@@ -80,10 +80,10 @@ const WRANGLER = join(PROJECT_ROOT, 'node_modules/wrangler/bin/wrangler.js');
  * Starts the balancer on a runtime with the given config, on a free loopback port, the way a user
  * would: `switchyard serve` from the build, `deno task serve`, or `wrangler dev` with `LB_CONFIG`.
  * @param configText YAML or JSON; on workerd, `{ demo: true }` asks for the bundled
- *   examples/loadbalancer.yaml (`--var LB_DEMO:1`), and `undefined` leaves `LB_CONFIG` unset (every
- *   request answers 500)
+ *   examples/loadbalancer.yaml (`--var LB_DEMO:1`), `{ config, vars }` sets more vars beside
+ *   `LB_CONFIG`, and `undefined` leaves `LB_CONFIG` unset (every request answers 500)
  */
-export async function startOnRuntime(runtime: RuntimeName, configText: string | { readonly demo: true } | undefined): Promise<RuntimeBalancer> {
+export async function startOnRuntime(runtime: RuntimeName, configText: string | WorkerVars | undefined): Promise<RuntimeBalancer> {
   if (runtime !== 'workerd' && typeof configText !== 'string') throw new Error(`${runtime} needs a config file`);
   if (runtime === 'node') {
     const running = await startBalancer(configText as string);
@@ -101,13 +101,28 @@ export async function startOnRuntime(runtime: RuntimeName, configText: string | 
       WRANGLER,
       'dev',
       ...['--port', '0', '--ip', '127.0.0.1', '--inspector-port', '0', '--persist-to', persistDir],
-      ...(typeof configText === 'string' ? ['--var', `LB_CONFIG:${configText}`] : configText?.demo ? ['--var', 'LB_DEMO:1'] : []),
+      ...workerVarArgs(typeof configText === 'string' ? { config: configText } : (configText ?? {})),
       ...['--show-interactive-dev-session=false', '--log-level', 'info'],
     ],
     /Ready on (http:\/\/\S+)/,
     60_000,
     { WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', CI: '1' },
   );
+}
+
+/** What `wrangler dev` is given besides plain config text: the demo, or `LB_CONFIG` with more vars. */
+export interface WorkerVars {
+  /** `LB_DEMO=1`: the bundled examples/loadbalancer.yaml. */
+  readonly demo?: true;
+  /** `LB_CONFIG`. */
+  readonly config?: string;
+  /** More vars, such as those `${env:NAME}` reads. */
+  readonly vars?: Readonly<Record<string, string>>;
+}
+
+function workerVarArgs({ demo, config, vars = {} }: WorkerVars): string[] {
+  const all = { ...vars, ...(config === undefined ? {} : { LB_CONFIG: config }), ...(demo ? { LB_DEMO: '1' } : {}) };
+  return Object.entries(all).flatMap(([name, value]) => ['--var', `${name}:${value}`]);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { compileConfig, type CompiledConfig, type CompileOptions } from './compileConfig.ts';
 import { ConfigError, inFileOrder, type ConfigIssue } from './ConfigError.ts';
 import { ConfigProblems } from '../compile/ConfigProblems.ts';
-import { formatPath, readConfig } from './parseConfig.ts';
+import { formatPath, readConfig, type ReadOptions } from './parseConfig.ts';
 import type { Config } from './schema/index.ts';
 
 export interface LoadedConfig extends CompiledConfig {
@@ -13,14 +13,19 @@ export interface LoadedConfig extends CompiledConfig {
   readonly warnings: readonly ConfigIssue[];
 }
 
+/** How config text is read (`env`, for `${env:NAME}`) and compiled. */
+export interface LoadOptions extends ReadOptions, CompileOptions {}
+
 /**
  * Parses, validates and compiles config text in one step, as every entry point does at start-up.
- * Throws a `ConfigError` whose issues name the file, line, column and field: every schema error,
- * else every compile error (with the warnings found alongside), in file order.
+ * Throws a `ConfigError` whose issues name the file, line, column and field: every schema error
+ * and unset `${env:NAME}`, else every compile error (with the warnings found alongside), in file
+ * order.
  * @param fileName used in error messages only
+ * @example loadConfig(text, 'lb.yaml', { env: (name) => process.env[name] })
  */
-export function loadConfig(text: string, fileName = 'config', options?: CompileOptions): LoadedConfig {
-  const source = readConfig(text, fileName);
+export function loadConfig(text: string, fileName = 'config', options?: LoadOptions): LoadedConfig {
+  const source = readConfig(text, fileName, options);
   const problems = new ConfigProblems();
   const compiled = compileConfig(source.config, problems, options);
   const issues = inFileOrder(

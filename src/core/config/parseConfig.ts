@@ -2,15 +2,26 @@ import * as v from 'valibot';
 import { isMap, isPair, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { ConfigError, inFileOrder, type ConfigIssue } from './ConfigError.ts';
 import { configSchema, type Config } from './schema/index.ts';
+import { substituteEnv, typedValue, type EnvProblem, type Environment, type Substitution } from './substituteEnv.ts';
 import { suggest } from './suggest.ts';
+
+/** How config text is read. */
+export interface ReadOptions {
+  /**
+   * Where `${env:NAME}` in a string value is looked up (src/core/config/substituteEnv.ts).
+   * @default no variable is set: only references with a default load
+   */
+  readonly env?: Environment;
+}
 
 /**
  * Parses and validates config text, YAML or JSON (JSON is read as the YAML it is a subset of, so
- * both get line and column numbers). Throws a `ConfigError` listing every problem found.
+ * both get line and column numbers), with `${env:NAME}` substituted in string values. Throws a
+ * `ConfigError` listing every problem found.
  * @param fileName used in error messages only
  */
-export function parseConfig(text: string, fileName = 'config'): Config {
-  return readConfig(text, fileName).config;
+export function parseConfig(text: string, fileName = 'config', options?: ReadOptions): Config {
+  return readConfig(text, fileName, options).config;
 }
 
 /** A validated config and a way to point at any of its fields in the source text. */
@@ -21,7 +32,7 @@ export interface ConfigSource {
 }
 
 /** Like `parseConfig`, and keeps the parsed document to locate fields for later errors. */
-export function readConfig(text: string, fileName = 'config'): ConfigSource {
+export function readConfig(text: string, fileName = 'config', options: ReadOptions = {}): ConfigSource {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number) => lineCounter.linePos(Math.min(offset, Math.max(text.length - 1, 0)));
@@ -30,10 +41,15 @@ export function readConfig(text: string, fileName = 'config'): ConfigSource {
     throw new ConfigError(
       doc.errors.map((error) => {
         const { line, col } = at(error.pos[0]);
-        return { file: fileName, line, column: col, path: '', message: firstLine(error.message) };
+        // `[${env:X}]` unquoted: inside [ ] or { }, YAML reads the braces as a mapping.
+        const hint = text.startsWith('${', error.pos[0] - 1) ? '; inside [ ] or { }, quote a value that holds ${...}: "${env:NAME}"' : '';
+        return { file: fileName, line, column: col, path: '', message: firstLine(error.message) + hint };
       }),
     );
   }
+
+  const substitution = text.includes('${env:') ? substituteEnv(doc, options.env ?? (() => undefined)) : undefined;
+  const envProblems = substitution?.problems ?? [];
 
   let data: unknown;
   try {
@@ -43,8 +59,9 @@ export function readConfig(text: string, fileName = 'config'): ConfigSource {
     const { line, col } = at(firstAliasOffset(doc));
     throw new ConfigError([{ file: fileName, line, column: col, path: '', message: firstLine((error as Error).message) }], { cause: error });
   }
-  const result = v.safeParse(configSchema, data ?? {});
-  if (result.success) {
+  let result = v.safeParse(configSchema, data ?? {});
+  if (!result.success && substitution && retypeWhole(data, substitution, result.issues)) result = v.safeParse(configSchema, data ?? {});
+  if (result.success && envProblems.length === 0) {
     return {
       config: result.output,
       locate(path) {
@@ -54,8 +71,14 @@ export function readConfig(text: string, fileName = 'config'): ConfigSource {
     };
   }
 
-  const issues = result.issues.flatMap(throughUnions).map((issue) => describeIssue(issue, doc, fileName, at));
-  throw new ConfigError(inFileOrder(issues));
+  const envIssues = envProblems.map((problem) => describeEnvProblem(problem, fileName, at));
+  // A value whose variable is missing was not substituted: what the schema says of it is noise.
+  const unfilled = envIssues.map((issue) => issue.path);
+  const issues = (result.issues ?? [])
+    .flatMap(throughUnions)
+    .map((issue) => describeIssue(issue, doc, fileName, at))
+    .filter((issue) => !unfilled.some((path) => issue.path === path || issue.path.startsWith(`${path}.`) || issue.path.startsWith(`${path}[`)));
+  throw new ConfigError(inFileOrder([...envIssues, ...issues]));
 }
 
 /**
@@ -70,6 +93,29 @@ function throughUnions(issue: v.BaseIssue<unknown>): v.BaseIssue<unknown>[] {
 }
 
 type PathItem = { key: unknown; origin?: 'key' | 'value' };
+
+/**
+ * Where the schema refused a value that was one `${env:...}` alone and spells a number or a
+ * boolean, puts that number or boolean in its place: the environment only holds text.
+ * @returns whether any value changed
+ */
+function retypeWhole(data: unknown, substitution: Substitution, issues: readonly v.BaseIssue<unknown>[]): boolean {
+  const refused = new Set(issues.flatMap((issue) => [issue, ...throughUnions(issue)]).map((issue) => formatPath(((issue.path ?? []) as PathItem[]).map((item) => item.key))));
+  let changed = false;
+  for (const { path, text } of substitution.whole) {
+    const typed = typedValue(text);
+    const parent = path.slice(0, -1).reduce<unknown>((node, key) => (node as Record<string | number, unknown> | undefined)?.[key], data);
+    if (typed === undefined || !refused.has(formatPath(path)) || typeof parent !== 'object' || parent === null) continue;
+    (parent as Record<string | number, unknown>)[path.at(-1)!] = typed;
+    changed = true;
+  }
+  return changed;
+}
+
+function describeEnvProblem(problem: EnvProblem, file: string, at: (offset: number) => { line: number; col: number }): ConfigIssue {
+  const { line, col } = at(problem.node.range?.[0] ?? 0);
+  return { file, line, column: col, path: formatPath(problem.path), message: problem.message };
+}
 
 function describeIssue(
   issue: v.BaseIssue<unknown>,

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { parseArgs } from 'node:util';
 import { ConfigError, formatIssue } from '../core/config/ConfigError.ts';
 import { loadConfig } from '../core/config/loadConfig.ts';
 import type { Environment } from '../core/config/substituteEnv.ts';
-import { CommandFailure, readFailure } from './CommandFailure.ts';
+import { CommandFailure, listenFailure, readFailure, unresolvableHost } from './CommandFailure.ts';
 import { describeConfig } from './describeConfig.ts';
+import { parseCommandLine, UsageError } from './parseCommandLine.ts';
 import { startServer } from '../server/startServer.ts';
 import { stopWithNpm } from './stopWithNpm.ts';
 
@@ -20,8 +20,11 @@ Commands:
         or print each error as FILE:LINE:COL: field: message and exit 1.
 
 Options:
-  -h, --help     Show this help
-  -v, --version  Show the version
+  -c, --config FILE      The config, YAML or JSON (a .json file is strict JSON)
+  -p, --port PORT        The port to listen on (default 8080; 0 picks a free one)
+  -H, --hostname HOST    The address to listen on (default 127.0.0.1)
+  -h, --help             Show this help
+  -v, --version          Show the version
 
 Under Deno: deno task serve --config FILE [--port 8080] [--hostname 127.0.0.1]
 `;
@@ -38,17 +41,15 @@ const DRAIN_MS = 30_000;
  * `describeFailure`.
  */
 export async function runCommand(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args: argv,
-    allowPositionals: true,
-    options: {
-      config: { type: 'string', short: 'c' },
-      port: { type: 'string', short: 'p' },
-      hostname: { type: 'string', short: 'H' },
-      help: { type: 'boolean', short: 'h' },
-      version: { type: 'boolean', short: 'v' },
-    },
-  });
+  let parsed: ReturnType<typeof parseCommandLine>;
+  try {
+    parsed = parseCommandLine(argv);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`switchyard: ${error.message}`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
   if (values.version) {
     const pkg = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8'));
     console.log(pkg.version);
@@ -87,13 +88,15 @@ async function serve(file: string, portText = '8080', hostname = '127.0.0.1'): P
     console.error(`switchyard serve: --port ${portText} is not a port number (0-65535)`);
     return 2;
   }
+  const unresolvable = unresolvableHost(hostname, port);
+  if (unresolvable) throw unresolvable;
   const log = (line: string) => console.error(line);
   // systemd's reload and logrotate send SIGHUP, whose default would end the process; taken before
   // the listening line, which is what tells a supervisor the signals are safe to send.
   const hangup = () => log('switchyard: SIGHUP received: the config in use is kept (hot reload is not built yet)');
   process.on('SIGHUP', hangup);
   const server = await startServer({ configFile: file, port, hostname, log, env }).catch((error: unknown) => {
-    throw readFailure(error, file) ?? error;
+    throw readFailure(error, file) ?? listenFailure(error, hostname, port) ?? error;
   });
   for (const warning of server.config.warnings) log(formatIssue(warning));
   const stopped = new Promise<void>((resolve) => {
@@ -116,9 +119,7 @@ async function serve(file: string, portText = '8080', hostname = '127.0.0.1'): P
 
 /** One line for what stopped a command: no stack trace for the user's mistakes. */
 export function describeFailure(error: unknown): string {
-  const code = (error as { code?: string } | undefined)?.code;
   if (error instanceof ConfigError) return error.message;
   if (error instanceof CommandFailure) return `switchyard: ${error.message}`;
-  if (code === 'EADDRINUSE' || (error as Error)?.name === 'AddrInUse') return 'switchyard: cannot listen: address already in use';
   return `switchyard: ${error instanceof Error ? error.message : String(error)}`;
 }

@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
-import { join } from 'node:path';
+import { createServer as createNetServer, type AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, PROJECT_ROOT, startBalancer, writeConfig } from '../helpers/startBalancer.ts';
@@ -93,6 +94,20 @@ describe('switchyard --help and --version', () => {
     expect(stdout).toContain('serve --config FILE [--port 8080] [--hostname 127.0.0.1]');
   });
 
+  it('lists every option with its short form', async () => {
+    const { stdout } = await cli('-h');
+    for (const option of ['-c, --config FILE', '-p, --port PORT', '-H, --hostname HOST', '-h, --help', '-v, --version']) expect(stdout).toContain(`\n  ${option} `);
+  });
+
+  it('names an unknown option and suggests the likely one, with exit code 2', async () => {
+    expect(await cli('serve', '--prot', '8080', '--config', 'lb.yaml')).toMatchObject({ code: 2, stderr: 'switchyard: unknown option --prot; did you mean --port?\n' });
+    expect(await cli('check', '--frobnicate')).toMatchObject({
+      code: 2,
+      stderr: 'switchyard: unknown option --frobnicate; the options are -c/--config, -p/--port, -H/--hostname, -h/--help, -v/--version\n',
+    });
+    expect(await cli('check', '--config')).toMatchObject({ code: 2, stderr: 'switchyard: option --config needs a value\n' });
+  });
+
   it('prints the package version', async () => {
     const { code, stdout } = await cli('--version');
     expect(code).toBe(0);
@@ -103,6 +118,57 @@ describe('switchyard --help and --version', () => {
     const { code, stderr } = await cli('launch');
     expect(code).toBe(2);
     expect(stderr).toContain('unknown command "launch"');
+  });
+});
+
+describe('what a newcomer gets wrong, said plainly', () => {
+  it('says a --config that is a directory is one', async () => {
+    const dir = dirname(await writeConfig(''));
+    const { code, stderr } = await cli('check', '--config', dir);
+    expect(code).toBe(1);
+    expect(stderr).toBe(`switchyard: cannot read ${dir}: it is a directory; --config takes a file\n`);
+  });
+
+  it('says the config must be a mapping with hosts and/or paths when it is a list', async () => {
+    const file = await writeConfig('- host: a.example\n  servers: [localhost:1]\n');
+    const { code, stderr } = await cli('check', '--config', file);
+    expect(code).toBe(1);
+    expect(stderr).toBe(`${file}:1:1: the config must be a mapping with hosts and/or paths at the top level, not a list\n`);
+  });
+
+  it('suggests a port for a server written without one', async () => {
+    const file = await writeConfig('paths:\n  - path: /\n    servers: [localhost]\n');
+    const { code, stderr } = await cli('check', '--config', file);
+    expect(code).toBe(1);
+    expect(stderr).toBe(`${file}:3:15: paths[0].servers[0]: "localhost" has no port: write "localhost:PORT", or "http://localhost" for port 80\n`);
+  });
+
+  it('refuses a .json config that is not strict JSON, at the trailing comma', async () => {
+    const file = await writeConfig('{\n  "paths": [\n    { "path": "/", "servers": ["localhost:1"] },\n  ]\n}\n', 'lb.json');
+    const { code, stderr } = await cli('check', '--config', file);
+    expect(code).toBe(1);
+    expect(stderr).toBe(`${file}:3:48: a trailing comma after the last item, which JSON does not allow (a .json config is strict JSON; YAML, which allows more, goes in a .yaml file)\n`);
+  });
+
+  it('names the address when the port is in use', async () => {
+    const taken = createNetServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const { port } = taken.address() as AddressInfo;
+    try {
+      const file = await writeConfig('health_check: false\npaths: [{ path: /, servers: [localhost:1] }]\n');
+      const { code, stderr } = await cli('serve', '--config', file, '--port', String(port));
+      expect(code).toBe(1);
+      expect(stderr).toBe(`switchyard: cannot listen on 127.0.0.1:${port}: address already in use\n`);
+    } finally {
+      taken.close();
+    }
+  });
+
+  it('says a --hostname that cannot resolve cannot (a name under .invalid: RFC 6761, no lookup leaves the machine)', async () => {
+    const file = await writeConfig('health_check: false\npaths: [{ path: /, servers: [localhost:1] }]\n');
+    const { code, stderr } = await cli('serve', '--config', file, '--port', '0', '--hostname', 'balancer.invalid');
+    expect(code).toBe(1);
+    expect(stderr).toBe('switchyard: cannot listen on balancer.invalid:0: the host name cannot be resolved\n');
   });
 });
 
@@ -145,10 +211,10 @@ describe('switchyard serve', () => {
   });
 
   it('exits 1 with the config error when the config is broken', async () => {
-    const file = await writeConfig('paths: [{ path: /, servers: [nohost] }]\n');
+    const file = await writeConfig('paths: [{ path: /, servers: [nohost:80x] }]\n');
     const { code, stderr } = await cli('serve', '--config', file, '--port', '0');
     expect(code).toBe(1);
-    expect(stderr.trim()).toBe(`${file}:1:30: paths[0].servers[0]: "nohost" is not host:port or an http(s) URL`);
+    expect(stderr.trim()).toBe(`${file}:1:30: paths[0].servers[0]: "nohost:80x" is not host:port or an http(s) URL`);
   });
 });
 

@@ -2,6 +2,7 @@ import * as v from 'valibot';
 import { isMap, isPair, isScalar, LineCounter, parseDocument, visit, type Document, type Node } from 'yaml';
 import { ConfigError, inFileOrder, type ConfigIssue } from './ConfigError.ts';
 import { configSchema, type Config } from './schema/index.ts';
+import { jsonSyntaxError } from './strictJson.ts';
 import { substituteEnv, typedValue, type EnvProblem, type Environment, type Substitution } from './substituteEnv.ts';
 import { suggest } from './suggest.ts';
 
@@ -18,7 +19,7 @@ export interface ReadOptions {
  * Parses and validates config text, YAML or JSON (JSON is read as the YAML it is a subset of, so
  * both get line and column numbers), with `${env:NAME}` substituted in string values. Throws a
  * `ConfigError` listing every problem found.
- * @param fileName used in error messages only
+ * @param fileName used in error messages; a name ending in `.json` is read as strict JSON
  */
 export function parseConfig(text: string, fileName = 'config', options?: ReadOptions): Config {
   return readConfig(text, fileName, options).config;
@@ -36,6 +37,14 @@ export function readConfig(text: string, fileName = 'config', options: ReadOptio
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
   const at = (offset: number) => lineCounter.linePos(Math.min(offset, Math.max(text.length - 1, 0)));
+  const refuse = (offset: number, message: string): never => {
+    const { line, col } = at(offset);
+    throw new ConfigError([{ file: fileName, line, column: col, path: '', message }]);
+  };
+
+  // YAML reads JSON with trailing commas, comments and such: a file that says it is JSON must be JSON.
+  const notJson = /\.json$/i.test(fileName) ? jsonSyntaxError(text) : undefined;
+  if (notJson) refuse(notJson.offset, `${notJson.message} (a .json config is strict JSON; YAML, which allows more, goes in a .yaml file)`);
 
   if (doc.errors.length > 0) {
     throw new ConfigError(
@@ -58,6 +67,9 @@ export function readConfig(text: string, fileName = 'config', options: ReadOptio
     // yaml finds an alias without its anchor, or too many aliases, only while converting.
     const { line, col } = at(firstAliasOffset(doc));
     throw new ConfigError([{ file: fileName, line, column: col, path: '', message: firstLine((error as Error).message) }], { cause: error });
+  }
+  if (data !== null && data !== undefined && (typeof data !== 'object' || Array.isArray(data))) {
+    refuse(doc.contents?.range?.[0] ?? 0, `the config must be a mapping with hosts and/or paths at the top level, not ${Array.isArray(data) ? 'a list' : 'a single value'}`);
   }
   let result = v.safeParse(configSchema, data ?? {});
   if (!result.success && substitution && retypeWhole(data, substitution, result.issues)) result = v.safeParse(configSchema, data ?? {});

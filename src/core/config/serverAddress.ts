@@ -6,6 +6,7 @@ export interface ServerAddress {
   basePath: string;
 }
 
+const BARE_HOST = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)$/;
 const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?):(\d{1,5})$/;
 
 /**
@@ -15,6 +16,7 @@ const HOST_PORT = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])
 export function parseServerAddress(text: string): ServerAddress | string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return parseServerUrl(text);
   const match = HOST_PORT.exec(text);
+  if (!match && BARE_HOST.test(text)) return `"${text}" has no port: write "${text}:PORT", or "http://${text}" for port 80`;
   if (!match) return `"${text}" is not host:port or an http(s) URL`;
   const port = Number(match[2]);
   if (port < 1 || port > 65535) return `"${text}" has port ${match[2]}, outside 1-65535`;

@@ -99,12 +99,21 @@ async function serve(file: string, portText = '8080', hostname = '127.0.0.1'): P
     throw readFailure(error, file) ?? listenFailure(error, hostname, port) ?? error;
   });
   for (const warning of server.config.warnings) log(formatIssue(warning));
+  // The handlers stay for the whole drain: a second SIGINT within a second is the same Ctrl-C
+  // reaching the server twice (deno task passes it on to its process group), a later one means
+  // "now": the drain is cut short and the process exits.
+  let stopping = 0;
   const stopped = new Promise<void>((resolve) => {
     const stop = () => {
-      process.off('SIGTERM', stop);
-      process.off('SIGINT', stop);
-      unwatch();
-      resolve();
+      const now = Date.now();
+      if (stopping === 0) {
+        stopping = now;
+        unwatch();
+        return resolve();
+      }
+      if (now - stopping < 1000) return;
+      log('switchyard: stopping again: in-flight requests are cut off');
+      process.exit(1);
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
@@ -112,7 +121,6 @@ async function serve(file: string, portText = '8080', hostname = '127.0.0.1'): P
   });
   console.log(`listening on ${server.url}`);
   await stopped;
-  process.off('SIGHUP', hangup);
   await server.close(DRAIN_MS);
   return 0;
 }

@@ -66,3 +66,21 @@ describe('SIGHUP', () => {
     expect((await fetch(`${balancer.url}/after-hup`)).status).toBe(200);
   });
 });
+
+describe('signals during the drain', () => {
+  it('finishes an in-flight request through a repeated stop signal and a SIGHUP, then exits 0', async () => {
+    const balancer = await startBalancer(`paths:\n  - path: /\n    servers: [${backend.address}]\n`);
+    const reply = fetch(`${balancer.url}/slow/1500`).then(async (response) => [response.status, await response.text()] as const);
+    await waitFor(() => backend.seen.some((seen) => seen.url === '/slow/1500'), 3000, 'the request to reach the backend');
+    // Ctrl-C under `deno task` reaches the server twice; a reload may come during the drain.
+    balancer.process.kill('SIGTERM');
+    balancer.process.kill('SIGINT');
+    balancer.process.kill('SIGHUP');
+    const [status] = await reply;
+    expect(status).toBe(200);
+    const { process: child } = balancer;
+    const code = child.exitCode ?? (await new Promise<number | null>((resolve) => child.once('exit', resolve)));
+    expect(balancer.output()).not.toMatch(/error/i);
+    expect(code).toBe(0);
+  });
+});

@@ -5,7 +5,8 @@ import { fetchUpstream } from './core/proxy/fetchUpstream.ts';
 import type { Upstream, WebWire } from './core/Upstream.ts';
 import { webBodies } from './core/proxy/webBodies.ts';
 import { isWebSocketUpgrade } from './core/proxy/webSocket.ts';
-import { plainResponse, toResponse } from './core/responses.ts';
+import * as answers from './core/answers.ts';
+import { toResponse } from './core/toResponse.ts';
 
 /** What a runtime entry point hands the app: everything the core may not import itself. */
 export interface AppOptions {
@@ -68,7 +69,7 @@ export function createApp(options: AppOptions): Hono {
 
   app.onError((error) => {
     log(`switchyard: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    return plainResponse(500, 'Internal Server Error');
+    return toResponse(answers.internalServerError());
   });
 
   return app;

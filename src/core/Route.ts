@@ -1,7 +1,7 @@
 import type { HeaderFields } from './http/HeaderFields.ts';
 import type { Pool } from './pool/Pool.ts';
 import type { Timeouts, WebWire, Wire } from './Upstream.ts';
-import type { Answer } from './responses.ts';
+import type { Answer } from './Answer.ts';
 
 /** One request on its way through the balancer: what is known of it before it is forwarded. */
 export interface Exchange {

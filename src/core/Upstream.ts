@@ -88,22 +88,3 @@ export interface BodyHandling<W extends Wire = WebWire> {
   /** Throws an unwanted response body away, so its connection can be reused or closed. */
   discard(body: W['body']): void;
 }
-
-/** Why an upstream exchange failed: the balancer answers 502 or 504 accordingly. */
-export type UpstreamFailure =
-  /** The connection was refused or could not be opened: the request never reached the backend. */
-  | 'connect'
-  /** A time limit passed (connect, or response headers). */
-  | 'timeout'
-  /** Anything else: reset mid-request, a malformed response. The backend may have seen the request. */
-  | 'failed';
-
-export class UpstreamError extends Error {
-  override name = 'UpstreamError';
-  readonly failure: UpstreamFailure;
-
-  constructor(failure: UpstreamFailure, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.failure = failure;
-  }
-}

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { ServerResponse } from 'node:http';
-import { badRequest, plainAnswer, type Answer } from '../core/responses.ts';
+import type { Answer } from '../core/Answer.ts';
+import * as answers from '../core/answers.ts';
 
 /**
  * The answer to a request the HTTP parser refused, as nginx gives it: 414 for a request line
@@ -13,12 +14,12 @@ export function clientErrorAnswer(error: Error & { code?: string; rawPacket?: Bu
   if (error.code === 'ECONNRESET' || !socket.writable || current?.headersSent) return undefined;
   switch (error.code) {
     case 'HPE_HEADER_OVERFLOW':
-      return requestLineTooLong(error.rawPacket, maxRequestTarget) ? plainAnswer(414, 'URI Too Long') : plainAnswer(431, 'Request Header Fields Too Large');
+      return requestLineTooLong(error.rawPacket, maxRequestTarget) ? answers.uriTooLong() : answers.requestHeaderFieldsTooLarge();
     case 'ERR_HTTP_REQUEST_TIMEOUT':
     case 'HPE_HEADERS_TIMEOUT':
-      return plainAnswer(408, 'Request Timeout');
+      return answers.requestTimeout();
     default:
-      return badRequest('the request is not valid HTTP/1.1');
+      return answers.badRequest('the request is not valid HTTP/1.1');
   }
 }
 

@@ -1,7 +1,8 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ServerSettings } from '../core/config/serverSettings.ts';
-import { rawAnswer } from './rawAnswer.ts';
+import * as answers from '../core/answers.ts';
+import { answerBytes } from './answerBytes.ts';
 
 type Phase = 'head' | 'busy' | 'idle';
 
@@ -86,10 +87,10 @@ export class ConnectionGuard {
         else if (now - watch.since >= s.clientIdle) socket.destroy();
       } else if (watch.phase === 'head') {
         // A connection that never sent a byte is closed without a word, as nginx does.
-        if (now - watch.since >= s.clientHeader) refuse(socket, read > 0 ? 408 : undefined);
+        if (now - watch.since >= s.clientHeader) refuse(socket, read > 0);
       } else {
         const waitingForBody = [...watch.busy].some((request) => !request.complete && request.readableLength === 0);
-        if (waitingForBody && now - watch.lastRead >= s.clientBody) refuse(socket, startedResponse(socket) ? undefined : 408);
+        if (waitingForBody && now - watch.lastRead >= s.clientBody) refuse(socket, !startedResponse(socket));
         else if (now - watch.lastFlush >= s.clientSend) socket.destroy();
       }
     }
@@ -130,10 +131,10 @@ function startedResponse(socket: Socket): boolean {
   return current?.headersSent ?? false;
 }
 
-/** Ends a connection, with the balancer's answer first when one can still be given. */
-function refuse(socket: Socket, status: 408 | undefined): void {
-  if (status === undefined || !socket.writable) return void socket.destroy();
-  socket.end(rawAnswer(status, 'Request Timeout'));
+/** Ends a connection, with a 408 first when `answer` says one is due and it can still be given. */
+function refuse(socket: Socket, answer: boolean): void {
+  if (!answer || !socket.writable) return void socket.destroy();
+  socket.end(answerBytes(answers.requestTimeout()));
   // A client that does not read even this is not waited for.
   setTimeout(() => socket.destroy(), 1000).unref?.();
 }

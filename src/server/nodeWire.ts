@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import type { ServerResponse } from 'node:http';
 import { pipeline, Readable, type Duplex } from 'node:stream';
 import { FieldList } from '../core/http/FieldList.ts';
-import type { Answer } from '../core/responses.ts';
+import type { Answer } from '../core/Answer.ts';
+import * as answers from '../core/answers.ts';
 import type { BodyHandling, Wire } from '../core/Upstream.ts';
 import { classifyBodyError } from '../upstream/upstreamErrors.ts';
 
@@ -87,7 +88,9 @@ export function sendAnswer(response: ServerResponse, answer: Answer<NodeWire['bo
   } catch {
     // A field Node refuses to send (a backend's header that is not valid HTTP): the answer is unusable.
     if (body instanceof Readable) nodeBodies.discard(body);
-    if (!response.headersSent) response.writeHead(502, ['content-type', 'text/plain; charset=utf-8']).end('Bad Gateway\n');
+    if (response.headersSent) return;
+    const refusal = answers.badGateway();
+    response.writeHead(refusal.status, refusal.headers.flat).end(refusal.body);
     return;
   }
   if (!(body instanceof Readable)) return void response.end(body ?? undefined);

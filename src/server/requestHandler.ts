@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import * as answers from '../core/answers.ts';
 import type { CompiledConfig } from '../core/config/compileConfig.ts';
 import { admit, forwardAdmitted, isAdmitted } from '../core/proxy/admit.ts';
 import type { Upstream } from '../core/Upstream.ts';
-import { plainAnswer } from '../core/responses.ts';
 import { clientRequestOf } from './clientRequest.ts';
 import { ClientSignal, nodeBodies, sendAnswer, type NodeWire } from './nodeWire.ts';
 
@@ -22,7 +22,7 @@ export function requestHandler(options: HandlerOptions): (request: IncomingMessa
   const { upstream, log } = options;
   const fail = (response: ServerResponse, error: unknown) => {
     log(`switchyard: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-    if (!response.headersSent) sendAnswer(response, plainAnswer(500, 'Internal Server Error'));
+    if (!response.headersSent) sendAnswer(response, answers.internalServerError());
     else response.destroy();
   };
 

@@ -9,7 +9,7 @@ import { undiciNodeUpstream, undiciUpstream } from '../upstream/undiciUpstream.t
 import { clientErrorAnswer } from './clientErrorAnswer.ts';
 import { ConnectionGuard } from './connectionGuard.ts';
 import type { NodeWire } from './nodeWire.ts';
-import { rawResponse } from './rawAnswer.ts';
+import { answerBytes } from './answerBytes.ts';
 import { requestHandler, type HandlerOptions } from './requestHandler.ts';
 import { upgradeHandler } from './upgradeHandler.ts';
 
@@ -68,7 +68,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   server.on('upgrade', upgradeHandler(server, handler));
   server.on('clientError', (error: Error & { code?: string; rawPacket?: Buffer }, socket: Socket) => {
     const answer = clientErrorAnswer(error, socket, limits.maxRequestTarget);
-    if (answer) socket.end(rawResponse(answer));
+    if (answer) socket.end(answerBytes(answer));
     else socket.destroy();
   });
   await new Promise<void>((resolve, reject) => {

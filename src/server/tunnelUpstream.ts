@@ -1,7 +1,8 @@
 import { connect as connectTcp, isIP, type Socket } from 'node:net';
 import { connect as connectTls } from 'node:tls';
 import { FieldList } from '../core/http/FieldList.ts';
-import { UpstreamError, type Upstream, type UpstreamResponse } from '../core/Upstream.ts';
+import type { Upstream, UpstreamResponse } from '../core/Upstream.ts';
+import { UpstreamError } from '../core/UpstreamError.ts';
 import { classifyUpstreamError } from '../upstream/upstreamErrors.ts';
 import type { NodeWire } from './nodeWire.ts';
 

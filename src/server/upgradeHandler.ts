@@ -3,10 +3,11 @@ import type { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import { admit, forwardAdmitted, isAdmitted } from '../core/proxy/admit.ts';
 import { offersWebSocket } from '../core/proxy/webSocket.ts';
-import { badRequest, plainAnswer, type Answer } from '../core/responses.ts';
+import type { Answer } from '../core/Answer.ts';
+import * as answers from '../core/answers.ts';
 import { clientRequestOf } from './clientRequest.ts';
 import { ClientSignal, nodeBodies, type NodeWire } from './nodeWire.ts';
-import { rawResponse } from './rawAnswer.ts';
+import { answerBytes } from './answerBytes.ts';
 import type { HandlerOptions } from './requestHandler.ts';
 import { tunnelUpstream } from './tunnelUpstream.ts';
 
@@ -24,7 +25,7 @@ export function upgradeHandler(server: Server, options: HandlerOptions): (incomi
     socket.on('error', () => {});
     const request = clientRequestOf(incoming);
     if (!offersWebSocket(incoming.method, incoming.headers.upgrade)) {
-      if (request.body !== null || head.length > 0) return refuse(socket, plainAnswer(501, 'Not Implemented: an upgrade request with a body'));
+      if (request.body !== null || head.length > 0) return refuse(socket, answers.notImplemented('an upgrade request with a body'));
       const response = new ServerResponse(incoming);
       response.shouldKeepAlive = false;
       response.assignSocket(socket as Socket);
@@ -34,7 +35,7 @@ export function upgradeHandler(server: Server, options: HandlerOptions): (incomi
     }
     // The handshake is a GET without content (RFC 6455 section 4.1); a body would reach the backend
     // as the tunnel's first bytes, past every rule.
-    if (request.body !== null) return refuse(socket, badRequest('a WebSocket handshake has no body'));
+    if (request.body !== null) return refuse(socket, answers.badRequest('a WebSocket handshake has no body'));
     try {
       const admitted = admit<NodeWire>(options.config(), { ...request, body: null });
       if (!isAdmitted(admitted)) return refuse(socket, admitted);
@@ -76,11 +77,11 @@ function rawHead(answer: Answer<unknown>): string {
 }
 
 function refuse(socket: Duplex, answer: Answer<Uint8Array>): void {
-  if (socket.writable) socket.end(rawResponse(answer));
+  if (socket.writable) socket.end(answerBytes(answer));
   else socket.destroy();
 }
 
 function fail(socket: Duplex, error: unknown, log: (line: string) => void): void {
   log(`switchyard: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  refuse(socket, plainAnswer(500, 'Internal Server Error'));
+  refuse(socket, answers.internalServerError());
 }

@@ -1,27 +1,20 @@
 import { errors } from 'undici';
-import { UpstreamError } from '../core/Upstream.ts';
+import { describeError, UpstreamError, upstreamErrorOf } from '../core/UpstreamError.ts';
 
-/** Failures to open a connection: the request never reached the backend, so any method may be retried. */
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
-
-function failed(error: unknown): UpstreamError {
-  return new UpstreamError('failed', (error as Error)?.message ?? String(error), { cause: error });
-}
-
-/** undici's errors before a response arrived, as the core's kinds of upstream failure. */
+/**
+ * undici's errors before a response arrived, as the core's kinds of upstream failure: its timeouts
+ * are told by their classes; the rest as every runtime's are (`upstreamErrorOf`).
+ */
 export function classifyUpstreamError(error: unknown): UpstreamError {
-  if (error instanceof UpstreamError) return error;
   if (error instanceof errors.ConnectTimeoutError || error instanceof errors.HeadersTimeoutError) {
     return new UpstreamError('timeout', error.message, { cause: error });
   }
-  const code = (error as { code?: string }).code;
-  if (code && CONNECT_CODES.has(code)) return new UpstreamError('connect', `${code}: ${(error as Error).message}`, { cause: error });
-  return failed(error);
+  return upstreamErrorOf(error);
 }
 
-/** Errors of a body already streaming: a stalled body is a timeout, the rest a failure. */
+/** Errors of a body already streaming: a stalled body is a timeout, the rest a failure (never a connect failure: the connection was open). */
 export function classifyBodyError(error: unknown): UpstreamError {
   if (error instanceof UpstreamError) return error;
   if (error instanceof errors.BodyTimeoutError) return new UpstreamError('timeout', error.message, { cause: error });
-  return failed(error);
+  return new UpstreamError('failed', describeError(error), { cause: error });
 }

@@ -2,8 +2,9 @@ import type { EventEmitter } from 'node:events';
 import type { Duplex } from 'node:stream';
 import { errors, type Dispatcher } from 'undici';
 import { FieldList } from '../core/http/FieldList.ts';
-import { UpstreamError, type UpstreamResponse, type Wire } from '../core/Upstream.ts';
-import { NULL_BODY_STATUSES } from '../core/proxy/toClientAnswer.ts';
+import type { UpstreamResponse, Wire } from '../core/Upstream.ts';
+import { UpstreamError } from '../core/UpstreamError.ts';
+import { NULL_BODY_STATUSES } from '../core/proxy/toAnswer.ts';
 import type { BodyFeed, FeedMaker } from './bodyFeeds.ts';
 import { classifyBodyError, classifyUpstreamError } from './upstreamErrors.ts';
 

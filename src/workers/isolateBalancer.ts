@@ -5,7 +5,8 @@ import { loadConfig, type LoadedConfig } from '../core/config/loadConfig.ts';
 import { startHealthChecks, type HealthChecks } from '../core/health/startHealthChecks.ts';
 import { fetchUpstream } from '../core/proxy/fetchUpstream.ts';
 import { fetchWebSocket } from '../core/proxy/webSocket.ts';
-import { plainResponse } from '../core/responses.ts';
+import * as answers from '../core/answers.ts';
+import { toResponse } from '../core/toResponse.ts';
 import type { Env } from './workersTypes.ts';
 
 /** What one isolate keeps between requests: the compiled config, the app built on it, its health checks. */
@@ -108,7 +109,7 @@ function isDemo(value: string | undefined): boolean {
 
 /** The answer to every request while the config is broken; the details go to the Worker's logs only. */
 export function configBroken(): Response {
-  return plainResponse(500, 'Internal Server Error: the balancer config does not load; see the Worker logs');
+  return toResponse(answers.internalServerError('the balancer config does not load; see the Worker logs'));
 }
 
 /** Cloudflare's edge puts the client's address in `CF-Connecting-IP`; wrangler dev does too. */

@@ -3,7 +3,7 @@ import { forward } from '../../src/core/proxy/forward.ts';
 import type { Exchange, OutgoingRequest, Route } from '../../src/core/Route.ts';
 import type { Upstream } from '../../src/core/Upstream.ts';
 import { webBodies } from '../../src/core/proxy/webBodies.ts';
-import { toResponse } from '../../src/core/responses.ts';
+import { toResponse } from '../../src/core/toResponse.ts';
 
 export interface ForwardWebOptions {
   readonly upstream: Upstream;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config/loadConfig.ts';
 import { FieldList } from '../../src/core/http/FieldList.ts';
 import { admit, isAdmitted, type Admitted, type ClientRequest } from '../../src/core/proxy/admit.ts';
-import type { Answer } from '../../src/core/responses.ts';
+import type { Answer } from '../../src/core/Answer.ts';
 import { manualClock } from '../helpers/manualClock.ts';
 
 const config = loadConfig('health_check: false\npaths:\n  - path: /\n    servers: [localhost:8081]\n', 'lb.yaml');

@@ -4,7 +4,8 @@ import { loadConfig } from '../../src/core/config/loadConfig.ts';
 import { HealthState } from '../../src/core/health/HealthState.ts';
 import { DEFAULT_ACTIVE_CHECK, DEFAULT_PASSIVE_HEALTH } from '../../src/core/health/HealthSettings.ts';
 import { startHealthChecks } from '../../src/core/health/startHealthChecks.ts';
-import { UpstreamError, type Upstream, type UpstreamRequest } from '../../src/core/Upstream.ts';
+import type { Upstream, UpstreamRequest } from '../../src/core/Upstream.ts';
+import { UpstreamError } from '../../src/core/UpstreamError.ts';
 import { manualClock, seededRandom } from '../helpers/manualClock.ts';
 
 /** A fake upstream whose answer per origin the test sets: a status, 'refused', or 'hang' (until aborted). */

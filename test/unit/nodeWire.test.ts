@@ -4,8 +4,8 @@ import { PassThrough, Readable } from 'node:stream';
 import { errors } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
 import { FieldList } from '../../src/core/http/FieldList.ts';
-import { UpstreamError } from '../../src/core/Upstream.ts';
-import type { Answer } from '../../src/core/responses.ts';
+import { UpstreamError } from '../../src/core/UpstreamError.ts';
+import type { Answer } from '../../src/core/Answer.ts';
 import { ClientSignal, nodeBodies, sendAnswer, type NodeWire } from '../../src/server/nodeWire.ts';
 import { within } from '../helpers/waitFor.ts';
 

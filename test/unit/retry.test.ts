@@ -5,7 +5,8 @@ import { loadConfig } from '../../src/core/config/loadConfig.ts';
 import { fetchUpstream } from '../../src/core/proxy/fetchUpstream.ts';
 import type { OutgoingRequest } from '../../src/core/Route.ts';
 import { forwardWeb } from '../helpers/forwardWeb.ts';
-import { UpstreamError, type Upstream, type UpstreamRequest } from '../../src/core/Upstream.ts';
+import type { Upstream, UpstreamRequest } from '../../src/core/Upstream.ts';
+import { UpstreamError } from '../../src/core/UpstreamError.ts';
 import { RetryBudget } from '../../src/core/retry/RetryBudget.ts';
 import { manualClock } from '../helpers/manualClock.ts';
 

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config/loadConfig.ts';
 import { forwardWeb } from '../helpers/forwardWeb.ts';
-import { DEFAULT_TIMEOUTS, UpstreamError, type Timeouts, type Upstream } from '../../src/core/Upstream.ts';
+import { DEFAULT_TIMEOUTS, type Timeouts, type Upstream } from '../../src/core/Upstream.ts';
+import { UpstreamError } from '../../src/core/UpstreamError.ts';
 
 const CONFIG = `
 timeouts: { connect: 2s, body_idle: 30s }

@@ -4,7 +4,8 @@ import { createServer as createTcpServer, type AddressInfo, type Server as TcpSe
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { FieldList } from '../../src/core/http/FieldList.ts';
-import { DEFAULT_TIMEOUTS, UpstreamError, type Timeouts, type UpstreamResponse, type Wire } from '../../src/core/Upstream.ts';
+import { DEFAULT_TIMEOUTS, type Timeouts, type UpstreamResponse, type Wire } from '../../src/core/Upstream.ts';
+import { UpstreamError } from '../../src/core/UpstreamError.ts';
 import { undiciNodeUpstream, undiciUpstream } from '../../src/upstream/undiciUpstream.ts';
 import { readNodeBody as readNode, readWebBody as readWeb } from '../helpers/readBody.ts';
 import { holdsFor, waitFor, within } from '../helpers/waitFor.ts';

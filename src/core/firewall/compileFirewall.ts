@@ -1,7 +1,7 @@
 import { compileRegex } from '../compile/compileRegex.ts';
 import { ConfigProblem } from '../compile/ConfigProblem.ts';
 import type { ConfigProblems } from '../compile/ConfigProblems.ts';
-import { plainAnswer } from '../responses.ts';
+import * as answers from '../answers.ts';
 import type { Exchange, Guard } from '../Route.ts';
 import { clientIpOf } from './clientIp.ts';
 import { IpRanges } from './IpRanges.ts';
@@ -22,9 +22,6 @@ export interface FirewallRules {
   readonly header_reject?: Readonly<Record<string, readonly string[]>>;
   readonly user_agent_reject?: readonly string[];
 }
-
-/** The firewall's answer to a refused request (RFC 9110 section 15.5.4). */
-export const forbidden = () => plainAnswer(403, 'Forbidden');
 
 /**
  * Compiles `firewall_rules` into a guard that answers 403 Forbidden. Checks run cheapest first:
@@ -77,7 +74,7 @@ export function compileFirewall(rules: FirewallRules | undefined, at: readonly (
   if (checks.length === 0) return undefined;
   return (exchange) => {
     const address = clientIpOf(exchange);
-    for (const refuses of checks) if (refuses(exchange, address)) return forbidden();
+    for (const refuses of checks) if (refuses(exchange, address)) return answers.forbidden();
     return undefined;
   };
 }

@@ -1,4 +1,5 @@
-import { UpstreamError, type Upstream } from '../Upstream.ts';
+import type { Upstream } from '../Upstream.ts';
+import { UpstreamError } from '../UpstreamError.ts';
 import type { CheckedBackend } from './CheckedBackend.ts';
 import type { ActiveCheckSettings } from './HealthSettings.ts';
 

@@ -2,7 +2,8 @@ import { FieldList } from '../http/FieldList.ts';
 import type { HeaderFields } from '../http/HeaderFields.ts';
 import { normalizePath } from '../path/normalizePath.ts';
 import { isValidHost } from '../routing/normalizeHost.ts';
-import { badRequest, notFound, plainAnswer, type Answer } from '../responses.ts';
+import type { Answer } from '../Answer.ts';
+import * as answers from '../answers.ts';
 import type { Exchange, OutgoingRequest, Route } from '../Route.ts';
 import { forward, type Transport } from './forward.ts';
 import { addForwardingHeaders } from './forwardingHeaders.ts';
@@ -12,8 +13,11 @@ import type { WebWire, Wire } from '../Upstream.ts';
 
 const ABSOLUTE_FORM = /^https?:\/\//i;
 
-/** Refusals of a request whose head was out of bounds: the rest of it is not worth reading. */
-const CLOSE = { connection: 'close' };
+/** A refusal of a request whose head was out of bounds: the rest of it is not worth reading. */
+function closing(answer: answers.OwnAnswer): Answer {
+  answer.headers.set('connection', 'close');
+  return answer;
+}
 
 /** How much of a request head the balancer reads before it refuses it (a compiled config's `server` settings). */
 export interface HeadLimits {
@@ -62,26 +66,26 @@ export interface Admitted<W extends Wire = WebWire> {
 export function admit<W extends Wire>(config: AdmitConfig, request: ClientRequest<W>): Admitted<W> | Answer {
   // A tunnel, not a request for a resource: a balancer has nothing to forward it to. Forwarded,
   // undici would open one to the backend (RFC 9110 section 9.3.6).
-  if (request.method === 'CONNECT') return plainAnswer(501, 'Not Implemented: CONNECT is not proxied');
+  if (request.method === 'CONNECT') return answers.notImplemented('CONNECT is not proxied');
   // Origin form, or absolute form from a client that takes the balancer for a proxy; the
   // asterisk and authority forms ask nothing a balancer forwards (RFC 9112 section 3.2).
-  if (request.target.charCodeAt(0) !== 47 /* / */ && !ABSOLUTE_FORM.test(request.target)) return badRequest('the request-target is not a path');
+  if (request.target.charCodeAt(0) !== 47 /* / */ && !ABSOLUTE_FORM.test(request.target)) return answers.badRequest('the request-target is not a path');
   const limits = config.server;
   const target = splitTarget(request.target);
   // Measured as the backend would get it, whatever form the runtime handed over (RFC 9110 section 15.5.15).
-  if (target.path.length + target.query.length > limits.maxRequestTarget) return plainAnswer(414, 'URI Too Long', CLOSE);
+  if (target.path.length + target.query.length > limits.maxRequestTarget) return closing(answers.uriTooLong());
   const refusal = refuseHead(request.headers, limits);
   if (refusal) return refusal;
   const path = normalizePath(target.path);
-  if (path === undefined) return badRequest('the path cannot be normalised safely');
+  if (path === undefined) return answers.badRequest('the path cannot be normalised safely');
 
   const host = request.headers.get('host') ?? undefined;
-  if (host !== undefined && !isValidHost(host)) return badRequest('the Host header is not a host');
+  if (host !== undefined && !isValidHost(host)) return answers.badRequest('the Host header is not a host');
   const route = config.routes.match(host, path);
-  if (!route) return notFound();
+  if (!route) return answers.notFound();
   // TRACE echoes the request, credentials included, to whatever script asks (cross-site tracing):
   // refused, as nginx does, unless a route's method_allow names it (RFC 9110 section 9.3.8).
-  if (request.method === 'TRACE' && !route.allowsTrace) return plainAnswer(405, 'Method Not Allowed', { allow: 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS' });
+  if (request.method === 'TRACE' && !route.allowsTrace) return answers.methodNotAllowed();
 
   // The peer is who connected; the client is who trusted proxies say sent it (trusted_proxies).
   const { peer } = request;
@@ -138,7 +142,7 @@ function refuseHead(headers: HeaderFields, limits: HeadLimits): Answer | undefin
     bytes += name.length + value.length + 4;
     if (name === 'transfer-encoding') codings = codings === undefined ? value : `${codings}, ${value}`;
   });
-  if (count > limits.maxHeaderCount || bytes > limits.maxHeaderSize) return plainAnswer(431, 'Request Header Fields Too Large', CLOSE);
-  if (codings !== undefined && codings.trim().toLowerCase() !== 'chunked') return plainAnswer(501, 'Not Implemented: a transfer coding other than chunked', CLOSE);
+  if (count > limits.maxHeaderCount || bytes > limits.maxHeaderSize) return closing(answers.requestHeaderFieldsTooLarge());
+  if (codings !== undefined && codings.trim().toLowerCase() !== 'chunked') return closing(answers.notImplemented('a transfer coding other than chunked'));
   return undefined;
 }

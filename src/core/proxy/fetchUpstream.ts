@@ -1,6 +1,7 @@
 import { webHeaders } from '../http/webHeaders.ts';
 import { MAX_TIMER_MS } from '../timers.ts';
-import { UpstreamError, type Upstream, type UpstreamRequest } from '../Upstream.ts';
+import type { Upstream, UpstreamRequest } from '../Upstream.ts';
+import { UpstreamError, upstreamErrorOf } from '../UpstreamError.ts';
 
 
 type FetchLike = (input: string, init: RequestInit & { duplex?: 'half' }) => Promise<Response>;
@@ -29,7 +30,7 @@ export function fetchUpstream(fetchImpl: FetchLike = (input, init) => globalThis
       });
     } catch (error) {
       if (timer.signal.aborted) throw timer.signal.reason;
-      throw classify(error);
+      throw upstreamErrorOf(error);
     } finally {
       clearTimeout(timeout);
     }
@@ -37,20 +38,6 @@ export function fetchUpstream(fetchImpl: FetchLike = (input, init) => globalThis
     const headers = new Headers(response.headers);
     return { status: response.status, headers, body: response.body && withIdleTimeout(response.body, request.timeouts.bodyIdle) };
   };
-}
-
-function classify(error: unknown): UpstreamError {
-  const text = describe(error);
-  const refused = /ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH|connection refused|connect error|dns error/i.test(text);
-  return new UpstreamError(refused ? 'connect' : 'failed', text, { cause: error });
-}
-
-function describe(error: unknown): string {
-  const parts: string[] = [];
-  for (let e = error as { message?: string; code?: string; cause?: unknown } | undefined, depth = 0; e && depth < 4; e = e.cause as typeof e, depth++) {
-    parts.push([e.code, e.message].filter(Boolean).join(' '));
-  }
-  return parts.join(': ') || String(error);
 }
 
 /**

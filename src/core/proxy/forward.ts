@@ -1,9 +1,11 @@
 import type { Backend } from '../pool/Backend.ts';
-import { noHealthyBackend, plainAnswer, type Answer } from '../responses.ts';
+import type { Answer } from '../Answer.ts';
+import * as answers from '../answers.ts';
 import { mayRetry } from '../retry/RetrySettings.ts';
 import type { Exchange, OutgoingRequest } from '../Route.ts';
-import { toClientAnswer } from './toClientAnswer.ts';
-import { UpstreamError, type BodyHandling, type Upstream, type UpstreamResponse, type WebWire, type Wire } from '../Upstream.ts';
+import { toAnswer } from './toAnswer.ts';
+import type { BodyHandling, Upstream, UpstreamResponse, WebWire, Wire } from '../Upstream.ts';
+import { UpstreamError, upstreamErrorOf } from '../UpstreamError.ts';
 
 /** How a runtime forwards: its upstream client, its bodies, and its word for a client gone. */
 export interface Transport<W extends Wire = WebWire> {
@@ -22,7 +24,7 @@ export interface Transport<W extends Wire = WebWire> {
  */
 export async function forward<W extends Wire>(exchange: Exchange, outgoing: OutgoingRequest<W>, transport: Transport<W>): Promise<Answer<W['body']>> {
   const { pool, timeouts } = exchange.route;
-  const unavailable = () => noHealthyBackend(exchange.route.name);
+  const unavailable = () => answers.serviceUnavailable(exchange.route.name);
   const tried = new Set<Backend>();
   let backend = pool.pick(exchange);
   if (!backend) return unavailable();
@@ -38,7 +40,7 @@ export async function forward<W extends Wire>(exchange: Exchange, outgoing: Outg
       body = await transport.bodies.readAhead(outgoing.body, retries.maxBufferedBody);
     } catch {
       // The client's upload broke off (or it went away) before the body was read.
-      return plainAnswer(400, 'Bad Request: the request body could not be read');
+      return answers.badRequest('the request body could not be read');
     }
   } else if (outgoing.body) {
     body = { replay: () => outgoing.body, replayable: false };
@@ -62,9 +64,9 @@ export async function forward<W extends Wire>(exchange: Exchange, outgoing: Outg
       });
     } catch (caught) {
       backend.inFlight--;
-      const error = caught instanceof UpstreamError ? caught : new UpstreamError('failed', String(caught), { cause: caught });
+      const error = upstreamErrorOf(caught);
       // A client that went away is not the backend's fault, and wants no retry.
-      if (transport.signal.aborted) return plainAnswer(502, 'Bad Gateway');
+      if (transport.signal.aborted) return answers.badGateway();
       backend.health.recordFailure(`${outgoing.method} ${outgoing.path} -> ${describeFailure(error)}`);
       lastError = error;
       everyFailureWasConnect &&= error.failure === 'connect';
@@ -80,8 +82,8 @@ export async function forward<W extends Wire>(exchange: Exchange, outgoing: Outg
   }
   // Nothing could even be connected to: every backend is down, whatever health checks believed.
   if (everyFailureWasConnect && !pool.hasCandidates(tried)) return unavailable();
-  if (lastError?.failure === 'timeout') return plainAnswer(504, 'Gateway Timeout');
-  return plainAnswer(502, 'Bad Gateway');
+  if (lastError?.failure === 'timeout') return answers.gatewayTimeout();
+  return answers.badGateway();
 }
 
 /** Turns the backend's answer into the client's, and keeps the backend counted in flight until the body is done. */
@@ -95,7 +97,7 @@ function respond<W extends Wire>(exchange: Exchange, backend: Backend, outgoing:
     if (!released) backend.inFlight--;
     released = true;
   };
-  const client = toClientAnswer(outgoing.method, upstream, transport.bodies, (body) =>
+  const client = toAnswer(outgoing.method, upstream, transport.bodies, (body) =>
     transport.bodies.track(body, release, (error) => {
       if (!(error instanceof UpstreamError && error.failure === 'timeout')) return;
       backend.health.recordFailure(`${outgoing.method} ${outgoing.path} -> response body stalled`);

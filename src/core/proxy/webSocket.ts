@@ -1,5 +1,6 @@
 import { MAX_TIMER_MS } from '../timers.ts';
-import { UpstreamError, type Upstream, type UpstreamRequest } from '../Upstream.ts';
+import type { Upstream, UpstreamRequest } from '../Upstream.ts';
+import { UpstreamError, upstreamErrorOf } from '../UpstreamError.ts';
 import { webHeaders } from '../http/webHeaders.ts';
 
 /** Whether a GET's `Upgrade` field offers `websocket` (RFC 6455 section 4.1). */
@@ -29,7 +30,7 @@ export function fetchWebSocket(fetchImpl: typeof fetch = (input, init) => global
     try {
       response = await fetchImpl(request.origin + request.target, { headers: webHeaders(request.headers), redirect: 'manual', signal: timer.signal });
     } catch (error) {
-      throw timer.signal.aborted ? new UpstreamError('timeout', `no handshake answer within ${limit} ms`) : new UpstreamError('failed', String(error), { cause: error });
+      throw timer.signal.aborted ? new UpstreamError('timeout', `no handshake answer within ${limit} ms`) : upstreamErrorOf(error);
     } finally {
       clearTimeout(timeout);
     }

@@ -1,5 +1,5 @@
 import { clientIpOf } from '../firewall/clientIp.ts';
-import { plainAnswer } from '../responses.ts';
+import * as answers from '../answers.ts';
 import type { Exchange, Guard } from '../Route.ts';
 import { RateLimiter } from './RateLimiter.ts';
 import { prefixMask } from '../firewall/ipAddress.ts';
@@ -43,7 +43,7 @@ export function compileRateLimit(rules: RateLimitRules | undefined, now?: () => 
     const value = header === undefined ? null : exchange.headers.get(header);
     const wait = limiter.take(value === null ? addressKey(exchange, ipv6Mask) : headerKey(value));
     if (wait === 0) return undefined;
-    return plainAnswer(429, 'Too Many Requests', { 'retry-after': String(Math.ceil(wait / 1000)) });
+    return answers.tooManyRequests(wait);
   };
 }
 

@@ -1,4 +1,4 @@
-import type { UpstreamError } from '../Upstream.ts';
+import type { UpstreamError } from '../UpstreamError.ts';
 
 /** Why an attempt may be retried: `connect_failure`, `timeout` (connect or response headers), `reset` (no response). */
 export type RetryCause = 'connect_failure' | 'timeout' | 'reset';

@@ -1,4 +1,4 @@
-import type { Answer } from '../responses.ts';
+import type { Answer } from '../Answer.ts';
 import { removeHopByHop } from '../http/hopByHop.ts';
 import type { BodyHandling, UpstreamResponse, Wire } from '../Upstream.ts';
 
@@ -13,12 +13,12 @@ function hasNoBody(method: string, status: number): boolean {
 }
 
 /**
- * Turns a backend's response into the client's: hop-by-hop fields removed (in place), the body
+ * A backend's response as the client's answer: hop-by-hop fields removed (in place), the body
  * streamed through untouched (still compressed if it was), and no body at all where HTTP forbids
  * one. The reason phrase is not kept: HTTP/2 has none, and the runtimes write the standard one.
  * @param observe wraps the body on its way (in-flight counting, for one)
  */
-export function toClientAnswer<W extends Wire>(
+export function toAnswer<W extends Wire>(
   method: string,
   upstream: UpstreamResponse<W>,
   bodies: BodyHandling<W>,

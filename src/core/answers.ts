@@ -1,0 +1,70 @@
+import type { Answer } from './Answer.ts';
+import { FieldList } from './http/FieldList.ts';
+
+// The balancer's own answers, one per row of the status table in docs/requests.md ("Statuses the
+// balancer answers itself"), each a status with a short plain-text body that says why. Every
+// answer the balancer makes rather than a backend is one of these; `Answer.ts` names the rest.
+// Import the module whole, so that a call reads as the row it is: `answers.notFound()`.
+
+/** The balancer's own answer: its body is text, its headers a list the caller may still add to. */
+export interface OwnAnswer extends Answer {
+  readonly headers: FieldList;
+  readonly body: string;
+}
+
+function plain(status: number, text: string): OwnAnswer {
+  return { status, headers: new FieldList(['content-type', 'text/plain; charset=utf-8', 'cache-control', 'no-store']), body: `${text}\n` };
+}
+
+/** The methods a route serves without a `method_allow`: every one but CONNECT and TRACE. */
+const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
+
+/** 400: the request cannot be read as one to forward (`why` says what is wrong with it). */
+export const badRequest = (why: string) => plain(400, `Bad Request: ${why}`);
+
+/** 403: a firewall rule refuses the request (RFC 9110 section 15.5.4). */
+export const forbidden = () => plain(403, 'Forbidden');
+
+/** 404: no route matches. */
+export const notFound = () => plain(404, 'Not Found');
+
+/** 405: a `TRACE` its route does not allow, with the methods that are (RFC 9110 section 15.5.6). */
+export function methodNotAllowed(): OwnAnswer {
+  const answer = plain(405, 'Method Not Allowed');
+  answer.headers.set('allow', ALLOWED_METHODS);
+  return answer;
+}
+
+/** 408: the request head or body did not arrive in time. */
+export const requestTimeout = () => plain(408, 'Request Timeout');
+
+/** 414: the request-target is longer than `limits.max_request_target` (RFC 9110 section 15.5.15). */
+export const uriTooLong = () => plain(414, 'URI Too Long');
+
+/**
+ * 429: a rate limit is exceeded (RFC 6585 section 4).
+ * @param retryAfterMs when a request could pass again, sent as `Retry-After` in whole seconds (RFC 9110 section 10.2.3)
+ */
+export function tooManyRequests(retryAfterMs: number): OwnAnswer {
+  const answer = plain(429, 'Too Many Requests');
+  answer.headers.set('retry-after', String(Math.ceil(retryAfterMs / 1000)));
+  return answer;
+}
+
+/** 431: the request head has more fields, or more bytes of them, than the limits allow (RFC 6585 section 5). */
+export const requestHeaderFieldsTooLarge = () => plain(431, 'Request Header Fields Too Large');
+
+/** 500: the balancer failed (a bug, a rewrite that made no path, a config that does not load); `why` only where the client may know. */
+export const internalServerError = (why?: string) => plain(500, why === undefined ? 'Internal Server Error' : `Internal Server Error: ${why}`);
+
+/** 501: the request asks for what a balancer does not do (`why` says what). */
+export const notImplemented = (why: string) => plain(501, `Not Implemented: ${why}`);
+
+/** 502: the backend could not be reached, or failed before its response was usable. */
+export const badGateway = () => plain(502, 'Bad Gateway');
+
+/** 503: no backend of the route is healthy, or none could be connected to; the body names the route. */
+export const serviceUnavailable = (routeName: string) => plain(503, `Service Unavailable: no healthy backend for ${routeName}`);
+
+/** 504: the backend did not answer in time. */
+export const gatewayTimeout = () => plain(504, 'Gateway Timeout');

@@ -1,5 +1,6 @@
 import { Hono, type Context } from 'hono';
 import type { CompiledConfig } from './core/config/compileConfig.ts';
+import { ErrorLog, type LogTimers } from './core/ErrorLog.ts';
 import { admit, forwardAdmitted, isAdmitted } from './core/proxy/admit.ts';
 import { fetchUpstream } from './core/proxy/fetchUpstream.ts';
 import type { Upstream, WebWire } from './core/Upstream.ts';
@@ -26,8 +27,12 @@ export interface AppOptions {
    * answers it as HTTP). @default none
    */
   readonly webSocket?: Upstream;
-  /** Where the balancer's own problems are reported. @default console.error */
+  /** Where the balancer's own problems are reported: a line for each 5xx it answers itself. @default console.error */
   readonly log?: (line: string) => void;
+  /** The clock the error log counts its lines per second by, in milliseconds. @default Date.now */
+  readonly now?: () => number;
+  /** The timers that end the error log's windows. @default globalThis.setTimeout and clearTimeout */
+  readonly timers?: LogTimers;
 }
 
 /**
@@ -42,6 +47,7 @@ export function createApp(options: AppOptions): Hono {
   const clientAddress = options.clientAddress ?? (() => undefined);
   const requestTarget = options.requestTarget ?? (() => undefined);
   const log = options.log ?? ((line: string) => console.error(line));
+  const errorLog = new ErrorLog(log, { now: options.now, timers: options.timers });
 
   const app = new Hono();
 
@@ -64,11 +70,11 @@ export function createApp(options: AppOptions): Hono {
       admitted.outgoing.headers.set('connection', 'upgrade');
       admitted.outgoing.headers.set('upgrade', 'websocket');
     }
-    return toResponse(await forwardAdmitted(admitted, { upstream: upgrade ? options.webSocket! : upstream, bodies: webBodies, signal: request.signal }));
+    return toResponse(await forwardAdmitted(admitted, { upstream: upgrade ? options.webSocket! : upstream, bodies: webBodies, signal: request.signal, errorLog }));
   });
 
-  app.onError((error) => {
-    log(`switchyard: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  app.onError((error, c) => {
+    errorLog.internalError({ method: c.req.method, path: c.req.path }, error);
     return toResponse(answers.internalServerError());
   });
 

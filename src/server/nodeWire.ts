@@ -80,15 +80,17 @@ async function* concatWithRest(head: Buffer[], rest: AsyncIterator<Buffer>): Asy
  * Writes an answer to the client. Bytes (a body that had fully arrived, the common small response)
  * go out with the headers in one write; a stream is piped with backpressure, and a source that
  * fails cuts the client's response off rather than ending it as if complete.
+ * @param unsendable told why an answer whose fields Node refuses (a backend's, not valid HTTP) became a 502
  */
-export function sendAnswer(response: ServerResponse, answer: Answer<NodeWire['body']>): void {
+export function sendAnswer(response: ServerResponse, answer: Answer<NodeWire['body']>, unsendable?: (error: unknown) => void): void {
   const { body } = answer;
   try {
     response.writeHead(answer.status, answer.headers instanceof FieldList ? answer.headers.flat : FieldList.copyOf(answer.headers).flat);
-  } catch {
+  } catch (error) {
     // A field Node refuses to send (a backend's header that is not valid HTTP): the answer is unusable.
     if (body instanceof Readable) nodeBodies.discard(body);
     if (response.headersSent) return;
+    unsendable?.(error);
     const refusal = answers.badGateway();
     response.writeHead(refusal.status, refusal.headers.flat).end(refusal.body);
     return;

@@ -1,8 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import * as answers from '../core/answers.ts';
 import type { CompiledConfig } from '../core/config/compileConfig.ts';
+import type { ErrorLog, FailedRequest } from '../core/ErrorLog.ts';
 import { admit, forwardAdmitted, isAdmitted } from '../core/proxy/admit.ts';
+import { splitTarget } from '../core/proxy/splitTarget.ts';
 import type { Upstream } from '../core/Upstream.ts';
+import { describeError } from '../core/UpstreamError.ts';
 import { clientRequestOf } from './clientRequest.ts';
 import { ClientSignal, nodeBodies, sendAnswer, type NodeWire } from './nodeWire.ts';
 
@@ -10,7 +13,8 @@ export interface HandlerOptions {
   /** The config in use, asked for per request. */
   readonly config: () => CompiledConfig;
   readonly upstream: Upstream<NodeWire>;
-  readonly log: (line: string) => void;
+  /** Told why, for every 5xx the balancer answers itself. */
+  readonly errorLog: ErrorLog;
 }
 
 /**
@@ -19,9 +23,9 @@ export interface HandlerOptions {
  * objects. Upgrades take the same two steps in `upgradeHandler`.
  */
 export function requestHandler(options: HandlerOptions): (request: IncomingMessage, response: ServerResponse) => void {
-  const { upstream, log } = options;
-  const fail = (response: ServerResponse, error: unknown) => {
-    log(`switchyard: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  const { upstream, errorLog } = options;
+  const fail = (response: ServerResponse, asked: FailedRequest, error: unknown) => {
+    errorLog.internalError(asked, error);
     if (!response.headersSent) sendAnswer(response, answers.internalServerError());
     else response.destroy();
   };
@@ -30,12 +34,19 @@ export function requestHandler(options: HandlerOptions): (request: IncomingMessa
     try {
       const admitted = admit<NodeWire>(options.config(), clientRequestOf(request));
       if (!isAdmitted(admitted)) return sendAnswer(response, admitted);
-      forwardAdmitted(admitted, { upstream, bodies: nodeBodies, signal: new ClientSignal(response) }).then(
-        (answer) => sendAnswer(response, answer),
-        (error) => fail(response, error),
+      const { exchange } = admitted;
+      const unsendable = (error: unknown) => errorLog.failed(502, exchange, `the backend's response cannot be sent: ${describeError(error)}`);
+      forwardAdmitted(admitted, { upstream, bodies: nodeBodies, signal: new ClientSignal(response), errorLog }).then(
+        (answer) => sendAnswer(response, answer, unsendable),
+        (error) => fail(response, exchange, error),
       );
     } catch (error) {
-      fail(response, error);
+      fail(response, askedOf(request), error);
     }
   };
+}
+
+/** A request as far as the log can tell before it was admitted: its method and path, no query. */
+export function askedOf(request: IncomingMessage): FailedRequest {
+  return { method: request.method ?? 'GET', path: splitTarget(request.url ?? '/').path };
 }

@@ -4,6 +4,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import type { CompiledConfig } from '../core/config/compileConfig.ts';
 import { loadConfig, type LoadedConfig } from '../core/config/loadConfig.ts';
 import type { Environment } from '../core/config/substituteEnv.ts';
+import { ErrorLog } from '../core/ErrorLog.ts';
 import { startHealthChecks } from '../core/health/startHealthChecks.ts';
 import { undiciNodeUpstream, undiciUpstream } from '../upstream/undiciUpstream.ts';
 import { clientErrorAnswer } from './clientErrorAnswer.ts';
@@ -49,7 +50,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   await health.probeAll();
 
   const limits = config.server;
-  const handler: HandlerOptions = { config: (): CompiledConfig => config, upstream, log };
+  // One line per 5xx the balancer answers itself, a few a second per cause at most.
+  const errorLog = new ErrorLog(log);
+  const handler: HandlerOptions = { config: (): CompiledConfig => config, upstream, errorLog };
   const server = createServer(
     {
       maxHeaderSize: limits.maxHeaderSize,
@@ -85,6 +88,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       health.stop();
       await drain(server, guard, drainMs);
       guard.stop();
+      errorLog.flush();
       await Promise.all([upstream.close(), probes.close()]);
     },
   };

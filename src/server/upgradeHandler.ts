@@ -5,10 +5,11 @@ import { admit, forwardAdmitted, isAdmitted } from '../core/proxy/admit.ts';
 import { offersWebSocket } from '../core/proxy/webSocket.ts';
 import type { Answer } from '../core/Answer.ts';
 import * as answers from '../core/answers.ts';
+import type { ErrorLog, FailedRequest } from '../core/ErrorLog.ts';
 import { clientRequestOf } from './clientRequest.ts';
 import { ClientSignal, nodeBodies, type NodeWire } from './nodeWire.ts';
 import { answerBytes } from './answerBytes.ts';
-import type { HandlerOptions } from './requestHandler.ts';
+import { askedOf, type HandlerOptions } from './requestHandler.ts';
 import { tunnelUpstream } from './tunnelUpstream.ts';
 
 /**
@@ -42,12 +43,12 @@ export function upgradeHandler(server: Server, options: HandlerOptions): (incomi
       // The one upgrade a balancer joins end to end: the hop-by-hop pair goes on to the backend.
       admitted.outgoing.headers.set('connection', 'upgrade');
       admitted.outgoing.headers.set('upgrade', 'websocket');
-      forwardAdmitted(admitted, { upstream: tunnelUpstream, bodies: nodeBodies, signal: new ClientSignal(socket) }).then(
+      forwardAdmitted(admitted, { upstream: tunnelUpstream, bodies: nodeBodies, signal: new ClientSignal(socket), errorLog: options.errorLog }).then(
         (answer) => join(socket, head, answer),
-        (error) => fail(socket, error, options.log),
+        (error) => fail(socket, admitted.exchange, error, options.errorLog),
       );
     } catch (error) {
-      fail(socket, error, options.log);
+      fail(socket, askedOf(incoming), error, options.errorLog);
     }
   };
 }
@@ -81,7 +82,7 @@ function refuse(socket: Duplex, answer: Answer<Uint8Array>): void {
   else socket.destroy();
 }
 
-function fail(socket: Duplex, error: unknown, log: (line: string) => void): void {
-  log(`switchyard: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+function fail(socket: Duplex, asked: FailedRequest, error: unknown, errorLog: ErrorLog): void {
+  errorLog.internalError(asked, error);
   refuse(socket, answers.internalServerError());
 }

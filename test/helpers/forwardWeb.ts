@@ -1,4 +1,5 @@
 import type { PickRequest } from '../../src/core/balancing/BalancingStrategy.ts';
+import { ErrorLog } from '../../src/core/ErrorLog.ts';
 import { forward } from '../../src/core/proxy/forward.ts';
 import type { Exchange, OutgoingRequest, Route } from '../../src/core/Route.ts';
 import type { Upstream } from '../../src/core/Upstream.ts';
@@ -11,6 +12,8 @@ export interface ForwardWebOptions {
   readonly signal?: AbortSignal;
   /** The client as the balancing strategies see it. @default no address, no headers */
   readonly pick?: PickRequest;
+  /** @default one that writes nowhere */
+  readonly errorLog?: ErrorLog;
 }
 
 /** `forward` on the web wire to `route`, its answer as a `Response`, as Deno and Workers serve it. */
@@ -26,5 +29,5 @@ export async function forwardWeb(route: Route, outgoing: OutgoingRequest, option
     query: outgoing.query,
     route,
   };
-  return toResponse(await forward(exchange, outgoing, { upstream: options.upstream, bodies: webBodies, signal: options.signal ?? new AbortController().signal }));
+  return toResponse(await forward(exchange, outgoing, { upstream: options.upstream, bodies: webBodies, signal: options.signal ?? new AbortController().signal, errorLog: options.errorLog ?? new ErrorLog(() => {}) }));
 }

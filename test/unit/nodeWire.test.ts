@@ -287,14 +287,17 @@ describe('sendAnswer', () => {
     expect(await within(rest.catch(() => 'cut off'), 'the cut-off')).toBe('cut off');
   });
 
-  it('answers 502 when Node refuses a header field, and discards the body', async () => {
+  it('answers 502 when Node refuses a header field, discards the body, and says why', async () => {
     const source = new PassThrough();
     source.write('never sent');
-    const url = await answering({ status: 200, headers: new FieldList(['x-ok', '1', 'x-bad', 'a\nb']), body: source });
+    const why: unknown[] = [];
+    const answer = { status: 200, headers: new FieldList(['x-ok', '1', 'x-bad', 'a\nb']), body: source };
+    const url = await serve((_, res) => sendAnswer(res, answer, (error) => why.push(error)));
     const response = await within(fetch(url), 'fetch');
     expect(response.status).toBe(502);
     expect(response.headers.get('x-ok')).toBeNull();
     expect(await response.text()).toBe('Bad Gateway\n');
     expect(source.destroyed).toBe(true);
+    expect(why).toEqual([expect.objectContaining({ code: 'ERR_INVALID_CHAR' })]);
   });
 });

@@ -1,3 +1,4 @@
+import type { ErrorLog } from '../ErrorLog.ts';
 import type { Backend } from '../pool/Backend.ts';
 import type { Answer } from '../Answer.ts';
 import * as answers from '../answers.ts';
@@ -7,12 +8,14 @@ import { toAnswer } from './toAnswer.ts';
 import type { BodyHandling, Upstream, UpstreamResponse, WebWire, Wire } from '../Upstream.ts';
 import { UpstreamError, upstreamErrorOf } from '../UpstreamError.ts';
 
-/** How a runtime forwards: its upstream client, its bodies, and its word for a client gone. */
+/** How a runtime forwards: its upstream client, its bodies, its word for a client gone, and where failures are told. */
 export interface Transport<W extends Wire = WebWire> {
   readonly upstream: Upstream<W>;
   readonly bodies: BodyHandling<W>;
   /** Tells when the client goes away. */
   readonly signal: W['signal'];
+  /** Told why, for every 5xx the balancer answers itself. */
+  readonly errorLog: ErrorLog;
 }
 
 /**
@@ -20,14 +23,15 @@ export interface Transport<W extends Wire = WebWire> {
  * backend is picked by the route's pool from the client's request, with the route's timeouts. A
  * failed attempt is retried on another backend when the pool's retry rules allow it (README:
  * Retries). Answers 503 naming the route when no backend is healthy (or none could be connected
- * to), 502 when the backend fails, 504 when it times out.
+ * to), 502 when the backend fails, 504 when it times out, each logged with its cause.
  */
 export async function forward<W extends Wire>(exchange: Exchange, outgoing: OutgoingRequest<W>, transport: Transport<W>): Promise<Answer<W['body']>> {
   const { pool, timeouts } = exchange.route;
+  const failed = (answer: Answer, cause: string) => (transport.errorLog.failed(answer.status, exchange, cause), answer);
   const unavailable = () => answers.serviceUnavailable(exchange.route.name);
   const tried = new Set<Backend>();
   let backend = pool.pick(exchange);
-  if (!backend) return unavailable();
+  if (!backend) return failed(unavailable(), noneUp(pool.members.length));
   pool.retryBudget.recordRequest();
 
   const retries = pool.retries;
@@ -46,7 +50,7 @@ export async function forward<W extends Wire>(exchange: Exchange, outgoing: Outg
     body = { replay: () => outgoing.body, replayable: false };
   }
 
-  let lastError: UpstreamError | undefined;
+  let lastError!: UpstreamError;
   let everyFailureWasConnect = true;
   for (let attempt = 0; ; attempt++) {
     tried.add(backend);
@@ -65,7 +69,8 @@ export async function forward<W extends Wire>(exchange: Exchange, outgoing: Outg
     } catch (caught) {
       backend.inFlight--;
       const error = upstreamErrorOf(caught);
-      // A client that went away is not the backend's fault, and wants no retry.
+      // A client that went away is not the backend's fault, and wants no retry (nor a log line:
+      // nobody is there to be answered).
       if (transport.signal.aborted) return answers.badGateway();
       backend.health.recordFailure(`${outgoing.method} ${outgoing.path} -> ${describeFailure(error)}`);
       lastError = error;
@@ -80,10 +85,15 @@ export async function forward<W extends Wire>(exchange: Exchange, outgoing: Outg
     // Outside the try: a fault in turning the answer into the client's is ours, not the backend's.
     return respond(exchange, backend, outgoing, transport, response);
   }
+  const cause = `backend ${backend.id}: ${lastError.message.split('\n')[0]}${tried.size > 1 ? ` (${tried.size} backends tried)` : ''}`;
   // Nothing could even be connected to: every backend is down, whatever health checks believed.
-  if (everyFailureWasConnect && !pool.hasCandidates(tried)) return unavailable();
-  if (lastError?.failure === 'timeout') return answers.gatewayTimeout();
-  return answers.badGateway();
+  if (everyFailureWasConnect && !pool.hasCandidates(tried)) return failed(unavailable(), `no backend could be connected to: ${cause}`);
+  if (lastError.failure === 'timeout') return failed(answers.gatewayTimeout(), cause);
+  return failed(answers.badGateway(), cause);
+}
+
+function noneUp(count: number): string {
+  return count === 1 ? 'no healthy backend: its one backend is down by health checks' : `no healthy backend: all ${count} backends are down by health checks`;
 }
 
 /** Turns the backend's answer into the client's, and keeps the backend counted in flight until the body is done. */

@@ -2,16 +2,19 @@ import type { Socket } from 'node:net';
 import type { ServerResponse } from 'node:http';
 import type { Answer } from '../core/Answer.ts';
 import * as answers from '../core/answers.ts';
+import { answerBytes } from './answerBytes.ts';
+import { afterPendingResponse, closeSoon } from './socketEnd.ts';
 
 /**
- * The answer to a request the HTTP parser refused, as nginx gives it: 414 for a request line
- * longer than the head may be, 431 for a head too large, 408 for one not finished in time, 400
+ * The answer to a request the HTTP parser refused, as nginx gives it: 414 for a request-target
+ * longer than max_request_target, 431 for a head too large otherwise, 408 for one not finished in time, 400
  * for anything malformed (bad chunk sizes, duplicate or conflicting lengths, stray bytes). None when
- * there is nobody to answer: the client reset the connection, or a response on it already began.
+ * there is nobody to answer: the client reset the connection, or a response on it is still owed.
  */
 export function clientErrorAnswer(error: Error & { code?: string; rawPacket?: Buffer }, socket: Socket, maxRequestTarget: number): Answer | undefined {
+  // The request being answered failed in its own body once its response began: nothing to say.
   const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-  if (error.code === 'ECONNRESET' || !socket.writable || current?.headersSent) return undefined;
+  if (error.code === 'ECONNRESET' || !socket.writable || (current?.headersSent && !current.req?.complete)) return undefined;
   switch (error.code) {
     case 'HPE_HEADER_OVERFLOW':
       return requestLineTooLong(error.rawPacket, maxRequestTarget) ? answers.uriTooLong() : answers.requestHeaderFieldsTooLarge();
@@ -24,12 +27,28 @@ export function clientErrorAnswer(error: Error & { code?: string; rawPacket?: Bu
 }
 
 /**
- * Whether the head overflowed in a request line longer than a request-target may be. The parser
- * hands over the bytes it was reading; only when they start the request (a method, a space, a
- * target) can its line be measured, else the overflow counts as the fields'.
+ * Whether the head overflowed in a request-target longer than it may be. The parser hands over
+ * the bytes it was reading; only when they start the request (a method, a space, a target) can the
+ * target be measured, else the overflow counts as the fields'.
  */
 function requestLineTooLong(packet: Buffer | undefined, maxRequestTarget: number): boolean {
   if (packet === undefined || !/^[A-Z]+ \S/.test(packet.toString('latin1', 0, 32))) return false;
-  const end = packet.indexOf(10 /* \n */);
-  return end === -1 || end > maxRequestTarget;
+  const start = packet.indexOf(32 /* space */) + 1;
+  const lineEnd = packet.indexOf(10 /* \n */);
+  const space = packet.indexOf(32, start);
+  const end = space !== -1 && (lineEnd === -1 || space < lineEnd) ? space : lineEnd === -1 ? packet.length : lineEnd;
+  return end - start > maxRequestTarget;
+}
+
+/**
+ * Answers a request the parser refused and closes the connection. A response still owed for a
+ * request the client pipelined before it goes out first; the one whose own body broke is cut
+ * short by the answer.
+ */
+export function answerClientError(error: Error & { code?: string; rawPacket?: Buffer }, socket: Socket, maxRequestTarget: number): void {
+  const answer = clientErrorAnswer(error, socket, maxRequestTarget);
+  if (!answer) return void socket.destroy();
+  const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  const owed = current?.req?.complete ? afterPendingResponse(socket) : Promise.resolve();
+  void owed.then(() => (socket.writable ? closeSoon(socket, answerBytes(answer)) : socket.destroy()));
 }

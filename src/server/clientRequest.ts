@@ -27,7 +27,9 @@ export function clientRequestOf(request: IncomingMessage): ClientRequest<NodeWir
   };
 }
 
-/** Whether the head frames a body: only these two fields do (RFC 9112 section 6.3). */
+/** Whether the head frames a body: only these two fields do (RFC 9112 section 6.3), and a length of 0 frames none. */
 function hasBody(headers: FieldList): boolean {
-  return headers.has('content-length') || headers.has('transfer-encoding');
+  if (headers.has('transfer-encoding')) return true;
+  const length = headers.get('content-length');
+  return length !== null && length.trim() !== '0';
 }

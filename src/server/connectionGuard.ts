@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { ServerSettings } from '../core/config/serverSettings.ts';
 import * as answers from '../core/answers.ts';
 import { answerBytes } from './answerBytes.ts';
+import { closeSoon } from './socketEnd.ts';
 
 type Phase = 'head' | 'busy' | 'idle';
 
@@ -11,6 +12,10 @@ interface Watch {
   phase: Phase;
   /** When the phase began: the connection's opening, a request's first byte seen, a response's end. */
   since: number;
+  /** The socket's bytes read when the phase began. */
+  readAtPhase: number;
+  /** When bytes of a pipelined next request were first seen while the current one was answered. */
+  nextHead?: number;
   /** Requests read and not yet answered (more than one when the client pipelines). */
   busy: Set<IncomingMessage>;
   bytesRead: number;
@@ -64,9 +69,11 @@ export class ConnectionGuard {
     for (const socket of this.#sockets) socket.destroy();
   }
 
-  /** Closes every connection that is waiting for its next request. */
+  /** Closes every connection that is waiting for its next request, or has opened and sent nothing yet. */
   closeIdle(): void {
-    for (const [socket, watch] of this.#watches) if (watch.phase === 'idle') socket.destroy();
+    for (const [socket, watch] of this.#watches) {
+      if (watch.phase === 'idle' || (watch.phase === 'head' && socket.bytesRead === watch.readAtPhase)) socket.destroy();
+    }
   }
 
   /** One pass over the open connections; run by the timer, public for tests. */
@@ -83,13 +90,19 @@ export class ConnectionGuard {
       watch.flushed = flushed;
 
       if (watch.phase === 'idle') {
-        if (reading) this.#enter(watch, 'head', now);
+        if (reading) this.#enter(watch, 'head', now, watch.readAtPhase);
         else if (now - watch.since >= s.clientIdle) socket.destroy();
       } else if (watch.phase === 'head') {
         // A connection that never sent a byte is closed without a word, as nginx does.
         if (now - watch.since >= s.clientHeader) refuse(socket, read > 0);
       } else {
-        const waitingForBody = [...watch.busy].some((request) => !request.complete && request.readableLength === 0);
+        const busy = [...watch.busy];
+        const waitingForBody = busy.some((request) => !request.complete && request.readableLength === 0);
+        // A pause the backend causes (backpressure) is not the client's: the clock runs only while
+        // the balancer waits for the client's bytes.
+        if (!waitingForBody) watch.lastRead = now;
+        // Bytes after every request in hand is complete are the next request's head, pipelined.
+        if (reading && watch.nextHead === undefined && busy.every((request) => request.complete)) watch.nextHead = now;
         if (waitingForBody && now - watch.lastRead >= s.clientBody) refuse(socket, !startedResponse(socket));
         else if (now - watch.lastFlush >= s.clientSend) socket.destroy();
       }
@@ -98,7 +111,8 @@ export class ConnectionGuard {
 
   #watch(socket: Socket): void {
     const now = this.#now();
-    this.#watches.set(socket, { phase: 'head', since: now, busy: new Set(), bytesRead: socket.bytesRead, lastRead: now, flushed: 0, lastFlush: now });
+    const read = socket.bytesRead;
+    this.#watches.set(socket, { phase: 'head', since: now, readAtPhase: read, busy: new Set(), bytesRead: read, lastRead: now, flushed: 0, lastFlush: now });
     this.#sockets.add(socket);
     socket.once('close', () => {
       this.#watches.delete(socket);
@@ -109,17 +123,26 @@ export class ConnectionGuard {
   #started(request: IncomingMessage, response: ServerResponse): void {
     const watch = this.#watches.get(request.socket as Socket);
     if (!watch) return;
+    const socket = request.socket as Socket;
     watch.busy.add(request);
-    this.#enter(watch, 'busy', this.#now());
+    watch.nextHead = undefined;
+    this.#enter(watch, 'busy', this.#now(), socket.bytesRead);
     response.once('close', () => {
       watch.busy.delete(request);
-      if (watch.busy.size === 0) this.#enter(watch, 'idle', this.#now());
+      if (watch.busy.size > 0) return;
+      // Counted from here, or from the sweep that saw the next request's first bytes arrive.
+      const now = this.#now();
+      watch.bytesRead = socket.bytesRead;
+      if (watch.nextHead === undefined) this.#enter(watch, 'idle', now, socket.bytesRead);
+      else this.#enter(watch, 'head', watch.nextHead, watch.readAtPhase);
+      watch.nextHead = undefined;
     });
   }
 
-  #enter(watch: Watch, phase: Phase, now: number): void {
+  #enter(watch: Watch, phase: Phase, now: number, read: number): void {
     watch.phase = phase;
     watch.since = now;
+    watch.readAtPhase = read;
     watch.lastRead = now;
     watch.lastFlush = now;
   }
@@ -134,7 +157,6 @@ function startedResponse(socket: Socket): boolean {
 /** Ends a connection, with a 408 first when `answer` says one is due and it can still be given. */
 function refuse(socket: Socket, answer: boolean): void {
   if (!answer || !socket.writable) return void socket.destroy();
-  socket.end(answerBytes(answers.requestTimeout()));
   // A client that does not read even this is not waited for.
-  setTimeout(() => socket.destroy(), 1000).unref?.();
+  closeSoon(socket, answerBytes(answers.requestTimeout()));
 }

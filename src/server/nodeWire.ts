@@ -27,11 +27,15 @@ export class ClientSignal extends EventEmitter {
 
   constructor(side: ServerResponse | Duplex) {
     super();
-    side.once('close', () => {
-      if (side.writableFinished) return;
+    const abort = () => {
+      if (this.aborted || side.writableFinished) return;
       this.aborted = true;
       this.emit('abort');
-    });
+    };
+    side.once('close', abort);
+    // Deno's node:http closes the request, failing its body, before the response: a body that
+    // failed because the client left must never be taken for the backend's failure.
+    if ('req' in side && side.req) side.req.once('aborted', abort);
   }
 }
 

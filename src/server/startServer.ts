@@ -7,10 +7,9 @@ import type { Environment } from '../core/config/substituteEnv.ts';
 import { ErrorLog } from '../core/ErrorLog.ts';
 import { startHealthChecks } from '../core/health/startHealthChecks.ts';
 import { undiciNodeUpstream, undiciUpstream } from '../upstream/undiciUpstream.ts';
-import { clientErrorAnswer } from './clientErrorAnswer.ts';
+import { answerClientError } from './clientErrorAnswer.ts';
 import { ConnectionGuard } from './connectionGuard.ts';
 import type { NodeWire } from './nodeWire.ts';
-import { answerBytes } from './answerBytes.ts';
 import { requestHandler, type HandlerOptions } from './requestHandler.ts';
 import { upgradeHandler } from './upgradeHandler.ts';
 
@@ -55,12 +54,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const handler: HandlerOptions = { config: (): CompiledConfig => config, upstream, errorLog };
   const server = createServer(
     {
-      maxHeaderSize: limits.maxHeaderSize,
+      // Room for a request line up to max_request_target besides fields up to max_header_size:
+      // admit then answers each limit by its own status (414, 431); the parser stops only heads
+      // over both.
+      maxHeaderSize: limits.maxHeaderSize + limits.maxRequestTarget,
       // The connection guard keeps the client timeouts on every runtime; Node's own timers stay as
       // a backstop past them (its default keep-alive of 5 s would otherwise win).
       requestTimeout: 0,
       headersTimeout: limits.clientHeader + 1000,
-      keepAliveTimeout: limits.clientIdle + 1000,
+      // Advertised to clients as Keep-Alive: timeout, so no later than the guard closes.
+      keepAliveTimeout: limits.clientIdle,
     },
     requestHandler(handler),
   );
@@ -69,11 +72,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   server.maxHeadersCount = 0;
   const guard = new ConnectionGuard(server, limits);
   server.on('upgrade', upgradeHandler(server, handler));
-  server.on('clientError', (error: Error & { code?: string; rawPacket?: Buffer }, socket: Socket) => {
-    const answer = clientErrorAnswer(error, socket, limits.maxRequestTarget);
-    if (answer) socket.end(answerBytes(answer));
-    else socket.destroy();
-  });
+  server.on('clientError', (error: Error & { code?: string; rawPacket?: Buffer }, socket: Socket) => answerClientError(error, socket, limits.maxRequestTarget));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 8080, options.hostname ?? '127.0.0.1', () => (server.off('error', reject), resolve()));

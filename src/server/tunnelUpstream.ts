@@ -56,8 +56,12 @@ export const tunnelUpstream: Upstream<NodeWire> = (request) =>
         request.signal.off('abort', abandon);
         backend.removeAllListeners('close');
         if (answer.status !== 101) {
-          backend.destroy();
-          return resolve({ status: answer.status, headers: answer.headers, body: null });
+          // A refusal's body (a login page, an error text) reaches the client as nginx relays it,
+          // when it is short and says how long it is; the connection then closes.
+          return readDeclineBody(backend, answer, request.timeouts.responseHeaders, (body) => {
+            backend.destroy();
+            resolve({ status: answer.status, headers: answer.headers, body });
+          });
         }
         if (answer.rest.length > 0) backend.unshift(answer.rest);
         resolve({ status: 101, headers: answer.headers, body: backend });
@@ -75,13 +79,18 @@ interface Handshake {
 /** Reads the backend's answer up to its blank line; `undefined` when it is not HTTP or too long. */
 function readHandshake(backend: Socket, done: (answer: Handshake | undefined) => void): void {
   let buffered: Buffer = Buffer.alloc(0);
-  const onData = (chunk: Buffer) => {
+  const onData = (chunk: Buffer): void => {
     buffered = buffered.length === 0 ? chunk : Buffer.concat([buffered, chunk]);
     const end = buffered.indexOf('\r\n\r\n');
     if (end === -1 && buffered.length <= MAX_HANDSHAKE_HEAD) return;
+    const status = /^HTTP\/1\.[01] (\d{3})/.exec(buffered.toString('latin1', 0, 16));
+    // An informational answer before the final one (103 Early Hints, say) is not the handshake's.
+    if (end !== -1 && status && status[1] !== '101' && status[1].startsWith('1')) {
+      buffered = buffered.subarray(end + 4);
+      return buffered.length > 0 ? onData(Buffer.alloc(0)) : undefined;
+    }
     backend.off('data', onData);
     backend.pause();
-    const status = /^HTTP\/1\.[01] (\d{3})/.exec(buffered.toString('latin1', 0, 16));
     if (end === -1 || !status) return done(undefined);
     const fields: string[] = [];
     for (const line of buffered.toString('latin1', 0, end).split('\r\n').slice(1)) {
@@ -91,4 +100,31 @@ function readHandshake(backend: Socket, done: (answer: Handshake | undefined) =>
     done({ status: Number(status[1]), headers: new FieldList(fields), rest: buffered.subarray(end + 4) });
   };
   backend.on('data', onData);
+}
+
+/** The most of a declined handshake's body that is relayed. */
+const MAX_DECLINE_BODY = 64 * 1024;
+
+/** Reads a declined handshake's body when its length is given and small; else none. */
+function readDeclineBody(backend: Socket, answer: Handshake, timeoutMs: number, done: (body: Uint8Array | null) => void): void {
+  const length = Number(answer.headers.get('content-length') ?? NaN);
+  if (!Number.isSafeInteger(length) || length <= 0 || length > MAX_DECLINE_BODY) return done(null);
+  let body: Buffer = answer.rest;
+  let finished = false;
+  const finish = () => {
+    if (finished) return;
+    finished = true;
+    clearTimeout(timer);
+    backend.off('data', onData);
+    done(body.length >= length ? body.subarray(0, length) : null);
+  };
+  const onData = (chunk: Buffer) => {
+    body = Buffer.concat([body, chunk]);
+    if (body.length >= length) finish();
+  };
+  const timer = setTimeout(finish, timeoutMs);
+  if (body.length >= length) return finish();
+  backend.on('data', onData);
+  backend.once('close', finish);
+  backend.resume();
 }

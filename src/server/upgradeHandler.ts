@@ -10,6 +10,7 @@ import { clientRequestOf } from './clientRequest.ts';
 import { ClientSignal, nodeBodies, type NodeWire } from './nodeWire.ts';
 import { answerBytes } from './answerBytes.ts';
 import { askedOf, type HandlerOptions } from './requestHandler.ts';
+import { afterPendingResponse, closeSoon } from './socketEnd.ts';
 import { tunnelUpstream } from './tunnelUpstream.ts';
 
 /**
@@ -30,7 +31,10 @@ export function upgradeHandler(server: Server, options: HandlerOptions): (incomi
       const response = new ServerResponse(incoming);
       response.shouldKeepAlive = false;
       response.assignSocket(socket as Socket);
-      response.once('finish', () => socket.end());
+      // node:http stopped passing the socket's 'drain' on at the upgrade: without it, a response
+      // larger than the socket's buffer would wait for ever (curl --http2 sends such requests).
+      socket.on('drain', () => response.emit('drain'));
+      response.once('finish', () => closeSoon(socket));
       server.emit('request', incoming, response);
       return;
     }
@@ -44,7 +48,8 @@ export function upgradeHandler(server: Server, options: HandlerOptions): (incomi
       admitted.outgoing.headers.set('connection', 'upgrade');
       admitted.outgoing.headers.set('upgrade', 'websocket');
       forwardAdmitted(admitted, { upstream: tunnelUpstream, bodies: nodeBodies, signal: new ClientSignal(socket), errorLog: options.errorLog }).then(
-        (answer) => join(socket, head, answer),
+        // A response still on its way for a request pipelined before this one goes out first.
+        (answer) => afterPendingResponse(socket).then(() => join(socket, head, answer)),
         (error) => fail(socket, admitted.exchange, error, options.errorLog),
       );
     } catch (error) {
@@ -77,9 +82,15 @@ function rawHead(answer: Answer<unknown>): string {
   return `${head}connection: Upgrade\r\nupgrade: websocket\r\n\r\n`;
 }
 
+/**
+ * Writes the balancer's answer and closes the connection, whatever the client does: no server
+ * manages this socket any more. A response still pending on it goes first.
+ */
 function refuse(socket: Duplex, answer: Answer<Uint8Array>): void {
-  if (socket.writable) socket.end(answerBytes(answer));
-  else socket.destroy();
+  void afterPendingResponse(socket).then(() => {
+    if (!socket.writable) return void socket.destroy();
+    closeSoon(socket, answerBytes(answer));
+  });
 }
 
 function fail(socket: Duplex, asked: FailedRequest, error: unknown, errorLog: ErrorLog): void {

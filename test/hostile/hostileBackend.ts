@@ -23,6 +23,8 @@ export interface HostileBackend {
 /**
  * The backend the hostile suite checks against: it records every request and its fate.
  * - `/endless`: streams 64 KiB chunks, honouring backpressure, until its connection goes away;
+ * - `/mib`: 1 MiB; `/slow`: answers after 500 ms;
+ * - `/ws-deny`: a handshake refused with 403 and a body; `/ws-103`: 103 Early Hints, then 101;
  * - `/die-mid-body`: announces 1 MiB, sends 64 KiB, then drops the connection;
  * - `/ws`: a WebSocket handshake is answered 101, then every byte is echoed;
  * - anything else: the request body is read whole and `ok METHOD URL BYTES` answered.
@@ -48,6 +50,8 @@ export async function startHostileBackend(): Promise<HostileBackend> {
         };
         return pump();
       }
+      if (req.url === '/mib') return res.end(Buffer.alloc(1024 * 1024, 109));
+      if (req.url === '/slow') return void setTimeout(() => res.end('slow\n'), 500);
       if (req.url === '/die-mid-body') {
         res.writeHead(200, { 'content-length': String(1024 * 1024) });
         return res.write(chunk, () => res.destroy());
@@ -57,6 +61,8 @@ export async function startHostileBackend(): Promise<HostileBackend> {
   });
   server.on('upgrade', (req, socket) => {
     seen.push({ method: req.method ?? '', url: req.url ?? '', rawHeaders: req.rawHeaders, body: Buffer.alloc(0), aborted: false, bodyCut: false });
+    if (req.url === '/ws-deny') return void socket.end('HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nContent-Length: 7\r\n\r\ndenied\n');
+    if (req.url === '/ws-103') socket.write('HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n');
     socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n');
     socket.pipe(socket);
     socket.on('error', () => {});

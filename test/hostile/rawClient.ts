@@ -7,6 +7,8 @@ export interface RawResult {
   readonly closed: boolean;
   /** Milliseconds from the first byte written to the close (or the give-up). */
   readonly elapsed: number;
+  /** Bytes received in all (`data` keeps only the first 4 KiB of each chunk). */
+  readonly received: number;
 }
 
 export interface RawOptions {
@@ -17,6 +19,8 @@ export interface RawOptions {
    * reads), then read on: a paused socket cannot see its connection end.
    */
   readonly pauseMs?: number;
+  /** Keep this side open after the balancer's end (a client that never closes): only the balancer's destroy ends it. */
+  readonly halfOpen?: boolean;
   /** Give up (and destroy the socket) after this long. @default 5000 */
   readonly timeoutMs?: number;
 }
@@ -26,11 +30,12 @@ export function rawExchange(url: string, bytes: string | Buffer, options: RawOpt
   const { port, hostname } = new URL(url);
   return new Promise((resolve) => {
     const started = Date.now();
-    const socket = connect(Number(port), hostname);
+    const socket = connect({ port: Number(port), host: hostname, allowHalfOpen: options.halfOpen ?? false });
     const timers: ReturnType<typeof setTimeout>[] = [];
     let data = '';
     let closed = true;
     let paused = false;
+    let received = 0;
     timers.push(
       setTimeout(() => {
         closed = false;
@@ -38,6 +43,7 @@ export function rawExchange(url: string, bytes: string | Buffer, options: RawOpt
       }, options.timeoutMs ?? 5000),
     );
     socket.on('data', (chunk: Buffer) => {
+      received += chunk.length;
       data += chunk.toString('latin1', 0, Math.min(chunk.length, 4096));
       if (options.pauseMs !== undefined && !paused) {
         paused = true;
@@ -48,7 +54,7 @@ export function rawExchange(url: string, bytes: string | Buffer, options: RawOpt
     socket.on('error', () => {});
     socket.on('close', () => {
       for (const timer of timers) clearTimeout(timer);
-      resolve({ data, closed, elapsed: Date.now() - started });
+      resolve({ data, closed, elapsed: Date.now() - started, received });
     });
     socket.write(bytes);
     for (const [delay, more] of options.later ?? []) timers.push(setTimeout(() => socket.writable && socket.write(more), delay));

@@ -53,6 +53,10 @@ describe('splitTarget', () => {
     // Origin form: a URL in the query is not the target's scheme (it used to be taken for one).
     ['/a?next=http://evil/admin/x', '/a', '?next=http://evil/admin/x'],
     ['/a/http://b/c', '/a/http://b/c', ''],
+    // Absolute form without a path: a `/` in the query is the query's, not the path's start.
+    ['http://a?x=/admin', '/', '?x=/admin'],
+    ['http://a?q=1', '/', '?q=1'],
+    ['http://a#x/y', '/', ''],
   ])('splits %s', (url, path, query) => expect(splitTarget(url)).toMatchObject({ path, query }));
 
   it('names the authority of an absolute URL, and none for an origin-form target', () => {

@@ -15,14 +15,18 @@ export interface TargetParts {
 export function splitTarget(url: string): TargetParts {
   const scheme = url.charCodeAt(0) === 47 /* / */ ? -1 : url.indexOf('://');
   const start = scheme === -1 ? 0 : scheme + 3;
-  const pathStart = url.indexOf('/', start);
-  const authority = scheme === -1 ? undefined : url.slice(start, authorityEnd(url, start));
-  if (pathStart === -1) return { path: '/', query: '', authority };
-  const hash = url.indexOf('#', pathStart);
+  const afterAuthority = scheme === -1 ? 0 : authorityEnd(url, start);
+  const authority = scheme === -1 ? undefined : url.slice(start, afterAuthority);
+  const hash = url.indexOf('#', afterAuthority);
   const end = hash === -1 ? url.length : hash;
-  const question = url.indexOf('?', pathStart);
-  if (question === -1 || question > end) return { path: url.slice(pathStart, end), query: '', authority };
-  return { path: url.slice(pathStart, question), query: url.slice(question, end), authority };
+  // The path starts right after the authority, or is empty (`http://a?x=/admin` asks for `/`, not
+  // `/admin`: a `/` in the query is the query's).
+  const pathStart = url.charCodeAt(afterAuthority) === 47 /* / */ ? afterAuthority : -1;
+  const question = url.indexOf('?', afterAuthority);
+  const query = question === -1 || question > end ? '' : url.slice(question, end);
+  if (pathStart === -1) return { path: '/', query, authority };
+  if (query === '') return { path: url.slice(pathStart, end), query, authority };
+  return { path: url.slice(pathStart, question), query, authority };
 }
 
 /** Where an authority starting at `from` ends: at the first `/`, `?` or `#`, or the end. */

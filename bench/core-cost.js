@@ -13,6 +13,7 @@ const { loadConfig } = await dist('core/config/loadConfig.js');
 const { admit, forwardAdmitted, isAdmitted } = await dist('core/proxy/admit.js');
 const { FieldList } = await dist('core/http/FieldList.js');
 const { nodeBodies } = await dist('server/nodeWire.js');
+const { ErrorLog } = await dist('core/ErrorLog.js');
 
 const count = Number(process.argv[2] ?? 300_000);
 const servers = ['127.0.0.1:1', '127.0.0.1:2'];
@@ -20,7 +21,7 @@ const servers = ['127.0.0.1:1', '127.0.0.1:2'];
 const noProbes = (yaml) => yaml.replace(/servers: (.*)\n/, 'servers: $1\n    health_check: false\n');
 const body = new Uint8Array(13);
 const upstream = async () => ({ status: 200, headers: new FieldList(['content-type', 'text/plain', 'content-length', '13', 'connection', 'keep-alive', 'keep-alive', 'timeout=5']), body });
-const transport = { upstream, bodies: nodeBodies, signal: { aborted: false } };
+const transport = { upstream, bodies: nodeBodies, signal: { aborted: false }, errorLog: new ErrorLog(() => {}) };
 
 async function measure(name, config, host) {
   const raw = ['Host', host, 'User-Agent', 'wrk'];

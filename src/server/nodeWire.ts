@@ -23,19 +23,27 @@ export interface NodeWire extends Wire {
  * for an upgrade, its socket.
  */
 export class ClientSignal extends EventEmitter {
-  aborted = false;
+  #aborted = false;
+  readonly #socket: Duplex | null;
 
   constructor(side: ServerResponse | Duplex) {
     super();
-    const abort = () => {
-      if (this.aborted || side.writableFinished) return;
-      this.aborted = true;
+    this.#socket = 'req' in side ? side.socket : side;
+    side.once('close', () => {
+      if (this.#aborted || side.writableFinished) return;
+      this.#aborted = true;
       this.emit('abort');
-    };
-    side.once('close', abort);
-    // Deno's node:http closes the request, failing its body, before the response: a body that
-    // failed because the client left must never be taken for the backend's failure.
-    if ('req' in side && side.req) side.req.once('aborted', abort);
+    });
+  }
+
+  /**
+   * Whether the client has gone. Its connection's end is read too: Deno's node:http fails the
+   * request's body before it closes the response, and a body that failed because the client left
+   * must never be taken for the backend's failure. (The request's own `aborted` event would not
+   * do: it also fires when the upstream client stops reading a body the backend did not want.)
+   */
+  get aborted(): boolean {
+    return this.#aborted || (this.#socket?.destroyed ?? false);
   }
 }
 

@@ -84,3 +84,21 @@ describe('signals during the drain', () => {
     expect(code).toBe(0);
   });
 });
+
+describe('a connection that never sent a byte', () => {
+  it('does not hold the stop for client_header (a browser preconnect)', async () => {
+    const balancer = await startBalancer(`paths:\n  - path: /\n    servers: [${backend.address}]\n`);
+    const { hostname, port } = new URL(balancer.url);
+    const quiet = connect(Number(port), hostname);
+    quiet.on('error', () => {});
+    await new Promise((resolve) => quiet.once('connect', resolve));
+    const started = Date.now();
+    const { process: child } = balancer;
+    child.kill('SIGTERM');
+    const code = child.exitCode ?? (await new Promise<number | null>((resolve) => child.once('exit', resolve)));
+    quiet.destroy();
+    expect(code).toBe(0);
+    // client_header is 10 s by default; the sweep closes an unused connection at once.
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+});

@@ -10,7 +10,12 @@ const SERVER_ADDRESS_PATTERN = `^(?:(?:${IPV6}|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za
 
 const serverAddress = v.pipe(
   v.string(),
-  v.check((text) => typeof parseServerAddress(text) !== 'string', (issue) => parseServerAddress(issue.input as string) as string),
+  // Parsed once: the parser's message, when it gives one, is the issue's.
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (!dataset.typed) return;
+    const parsed = parseServerAddress(dataset.value);
+    if (typeof parsed === 'string') addIssue({ message: parsed });
+  }),
   jsonSchemaRule({ pattern: SERVER_ADDRESS_PATTERN }),
 );
 

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer as createHttpServer, request } from 'node:http';
+import { request } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBalancer, type RunningBalancer } from '../helpers/startBalancer.ts';
 import { waitFor } from '../helpers/waitFor.ts';
+import { deadPort } from '../helpers/deadPort.ts';
 
 // Every 5xx the balancer answers itself is logged on stderr with its cause, a few lines a second
 // per cause at most: `switchyard serve` from the build (run `npm run build` first).
@@ -23,14 +24,6 @@ async function balancerFor(config: string): Promise<RunningBalancer> {
   return balancer;
 }
 
-/** A loopback port with nothing listening on it. */
-async function deadPort(): Promise<number> {
-  const server = createHttpServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** An HTTPS backend whose certificate nobody signed: a throwaway key and certificate made now, with openssl. */
 async function selfSignedBackend(): Promise<number> {

@@ -1,9 +1,9 @@
 import { Agent, createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startBalancer, type RunningBalancer } from '../helpers/startBalancer.ts';
 import { startTestBackend, type TestBackend } from '../helpers/testBackend.ts';
 import { waitFor } from '../helpers/waitFor.ts';
+import { deadPort } from '../helpers/deadPort.ts';
 
 // Health checks, passive ejection and retries over real loopback HTTP, against `switchyard serve`
 // from the build (run `npm run build` first).
@@ -25,14 +25,6 @@ async function backend(name: string): Promise<TestBackend> {
   return started;
 }
 
-/** A loopback port with nothing listening on it. */
-async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** A bare backend on a given port, as when a killed backend is started again. */
 async function revive(name: string, port: number): Promise<{ served: () => number; server: Server }> {

@@ -1,19 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../src/core/config/ConfigError.ts';
 import { loadConfig } from '../../src/core/config/loadConfig.ts';
+import { errorsOf } from '../helpers/configErrors.ts';
 
 const tutorial = readFileSync(new URL('../../examples/loadbalancer.yaml', import.meta.url), 'utf8');
 
-function errorsOf(text: string, file = 'lb.yaml'): string[] {
-  try {
-    loadConfig(text, file);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.message.split('\n');
-    throw error;
-  }
-  throw new Error('expected the config to be refused');
-}
 
 describe('loadConfig', () => {
   it("loads the tutorial's final config unchanged", () => {

@@ -1,19 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { listenFailure, readFailure } from '../../src/cli/CommandFailure.ts';
 import { parseCommandLine } from '../../src/cli/parseCommandLine.ts';
-import { ConfigError } from '../../src/core/config/ConfigError.ts';
 import { loadConfig } from '../../src/core/config/loadConfig.ts';
 import { jsonSyntaxError } from '../../src/core/config/strictJson.ts';
+import { errorsOf } from '../helpers/configErrors.ts';
 
-function errorsOf(text: string, file = 'lb.yaml'): string[] {
-  try {
-    loadConfig(text, file);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.message.split('\n');
-    throw error;
-  }
-  throw new Error('expected the config to be refused');
-}
 
 describe('a .json config is strict JSON', () => {
   it.each([

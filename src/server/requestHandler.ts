@@ -32,6 +32,12 @@ export function requestHandler(options: HandlerOptions): (request: IncomingMessa
 
   return (request, response) => {
     try {
+      // HTTP/1.0 has no transfer codings: such a message's framing is faulty (RFC 9112 section 6.1).
+      if (request.httpVersionMinor === 0 && request.headers['transfer-encoding'] !== undefined) {
+        const refusal = answers.badRequest('an HTTP/1.0 request with Transfer-Encoding');
+        refusal.headers.set('connection', 'close');
+        return sendAnswer(response, refusal);
+      }
       const admitted = admit<NodeWire>(options.config(), clientRequestOf(request));
       if (!isAdmitted(admitted)) return sendAnswer(response, admitted);
       const { exchange } = admitted;

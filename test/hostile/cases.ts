@@ -94,6 +94,12 @@ paths:
         expect(reached).toBe(0);
       });
 
+      it('answers 400 to Transfer-Encoding on an HTTP/1.0 request and forwards nothing', async () => {
+        const { status, reached } = await send('POST / HTTP/1.0\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n');
+        expect(status).toBe(400);
+        expect(reached).toBe(0);
+      });
+
       it('answers 400 to two Content-Length fields, even equal ones', async () => {
         const { status, reached } = await send('POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 5\r\n\r\nhello');
         expect(status).toBe(400);

@@ -73,3 +73,12 @@ describe('an empty pattern', () => {
 function escape(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
+
+describe('a pattern too long to check', () => {
+  it('is refused at its field rather than checked for minutes', async () => {
+    const { errorsOf } = await import('../helpers/configErrors.ts');
+    const pattern = Array.from({ length: 200 }, (_, i) => `${'a'.repeat(i % 5 + 1)}*`).join('|');
+    const errors = errorsOf(`paths:\n  - path: /\n    servers: [localhost:1]\n    firewall_rules: { user_agent_reject: ["(${pattern})+x"] }\n`);
+    expect(errors.join('\n')).toMatch(/paths\[0\]\.firewall_rules\.user_agent_reject\[0\]: a pattern of \d+ characters is longer than the 512/);
+  });
+});

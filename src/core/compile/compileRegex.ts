@@ -3,6 +3,9 @@ import { ConfigProblem } from './ConfigProblem.ts';
 
 type Backtracking = SelfReport | TradeReport;
 
+/** The longest pattern checked for catastrophic backtracking. */
+const MAX_PATTERN_LENGTH = 512;
+
 /**
  * Compiles a regular expression written in the config, refusing what would cost requests dearly:
  * - an empty pattern, which matches every text, taken for a mistake;
@@ -12,11 +15,16 @@ type Backtracking = SelfReport | TradeReport;
  *   quantifier, `(a+)+`, or between two, `a*a*b`). What it calls a "move", the search's retry
  *   at each start of an unanchored pattern such as `[a-z]+bot`, is quadratic at worst and bounded
  *   by the header or path length the listener accepts: allowed, or most patterns would be refused.
+ *   The check is best-effort: scslre does not see alternatives that overlap (`(\w|\d)+$`,
+ *   `(a|ab)+c`), which backtrack exponentially too (docs/rules-and-firewall.md says so).
  * @param flags as `RegExp` takes them; they change what can backtrack (with `i`, `a` and `A` are one character)
  * @throws ConfigProblem naming the field for an empty, invalid or backtracking pattern
  */
 export function compileRegex(pattern: string, flags: string, at: readonly (string | number)[]): RegExp {
   if (pattern === '') throw new ConfigProblem(at, 'an empty pattern matches everything, so it is taken for a mistake; write what it should match');
+  // The check's cost grows much faster than the pattern (a 1.2 KB alternation took 46 s and 171 MB):
+  // a longer pattern is refused rather than checked, and lists take several shorter ones.
+  if (pattern.length > MAX_PATTERN_LENGTH) throw new ConfigProblem(at, `a pattern of ${pattern.length} characters is longer than the ${MAX_PATTERN_LENGTH} that can be checked for catastrophic backtracking; split it into several entries`);
   let regex: RegExp;
   try {
     regex = new RegExp(pattern, flags);

@@ -82,3 +82,16 @@ describe('a pattern too long to check', () => {
     expect(errors.join('\n')).toMatch(/paths\[0\]\.firewall_rules\.user_agent_reject\[0\]: a pattern of \d+ characters is longer than the 512/);
   });
 });
+
+describe('a repeated group whose alternatives overlap', () => {
+  it.each([['(\\\\w|\\\\d)+$'], ['(?:a|ab)+c'], ['(a|a)*$'], ['(x|y*)+z']])('refuses %s, which scslre alone lets through', async (pattern) => {
+    const { errorsOf } = await import('../helpers/configErrors.ts');
+    const errors = errorsOf(`paths:\n  - path: /\n    servers: [localhost:1]\n    firewall_rules: { user_agent_reject: ['${pattern.replace(/\\\\/g, '\\')}'] }\n`);
+    expect(errors.join('\n')).toMatch(/user_agent_reject\[0\]: .* backtracks catastrophically \(ReDoS\)/);
+  });
+
+  it.each([['(bot|crawler|spider)'], ['(?:a|b)+c'], ['^(\\\\.[a-z]+)+$'], ['(https?|ftp)://'], ['(\\\\d{1,3}\\\\.){3}']])('accepts %s', async (pattern) => {
+    const { loadConfig } = await import('../../src/core/config/loadConfig.ts');
+    expect(() => loadConfig(`paths:\n  - path: /\n    servers: [localhost:1]\n    firewall_rules: { user_agent_reject: ['${pattern.replace(/\\\\/g, '\\')}'] }\n`)).not.toThrow();
+  });
+});

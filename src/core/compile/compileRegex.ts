@@ -1,3 +1,5 @@
+import { RegExpParser, visitRegExpAST } from '@eslint-community/regexpp';
+import { getFirstConsumedChar } from 'regexp-ast-analysis';
 import { analyse, type SelfReport, type TradeReport } from 'scslre';
 import { ConfigProblem } from './ConfigProblem.ts';
 
@@ -15,8 +17,8 @@ const MAX_PATTERN_LENGTH = 512;
  *   quantifier, `(a+)+`, or between two, `a*a*b`). What it calls a "move", the search's retry
  *   at each start of an unanchored pattern such as `[a-z]+bot`, is quadratic at worst and bounded
  *   by the header or path length the listener accepts: allowed, or most patterns would be refused.
- *   The check is best-effort: scslre does not see alternatives that overlap (`(\w|\d)+$`,
- *   `(a|ab)+c`), which backtrack exponentially too (docs/rules-and-firewall.md says so).
+ *   Alternatives that overlap in a repeated group (`(\w|\d)+$`), which scslre does not see,
+ *   are refused as well.
  * @param flags as `RegExp` takes them; they change what can backtrack (with `i`, `a` and `A` are one character)
  * @throws ConfigProblem naming the field for an empty, invalid or backtracking pattern
  */
@@ -33,12 +35,41 @@ export function compileRegex(pattern: string, flags: string, at: readonly (strin
   }
   const report = backtracking(pattern, flags, at)[0];
   if (report) throw new ConfigProblem(at, describe(pattern, flags, report));
+  const overlap = overlappingAlternatives(pattern, flags);
+  if (overlap) {
+    throw new ConfigProblem(at, `${JSON.stringify(pattern)} backtracks catastrophically (ReDoS): the alternatives of ${overlap} can start with the same character, so a long text can be split among them in exponentially many ways; make the alternatives start differently`);
+  }
   return regex;
+}
+
+/**
+ * The repeated group, if any, whose alternatives can begin with the same character (or match
+ * nothing): `(\w|\d)+`, `(a|ab)*`. scslre does not look for these; each repetition may then take
+ * either alternative, and a failing match tries every split. Conservative: such a group is refused
+ * even where the overlap could not in fact be split.
+ */
+function overlappingAlternatives(pattern: string, flags: string): string | undefined {
+  const parser = new RegExpParser();
+  const parsedFlags = parser.parseFlags(flags);
+  let found: string | undefined;
+  visitRegExpAST(parser.parsePattern(pattern, undefined, undefined, parsedFlags), {
+    onQuantifierEnter(quantifier) {
+      const group = quantifier.element;
+      if (found || quantifier.max !== Infinity || (group.type !== 'Group' && group.type !== 'CapturingGroup') || group.alternatives.length < 2) return;
+      const firsts = group.alternatives.map((alternative) => getFirstConsumedChar(alternative, 'ltr', parsedFlags));
+      for (let i = 0; i < firsts.length && !found; i++) {
+        for (let j = i + 1; j < firsts.length && !found; j++) {
+          if (firsts[i].empty || firsts[j].empty || !firsts[i].char.isDisjointWith(firsts[j].char)) found = quantifier.raw;
+        }
+      }
+    },
+  });
+  return found;
 }
 
 function backtracking(pattern: string, flags: string, at: readonly (string | number)[]): Backtracking[] {
   try {
-    return analyse({ source: pattern, flags }).reports.filter((report): report is Backtracking => report.type !== 'Move');
+    return analyse({ source: pattern, flags }, { maxReports: 1, reportTypes: { Move: false } }).reports.filter((report): report is Backtracking => report.type !== 'Move');
   } catch (error) {
     // The checker's parser lags the engine's on some new syntax; unchecked is not accepted.
     throw new ConfigProblem(at, `${JSON.stringify(pattern)} cannot be checked for catastrophic backtracking (${(error as Error).message}); write it without the newest syntax`);

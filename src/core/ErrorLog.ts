@@ -14,7 +14,7 @@ export interface LogTimers {
 }
 
 export interface ErrorLogOptions {
-  /** The clock, in milliseconds. @default Date.now */
+  /** The clock, in milliseconds: a monotonic one, so a wall-clock step cannot hold a window open. @default performance.now */
   readonly now?: () => number;
   /** @default globalThis.setTimeout and clearTimeout, not keeping the process alive */
   readonly timers?: LogTimers;
@@ -59,7 +59,7 @@ export class ErrorLog {
 
   constructor(log: (line: string) => void, options: ErrorLogOptions = {}) {
     this.#log = log;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now ?? (() => performance.now());
     this.#timers = options.timers ?? unrefTimers;
     this.#linesPerCause = options.linesPerCause ?? 5;
     this.#windowMs = options.windowMs ?? 1000;

@@ -1,9 +1,8 @@
 import type { Socket } from 'node:net';
-import type { ServerResponse } from 'node:http';
 import type { Answer } from '../core/Answer.ts';
 import * as answers from '../core/answers.ts';
 import { answerBytes } from './answerBytes.ts';
-import { afterPendingResponse, closeSoon } from './socketEnd.ts';
+import { afterPendingResponse, closeSoon, currentResponse } from './socketEnd.ts';
 
 /**
  * The answer to a request the HTTP parser refused, as nginx gives it: 414 for a request-target
@@ -13,7 +12,7 @@ import { afterPendingResponse, closeSoon } from './socketEnd.ts';
  */
 export function clientErrorAnswer(error: Error & { code?: string; rawPacket?: Buffer }, socket: Socket, maxRequestTarget: number): Answer | undefined {
   // The request being answered failed in its own body once its response began: nothing to say.
-  const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  const current = currentResponse(socket);
   if (error.code === 'ECONNRESET' || !socket.writable || (current?.headersSent && !current.req?.complete)) return undefined;
   switch (error.code) {
     case 'HPE_HEADER_OVERFLOW':
@@ -48,7 +47,7 @@ function requestLineTooLong(packet: Buffer | undefined, maxRequestTarget: number
 export function answerClientError(error: Error & { code?: string; rawPacket?: Buffer }, socket: Socket, maxRequestTarget: number): void {
   const answer = clientErrorAnswer(error, socket, maxRequestTarget);
   if (!answer) return void socket.destroy();
-  const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
+  const current = currentResponse(socket);
   const owed = current?.req?.complete ? afterPendingResponse(socket) : Promise.resolve();
   void owed.then(() => (socket.writable ? closeSoon(socket, answerBytes(answer)) : socket.destroy()));
 }

@@ -3,7 +3,7 @@ import type { Socket } from 'node:net';
 import type { ServerSettings } from '../core/config/serverSettings.ts';
 import * as answers from '../core/answers.ts';
 import { answerBytes } from './answerBytes.ts';
-import { closeSoon } from './socketEnd.ts';
+import { closeSoon, currentResponse } from './socketEnd.ts';
 
 type Phase = 'head' | 'busy' | 'idle';
 
@@ -150,8 +150,7 @@ export class ConnectionGuard {
 
 /** Whether the socket's current response has begun (its status line is out). */
 function startedResponse(socket: Socket): boolean {
-  const current = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage;
-  return current?.headersSent ?? false;
+  return currentResponse(socket)?.headersSent ?? false;
 }
 
 /** Ends a connection, with a 408 first when `answer` says one is due and it can still be given. */

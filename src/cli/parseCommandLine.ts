@@ -6,6 +6,9 @@ export const OPTIONS = {
   config: { type: 'string', short: 'c' },
   port: { type: 'string', short: 'p' },
   hostname: { type: 'string', short: 'H' },
+  'access-log': { type: 'string' },
+  admin: { type: 'string' },
+  watch: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;
@@ -34,7 +37,7 @@ function usageError(error: unknown): UsageError | undefined {
   const { code, message = '' } = (error ?? {}) as { code?: string; message?: string };
   if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return new UsageError(unknownOption(/'([^']+)'/.exec(message)?.[1] ?? message));
   if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-    const name = /--([a-z]+)/.exec(message)?.[1] ?? '';
+    const name = /--([a-z-]+)/.exec(message)?.[1] ?? '';
     return new UsageError(/missing/.test(message) ? `option --${name} needs a value` : `option --${name} takes no value`);
   }
   return undefined;
@@ -44,7 +47,12 @@ function unknownOption(option: string): string {
   const names = Object.keys(OPTIONS) as OptionName[];
   const guess = option.startsWith('--')
     ? names.find((name) => name === suggest(option.slice(2), names))
-    : names.find((name) => OPTIONS[name].short.toLowerCase() === option.slice(1).toLowerCase());
-  if (guess) return `unknown option ${option}; did you mean ${option.startsWith('--') ? `--${guess}` : `-${OPTIONS[guess].short}`}?`;
-  return `unknown option ${option}; the options are ${names.map((name) => `-${OPTIONS[name].short}/--${name}`).join(', ')}`;
+    : names.find((name) => shortOf(name)?.toLowerCase() === option.slice(1).toLowerCase());
+  if (guess) return `unknown option ${option}; did you mean ${option.startsWith('--') || !shortOf(guess) ? `--${guess}` : `-${shortOf(guess)}`}?`;
+  return `unknown option ${option}; the options are ${names.map((name) => (shortOf(name) ? `-${shortOf(name)}/--${name}` : `--${name}`)).join(', ')}`;
+}
+
+function shortOf(name: OptionName): string | undefined {
+  const option = OPTIONS[name];
+  return 'short' in option ? option.short : undefined;
 }

@@ -18,6 +18,8 @@ export interface Exchange {
   readonly path: string;
   /** The raw query string including `?`, or `''`. */
   readonly query: string;
+  /** The id sent upstream and back in `X-Request-Id`, and logged. */
+  readonly requestId: string;
   readonly route: Route;
 }
 
@@ -45,6 +47,10 @@ export type ResponseRewrite = (exchange: Exchange, headers: HeaderFields) => voi
 export interface Route {
   /** How logs and error bodies name the route, such as `www.mango.com` or `/mango`. */
   readonly name: string;
+  /** The `host` it serves, as written; undefined for a path-only route. */
+  readonly host: string | undefined;
+  /** The path prefix it serves, as written (`/` when none is). */
+  readonly path: string;
   readonly pool: Pool;
   readonly timeouts: Timeouts;
   /** Whether `TRACE` is let through: only where a `method_allow` names it (it echoes the request, cookies included). */

@@ -10,10 +10,12 @@ import { FieldList } from './http/FieldList.ts';
 export interface OwnAnswer extends Answer {
   readonly headers: FieldList;
   readonly body: string;
+  /** Why, for the access log, where it says more than the body may tell the client. */
+  readonly cause?: string;
 }
 
-function plain(status: number, text: string): OwnAnswer {
-  return { status, headers: new FieldList(['content-type', 'text/plain; charset=utf-8', 'cache-control', 'no-store']), body: `${text}\n` };
+function plain(status: number, text: string, cause?: string): OwnAnswer {
+  return { status, headers: new FieldList(['content-type', 'text/plain; charset=utf-8', 'cache-control', 'no-store']), body: `${text}\n`, cause };
 }
 
 /** The methods a route serves without a `method_allow`: every one but CONNECT and TRACE. */
@@ -22,8 +24,11 @@ const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 /** 400: the request cannot be read as one to forward (`why` says what is wrong with it). */
 export const badRequest = (why: string) => plain(400, `Bad Request: ${why}`);
 
-/** 403: a firewall rule refuses the request (RFC 9110 section 15.5.4). */
-export const forbidden = () => plain(403, 'Forbidden');
+/**
+ * 403: a firewall rule refuses the request (RFC 9110 section 15.5.4).
+ * @param rule which one, for the access log only: the client is not told what to get round
+ */
+export const forbidden = (rule?: string) => plain(403, 'Forbidden', rule && `firewall: ${rule}`);
 
 /** 404: no route matches. */
 export const notFound = () => plain(404, 'Not Found');

@@ -42,9 +42,9 @@ export class ConnectionGuard {
   readonly #watches = new Map<Socket, Watch>();
   /** Every open connection, upgraded ones included, for a stop that cannot wait any longer. */
   readonly #sockets = new Set<Socket>();
-  readonly #settings: ServerSettings;
+  #settings: ServerSettings;
   readonly #now: () => number;
-  readonly #sweeper: ReturnType<typeof setInterval>;
+  #sweeper: ReturnType<typeof setInterval> | undefined;
 
   constructor(server: Server, settings: ServerSettings, now: () => number = Date.now) {
     this.#settings = settings;
@@ -53,6 +53,13 @@ export class ConnectionGuard {
     server.on('request', (request: IncomingMessage, response: ServerResponse) => this.#started(request, response));
     // An upgraded connection is a tunnel from then on, no longer HTTP: its pace is the application's.
     server.on('upgrade', (request: IncomingMessage) => this.#watches.delete(request.socket));
+    this.update(settings);
+  }
+
+  /** Takes up a reloaded config's client timeouts, for every connection from the next sweep on. */
+  update(settings: ServerSettings): void {
+    this.#settings = settings;
+    clearInterval(this.#sweeper);
     const { clientHeader, clientIdle, clientBody, clientSend } = settings;
     const tick = Math.max(25, Math.min(1000, Math.min(clientHeader, clientIdle, clientBody, clientSend) / 4));
     this.#sweeper = setInterval(() => this.sweep(), tick);

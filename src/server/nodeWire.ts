@@ -5,6 +5,7 @@ import { FieldList } from '../core/http/FieldList.ts';
 import type { Answer } from '../core/Answer.ts';
 import * as answers from '../core/answers.ts';
 import type { BodyHandling, Wire } from '../core/Upstream.ts';
+import type { RequestRecord } from '../core/observe/RequestRecord.ts';
 import { classifyBodyError } from '../upstream/upstreamErrors.ts';
 
 /**
@@ -94,7 +95,7 @@ async function* concatWithRest(head: Buffer[], rest: AsyncIterator<Buffer>): Asy
  * fails cuts the client's response off rather than ending it as if complete.
  * @param unsendable told why an answer whose fields Node refuses (a backend's, not valid HTTP) became a 502
  */
-export function sendAnswer(response: ServerResponse, answer: Answer<NodeWire['body']>, unsendable?: (error: unknown) => void): void {
+export function sendAnswer(response: ServerResponse, answer: Answer<NodeWire['body']>, unsendable?: (error: unknown) => void, record?: RequestRecord): void {
   const { body } = answer;
   try {
     response.writeHead(answer.status, answer.headers instanceof FieldList ? answer.headers.flat : FieldList.copyOf(answer.headers).flat);
@@ -104,9 +105,15 @@ export function sendAnswer(response: ServerResponse, answer: Answer<NodeWire['bo
     if (response.headersSent) return;
     unsendable?.(error);
     const refusal = answers.badGateway();
+    if (record) record.bytesSent = Buffer.byteLength(refusal.body);
     response.writeHead(refusal.status, refusal.headers.flat).end(refusal.body);
     return;
   }
-  if (!(body instanceof Readable)) return void response.end(body ?? undefined);
+  if (!(body instanceof Readable)) {
+    // A HEAD's answer or a 304 carries no body, whatever the backend's bytes (node:http drops them).
+    if (record && body && response.statusCode !== 304 && response.req.method !== 'HEAD') record.bytesSent = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+    return void response.end(body ?? undefined);
+  }
+  if (record) body.on('data', (chunk: Buffer) => void (record.bytesSent += chunk.length));
   pipeline(body, response, () => {});
 }

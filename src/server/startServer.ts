@@ -1,57 +1,50 @@
-import { readFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type { CompiledConfig } from '../core/config/compileConfig.ts';
-import { loadConfig, type LoadedConfig } from '../core/config/loadConfig.ts';
-import type { Environment } from '../core/config/substituteEnv.ts';
 import { ErrorLog } from '../core/ErrorLog.ts';
-import { startHealthChecks } from '../core/health/startHealthChecks.ts';
-import { undiciNodeUpstream, undiciUpstream } from '../upstream/undiciUpstream.ts';
+import type { RequestObserver } from '../core/observe/RequestRecord.ts';
+import { undiciNodeUpstream } from '../upstream/undiciUpstream.ts';
 import { answerClientError } from './clientErrorAnswer.ts';
 import { ConnectionGuard } from './connectionGuard.ts';
+import type { LiveConfig } from './LiveConfig.ts';
 import type { NodeWire } from './nodeWire.ts';
 import { requestHandler, type HandlerOptions } from './requestHandler.ts';
 import { upgradeHandler } from './upgradeHandler.ts';
 
 export interface ServerOptions {
-  /** Path of the YAML or JSON config file. */
-  readonly configFile: string;
+  /** The config to serve, and its reloads. */
+  readonly live: LiveConfig;
   /** @default 8080; 0 picks a free port */
   readonly port?: number;
   /** @default '127.0.0.1' */
   readonly hostname?: string;
   readonly log?: (line: string) => void;
-  /** Where `${env:NAME}` in the config is looked up. @default none is set */
-  readonly env?: Environment;
+  /** Told of every request once it is answered (access log, metrics). @default none */
+  readonly observe?: RequestObserver;
 }
 
 export interface RunningServer {
   /** `http://HOST:PORT`, with the port actually bound. */
   readonly url: string;
-  readonly config: LoadedConfig;
   /** Stops accepting, lets in-flight requests finish (up to `drainMs`), then releases everything. */
   close(drainMs?: number): Promise<void>;
 }
 
 /**
- * Loads the config and serves the balancer from `node:http`: on Node, and on Deno through its Node
- * compatibility, so both runtimes share one server, one wire and one set of limits. Rejects with a
- * `ConfigError` on a bad config.
+ * Serves the balancer from `node:http`: on Node, and on Deno through its Node compatibility, so
+ * both runtimes share one server, one wire and one set of limits. Each request is served by the
+ * config in use when it arrives.
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
-  const config = loadConfig(await readFile(options.configFile, 'utf8'), options.configFile, { env: options.env });
+  const { live } = options;
   const log = options.log ?? ((line: string) => console.error(line));
-  // Requests travel on the server's own streams; health probes, rare, on web ones.
+  // Requests travel on the server's own streams.
   const upstream = undiciNodeUpstream<NodeWire>();
-  const probes = undiciUpstream();
-  // One round of probes before serving, so no request meets a backend already known to be dead.
-  const health = startHealthChecks(config.backends, { upstream: probes, log });
-  await health.probeAll();
 
-  const limits = config.server;
+  const limits = live.config.server;
   // One line per 5xx the balancer answers itself, a few a second per cause at most.
   const errorLog = new ErrorLog(log);
-  const handler: HandlerOptions = { config: (): CompiledConfig => config, upstream, errorLog };
+  const handler: HandlerOptions = { config: (): CompiledConfig => live.config, upstream, errorLog, observe: options.observe };
   const server = createServer(
     {
       // Room for a request line up to max_request_target besides fields up to max_header_size:
@@ -72,7 +65,16 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   server.maxHeadersCount = 0;
   const guard = new ConnectionGuard(server, limits);
   server.on('upgrade', upgradeHandler(server, handler));
-  server.on('clientError', (error: Error & { code?: string; rawPacket?: Buffer }, socket: Socket) => answerClientError(error, socket, limits.maxRequestTarget));
+  server.on('clientError', (error: Error & { code?: string; rawPacket?: Buffer }, socket: Socket) => answerClientError(error, socket, live.config.server.maxRequestTarget));
+  // A reload's limits and client timeouts: admit reads them per request; the parser's bound and
+  // the guard's timers take them up here, for connections from now on.
+  live.onReload((next) => {
+    // Read by node:http for each new connection's parser; not in its types.
+    (server as Server & { maxHeaderSize: number }).maxHeaderSize = next.server.maxHeaderSize + next.server.maxRequestTarget;
+    server.headersTimeout = next.server.clientHeader + 1000;
+    server.keepAliveTimeout = next.server.clientIdle;
+    guard.update(next.server);
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port ?? 8080, options.hostname ?? '127.0.0.1', () => (server.off('error', reject), resolve()));
@@ -82,13 +84,11 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
 
   return {
     url: `http://${host}:${port}`,
-    config,
     close: async (drainMs = 30_000) => {
-      health.stop();
       await drain(server, guard, drainMs);
       guard.stop();
       errorLog.flush();
-      await Promise.all([upstream.close(), probes.close()]);
+      await upstream.close();
     },
   };
 }

@@ -6,6 +6,7 @@ import { offersWebSocket } from '../core/proxy/webSocket.ts';
 import type { Answer } from '../core/Answer.ts';
 import * as answers from '../core/answers.ts';
 import type { ErrorLog, FailedRequest } from '../core/ErrorLog.ts';
+import { RequestRecord } from '../core/observe/RequestRecord.ts';
 import { clientRequestOf } from './clientRequest.ts';
 import { ClientSignal, nodeBodies, type NodeWire } from './nodeWire.ts';
 import { answerBytes } from './answerBytes.ts';
@@ -38,34 +39,52 @@ export function upgradeHandler(server: Server, options: HandlerOptions): (incomi
       server.emit('request', incoming, response);
       return;
     }
+    // Logged once the connection closes, the tunnel's whole life: the bytes the client was sent
+    // on it, and the status of the answer to the handshake (499 when none was sent).
+    const record = new RequestRecord();
+    let status = 499;
+    const answered = (answer: Answer<unknown>) => void (status = answer.status);
+    const { observe } = options;
+    if (observe) {
+      const before = (socket as Socket).bytesWritten ?? 0;
+      socket.once('close', () => {
+        record.bytesSent = ((socket as Socket).bytesWritten ?? before) - before;
+        record.finish(status);
+        observe(record);
+      });
+    }
     // The handshake is a GET without content (RFC 6455 section 4.1); a body would reach the backend
     // as the tunnel's first bytes, past every rule.
-    if (request.body !== null) return refuse(socket, answers.badRequest('a WebSocket handshake has no body'));
+    if (request.body !== null) {
+      record.error = 'a WebSocket handshake has no body';
+      return refuse(socket, answers.badRequest(record.error), answered);
+    }
     try {
-      const admitted = admit<NodeWire>(options.config(), { ...request, body: null });
-      if (!isAdmitted(admitted)) return refuse(socket, admitted);
+      const admitted = admit<NodeWire>(options.config(), { ...request, body: null }, record);
+      if (!isAdmitted(admitted)) return refuse(socket, admitted, answered);
       // The one upgrade a balancer joins end to end: the hop-by-hop pair goes on to the backend.
       admitted.outgoing.headers.set('connection', 'upgrade');
       admitted.outgoing.headers.set('upgrade', 'websocket');
       forwardAdmitted(admitted, { upstream: tunnelUpstream, bodies: nodeBodies, signal: new ClientSignal(socket), errorLog: options.errorLog }).then(
         // A response still on its way for a request pipelined before this one goes out first.
-        (answer) => afterPendingResponse(socket).then(() => join(socket, head, answer)),
-        (error) => fail(socket, admitted.exchange, error, options.errorLog),
+        (answer) => afterPendingResponse(socket).then(() => join(socket, head, answer, answered)),
+        (error) => fail(socket, admitted.exchange, error, options.errorLog, answered),
       );
     } catch (error) {
-      fail(socket, askedOf(incoming), error, options.errorLog);
+      fail(socket, askedOf(incoming), error, options.errorLog, answered);
     }
   };
 }
 
 /** A 101 joins the client's connection to the backend's; anything else is written and the connection closed. */
-function join(client: Duplex, head: Buffer, answer: Answer<NodeWire['body']>): void {
+function join(client: Duplex, head: Buffer, answer: Answer<NodeWire['body']>, answered: (answer: Answer<unknown>) => void): void {
   const backend = answer.body;
   if (answer.status !== 101 || !(backend instanceof Duplex)) {
     if (backend !== null && typeof backend !== 'string' && !(backend instanceof Uint8Array)) nodeBodies.discard(backend);
-    return refuse(client, { ...answer, body: typeof backend === 'string' || backend instanceof Uint8Array ? backend : null });
+    return refuse(client, { ...answer, body: typeof backend === 'string' || backend instanceof Uint8Array ? backend : null }, answered);
   }
   if (client.destroyed) return void backend.destroy();
+  answered(answer);
   client.write(rawHead(answer));
   if (head.length > 0) backend.write(head);
   backend.on('error', () => client.destroy());
@@ -86,14 +105,15 @@ function rawHead(answer: Answer<unknown>): string {
  * Writes the balancer's answer and closes the connection, whatever the client does: no server
  * manages this socket any more. A response still pending on it goes first.
  */
-function refuse(socket: Duplex, answer: Answer<Uint8Array>): void {
+function refuse(socket: Duplex, answer: Answer<Uint8Array>, answered?: (answer: Answer<unknown>) => void): void {
   void afterPendingResponse(socket).then(() => {
     if (!socket.writable) return void socket.destroy();
+    answered?.(answer);
     closeSoon(socket, answerBytes(answer));
   });
 }
 
-function fail(socket: Duplex, asked: FailedRequest, error: unknown, errorLog: ErrorLog): void {
+function fail(socket: Duplex, asked: FailedRequest, error: unknown, errorLog: ErrorLog, answered: (answer: Answer<unknown>) => void): void {
   errorLog.internalError(asked, error);
-  refuse(socket, answers.internalServerError());
+  refuse(socket, answers.internalServerError(), answered);
 }

@@ -27,6 +27,7 @@ export async function forwardWeb(route: Route, outgoing: OutgoingRequest, option
     host: undefined,
     path: outgoing.path,
     query: outgoing.query,
+    requestId: 'test-request',
     route,
   };
   return toResponse(await forward(exchange, outgoing, { upstream: options.upstream, bodies: webBodies, signal: options.signal ?? new AbortController().signal, errorLog: options.errorLog ?? new ErrorLog(() => {}) }));

@@ -24,7 +24,8 @@ function members(weights: number[]): PoolMember[] {
 }
 
 function pool(algorithm: Algorithm, list: PoolMember[], extra: { hashOn?: 'client_ip' | { header: string } | { cookie: string }; sticky?: Sticky; now?: () => number } = {}): Pool {
-  return new Pool(list, createStrategy(algorithm, { members: list, random: seededRandom(1), hashOn: extra.hashOn }), { sticky: extra.sticky, now: extra.now });
+  const random = seededRandom(1);
+  return new Pool(list, (members) => createStrategy(algorithm, { members, random, hashOn: extra.hashOn }), { sticky: extra.sticky, now: extra.now });
 }
 
 function indexOf(list: PoolMember[], backend: Backend | undefined): number {

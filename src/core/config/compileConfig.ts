@@ -16,6 +16,8 @@ import { serverSettings, type ServerSettings } from './serverSettings.ts';
 /** A config turned into the structures a request only looks up. */
 export interface CompiledConfig {
   readonly routes: RouteTable<Route>;
+  /** Every route, in the order written: hosts, then paths. */
+  readonly routesInOrder: readonly Route[];
   /** Every distinct backend, each once, however many routes name it. */
   readonly backends: readonly Backend[];
   /** The client's address from the peer's and, for trusted proxies, the forwarding headers (`trusted_proxies`). */
@@ -41,6 +43,7 @@ export interface CompileOptions {
 export function compileConfig(config: Config, problems: ConfigProblems, options: CompileOptions = {}): CompiledConfig | undefined {
   const pools: PoolCompileContext = { config, backends: new Map(), firstDefined: new Map(), random: options.random ?? Math.random, now: options.now, problems };
   const routes = new RouteTable<Route>();
+  const routesInOrder: Route[] = [];
   const globalRules = compileGlobalRules(config, { now: options.now }, problems);
 
   const compileRoute = (entry: HostRouteConfig | PathRouteConfig, at: (string | number)[]): Route => {
@@ -48,6 +51,8 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
     const path = entry.path ?? '/';
     return {
       name: host ? (path === '/' ? host : host + path) : path,
+      host,
+      path,
       pool: compilePool(entry, at, pools),
       timeouts: resolveTimeouts(config.timeouts, entry.timeouts),
       allowsTrace: [config.firewall_rules, entry.firewall_rules].some((rules) => rules?.method_allow?.some((method) => method.toUpperCase() === 'TRACE')),
@@ -57,6 +62,7 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
 
   config.hosts?.forEach((entry, i) => {
     const route = compileRoute(entry, ['hosts', i]);
+    routesInOrder.push(route);
     const path = problems.attempt(() => routePath(entry.path ?? '/', ['hosts', i, 'path']));
     if (path !== undefined && !routes.add(entry.host, path, route)) {
       problems.add(new ConfigProblem(['hosts', i, 'host'], `another route already serves ${entry.host}${entry.path ?? ''}`));
@@ -64,6 +70,7 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
   });
   config.paths?.forEach((entry, i) => {
     const route = compileRoute(entry, ['paths', i]);
+    routesInOrder.push(route);
     const path = problems.attempt(() => routePath(entry.path, ['paths', i, 'path']));
     if (path !== undefined && !routes.add(undefined, path, route)) {
       problems.add(new ConfigProblem(['paths', i, 'path'], `another route already serves ${entry.path}`));
@@ -77,7 +84,7 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
   warnUnreachablePathRejects(config, problems);
   warnShadowedFirewalls(config, problems);
   if (problems.hasErrors) return undefined;
-  return { routes, backends: [...pools.backends.values()], clientAddress, server: serverSettings(config) };
+  return { routes, routesInOrder, backends: [...pools.backends.values()], clientAddress, server: serverSettings(config) };
 }
 
 /**

@@ -71,7 +71,9 @@ export function compilePool(entry: HostRouteConfig | PathRouteConfig, at: readon
     problems.add(new ConfigProblem([...at, 'hash_on'], `hash_on is only used by algorithm: consistent_hash, and this route uses ${algorithm}`));
   }
   const stickySettings = stickyOf(entry, config);
-  return new Pool(members, createStrategy(algorithm, { members, random: context.random, hashOn: entry.hash_on ?? config.hash_on }), {
+  const hashOn = entry.hash_on ?? config.hash_on;
+  return new Pool(members, (weighted) => createStrategy(algorithm, { members: weighted, random: context.random, hashOn }), {
+    algorithm,
     retries: retriesOf(entry, config),
     sticky: stickySettings && new Sticky(stickySettings),
     now: context.now,

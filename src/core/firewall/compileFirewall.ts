@@ -33,15 +33,15 @@ export interface FirewallRules {
  */
 export function compileFirewall(rules: FirewallRules | undefined, at: readonly (string | number)[], problems: ConfigProblems): Guard | undefined {
   if (!rules) return undefined;
-  const checks: ((exchange: Exchange, address: bigint | undefined) => boolean)[] = [];
+  const checks: [rule: string, refuses: (exchange: Exchange, address: bigint | undefined) => boolean][] = [];
 
   if (rules.ip_reject?.length) {
     const reject = new IpRanges(rules.ip_reject, [...at, 'ip_reject'], problems);
-    checks.push((_, address) => address !== undefined && reject.has(address));
+    checks.push(['ip_reject', (_, address) => address !== undefined && reject.has(address)]);
   }
   if (rules.ip_allow) {
     const allow = new IpRanges(rules.ip_allow, [...at, 'ip_allow'], problems);
-    checks.push((_, address) => address === undefined || !allow.has(address));
+    checks.push(['ip_allow', (_, address) => address === undefined || !allow.has(address)]);
   }
   if (rules.method_allow) {
     const methods = new Set<string>();
@@ -51,30 +51,26 @@ export function compileFirewall(rules: FirewallRules | undefined, at: readonly (
     });
     // As nginx's limit_except: allowing GET allows HEAD, which asks for the same without the body.
     if (methods.has('GET')) methods.add('HEAD');
-    checks.push((exchange) => !methods.has(exchange.method));
+    checks.push(['method_allow', (exchange) => !methods.has(exchange.method)]);
   }
   if (rules.path_reject?.length && eachPathCompiles(rules.path_reject, [...at, 'path_reject'], problems)) {
     const paths = new PathPrefixes(rules.path_reject, [...at, 'path_reject']);
-    checks.push((exchange) => paths.matches(exchange.path));
+    checks.push(['path_reject', (exchange) => paths.matches(exchange.path)]);
   }
   const headerPatterns: [string, RegExp[]][] = Object.entries(rules.header_reject ?? {}).map(([name, patterns]) => [
     headerName(name, [...at, 'header_reject', name], problems),
     compilePatterns(patterns, [...at, 'header_reject', name], problems),
   ]);
-  if (rules.user_agent_reject) headerPatterns.push(['user-agent', compilePatterns(rules.user_agent_reject, [...at, 'user_agent_reject'], problems)]);
-  if (headerPatterns.length > 0) {
-    checks.push((exchange) =>
-      headerPatterns.some(([name, patterns]) => {
-        const value = exchange.headers.get(name);
-        return value !== null && patterns.some((pattern) => pattern.test(value));
-      }),
-    );
+  if (headerPatterns.length > 0) checks.push(['header_reject', (exchange) => headerPatterns.some(([name, patterns]) => matchesAny(exchange, name, patterns))]);
+  if (rules.user_agent_reject) {
+    const patterns = compilePatterns(rules.user_agent_reject, [...at, 'user_agent_reject'], problems);
+    checks.push(['user_agent_reject', (exchange) => matchesAny(exchange, 'user-agent', patterns)]);
   }
 
   if (checks.length === 0) return undefined;
   return (exchange) => {
     const address = clientIpOf(exchange);
-    for (const refuses of checks) if (refuses(exchange, address)) return answers.forbidden();
+    for (const [rule, refuses] of checks) if (refuses(exchange, address)) return answers.forbidden(rule);
     return undefined;
   };
 }
@@ -102,4 +98,9 @@ function eachPathCompiles(entries: readonly string[], at: readonly (string | num
     }
   });
   return compiles;
+}
+
+function matchesAny(exchange: Exchange, header: string, patterns: readonly RegExp[]): boolean {
+  const value = exchange.headers.get(header);
+  return value !== null && patterns.some((pattern) => pattern.test(value));
 }

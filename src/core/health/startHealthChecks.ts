@@ -1,6 +1,7 @@
 import type { Upstream } from '../Upstream.ts';
 import type { CheckedBackend } from './CheckedBackend.ts';
 import { describeHealthEvent } from './describeHealthEvent.ts';
+import type { HealthState } from './HealthState.ts';
 import { probeBackend, type Timers } from './probeBackend.ts';
 
 export interface HealthCheckOptions {
@@ -28,6 +29,22 @@ export interface HealthChecks {
    * answered or timed out. A backend whose probe is already under way is not probed twice.
    */
   probeAll(): Promise<void>;
+  /**
+   * Moves the checks to a reloaded config's backends: a backend whose health was taken over (the
+   * same `HealthState`, `Backend.adopt`) keeps its prober and its timer; probers stop for
+   * backends gone and start for backends new, and the promise resolves once each new one has
+   * had its first probe, so the new config can be served without a request meeting a dead backend.
+   */
+  update(backends: readonly CheckedBackend[]): Promise<void>;
+}
+
+/** One backend's prober: keyed by its health, which a reload may hand from one backend object to the next. */
+interface Prober {
+  backend: CheckedBackend;
+  timer: unknown;
+  running: Promise<void> | undefined;
+  readonly unsubscribe: () => void;
+  stopped: boolean;
 }
 
 /**
@@ -41,54 +58,73 @@ export interface HealthChecks {
 export function startHealthChecks(backends: readonly CheckedBackend[], options: HealthCheckOptions): HealthChecks {
   const timers: Timers = options.timers ?? { setTimeout: (f, ms) => globalThis.setTimeout(f, ms), clearTimeout: (h) => globalThis.clearTimeout(h as number) };
   const random = options.random ?? Math.random;
-  const scheduled = new Map<CheckedBackend, unknown>();
-  const running = new Map<CheckedBackend, Promise<void>>();
-  let stopped = false;
+  const probers = new Map<HealthState, Prober>();
 
-  const unsubscribe = backends.map((backend) =>
-    backend.health.subscribe((event) => {
-      // A backend found up at start is what everyone expects; only news is logged.
-      if (event.kind === 'up' && event.first) return;
-      options.log(describeHealthEvent(backend, event));
-    }),
-  );
-  const checked = backends.filter((backend) => backend.health.active);
-
-  const probe = (backend: CheckedBackend): Promise<void> => {
-    const settings = backend.health.active!;
-    let promise = running.get(backend);
-    if (!promise) {
-      promise = probeBackend(backend, settings, options.upstream, timers)
-        .then((result) => {
-          if (!stopped) backend.health.recordProbe(result.passed, result.reason);
-        })
-        .finally(() => running.delete(backend));
-      running.set(backend, promise);
-    }
-    return promise;
+  const probe = (prober: Prober): Promise<void> => {
+    prober.running ??= probeBackend(prober.backend, prober.backend.health.active!, options.upstream, timers)
+      .then((result) => {
+        if (!prober.stopped) prober.backend.health.recordProbe(result.passed, result.reason);
+      })
+      .finally(() => (prober.running = undefined));
+    return prober.running;
   };
 
-  const schedule = (backend: CheckedBackend): void => {
-    if (stopped || options.schedule === false) return;
-    const settings = backend.health.active!;
+  const schedule = (prober: Prober): void => {
+    if (prober.stopped || options.schedule === false) return;
+    const settings = prober.backend.health.active!;
     const delay = settings.intervalMs + Math.floor(random() * settings.jitterMs);
-    scheduled.set(
-      backend,
-      timers.setTimeout(() => void probe(backend).then(() => schedule(backend)), delay),
-    );
+    prober.timer = timers.setTimeout(() => void probe(prober).then(() => schedule(prober)), delay);
   };
 
-  for (const backend of checked) schedule(backend);
+  const start = (backend: CheckedBackend): Prober => {
+    const prober: Prober = {
+      backend,
+      timer: undefined,
+      running: undefined,
+      stopped: false,
+      unsubscribe: backend.health.subscribe((event) => {
+        // A backend found up at start is what everyone expects; only news is logged.
+        if (event.kind === 'up' && event.first) return;
+        options.log(describeHealthEvent(prober.backend, event));
+      }),
+    };
+    probers.set(backend.health, prober);
+    if (backend.health.active) schedule(prober);
+    return prober;
+  };
+
+  const end = (prober: Prober): void => {
+    prober.stopped = true;
+    if (prober.timer !== undefined) timers.clearTimeout(prober.timer);
+    prober.unsubscribe();
+  };
+
+  const checked = () => [...probers.values()].filter((prober) => prober.backend.health.active);
+
+  for (const backend of backends) if (!probers.has(backend.health)) start(backend);
 
   return {
     stop() {
-      stopped = true;
-      for (const handle of scheduled.values()) timers.clearTimeout(handle);
-      scheduled.clear();
-      for (const off of unsubscribe) off();
+      for (const prober of probers.values()) end(prober);
+      probers.clear();
     },
     async probeAll() {
-      await Promise.all(checked.map(probe));
+      await Promise.all(checked().map(probe));
+    },
+    async update(next) {
+      const kept = new Set(next.map((backend) => backend.health));
+      for (const [health, prober] of probers) {
+        if (kept.has(health)) continue;
+        end(prober);
+        probers.delete(health);
+      }
+      const started: Prober[] = [];
+      for (const backend of next) {
+        const prober = probers.get(backend.health);
+        if (prober) prober.backend = backend;
+        else started.push(start(backend));
+      }
+      await Promise.all(started.filter((prober) => prober.backend.health.active).map(probe));
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { BalancingStrategy, Member, PickRequest } from '../balancing/BalancingStrategy.ts';
+import type { Algorithm } from '../balancing/createStrategy.ts';
 import type { Sticky } from '../balancing/sticky.ts';
 import { RetryBudget } from '../retry/RetryBudget.ts';
 import { DEFAULT_RETRIES, type RetrySettings } from '../retry/RetrySettings.ts';
@@ -7,7 +8,12 @@ import type { Backend } from './Backend.ts';
 /** A backend of a pool and its weight. */
 export type PoolMember = Member<Backend>;
 
+/** Builds the pool's strategy for its members, again whenever a weight changes at run time. */
+export type StrategyFactory = (members: readonly PoolMember[]) => BalancingStrategy<Backend>;
+
 export interface PoolOptions {
+  /** The `algorithm` it was built from, for the status page. @default 'random' */
+  readonly algorithm?: Algorithm;
   /** @default DEFAULT_RETRIES */
   readonly retries?: RetrySettings;
   /** Pins clients to a backend by cookie; undefined for none. */
@@ -18,32 +24,52 @@ export interface PoolOptions {
 
 /** A route's backends and how one is chosen among them. */
 export class Pool {
-  readonly members: readonly PoolMember[];
+  readonly algorithm: Algorithm;
   readonly retries: RetrySettings;
   readonly retryBudget: RetryBudget;
   readonly sticky: Sticky | undefined;
-  readonly #strategy: BalancingStrategy<Backend>;
+  /** The members with the config's weights. */
+  readonly #configured: readonly PoolMember[];
+  #members: readonly PoolMember[];
+  readonly #makeStrategy: StrategyFactory;
+  #strategy: BalancingStrategy<Backend>;
   readonly #now: () => number;
 
-  constructor(members: readonly PoolMember[], strategy: BalancingStrategy<Backend>, options: PoolOptions = {}) {
-    this.members = members;
-    this.#strategy = strategy;
+  constructor(members: readonly PoolMember[], makeStrategy: StrategyFactory, options: PoolOptions = {}) {
+    this.#configured = this.#members = members;
+    this.#makeStrategy = makeStrategy;
+    this.#strategy = makeStrategy(members);
+    this.algorithm = options.algorithm ?? 'random';
     this.#now = options.now ?? Date.now;
     this.retries = options.retries ?? DEFAULT_RETRIES;
     this.retryBudget = new RetryBudget(this.retries.budgetRatio, this.retries.budgetMinPerSecond, options.now);
     this.sticky = options.sticky;
   }
 
+  /** The backends and their weights: the config's, or one set at run time (`Backend.weight`). */
+  get members(): readonly PoolMember[] {
+    return this.#members;
+  }
+
   /**
-   * Picks a backend for the request among those not down and not in `exclude` (the ones this
-   * request already tried), or undefined when none is left. Ejected backends are skipped unless
+   * Takes up the weights set at run time on its backends (`Backend.weight`): the strategy is built
+   * again, so a ring or a rotation reflects them at once.
+   */
+  reweigh(): void {
+    this.#members = this.#configured.map((member) => (member.backend.weight === undefined ? member : { backend: member.backend, weight: member.backend.weight }));
+    this.#strategy = this.#makeStrategy(this.#members);
+  }
+
+  /**
+   * Picks a backend for the request among those not drained, not down and not in `exclude` (the
+   * ones this request already tried), or undefined when none is left. Ejected backends are skipped unless
    * every remaining one is ejected: then they are tried anyway (Envoy's panic mode), because a
    * guess beats a certain 503 when passive health may simply have over-reacted.
    * First ends the ejections whose cool-down is over, so their return is logged as they come back.
    */
   pick(request: PickRequest, exclude?: ReadonlySet<Backend>): Backend | undefined {
     const now = this.#now();
-    for (const member of this.members) member.backend.health.endEjection(now);
+    for (const member of this.#members) member.backend.health.endEjection(now);
     const candidates = this.#candidates(exclude, now);
     if (candidates.length === 0) return undefined;
     return this.sticky?.find(candidates, request.headers) ?? this.#strategy.pick(candidates, request);
@@ -55,12 +81,12 @@ export class Pool {
   }
 
   #live(exclude: ReadonlySet<Backend> | undefined): readonly PoolMember[] {
-    return this.members.filter((member) => member.backend.health.isUp && !exclude?.has(member.backend));
+    return this.#members.filter((member) => !member.backend.draining && member.backend.health.isUp && !exclude?.has(member.backend));
   }
 
   #candidates(exclude: ReadonlySet<Backend> | undefined, now: number): readonly PoolMember[] {
     // The common case, every backend fine and none tried yet, allocates nothing.
-    if (!exclude && this.members.every((member) => member.backend.isHealthy(now))) return this.members;
+    if (!exclude && this.#members.every((member) => member.backend.isHealthy(now))) return this.#members;
     const live = this.#live(exclude);
     const healthy = live.filter((member) => !member.backend.health.isEjected(now));
     return healthy.length > 0 ? healthy : live;

@@ -10,6 +10,8 @@ import { addForwardingHeaders } from './forwardingHeaders.ts';
 import { removeHopByHop } from '../http/hopByHop.ts';
 import { splitTarget } from './splitTarget.ts';
 import type { WebWire, Wire } from '../Upstream.ts';
+import { RequestRecord } from '../observe/RequestRecord.ts';
+import { requestIdFrom } from '../rules/requestId.ts';
 
 const ABSOLUTE_FORM = /^https?:\/\//i;
 
@@ -55,6 +57,8 @@ export interface ClientRequest<W extends Wire = WebWire> {
 export interface Admitted<W extends Wire = WebWire> {
   readonly exchange: Exchange;
   readonly outgoing: OutgoingRequest<W>;
+  /** What the logs and metrics learn of it, filled in on the way. */
+  readonly record: RequestRecord;
 }
 
 /**
@@ -63,37 +67,49 @@ export interface Admitted<W extends Wire = WebWire> {
  * forwarding headers and the route's request rules. Returns the balancer's own answer instead
  * when the request goes no further (400, 403, 404, 429).
  */
-export function admit<W extends Wire>(config: AdmitConfig, request: ClientRequest<W>): Admitted<W> | Answer {
+export function admit<W extends Wire>(config: AdmitConfig, request: ClientRequest<W>, record = new RequestRecord()): Admitted<W> | Answer {
+  const refused = (answer: Answer) => refuse(record, answer);
+  record.method = request.method;
+  record.path = request.target;
+  record.client = request.peer;
+  // Made first, so that even a refusal carries an id to quote.
+  const requestId = (record.requestId = requestIdFrom(request.headers));
   // A tunnel, not a request for a resource: a balancer has nothing to forward it to. Forwarded,
   // undici would open one to the backend (RFC 9110 section 9.3.6).
-  if (request.method === 'CONNECT') return answers.notImplemented('CONNECT is not proxied');
+  if (request.method === 'CONNECT') return refused(answers.notImplemented('CONNECT is not proxied'));
   // Origin form, or absolute form from a client that takes the balancer for a proxy; the
   // asterisk and authority forms ask nothing a balancer forwards (RFC 9112 section 3.2).
-  if (request.target.charCodeAt(0) !== 47 /* / */ && !ABSOLUTE_FORM.test(request.target)) return answers.badRequest('the request-target is not a path');
+  if (request.target.charCodeAt(0) !== 47 /* / */ && !ABSOLUTE_FORM.test(request.target)) return refused(answers.badRequest('the request-target is not a path'));
   const limits = config.server;
   const target = splitTarget(request.target);
+  record.path = target.path;
+  record.query = target.query;
   // Measured as the backend would get it, whatever form the runtime handed over (RFC 9110 section 15.5.15).
-  if (target.path.length + target.query.length > limits.maxRequestTarget) return closing(answers.uriTooLong());
+  if (target.path.length + target.query.length > limits.maxRequestTarget) return refused(closing(answers.uriTooLong()));
   const refusal = refuseHead(request.headers, limits);
-  if (refusal) return refusal;
+  if (refusal) return refused(refusal);
   const path = normalizePath(target.path);
-  if (path === undefined) return answers.badRequest('the path cannot be normalised safely');
+  if (path === undefined) return refused(answers.badRequest('the path cannot be normalised safely'));
+  record.path = path;
 
-  const host = request.headers.get('host') ?? undefined;
-  if (host !== undefined && !isValidHost(host)) return answers.badRequest('the Host header is not a host');
-  const route = config.routes.match(host, path);
-  if (!route) return answers.notFound();
+  const host = (record.host = request.headers.get('host') ?? undefined);
+  if (host !== undefined && !isValidHost(host)) return refused(answers.badRequest('the Host header is not a host'));
+  const route = (record.route = config.routes.match(host, path));
+  if (!route) return refused(answers.notFound());
   // TRACE echoes the request, credentials included, to whatever script asks (cross-site tracing):
   // refused, as nginx does, unless a route's method_allow names it (RFC 9110 section 9.3.8).
-  if (request.method === 'TRACE' && !route.allowsTrace) return answers.methodNotAllowed();
+  if (request.method === 'TRACE' && !route.allowsTrace) return refused(answers.methodNotAllowed());
 
   // The peer is who connected; the client is who trusted proxies say sent it (trusted_proxies).
   const { peer } = request;
-  const clientAddress = config.clientAddress?.(peer, request.headers) ?? peer;
-  const exchange: Exchange = { method: request.method, headers: request.headers, scheme: request.scheme, clientAddress, host, path, query: target.query, route };
+  const clientAddress = (record.client = config.clientAddress?.(peer, request.headers) ?? peer);
+  const exchange: Exchange = { method: request.method, headers: request.headers, scheme: request.scheme, clientAddress, host, path, query: target.query, requestId, route };
   for (const guard of route.guards) {
     const refusal = guard(exchange);
-    if (refusal) return refusal;
+    if (!refusal) continue;
+    // A route's guards are its firewall (403) and its rate limit (429).
+    record.refusedBy = refusal.status === 429 ? 'rate_limit' : 'firewall';
+    return refused(refusal);
   }
 
   const headers = FieldList.copyOf(request.headers);
@@ -102,9 +118,24 @@ export function admit<W extends Wire>(config: AdmitConfig, request: ClientReques
   // 10.1.1); undici refuses to send the field at all.
   headers.delete('expect');
   addForwardingHeaders(headers, { address: peer, protocol: request.scheme, host });
+  headers.set('x-request-id', requestId);
   const outgoing: OutgoingRequest<W> = { method: request.method, path, query: target.query, headers, body: request.body };
   for (const rewrite of route.requestRewrites) rewrite(exchange, outgoing);
-  return { exchange, outgoing };
+  return { exchange, outgoing, record };
+}
+
+/** The balancer's own answer to a request it goes no further with: its cause recorded, its id sent back. */
+function refuse(record: RequestRecord, answer: Answer): Answer {
+  record.error ??= causeOf(answer);
+  answer.headers.set('x-request-id', record.requestId);
+  return answer;
+}
+
+/** The reason an own answer gives, from its body's first line (`Bad Request: the path ...`). */
+function causeOf(answer: Answer & { cause?: string }): string {
+  if (answer.cause) return answer.cause;
+  const body = typeof answer.body === 'string' ? answer.body : '';
+  return body.split('\n', 1)[0] || String(answer.status);
 }
 
 /** Whether `admit` let the request in. */
@@ -116,10 +147,12 @@ export function isAdmitted<W extends Wire>(result: Admitted<W> | Answer): result
  * The second half: the admitted request is forwarded to the route's pool (with retries), and the
  * route's response rules applied to whatever answer comes back.
  */
-export async function forwardAdmitted<W extends Wire>({ exchange, outgoing }: Admitted<W>, transport: Transport<W>): Promise<Answer<W['body']>> {
-  const answer = await forward(exchange, outgoing, transport);
+export async function forwardAdmitted<W extends Wire>({ exchange, outgoing, record }: Admitted<W>, transport: Transport<W>): Promise<Answer<W['body']>> {
+  const answer = await forward(exchange, outgoing, transport, record);
   try {
     for (const rewrite of exchange.route.responseRewrites) rewrite(exchange, answer.headers);
+    // Ours, last, whatever the backend or a rule set: the id the log line carries.
+    answer.headers.set('x-request-id', exchange.requestId);
   } catch (error) {
     // The body would never be read: let it go, so its backend stops counting it in flight.
     if (answer.body !== null && typeof answer.body !== 'string') transport.bodies.discard(answer.body);

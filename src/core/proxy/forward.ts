@@ -7,6 +7,7 @@ import type { Exchange, OutgoingRequest } from '../Route.ts';
 import { toAnswer } from './toAnswer.ts';
 import type { BodyHandling, Upstream, UpstreamResponse, WebWire, Wire } from '../Upstream.ts';
 import { UpstreamError, upstreamErrorOf } from '../UpstreamError.ts';
+import { RequestRecord } from '../observe/RequestRecord.ts';
 
 /** How a runtime forwards: its upstream client, its bodies, its word for a client gone, and where failures are told. */
 export interface Transport<W extends Wire = WebWire> {
@@ -25,9 +26,13 @@ export interface Transport<W extends Wire = WebWire> {
  * Retries). Answers 503 naming the route when no backend is healthy (or none could be connected
  * to), 502 when the backend fails, 504 when it times out, each logged with its cause.
  */
-export async function forward<W extends Wire>(exchange: Exchange, outgoing: OutgoingRequest<W>, transport: Transport<W>): Promise<Answer<W['body']>> {
+export async function forward<W extends Wire>(exchange: Exchange, outgoing: OutgoingRequest<W>, transport: Transport<W>, record = new RequestRecord()): Promise<Answer<W['body']>> {
   const { pool, timeouts } = exchange.route;
-  const failed = (answer: Answer, cause: string) => (transport.errorLog.failed(answer.status, exchange, cause), answer);
+  const failed = (answer: Answer, cause: string) => {
+    record.error = cause;
+    transport.errorLog.failed(answer.status, exchange, cause);
+    return answer;
+  };
   const unavailable = () => answers.serviceUnavailable(exchange.route.name);
   const tried = new Set<Backend>();
   let backend = pool.pick(exchange);
@@ -44,7 +49,8 @@ export async function forward<W extends Wire>(exchange: Exchange, outgoing: Outg
       body = await transport.bodies.readAhead(outgoing.body, retries.maxBufferedBody);
     } catch {
       // The client's upload broke off (or it went away) before the body was read.
-      return answers.badRequest('the request body could not be read');
+      record.error = 'the request body could not be read';
+      return answers.badRequest(record.error);
     }
   } else if (outgoing.body) {
     body = { replay: () => outgoing.body, replayable: false };
@@ -69,9 +75,13 @@ export async function forward<W extends Wire>(exchange: Exchange, outgoing: Outg
     } catch (caught) {
       backend.inFlight--;
       const error = upstreamErrorOf(caught);
+      record.attempts.push({ backend, status: undefined });
       // A client that went away is not the backend's fault, and wants no retry (nor a log line:
       // nobody is there to be answered).
-      if (transport.signal.aborted) return answers.badGateway();
+      if (transport.signal.aborted) {
+        record.error = 'the client went away';
+        return answers.badGateway();
+      }
       backend.health.recordFailure(`${outgoing.method} ${outgoing.path} -> ${describeFailure(error)}`);
       lastError = error;
       everyFailureWasConnect &&= error.failure === 'connect';
@@ -82,6 +92,7 @@ export async function forward<W extends Wire>(exchange: Exchange, outgoing: Outg
       backend = next;
       continue;
     }
+    record.attempts.push({ backend, status: response.status });
     // Outside the try: a fault in turning the answer into the client's is ours, not the backend's.
     return respond(exchange, backend, outgoing, transport, response);
   }

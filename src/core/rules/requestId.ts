@@ -1,13 +1,18 @@
-import type { Exchange } from '../Route.ts';
-
-const ids = new WeakMap<Exchange, string>();
+import type { HeaderFields } from '../http/HeaderFields.ts';
 
 /**
- * The request's id: a random UUID (RFC 9562) made the first time a rule asks for it, so the
- * request and response rules of one exchange see the same id.
+ * What a client's `X-Request-Id` may be to be kept: 1 to 200 characters that need no quoting in a
+ * header, a log line or a URL (a UUID, a ULID, base64, a trace id). Anything else, a value longer
+ * or with spaces, quotes or control characters, is replaced, so a client cannot forge log lines.
  */
-export function requestIdOf(exchange: Exchange): string {
-  let id = ids.get(exchange);
-  if (id === undefined) ids.set(exchange, (id = crypto.randomUUID()));
-  return id;
+const VALID_REQUEST_ID = /^[A-Za-z0-9._~:+/=@-]{1,200}$/;
+
+/**
+ * The request's id: the client's `X-Request-Id` when it is a valid one (a proxy in front already
+ * named the request), else a random UUID (RFC 9562). It is sent upstream and back, logged, and
+ * `${request_id}` in rules.
+ */
+export function requestIdFrom(headers: HeaderFields): string {
+  const sent = headers.get('x-request-id');
+  return sent !== null && VALID_REQUEST_ID.test(sent) ? sent : crypto.randomUUID();
 }

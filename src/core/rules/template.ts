@@ -1,6 +1,5 @@
 import { ConfigProblem } from '../compile/ConfigProblem.ts';
 import type { Exchange } from '../Route.ts';
-import { requestIdOf } from './requestId.ts';
 
 /**
  * What `${name}` stands for in a rule's value. Each is read before any rule changes the request.
@@ -11,8 +10,8 @@ export const TEMPLATE_VARIABLES: Record<string, (exchange: Exchange) => string> 
   client_address: (exchange) => exchange.clientAddress ?? '',
   /** The Host header as the client sent it. */
   host: (exchange) => exchange.host ?? '',
-  /** A random UUID per request, the same in request and response rules. */
-  request_id: requestIdOf,
+  /** The request's id, as sent upstream and back in `X-Request-Id`: the client's when valid, else a random UUID. */
+  request_id: (exchange) => exchange.requestId,
   /** The request method. */
   method: (exchange) => exchange.method,
   /** The normalised path, before rewrites. */

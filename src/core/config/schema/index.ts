@@ -3,6 +3,7 @@ import { jsonSchemaRule } from './common.ts';
 import { crossKeyRules } from './crossKeyRules.ts';
 import { poolDefaultEntries, poolEntries, TIMEOUTS_DESCRIPTION } from './pool.ts';
 import { globalRuleEntries, ruleEntries } from './rules.ts';
+import { admin } from './admin.ts';
 import { limits, serverTimeouts } from './server.ts';
 
 const hostName = v.pipe(
@@ -41,6 +42,7 @@ export const configSchema = v.pipe(
     ...globalRuleEntries,
     timeouts: v.optional(v.pipe(serverTimeouts, v.description(TIMEOUTS_DESCRIPTION))),
     limits: v.optional(v.pipe(limits, v.description('How much of a request head the balancer reads before it refuses the request.'))),
+    admin: v.optional(v.pipe(admin, v.description('The admin listener: metrics, the status page and the admin API (docs/operations.md).'))),
   }),
   v.check((config) => (config.hosts?.length ?? 0) + (config.paths?.length ?? 0) > 0, 'the config has no routes: add `hosts` or `paths`'),
   jsonSchemaRule({

@@ -1,0 +1,37 @@
+import { MinuteWindow, type MinuteTotals } from '../core/observe/MinuteWindow.ts';
+import type { RequestRecord } from '../core/observe/RequestRecord.ts';
+
+/**
+ * Each backend's requests and errors over the last minute, for the status page: a try counts as an
+ * error when the backend failed it or answered 5xx. Kept by backend id, so a reload that keeps a
+ * backend keeps its minute.
+ */
+export class BackendTraffic {
+  readonly #windows = new Map<string, MinuteWindow>();
+  readonly #now: () => number;
+
+  /** @param now a clock in milliseconds that only goes forward. @default performance.now */
+  constructor(now: () => number = () => performance.now()) {
+    this.#now = now;
+  }
+
+  readonly observe = (record: RequestRecord): void => {
+    if (record.attempts.length === 0) return;
+    const now = this.#now();
+    for (const { backend, status } of record.attempts) {
+      let window = this.#windows.get(backend.id);
+      if (!window) this.#windows.set(backend.id, (window = new MinuteWindow()));
+      window.add(status === undefined || status >= 500, now);
+    }
+  };
+
+  /** The last minute of a backend, by id. */
+  lastMinute(id: string): MinuteTotals {
+    return this.#windows.get(id)?.totals(this.#now()) ?? { requests: 0, errors: 0 };
+  }
+
+  /** Forgets backends no config names any more. */
+  keepOnly(ids: ReadonlySet<string>): void {
+    for (const id of this.#windows.keys()) if (!ids.has(id)) this.#windows.delete(id);
+  }
+}

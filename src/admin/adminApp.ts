@@ -1,0 +1,110 @@
+import { Hono, type Context } from 'hono';
+import { timingSafeEqual } from 'hono/utils/buffer';
+import type { Backend } from '../core/pool/Backend.ts';
+import type { ReloadReport } from '../server/LiveConfig.ts';
+import type { BackendTraffic } from './BackendTraffic.ts';
+import type { Metrics } from './metrics.ts';
+import { statusPageHtml } from './statusPage.ts';
+import { backendStatus, statusReport, type StatusSource } from './statusReport.ts';
+
+/** What the admin listener shows and changes. */
+export interface AdminContext {
+  /** The config in use and its reloads, read per request. */
+  readonly live: StatusSource;
+  /** The token every request must carry, per the config in use; undefined for none (loopback only). */
+  readonly token: () => string | undefined;
+  readonly metrics: Metrics;
+  readonly traffic: BackendTraffic;
+  /** Reloads the config file, as SIGHUP does. */
+  readonly reload: () => Promise<ReloadReport | undefined>;
+}
+
+/** The weights a backend may be given at run time: the config's bounds. */
+const MAX_WEIGHT = 1000;
+
+/**
+ * The admin listener's endpoints (docs/operations.md): `/metrics`, `/status`, `/api/status`, and
+ * `/api/backends/{backend}/drain|undrain|weight` and `/api/reload`, which change the balancer
+ * at run time. A token, when set, is asked of every request: `Authorization: Bearer TOKEN`, or
+ * as the password of basic auth, which a browser asks for and then sends with the page's polls.
+ */
+export function adminApp(admin: AdminContext): Hono {
+  const app = new Hono();
+
+  app.use('*', async (c, next) => {
+    const token = admin.token();
+    if (token !== undefined && !(await carriesToken(c, token))) {
+      return c.json({ error: 'this admin listener needs its token: Authorization: Bearer TOKEN' }, 401, { 'www-authenticate': 'Basic realm="switchyard admin", charset="UTF-8"' });
+    }
+    c.header('cache-control', 'no-store');
+    await next();
+  });
+
+  app.get('/', (c) => c.redirect('/status', 302));
+  app.get('/metrics', async (c) => c.body(await admin.metrics.text(), 200, { 'content-type': admin.metrics.contentType }));
+  app.get('/status', (c) => c.html(statusPageHtml(), 200, { 'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:" }));
+  app.get('/api/status', (c) => c.json(statusReport(admin.live, admin.traffic)));
+
+  app.post('/api/reload', async (c) => {
+    const report = await admin.reload();
+    if (!report) return c.json({ result: 'unchanged', errors: [] });
+    const body = { result: report.result, errors: report.errors, loaded_at: new Date(admin.live.loadedAt).toISOString() };
+    return c.json(body, report.result === 'success' ? 200 : 422);
+  });
+
+  // `{backend}` as /api/status names it: `localhost:8081`, or with a base path `localhost:8081/api`.
+  app.post('/api/backends/:backend{.+}/drain', (c) => changeBackend(c, admin, (backend) => void (backend.draining = true)));
+  app.post('/api/backends/:backend{.+}/undrain', (c) => changeBackend(c, admin, (backend) => void (backend.draining = false)));
+  app.put('/api/backends/:backend{.+}/weight', async (c) => {
+    const weight = parseWeight(await c.req.text());
+    if (weight === undefined) return c.json({ error: `the body is a weight from 1 to ${MAX_WEIGHT} (as 5 or {"weight": 5}), or null for the config's` }, 400);
+    return changeBackend(c, admin, (backend) => {
+      backend.weight = weight ?? undefined;
+      for (const route of admin.live.config.routesInOrder) if (route.pool.members.some((member) => member.backend === backend)) route.pool.reweigh();
+    });
+  });
+
+  app.notFound((c) => c.json({ error: `no admin endpoint ${c.req.method} ${c.req.path}; see docs/operations.md` }, 404));
+  return app;
+}
+
+/** Applies a change to a backend of the config in use and answers with its status, or 404 naming the backends there are. */
+function changeBackend(c: Context, admin: AdminContext, change: (backend: Backend) => void): Response {
+  const name = c.req.param('backend') ?? '';
+  const { config } = admin.live;
+  const backend = config.backends.find((candidate) => candidate.name === name || candidate.id === name);
+  if (!backend) return c.json({ error: `no backend ${JSON.stringify(name)}; the backends are ${config.backends.map((each) => each.name).join(', ')}` }, 404);
+  change(backend);
+  const routes = config.routesInOrder.filter((route) => route.pool.members.some((member) => member.backend === backend)).map((route) => route.name);
+  return c.json(backendStatus(backend, admin.traffic, routes));
+}
+
+/** A weight from a request body: `5`, `{"weight": 5}`, or null (back to the config's); undefined when it is neither. */
+function parseWeight(text: string): number | null | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value === 'object' && value !== null && 'weight' in value) value = value.weight;
+  if (value === null) return null;
+  return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_WEIGHT ? (value as number) : undefined;
+}
+
+/** Whether the request carries the token: as a bearer token, or as basic auth's password (any user). */
+async function carriesToken(c: Context, token: string): Promise<boolean> {
+  const authorization = c.req.header('authorization') ?? '';
+  const [scheme = '', credentials = ''] = authorization.split(' ', 2);
+  let given: string | undefined;
+  if (scheme.toLowerCase() === 'bearer') given = credentials;
+  else if (scheme.toLowerCase() === 'basic') {
+    try {
+      const decoded = atob(credentials);
+      given = decoded.slice(decoded.indexOf(':') + 1);
+    } catch {
+      return false;
+    }
+  }
+  return given !== undefined && (await timingSafeEqual(given, token));
+}

@@ -1,0 +1,165 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CompiledConfig } from '../core/config/compileConfig.ts';
+import type { HealthState } from '../core/health/HealthState.ts';
+import type { RequestRecord } from '../core/observe/RequestRecord.ts';
+
+/** The `route` label of a request no route took (400, 404): no route is named so, hosts and paths cannot hold parentheses. */
+export const NO_ROUTE = '(none)';
+
+const CODES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
+
+/** The status class a status counts under; a try the backend never answered counts as `5xx`, as the balancer answers it. */
+function codeIndex(status: number | undefined): number {
+  if (status === undefined) return 4;
+  return Math.min(4, Math.max(0, Math.floor(status / 100) - 1));
+}
+
+/**
+ * The Prometheus metrics (docs/operations.md lists them), kept by prom-client in their own
+ * registry. Label values come only from the config (route and backend names) and status classes,
+ * never from a request's path or client, so the number of series is bounded by the config.
+ * Counting a request looks up label children cached per route, not prom-client's label hashing.
+ */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly #requests: Counter<'route' | 'code'>;
+  readonly #duration: Histogram<'route'>;
+  readonly #backendRequests: Counter<'route' | 'backend' | 'code'>;
+  readonly #retries: Counter<'route'>;
+  readonly #rateLimited: Counter<'route'>;
+  readonly #firewallRefused: Counter<'route'>;
+  readonly #ejections: Counter<'backend'>;
+  readonly #reloads: Counter<'result'>;
+  readonly #lastReloadSuccess: Gauge;
+  /** The health states whose ejections are counted already: a reload hands a state on to the next config. */
+  readonly #watched = new WeakSet<HealthState>();
+  readonly #byRoute = new Map<string, RouteSeries>();
+
+  /** @param config the config in use, read at each scrape for the gauges */
+  constructor(config: () => CompiledConfig) {
+    const registers = [this.registry];
+    this.#requests = new Counter({ name: 'switchyard_requests_total', help: 'Requests answered, by route and status class.', labelNames: ['route', 'code'], registers });
+    this.#duration = new Histogram({
+      name: 'switchyard_request_duration_seconds',
+      help: 'Time from a request arriving to its response sent in full, by route.',
+      labelNames: ['route'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    });
+    this.#backendRequests = new Counter({
+      name: 'switchyard_backend_requests_total',
+      help: 'Tries sent to each backend, by route and the status class of its answer (5xx for none).',
+      labelNames: ['route', 'backend', 'code'],
+      registers,
+    });
+    new Gauge({
+      name: 'switchyard_backend_up',
+      help: 'Whether the backend may be picked by health: 1 unless down by active checks or ejected by passive health.',
+      labelNames: ['backend'],
+      registers,
+      collect() {
+        this.reset();
+        const now = Date.now();
+        for (const backend of config().backends) this.set({ backend: backend.name }, backend.health.isUp && !backend.health.isEjected(now) ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'switchyard_backend_in_flight',
+      help: 'Requests sent to the backend and not yet answered in full.',
+      labelNames: ['backend'],
+      registers,
+      collect() {
+        this.reset();
+        for (const backend of config().backends) this.set({ backend: backend.name }, backend.inFlight);
+      },
+    });
+    this.#ejections = new Counter({ name: 'switchyard_backend_ejections_total', help: 'Times passive health ejected the backend.', labelNames: ['backend'], registers });
+    this.#retries = new Counter({ name: 'switchyard_retries_total', help: 'Retries: tries after the first, by route.', labelNames: ['route'], registers });
+    this.#rateLimited = new Counter({ name: 'switchyard_rate_limited_total', help: 'Requests refused with 429 by a rate limit, by route.', labelNames: ['route'], registers });
+    this.#firewallRefused = new Counter({ name: 'switchyard_firewall_refused_total', help: 'Requests refused with 403 by firewall rules, by route.', labelNames: ['route'], registers });
+    this.#reloads = new Counter({ name: 'switchyard_config_reloads_total', help: 'Config reloads, by result.', labelNames: ['result'], registers });
+    this.#lastReloadSuccess = new Gauge({
+      name: 'switchyard_config_last_reload_success_timestamp_seconds',
+      help: 'When the config in use was loaded (start-up or the last successful reload), in seconds since the epoch.',
+      registers,
+    });
+    this.#reloads.inc({ result: 'success' }, 0);
+    this.#reloads.inc({ result: 'failure' }, 0);
+    collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Counts a request once it is answered. */
+  readonly observe = (record: RequestRecord): void => {
+    const series = this.#routeSeries(record.route?.name ?? NO_ROUTE);
+    series.requests[codeIndex(record.status)].inc();
+    series.duration.observe(record.durationMs / 1000);
+    const { attempts } = record;
+    if (attempts.length > 1) series.retries.inc(attempts.length - 1);
+    for (const attempt of attempts) series.backend(attempt.backend.name)[codeIndex(attempt.status)].inc();
+    if (record.refusedBy === 'rate_limit') series.rateLimited.inc();
+    else if (record.refusedBy === 'firewall') series.firewallRefused.inc();
+  };
+
+  /**
+   * Takes up a config (at start-up and after each reload): its routes' and backends' series start
+   * at zero, so a rate is defined before the first request, and its backends' ejections are counted.
+   */
+  watch(config: CompiledConfig, loadedAt: number): void {
+    this.#lastReloadSuccess.set(loadedAt / 1000);
+    for (const route of config.routesInOrder) this.#routeSeries(route.name);
+    for (const backend of config.backends) {
+      const { health, name } = backend;
+      this.#ejections.inc({ backend: name }, 0);
+      if (this.#watched.has(health)) continue;
+      this.#watched.add(health);
+      health.subscribe((event) => {
+        if (event.kind === 'ejected') this.#ejections.inc({ backend: name });
+      });
+    }
+  }
+
+  /** Counts a reload's result. */
+  reloaded(result: 'success' | 'failure'): void {
+    this.#reloads.inc({ result });
+  }
+
+  /** The exposition, in the Prometheus text format. */
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  #routeSeries(route: string): RouteSeries {
+    let series = this.#byRoute.get(route);
+    if (series) return series;
+    const backends = new Map<string, Counter.Internal[]>();
+    series = {
+      requests: CODES.map((code) => this.#requests.labels(route, code)),
+      duration: this.#duration.labels(route),
+      retries: this.#retries.labels(route),
+      rateLimited: this.#rateLimited.labels(route),
+      firewallRefused: this.#firewallRefused.labels(route),
+      backend: (name) => {
+        let children = backends.get(name);
+        if (!children) backends.set(name, (children = CODES.map((code) => this.#backendRequests.labels(route, name, code))));
+        return children;
+      },
+    };
+    for (const child of [series.retries, series.rateLimited, series.firewallRefused, ...series.requests]) child.inc(0);
+    this.#byRoute.set(route, series);
+    return series;
+  }
+}
+
+/** A route's label children, looked up once. */
+interface RouteSeries {
+  readonly requests: Counter.Internal[];
+  readonly duration: Histogram.Internal<'route'>;
+  readonly retries: Counter.Internal;
+  readonly rateLimited: Counter.Internal;
+  readonly firewallRefused: Counter.Internal;
+  backend(name: string): Counter.Internal[];
+}

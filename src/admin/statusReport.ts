@@ -1,0 +1,82 @@
+import type { LoadedConfig } from '../core/config/loadConfig.ts';
+import type { Backend } from '../core/pool/Backend.ts';
+import type { ReloadReport } from '../server/LiveConfig.ts';
+import type { BackendTraffic } from './BackendTraffic.ts';
+
+/** What `/api/status` reads: the config in use and where it came from. */
+export interface StatusSource {
+  readonly config: LoadedConfig;
+  readonly source: string;
+  readonly loadedAt: number;
+  readonly reloads: { readonly success: number; readonly failure: number };
+  readonly lastReload: ReloadReport | undefined;
+}
+
+/** A backend's health in one word, the worst first: what it means for new requests. */
+export type BackendHealth = 'draining' | 'down' | 'ejected' | 'up';
+
+/** `/api/status`: the routes, their pools, and each backend's health and traffic (docs/operations.md). */
+export function statusReport(live: StatusSource, traffic: BackendTraffic, now = Date.now()) {
+  const { config } = live;
+  const routesOf = new Map<Backend, string[]>();
+  const routes = config.routesInOrder.map((route) => {
+    for (const member of route.pool.members) {
+      const names = routesOf.get(member.backend) ?? [];
+      if (!routesOf.has(member.backend)) routesOf.set(member.backend, names);
+      names.push(route.name);
+    }
+    return {
+      name: route.name,
+      host: route.host ?? null,
+      path: route.path,
+      algorithm: route.pool.algorithm,
+      backends: route.pool.members.map((member) => ({ backend: member.backend.name, weight: member.weight })),
+    };
+  });
+  const backends = config.backends.map((backend) => backendStatus(backend, traffic, routesOf.get(backend) ?? [], now));
+  const last = live.lastReload;
+  return {
+    config: {
+      source: live.source,
+      loaded_at: new Date(live.loadedAt).toISOString(),
+      reloads: { success: live.reloads.success, failure: live.reloads.failure },
+      last_reload: last ? { at: new Date(last.at).toISOString(), result: last.result, errors: last.errors } : null,
+    },
+    routes,
+    backends,
+  };
+}
+
+export type BackendStatus = ReturnType<typeof backendStatus>;
+
+/** One backend as `/api/status` shows it, and as the admin API answers a change to it. */
+export function backendStatus(backend: Backend, traffic: BackendTraffic, routes: readonly string[], now = Date.now()) {
+  const { health } = backend;
+  const ejected = health.isEjected(now);
+  const minute = traffic.lastMinute(backend.id);
+  const runtimeChanges: string[] = [];
+  if (backend.draining) runtimeChanges.push('drained');
+  if (backend.weight !== undefined) runtimeChanges.push('weight');
+  return {
+    backend: backend.name,
+    url: backend.id,
+    health: healthOf(backend, ejected),
+    checks: health.active ? health.state : 'off',
+    ejected,
+    draining: backend.draining,
+    weight: backend.weight ?? null,
+    in_flight: backend.inFlight,
+    requests_per_second: Math.round((minute.requests / 60) * 1000) / 1000,
+    error_rate: minute.requests === 0 ? 0 : Math.round((minute.errors / minute.requests) * 10_000) / 10_000,
+    requests_last_minute: minute.requests,
+    errors_last_minute: minute.errors,
+    runtime_changes: runtimeChanges,
+    routes,
+  };
+}
+
+function healthOf(backend: Backend, ejected: boolean): BackendHealth {
+  if (backend.draining) return 'draining';
+  if (!backend.health.isUp) return 'down';
+  return ejected ? 'ejected' : 'up';
+}

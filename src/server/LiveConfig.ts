@@ -1,0 +1,148 @@
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { healthSettingsKey } from '../core/config/compilePoolSettings.ts';
+import { ConfigError, formatIssue } from '../core/config/ConfigError.ts';
+import { loadConfig, type LoadedConfig } from '../core/config/loadConfig.ts';
+import type { Environment } from '../core/config/substituteEnv.ts';
+import { startHealthChecks, type HealthChecks } from '../core/health/startHealthChecks.ts';
+import type { Upstream } from '../core/Upstream.ts';
+
+/** What became of the last reload, as `/api/status` reports it. */
+export interface ReloadReport {
+  /** When it ended, in ms since the epoch. */
+  readonly at: number;
+  readonly result: 'success' | 'failure';
+  /** Each error, as `check` prints it (`FILE:LINE:COL: field: message`); empty on success. */
+  readonly errors: readonly string[];
+}
+
+export interface LiveConfigOptions {
+  readonly env?: Environment;
+  readonly log: (line: string) => void;
+  /** Sends the health probes. */
+  readonly probes: Upstream;
+}
+
+/**
+ * Told of a reload before it is applied, with the new config and the one in use: may refuse it
+ * by throwing (a listening address it cannot move), or apply what the config does not hold itself
+ * (limits of a listening server, the admin listener).
+ */
+export type ReloadStep = (next: LoadedConfig, previous: LoadedConfig) => void | Promise<void>;
+
+/**
+ * The config in use, and how it is replaced (SIGHUP, `POST /api/reload`, `--watch`). A reload
+ * reads and checks the whole file first: an invalid one changes nothing, and its errors are
+ * logged. A valid one is swapped in at once, as one value: a request admitted before the swap
+ * finishes on the config it started with. Backends in both configs keep their health, ejections
+ * and in-flight counts (`Backend.adopt`), and probers start and stop only for backends added or
+ * removed. Reloads run one at a time, in the order asked.
+ */
+export class LiveConfig {
+  /** The file as given, for log lines; `source` is where it is. */
+  readonly file: string;
+  readonly source: string;
+  readonly reloads = { success: 0, failure: 0 };
+  #config: LoadedConfig;
+  #text: string;
+  #loadedAt = Date.now();
+  #lastReload: ReloadReport | undefined;
+  readonly #health: HealthChecks;
+  readonly #options: LiveConfigOptions;
+  readonly #steps: ReloadStep[] = [];
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(file: string, text: string, config: LoadedConfig, health: HealthChecks, options: LiveConfigOptions) {
+    this.file = file;
+    this.source = resolve(file);
+    this.#text = text;
+    this.#config = config;
+    this.#health = health;
+    this.#options = options;
+  }
+
+  /**
+   * Reads and compiles the config, starts its health checks and runs one round of probes, so
+   * that no request meets a backend already known to be dead. Rejects with a `ConfigError`.
+   */
+  static async load(file: string, options: LiveConfigOptions): Promise<LiveConfig> {
+    const text = await readFile(file, 'utf8');
+    const config = loadConfig(text, file, { env: options.env });
+    const health = startHealthChecks(config.backends, { upstream: options.probes, log: options.log });
+    await health.probeAll();
+    return new LiveConfig(file, text, config, health, options);
+  }
+
+  /** The config in use: ask for it per request, never keep it. */
+  get config(): LoadedConfig {
+    return this.#config;
+  }
+
+  /** When the config in use was loaded, in ms since the epoch. */
+  get loadedAt(): number {
+    return this.#loadedAt;
+  }
+
+  get lastReload(): ReloadReport | undefined {
+    return this.#lastReload;
+  }
+
+  /** Adds a step every reload takes before the swap (see `ReloadStep`). */
+  onReload(step: ReloadStep): void {
+    this.#steps.push(step);
+  }
+
+  /**
+   * Reads the file again and swaps it in if it is valid; logs what happened either way.
+   * @param reason what asked for it, for the log line (`SIGHUP`, `the admin API`, `a change to the file`)
+   * @param ifChanged skip it when the file holds the same text as the config in use (`--watch`)
+   */
+  reload(reason: string, ifChanged = false): Promise<ReloadReport | undefined> {
+    const run = this.#queue.then(() => this.#reload(reason, ifChanged));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  /** Stops the health checks. */
+  stop(): void {
+    this.#health.stop();
+  }
+
+  async #reload(reason: string, ifChanged: boolean): Promise<ReloadReport | undefined> {
+    const { log } = this.#options;
+    let next: LoadedConfig;
+    let text: string;
+    try {
+      text = await readFile(this.file, 'utf8');
+      if (ifChanged && text === this.#text) return undefined;
+      next = loadConfig(text, this.file, { env: this.#options.env });
+      const previous = this.#config;
+      for (const step of this.#steps) await step(next, previous);
+    } catch (error) {
+      const errors = error instanceof ConfigError ? error.issues.map(formatIssue) : [`${this.file}: ${error instanceof Error ? error.message : String(error)}`];
+      for (const line of errors) log(line);
+      log(`switchyard: reload (${reason}) failed: the config in use is kept`);
+      this.reloads.failure++;
+      return (this.#lastReload = { at: Date.now(), result: 'failure', errors });
+    }
+    for (const warning of next.warnings) log(formatIssue(warning));
+    const previous = new Map(this.#config.backends.map((backend) => [backend.id, backend]));
+    for (const backend of next.backends) {
+      const before = previous.get(backend.id);
+      if (before) backend.adopt(before, sameHealthSettings(before, backend));
+    }
+    // New backends get their first probe before the swap, as at start-up.
+    await this.#health.update(next.backends);
+    this.#config = next;
+    this.#text = text;
+    this.#loadedAt = Date.now();
+    this.reloads.success++;
+    const kept = next.backends.filter((backend) => previous.has(backend.id)).length;
+    log(`switchyard: config reloaded (${reason}) from ${this.file}: ${next.routesInOrder.length} routes, ${next.backends.length} backends (${next.backends.length - kept} new, ${previous.size - kept} gone)`);
+    return (this.#lastReload = { at: this.#loadedAt, result: 'success', errors: [] });
+  }
+}
+
+function sameHealthSettings(a: LoadedConfig['backends'][number], b: LoadedConfig['backends'][number]): boolean {
+  return healthSettingsKey(a.health.active, a.health.passive) === healthSettingsKey(b.health.active, b.health.passive);
+}

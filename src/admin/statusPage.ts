@@ -214,9 +214,10 @@ function runStatusPage(pollMs: number): void {
   }
 
   function renderBackends(status: Status): void {
-    const configured = new Map<string, Set<number>>();
+    // A backend's weight is per route; the same name twice in a pool would be one backend twice.
+    const weights = new Map<string, Map<string, number>>();
     for (const route of status.routes) {
-      for (const { backend, weight } of route.backends) configured.set(backend, (configured.get(backend) ?? new Set()).add(weight));
+      for (const { backend, weight } of route.backends) weights.set(backend, (weights.get(backend) ?? new Map()).set(route.name, weight));
     }
     const sorted = [...status.backends].sort(
       (a, b) => (SEVERITY[a.health] ?? -1) - (SEVERITY[b.health] ?? -1) || a.backend.localeCompare(b.backend, undefined, { numeric: true }),
@@ -229,7 +230,7 @@ function runStatusPage(pollMs: number): void {
         row = newBackendRow(backend.backend);
         backendRows.set(backend.backend, row);
       }
-      updateBackendRow(row, backend, configured.get(backend.backend));
+      updateBackendRow(row, backend, weights.get(backend.backend) ?? new Map());
       if (backendBody.rows[index] !== row) backendBody.insertBefore(row, backendBody.rows[index] ?? null);
     });
     for (const [name, row] of backendRows) {
@@ -243,13 +244,13 @@ function runStatusPage(pollMs: number): void {
   function newBackendRow(name: string): HTMLTableRowElement {
     const row = element('tr');
     row.dataset.backend = name;
-    for (const className of ['name', 'health', 'probes', 'num', 'num', 'num', 'num', 'routes', 'changes']) row.append(element('td', className));
+    for (const className of ['name', 'health', 'probes', 'num in-flight', 'num rate', 'num errors', 'num weight', 'routes', 'changes']) row.append(element('td', className));
     row.cells[0].textContent = name;
     row.cells[1].append(badge('unknown'));
     return row;
   }
 
-  function updateBackendRow(row: HTMLTableRowElement, backend: BackendStatus, configured: Set<number> | undefined): void {
+  function updateBackendRow(row: HTMLTableRowElement, backend: BackendStatus, weightByRoute: Map<string, number>): void {
     const [name, health, probes, inFlight, perSecond, errors, weight, routes, changes] = row.cells;
     if (row.dataset.health !== backend.health) row.dataset.health = backend.health;
     name.title = backend.url;
@@ -261,10 +262,12 @@ function runStatusPage(pollMs: number): void {
     setText(errors, backend.requests_last_minute ? percent(backend.error_rate) : '–');
     errors.title = `${backend.errors_last_minute} errors of ${backend.requests_last_minute} requests in the last minute`;
     errors.classList.toggle('bad', backend.error_rate >= 0.05);
-    const weights = backend.weight !== null ? String(backend.weight) : [...(configured ?? [])].join(', ');
-    setText(weight, weights);
+    const all = [...weightByRoute.values()];
+    const [least, most] = [Math.min(...all), Math.max(...all)];
+    setText(weight, backend.weight !== null ? String(backend.weight) : all.length === 0 ? '' : least === most ? String(least) : `${least}–${most}`);
     weight.classList.toggle('changed', backend.weight !== null);
-    setText(routes, backend.routes.join(', '));
+    const inRoute = (route: string) => (backend.weight !== null || (weightByRoute.get(route) ?? 1) === 1 ? route : `${route} ×${weightByRoute.get(route)}`);
+    setText(routes, backend.routes.map(inRoute).join(', '));
     const described = (change: string) => (change === 'weight' && backend.weight !== null ? `weight set to ${backend.weight} at run time` : (CHANGES[change] ?? change));
     setText(changes, backend.runtime_changes.map(described).join(', '));
   }
@@ -362,11 +365,11 @@ body { font: 13px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; margin:
 header { display: flex; flex-wrap: wrap; align-items: baseline; gap: .2rem 1.5rem; padding: .6rem 0 .4rem; border-bottom: 1px solid var(--line); }
 h1 { font-size: 1.15rem; margin: 0; }
 h2 { font-size: 1rem; margin: 1.1rem 0 .3rem; }
-dl { display: flex; flex-wrap: wrap; gap: .1rem 1.2rem; margin: 0; }
+dl { display: flex; flex-wrap: wrap; gap: .1rem 1.2rem; margin: 0; flex: 1 1 0; min-width: 20rem; }
 dl div { display: flex; gap: .35rem; }
 dt { color: var(--muted); }
 dd { margin: 0; }
-#updated { color: var(--muted); margin-left: auto; }
+#updated { color: var(--muted); margin-left: auto; white-space: nowrap; }
 .failed { color: var(--down); font-weight: 600; }
 .notice { border: 1px solid; border-radius: 4px; padding: .4rem .7rem; margin: .6rem 0 0; font-weight: 600; }
 #banner { background: #fff8c5; border-color: #d4a72c; color: #3b2300; }
@@ -376,6 +379,7 @@ dd { margin: 0; }
 body.stale #summary, body.stale table { opacity: .45; }
 #summary { margin: .7rem 0 .3rem; font-size: 14px; }
 #summary .none { color: var(--muted); }
+#summary .none .badge { opacity: .4; }
 #traffic { color: var(--muted); margin-left: .8rem; font-size: 13px; }
 .controls, .controls label { display: flex; flex-wrap: wrap; gap: .4rem 1rem; align-items: center; margin: .4rem 0; }
 .controls label { gap: .4rem; margin: 0; }

@@ -8,6 +8,7 @@ import { webBodies } from './core/proxy/webBodies.ts';
 import { isWebSocketUpgrade } from './core/proxy/webSocket.ts';
 import * as answers from './core/answers.ts';
 import { toResponse } from './core/toResponse.ts';
+import { RequestRecord, type RequestObserver } from './core/observe/RequestRecord.ts';
 
 /** What a runtime entry point hands the app: everything the core may not import itself. */
 export interface AppOptions {
@@ -33,6 +34,8 @@ export interface AppOptions {
   readonly now?: () => number;
   /** The timers that end the error log's windows. @default globalThis.setTimeout and clearTimeout */
   readonly timers?: LogTimers;
+  /** Told of every request once its response body has been sent (the access log). @default none */
+  readonly observe?: RequestObserver;
 }
 
 /**
@@ -51,17 +54,25 @@ export function createApp(options: AppOptions): Hono {
 
   const app = new Hono();
 
+  const { observe } = options;
+  const answer = (record: RequestRecord, response: Response) => (observe ? observed(response, record, observe) : response);
+
   app.all('*', async (c) => {
     const request = c.req.raw;
-    const admitted = admit<WebWire>(options.config, {
-      method: request.method,
-      target: requestTarget(c) ?? request.url,
-      headers: request.headers,
-      scheme: request.url.startsWith('https:') ? 'https' : 'http',
-      peer: clientAddress(c),
-      body: requestBody(request),
-    });
-    if (!isAdmitted(admitted)) return toResponse(admitted);
+    const record = new RequestRecord();
+    const admitted = admit<WebWire>(
+      options.config,
+      {
+        method: request.method,
+        target: requestTarget(c) ?? request.url,
+        headers: request.headers,
+        scheme: request.url.startsWith('https:') ? 'https' : 'http',
+        peer: clientAddress(c),
+        body: requestBody(request),
+      },
+      record,
+    );
+    if (!isAdmitted(admitted)) return answer(record, toResponse(admitted));
 
     // The one upgrade a balancer joins end to end: the hop-by-hop pair goes on to the backend, and
     // the upgrade takes the same forward path as any request, with the upgrading client.
@@ -70,7 +81,7 @@ export function createApp(options: AppOptions): Hono {
       admitted.outgoing.headers.set('connection', 'upgrade');
       admitted.outgoing.headers.set('upgrade', 'websocket');
     }
-    return toResponse(await forwardAdmitted(admitted, { upstream: upgrade ? options.webSocket! : upstream, bodies: webBodies, signal: request.signal, errorLog }));
+    return answer(record, toResponse(await forwardAdmitted(admitted, { upstream: upgrade ? options.webSocket! : upstream, bodies: webBodies, signal: request.signal, errorLog })));
   });
 
   app.onError((error, c) => {
@@ -79,6 +90,39 @@ export function createApp(options: AppOptions): Hono {
   });
 
   return app;
+}
+
+/**
+ * Tells `observe` of the request once its response is done: at once for a response without a
+ * body, else when the body has been read to its end (or cancelled, the client gone), counting
+ * its bytes on the way.
+ */
+function observed(response: Response, record: RequestRecord, observe: RequestObserver): Response {
+  // A WebSocket's 101 (workerd) carries the socket, not a body: logged as answered.
+  if (response.body === null || response.status === 101) {
+    record.finish(response.status);
+    observe(record);
+    return response;
+  }
+  const counted = response.body.pipeThrough(
+    new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        record.bytesSent += chunk.byteLength;
+        controller.enqueue(chunk);
+      },
+      flush() {
+        record.finish(response.status);
+        observe(record);
+      },
+      // Where the runtime tells a transformer of a cancelled body: the client went away mid-way.
+      cancel() {
+        record.error ??= 'the response was cut off before its end';
+        record.finish(response.status);
+        observe(record);
+      },
+    } as Transformer<Uint8Array, Uint8Array>),
+  );
+  return new Response(counted, response);
 }
 
 /** The body to forward: none for a GET or HEAD that announces none, without touching the stream. */

@@ -40,7 +40,8 @@ export function adminApp(admin: AdminContext): Hono {
     await next();
   });
 
-  app.get('/', (c) => c.redirect('/status', 302));
+  // Relative, so it still works behind a proxy that serves the admin under a prefix.
+  app.get('/', (c) => c.redirect('status', 302));
   app.get('/metrics', async (c) => c.body(await admin.metrics.text(), 200, { 'content-type': admin.metrics.contentType }));
   app.get('/status', (c) => c.html(statusPageHtml(), 200, { 'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:" }));
   app.get('/api/status', (c) => c.json(statusReport(admin.live, admin.traffic)));

@@ -64,6 +64,7 @@ export async function startAdmin(address: AdminAddress, context: AdminContext): 
   };
 }
 
+/** `HOST:PORT` as a URL writes it: an IPv6 address in brackets. */
 export function hostPort(address: AdminAddress): string {
   return `${address.host.includes(':') ? `[${address.host}]` : address.host}:${address.port}`;
 }

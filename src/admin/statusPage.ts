@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 // The live status page: one HTML document with its CSS and script inline, so the admin listener
 // serves it as a single string and the page needs nothing from outside (an air-gapped host, a
 // strict firewall). It reads `GET api/status` (relative, so it works behind a path prefix) once a

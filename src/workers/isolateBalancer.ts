@@ -1,5 +1,7 @@
 import type { Context, Hono } from 'hono';
 import { createApp } from '../app.ts';
+import { jsonLine, textLine } from '../core/observe/accessLogLine.ts';
+import type { RequestObserver } from '../core/observe/RequestRecord.ts';
 import { ConfigError } from '../core/config/ConfigError.ts';
 import { loadConfig, type LoadedConfig } from '../core/config/loadConfig.ts';
 import { startHealthChecks, type HealthChecks } from '../core/health/startHealthChecks.ts';
@@ -71,6 +73,7 @@ export function isolateBalancer(env: Env, bundledConfig: string, log: (line: str
         upstream,
         clientAddress,
         log,
+        observe: accessLogOf(env.LB_ACCESS_LOG, log),
         // workerd's fetch performs the upgrade itself and answers 101 with the backend's socket
         // attached (`response.webSocket`); returned as it is, the runtime joins it to the client.
         webSocket: fetchWebSocket(),
@@ -100,6 +103,19 @@ function remember(key: string, reads: ReadonlyMap<string, string | undefined>, b
 function bindingText(env: Env, name: string): string | undefined {
   const value = env[name];
   return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
+}
+
+/**
+ * The access log on Workers: `LB_ACCESS_LOG` is `json` (the default), `text` or `off`, as
+ * `--access-log` on Node and Deno. Lines go to `console.log`, which Workers Logs and
+ * `wrangler tail` show; an unknown value is said once and taken as `json`.
+ */
+function accessLogOf(setting: unknown, log: (line: string) => void): RequestObserver | undefined {
+  const format = setting === undefined ? 'json' : String(setting);
+  if (format === 'off') return undefined;
+  if (format !== 'json' && format !== 'text') log(`switchyard: LB_ACCESS_LOG=${format} is not a format; expected json, text or off: json it is`);
+  const line = format === 'text' ? textLine : jsonLine;
+  return (record) => console.log(line(record));
 }
 
 /** `LB_DEMO=1` (or `true`) asks for the bundled demo config; anything else does not. */

@@ -8,6 +8,8 @@ export interface Env {
   readonly LB_CONFIG?: string;
   /** `1` serves the bundled examples/loadbalancer.yaml when `LB_CONFIG` is unset: the demo, asked for explicitly. */
   readonly LB_DEMO?: string;
+  /** The access log on `console.log`: `json` (default), `text` or `off`. */
+  readonly LB_ACCESS_LOG?: string;
   /** Every other var, secret or binding: `${env:NAME}` in the config reads the text ones. */
   readonly [binding: string]: unknown;
 }

@@ -47,7 +47,10 @@ describe('src/deno.ts', () => {
       expect(reply.status).toBe(200);
       expect(reply.text()).toBe('slow\n');
       expect(await exited).toBe(0);
-      expect(stdout).toBe(`listening on ${url}\n`);
+      // One listening line, then the access log: the request drained at SIGTERM is logged too.
+      const [listening, ...logged] = stdout.trimEnd().split('\n');
+      expect(listening).toBe(`listening on ${url}`);
+      expect(logged.map((line) => JSON.parse(line))).toMatchObject([{ path: '/slow/1500', query: marker, status: 200 }]);
     } finally {
       child.kill('SIGKILL');
     }

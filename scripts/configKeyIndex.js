@@ -30,6 +30,7 @@ const SECTIONS = {
   'timeouts.client_body': ['Limits and timeouts', 'requests.md#limits-and-timeouts'],
   'timeouts.client_send': ['Limits and timeouts', 'requests.md#limits-and-timeouts'],
   limits: ['Limits and timeouts', 'requests.md#limits-and-timeouts'],
+  admin: ['The admin listener', 'operations.md#the-admin-listener'],
   header_rules: ['Header rules', 'rules-and-firewall.md#header-rules'],
   response_header_rules: ['Header rules', 'rules-and-firewall.md#header-rules'],
   param_rules: ['Query rules', 'rules-and-firewall.md#query-rules-param_rules'],

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CompiledConfig } from '../core/config/compileConfig.ts';
 import type { HealthState } from '../core/health/HealthState.ts';
@@ -85,7 +86,7 @@ export class Metrics {
     });
     this.#reloads.inc({ result: 'success' }, 0);
     this.#reloads.inc({ result: 'failure' }, 0);
-    collectDefaultMetrics({ register: this.registry });
+    processMetrics(this.registry);
   }
 
   /** Counts a request once it is answered. */
@@ -151,6 +152,37 @@ export class Metrics {
     for (const child of [series.retries, series.rateLimited, series.firewallRefused, ...series.requests]) child.inc(0);
     this.#byRoute.set(route, series);
     return series;
+  }
+}
+
+/**
+ * The process metrics of prom-client's default collector, fixed where they would mislead:
+ * - its `nodejs_active_{handles,requests,resources}_total` are gauges whose names say counter,
+ *   which `promtool check metrics` refuses; the same counts stay, by type, without `_total`;
+ * - on Deno, reading `/proc/self` needs more than `--allow-read`, and prom-client then reports
+ *   0 bytes of memory and 0 open files: the resident size comes from `process.memoryUsage()`
+ *   instead, which works on both runtimes, and the figures only `/proc` has are left out.
+ */
+function processMetrics(registry: Registry): void {
+  collectDefaultMetrics({ register: registry });
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total', 'process_resident_memory_bytes']) registry.removeSingleMetric(name);
+  new Gauge({
+    name: 'process_resident_memory_bytes',
+    help: 'Resident memory size in bytes.',
+    registers: [registry],
+    collect() {
+      this.set(process.memoryUsage.rss());
+    },
+  });
+  if (!procReadable()) for (const name of ['process_virtual_memory_bytes', 'process_heap_bytes', 'process_open_fds', 'process_max_fds']) registry.removeSingleMetric(name);
+}
+
+function procReadable(): boolean {
+  try {
+    readFileSync('/proc/self/status');
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -2,22 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { ConfigError, formatIssue } from '../core/config/ConfigError.ts';
 import { loadConfig } from '../core/config/loadConfig.ts';
 import type { Environment } from '../core/config/substituteEnv.ts';
-import { CommandFailure, listenFailure, readFailure, unresolvableHost } from './CommandFailure.ts';
+import { ACCESS_LOG_FORMATS, type AccessLogFormat } from '../core/observe/accessLogLine.ts';
+import { parseAdminAddress } from '../admin/startAdmin.ts';
+import { CommandFailure, readFailure, unresolvableHost } from './CommandFailure.ts';
 import { describeConfig } from './describeConfig.ts';
 import { parseCommandLine, UsageError } from './parseCommandLine.ts';
-import { startServer } from '../server/startServer.ts';
-import { LiveConfig, type ReloadReport } from '../server/LiveConfig.ts';
-import { accessLogWriter } from '../server/accessLogWriter.ts';
-import { undiciUpstream } from '../upstream/undiciUpstream.ts';
-import { ACCESS_LOG_FORMATS } from '../core/observe/accessLogLine.ts';
-import type { RequestObserver } from '../core/observe/RequestRecord.ts';
-import type { LoadedConfig } from '../core/config/loadConfig.ts';
-import type { AdminContext } from '../admin/adminApp.ts';
-import { BackendTraffic } from '../admin/BackendTraffic.ts';
-import { Metrics } from '../admin/metrics.ts';
-import { hostPort, isLoopback, parseAdminAddress, startAdmin, type AdminAddress, type RunningAdmin } from '../admin/startAdmin.ts';
+import { serveConfig, type Serving } from './serveConfig.ts';
 import { stopWithNpm } from './stopWithNpm.ts';
-import { watchConfig } from './watchConfig.ts';
 
 const HELP = `Usage: switchyard <command> [options]
 
@@ -122,65 +113,9 @@ async function serve(file: string, options: ServeOptions): Promise<number> {
   const log = (line: string) => console.error(line);
   // systemd's reload sends SIGHUP, whose default would end the process: taken before the
   // listening line, which is what tells a supervisor the signals are safe to send.
-  let reload = async (_reason: string, _ifChanged = false): Promise<ReloadReport | undefined> => {
-    log('switchyard: SIGHUP before the balancer is ready: ignored');
-    return undefined;
-  };
-  process.on('SIGHUP', () => void reload('SIGHUP'));
-
-  // Health probes, rare, travel on web streams; requests on the server's own (startServer).
-  const probes = undiciUpstream();
-  const live = await LiveConfig.load(file, { env, log, probes }).catch((error: unknown) => {
-    throw readFailure(error, file) ?? error;
-  });
-  for (const warning of live.config.warnings) log(formatIssue(warning));
-  const adminAt = adminFlag ?? configuredAdmin(live.config);
-  // Metrics and the status page's counts are kept only when something can read them.
-  const monitor = adminAt && { metrics: new Metrics(() => live.config), traffic: new BackendTraffic() };
-  const accessLog = format === 'off' ? undefined : accessLogWriter(format as 'json' | 'text', log);
-  const observe = allOf([accessLog?.observe, monitor?.metrics.observe, monitor?.traffic.observe]);
-
-  const server = await startServer({ live, port, hostname, log, observe }).catch((error: unknown) => {
-    throw listenFailure(error, hostname, port) ?? error;
-  });
-  let admin: RunningAdmin | undefined;
-  if (adminAt && monitor) {
-    monitor.metrics.watch(live.config, live.loadedAt);
-    const context: AdminContext = { live, token: () => live.config.config.admin?.token, ...monitor, reload: () => reload('the admin API') };
-    admin = await startAdmin(adminAt, context).catch((error: unknown) => {
-      throw listenFailure(error, adminAt.host, adminAt.port) ?? new CommandFailure(error instanceof Error ? error.message : String(error));
-    });
-    // A reload may move the admin listener, or take away the token it needs; `--admin` fixes the address.
-    live.onReload(async (next) => {
-      const wanted = adminFlag ?? configuredAdmin(next);
-      if (!wanted) throw new Error('admin: the admin listener cannot be stopped by a reload; restart without it');
-      if (!isLoopback(wanted.host) && next.config.admin?.token === undefined) throw new Error(`admin.token: the admin listener on ${hostPort(wanted)} is not on loopback, so it needs a token`);
-      // Port 0 at start-up was a free port, now bound: the same address for as long as it is unchanged.
-      const current = adminFlag ?? configuredAdmin(live.config);
-      if (current && hostPort(wanted) === hostPort(current)) return;
-      const moved = await startAdmin(wanted, context).catch((error: unknown) => {
-        throw new Error(`admin.address: cannot move the admin listener to ${hostPort(wanted)}: ${error instanceof Error ? error.message : String(error)}`);
-      });
-      void admin?.close();
-      admin = moved;
-      log(`switchyard: admin listener moved to ${moved.url}`);
-    });
-  } else {
-    live.onReload((next) => {
-      if (next.config.admin?.address !== undefined) throw new Error('admin.address: the admin listener starts at start-up only; restart to start it');
-    });
-  }
-  reload = async (reason, ifChanged = false) => {
-    const report = await live.reload(reason, ifChanged);
-    if (!report || !monitor) return report;
-    monitor.metrics.reloaded(report.result);
-    if (report.result === 'success') {
-      monitor.metrics.watch(live.config, live.loadedAt);
-      monitor.traffic.keepOnly(new Set(live.config.backends.map((backend) => backend.id)));
-    }
-    return report;
-  };
-  const unwatchFile = options.watch ? watchConfig(file, () => void reload('a change to the file', true), log) : () => {};
+  let serving: Serving | undefined;
+  process.on('SIGHUP', () => void (serving ? serving.reload('SIGHUP') : log('switchyard: SIGHUP before the balancer is ready: ignored')));
+  serving = await serveConfig({ file, port, hostname, accessLog: format as AccessLogFormat, admin: adminFlag, watch: options.watch, env, log });
 
   // The handlers stay for the whole drain: a second SIGINT within a second is the same Ctrl-C
   // reaching the server twice (deno task passes it on to its process group), a later one means
@@ -196,21 +131,17 @@ async function serve(file: string, options: ServeOptions): Promise<number> {
       }
       if (now - stopping < 1000) return;
       log('switchyard: stopping again: in-flight requests are cut off');
-      accessLog?.flush();
+      serving?.flushLog();
       process.exit(1);
     };
     process.on('SIGTERM', stop);
     process.on('SIGINT', stop);
     const unwatch = stopWithNpm(() => (log('switchyard: npm, which started this process, has gone: stopping as on SIGTERM'), stop()));
   });
-  console.log(`listening on ${server.url}`);
-  if (admin) console.log(`admin listening on ${admin.url}`);
+  console.log(`listening on ${serving.url}`);
+  if (serving.adminUrl) console.log(`admin listening on ${serving.adminUrl}`);
   await stopped;
-  unwatchFile();
-  live.stop();
-  await Promise.all([server.close(DRAIN_MS), admin?.close()]);
-  await probes.close();
-  accessLog?.flush();
+  await serving.stop(DRAIN_MS);
   return 0;
 }
 
@@ -220,21 +151,6 @@ interface ServeOptions {
   readonly accessLog?: string;
   readonly admin?: string;
   readonly watch?: boolean;
-}
-
-/** The admin listener the config asks for, if any. */
-function configuredAdmin(config: LoadedConfig): AdminAddress | undefined {
-  const address = config.config.admin?.address;
-  return address === undefined ? undefined : parseAdminAddress(address);
-}
-
-/** One observer for several; undefined when there is none, so a request pays nothing for it. */
-function allOf(observers: readonly (RequestObserver | undefined)[]): RequestObserver | undefined {
-  const present = observers.filter((observer) => observer !== undefined);
-  if (present.length <= 1) return present[0];
-  return (record) => {
-    for (const observer of present) observer(record);
-  };
 }
 
 /** One line for what stopped a command: no stack trace for the user's mistakes. */

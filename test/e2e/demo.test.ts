@@ -9,7 +9,7 @@ import { PROJECT_ROOT, spawnUntilListening, type RunningBalancer } from '../help
 let demo: RunningBalancer;
 
 beforeAll(async () => {
-  demo = await spawnUntilListening(process.execPath, [join(PROJECT_ROOT, 'examples/demo.js')], { env: { ...process.env, PORT: '0' }, timeoutMs: 20_000 });
+  demo = await spawnUntilListening(process.execPath, [join(PROJECT_ROOT, 'examples/demo.js')], { env: { ...process.env, PORT: '0', ADMIN_PORT: '0' }, timeoutMs: 20_000 });
 }, 30_000);
 
 afterAll(async () => {
@@ -41,5 +41,19 @@ describe('the demo (npm start)', () => {
   it('says why 9999 and 8888 are reported DOWN', () => {
     expect(demo.output()).toMatch(/localhost:9999 and localhost:8888, where nothing listens on purpose/);
     expect(demo.output()).toMatch(/DOWN/);
+  });
+});
+
+describe("the demo's operations", () => {
+  it('logs each request in text and serves the status page it names, which shows the dead apple backends as down', async () => {
+    await answerFor('www.apple.com');
+    expect(demo.output()).toMatch(/ GET www\.apple\.com \/ 200 \d+ [\d.]+ms route=www\.apple\.com backend=localhost:9082 /);
+    const admin = /The status page: (http:\/\/127\.0\.0\.1:\d+)\/status/.exec(demo.output())?.[1];
+    expect(admin).toBeDefined();
+    const page = await fetch(`${admin}/status`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const status = (await (await fetch(`${admin}/api/status`)).json()) as { backends: { backend: string; health: string }[] };
+    expect(status.backends.filter((backend) => backend.health === 'down').map((backend) => backend.backend).sort()).toEqual(['localhost:8888', 'localhost:9999']);
   });
 });

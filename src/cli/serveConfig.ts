@@ -1,0 +1,136 @@
+import { formatIssue } from '../core/config/ConfigError.ts';
+import type { LoadedConfig } from '../core/config/loadConfig.ts';
+import type { Environment } from '../core/config/substituteEnv.ts';
+import type { AccessLogFormat } from '../core/observe/accessLogLine.ts';
+import type { RequestObserver } from '../core/observe/RequestRecord.ts';
+import type { AdminContext } from '../admin/adminApp.ts';
+import { BackendTraffic } from '../admin/BackendTraffic.ts';
+import { Metrics } from '../admin/metrics.ts';
+import { hostPort, isLoopback, parseAdminAddress, startAdmin, type AdminAddress, type RunningAdmin } from '../admin/startAdmin.ts';
+import { accessLogWriter } from '../server/accessLogWriter.ts';
+import { LiveConfig, type ReloadReport } from '../server/LiveConfig.ts';
+import { startServer } from '../server/startServer.ts';
+import { undiciUpstream } from '../upstream/undiciUpstream.ts';
+import { CommandFailure, listenFailure, readFailure } from './CommandFailure.ts';
+import { watchConfig } from './watchConfig.ts';
+
+export interface ServeConfigOptions {
+  readonly file: string;
+  readonly port: number;
+  readonly hostname: string;
+  readonly accessLog: AccessLogFormat;
+  /** `--admin`: wins over the config's `admin.address`. */
+  readonly admin?: AdminAddress;
+  /** `--watch`: reload when the file changes. */
+  readonly watch?: boolean;
+  readonly env: Environment;
+  /** The error log: health changes, failures, reloads. */
+  readonly log: (line: string) => void;
+}
+
+/** A balancer serving, as `switchyard serve` and the demo run it. */
+export interface Serving {
+  /** `http://HOST:PORT` of the routed listener. */
+  readonly url: string;
+  /** `http://HOST:PORT` of the admin listener, when there is one. */
+  readonly adminUrl: string | undefined;
+  /** Reloads the config file (SIGHUP, the admin API, `--watch`). */
+  reload(reason: string, ifChanged?: boolean): Promise<ReloadReport | undefined>;
+  /** Writes the access log lines still waiting, at once (before an exit that cannot wait). */
+  flushLog(): void;
+  /** Stops accepting, lets in-flight requests finish (up to `drainMs`), and releases everything. */
+  stop(drainMs: number): Promise<void>;
+}
+
+/**
+ * Everything `serve` runs, wired together: the config and its reloads, the routed listener, the
+ * access log, and, when asked for, the admin listener with its metrics and status page.
+ * Rejects with a `ConfigError` or a `CommandFailure` that says what to fix.
+ */
+export async function serveConfig(options: ServeConfigOptions): Promise<Serving> {
+  const { file, port, hostname, log } = options;
+  // Health probes, rare, travel on web streams; requests on the server's own (startServer).
+  const probes = undiciUpstream();
+  const live = await LiveConfig.load(file, { env: options.env, log, probes }).catch((error: unknown) => {
+    throw readFailure(error, file) ?? error;
+  });
+  for (const warning of live.config.warnings) log(formatIssue(warning));
+  const adminAt = options.admin ?? configuredAdmin(live.config);
+  // Metrics and the status page's counts are kept only when something can read them.
+  const monitor = adminAt && { metrics: new Metrics(() => live.config), traffic: new BackendTraffic() };
+  const accessLog = options.accessLog === 'off' ? undefined : accessLogWriter(options.accessLog, log);
+  const observe = allOf([accessLog?.observe, monitor?.metrics.observe, monitor?.traffic.observe]);
+
+  const server = await startServer({ live, port, hostname, log, observe }).catch((error: unknown) => {
+    throw listenFailure(error, hostname, port) ?? error;
+  });
+  const reload = async (reason: string, ifChanged = false): Promise<ReloadReport | undefined> => {
+    const report = await live.reload(reason, ifChanged);
+    if (!report || !monitor) return report;
+    monitor.metrics.reloaded(report.result);
+    if (report.result === 'success') {
+      monitor.metrics.watch(live.config, live.loadedAt);
+      monitor.traffic.keepOnly(new Set(live.config.backends.map((backend) => backend.id)));
+    }
+    return report;
+  };
+  let admin: RunningAdmin | undefined;
+  if (adminAt && monitor) {
+    monitor.metrics.watch(live.config, live.loadedAt);
+    const context: AdminContext = { live, token: () => live.config.config.admin?.token, ...monitor, reload: () => reload('the admin API') };
+    admin = await startAdmin(adminAt, context).catch((error: unknown) => {
+      throw listenFailure(error, adminAt.host, adminAt.port) ?? new CommandFailure(error instanceof Error ? error.message : String(error));
+    });
+    // A reload may move the admin listener, or take away the token it needs; `--admin` fixes the address.
+    live.onReload(async (next) => {
+      const wanted = options.admin ?? configuredAdmin(next);
+      if (!wanted) throw new Error('admin: the admin listener cannot be stopped by a reload; restart without it');
+      if (!isLoopback(wanted.host) && next.config.admin?.token === undefined) throw new Error(`admin.token: the admin listener on ${hostPort(wanted)} is not on loopback, so it needs a token`);
+      // Port 0 at start-up was a free port, now bound: the same address for as long as it is unchanged.
+      const current = options.admin ?? configuredAdmin(live.config);
+      if (current && hostPort(wanted) === hostPort(current)) return;
+      const moved = await startAdmin(wanted, context).catch((error: unknown) => {
+        throw new Error(`admin.address: cannot move the admin listener to ${hostPort(wanted)}: ${error instanceof Error ? error.message : String(error)}`);
+      });
+      void admin?.close();
+      admin = moved;
+      log(`switchyard: admin listener moved to ${moved.url}`);
+    });
+  } else {
+    live.onReload((next) => {
+      if (next.config.admin?.address !== undefined) throw new Error('admin.address: the admin listener starts at start-up only; restart to start it');
+    });
+  }
+  const unwatchFile = options.watch ? watchConfig(file, () => void reload('a change to the file', true), log) : () => {};
+
+  return {
+    url: server.url,
+    get adminUrl() {
+      return admin?.url;
+    },
+    reload,
+    flushLog: () => accessLog?.flush(),
+    async stop(drainMs) {
+      unwatchFile();
+      live.stop();
+      await Promise.all([server.close(drainMs), admin?.close()]);
+      await probes.close();
+      accessLog?.flush();
+    },
+  };
+}
+
+/** The admin listener the config asks for, if any. */
+function configuredAdmin(config: LoadedConfig): AdminAddress | undefined {
+  const address = config.config.admin?.address;
+  return address === undefined ? undefined : parseAdminAddress(address);
+}
+
+/** One observer for several; undefined when there is none, so a request pays nothing for it. */
+function allOf(observers: readonly (RequestObserver | undefined)[]): RequestObserver | undefined {
+  const present = observers.filter((observer) => observer !== undefined);
+  if (present.length <= 1) return present[0];
+  return (record) => {
+    for (const observer of present) observer(record);
+  };
+}

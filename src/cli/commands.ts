@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { ConfigError, formatIssue } from '../core/config/ConfigError.ts';
-import { loadConfig } from '../core/config/loadConfig.ts';
+import { loadChecked } from '../server/LiveConfig.ts';
+import { checkConfigFiles } from './configChecks.ts';
 import type { Environment } from '../core/config/substituteEnv.ts';
 import { ACCESS_LOG_FORMATS, type AccessLogFormat } from '../core/observe/accessLogLine.ts';
 import { parseAdminAddress } from '../admin/startAdmin.ts';
@@ -85,7 +86,7 @@ async function check(file: string): Promise<number> {
   const text = await readFile(file, 'utf8').catch((error: unknown) => {
     throw readFailure(error, file) ?? error;
   });
-  const loaded = loadConfig(text, file, { env });
+  const loaded = loadChecked(text, file, { env, checkFiles: checkConfigFiles });
   for (const warning of loaded.warnings) console.error(formatIssue(warning));
   console.log(`${file}: ok`);
   console.log(describeConfig(loaded));

@@ -12,6 +12,7 @@ import { LiveConfig, type ReloadReport } from '../server/LiveConfig.ts';
 import { startServer } from '../server/startServer.ts';
 import { undiciUpstream } from '../upstream/undiciUpstream.ts';
 import { CommandFailure, listenFailure, readFailure } from './CommandFailure.ts';
+import { checkConfigFiles } from './configChecks.ts';
 import { watchConfig } from './watchConfig.ts';
 
 export interface ServeConfigOptions {
@@ -51,7 +52,7 @@ export async function serveConfig(options: ServeConfigOptions): Promise<Serving>
   const { file, port, hostname, log } = options;
   // Health probes, rare, travel on web streams; requests on the server's own (startServer).
   const probes = undiciUpstream();
-  const live = await LiveConfig.load(file, { env: options.env, log, probes }).catch((error: unknown) => {
+  const live = await LiveConfig.load(file, { env: options.env, log, probes, checkFiles: checkConfigFiles }).catch((error: unknown) => {
     throw readFailure(error, file) ?? error;
   });
   for (const warning of live.config.warnings) log(formatIssue(warning));

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { healthSettingsKey } from '../core/config/compilePoolSettings.ts';
-import { ConfigError, formatIssue } from '../core/config/ConfigError.ts';
+import { ConfigError, formatIssue, inFileOrder, type ConfigIssue } from '../core/config/ConfigError.ts';
 import { loadConfig, type LoadedConfig } from '../core/config/loadConfig.ts';
 import type { Environment } from '../core/config/substituteEnv.ts';
 import { startHealthChecks, type HealthChecks } from '../core/health/startHealthChecks.ts';
@@ -18,6 +18,12 @@ export interface ReloadReport {
 
 export interface LiveConfigOptions {
   readonly env?: Environment;
+  /**
+   * What the core cannot check, run on every load and reload (files the config names:
+   * certificates, keys, CAs): an error refuses the config as a schema error would; warnings are
+   * logged. @default none
+   */
+  readonly checkFiles?: (config: LoadedConfig) => readonly ConfigIssue[];
   readonly log: (line: string) => void;
   /** Sends the health probes. */
   readonly probes: Upstream;
@@ -67,7 +73,7 @@ export class LiveConfig {
    */
   static async load(file: string, options: LiveConfigOptions): Promise<LiveConfig> {
     const text = await readFile(file, 'utf8');
-    const config = loadConfig(text, file, { env: options.env });
+    const config = loadChecked(text, file, options);
     const health = startHealthChecks(config.backends, { upstream: options.probes, log: options.log });
     await health.probeAll();
     return new LiveConfig(file, text, config, health, options);
@@ -115,7 +121,7 @@ export class LiveConfig {
     try {
       text = await readFile(this.file, 'utf8');
       if (ifChanged && text === this.#text) return undefined;
-      next = loadConfig(text, this.file, { env: this.#options.env });
+      next = loadChecked(text, this.file, this.#options);
       const previous = this.#config;
       for (const step of this.#steps) await step(next, previous);
     } catch (error) {
@@ -141,6 +147,17 @@ export class LiveConfig {
     log(`switchyard: config reloaded (${reason}) from ${this.file}: ${next.routesInOrder.length} routes, ${next.backends.length} backends (${next.backends.length - kept} new, ${previous.size - kept} gone)`);
     return (this.#lastReload = { at: this.#loadedAt, result: 'success', errors: [] });
   }
+}
+
+/**
+ * `loadConfig`, then the checks of the files it names: their errors throw a `ConfigError` as the
+ * schema's would, and their warnings join the config's.
+ */
+export function loadChecked(text: string, file: string, options: Pick<LiveConfigOptions, 'env' | 'checkFiles'>): LoadedConfig {
+  const config = loadConfig(text, file, { env: options.env });
+  const found = options.checkFiles?.(config) ?? [];
+  if (found.some((issue) => issue.severity !== 'warning')) throw new ConfigError(inFileOrder([...found, ...config.warnings]));
+  return found.length === 0 ? config : { ...config, warnings: inFileOrder([...config.warnings, ...found]) };
 }
 
 function sameHealthSettings(a: LoadedConfig['backends'][number], b: LoadedConfig['backends'][number]): boolean {

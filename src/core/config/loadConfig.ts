@@ -11,6 +11,11 @@ export interface LoadedConfig extends CompiledConfig {
    * in file order: `switchyard check` prints them, `serve` logs them at start-up.
    */
   readonly warnings: readonly ConfigIssue[];
+  /**
+   * An issue at a field of this file, for checks made outside the core (a certificate file that
+   * cannot be read): it names the file, line and column as every other config error does.
+   */
+  issueAt(path: readonly (string | number)[], message: string, severity?: 'error' | 'warning'): ConfigIssue;
 }
 
 /** How config text is read (`env`, for `${env:NAME}`) and compiled. */
@@ -35,5 +40,9 @@ export function loadConfig(text: string, fileName = 'config', options?: LoadOpti
     }),
   );
   if (!compiled) throw new ConfigError(issues);
-  return { config: source.config, ...compiled, warnings: issues };
+  const issueAt = (path: readonly (string | number)[], message: string, severity?: 'error' | 'warning'): ConfigIssue => {
+    const { line, column } = source.locate(path);
+    return { file: fileName, line, column, path: formatPath(path), message, severity };
+  };
+  return { config: source.config, ...compiled, warnings: issues, issueAt };
 }

@@ -1,0 +1,4 @@
+import { checkFilesWith } from '../server/checkFiles.ts';
+
+/** What `check`, `serve` and every reload check of the files a config names. */
+export const checkConfigFiles = checkFilesWith([]);

@@ -98,8 +98,9 @@ export function createApp(options: AppOptions): Hono {
  * its bytes on the way.
  */
 function observed(response: Response, record: RequestRecord, observe: RequestObserver): Response {
-  // A WebSocket's 101 (workerd) carries the socket, not a body: logged as answered.
-  if (response.body === null || response.status === 101) {
+  // A WebSocket's 101 (workerd) carries the socket, not a body: logged as answered. A HEAD's
+  // answer is sent without its body (Hono drops it unread), so there is nothing to wait for.
+  if (response.body === null || response.status === 101 || record.method === 'HEAD') {
     record.finish(response.status);
     observe(record);
     return response;

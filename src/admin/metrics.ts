@@ -107,7 +107,10 @@ export class Metrics {
    */
   watch(config: CompiledConfig, loadedAt: number): void {
     this.#lastReloadSuccess.set(loadedAt / 1000);
-    for (const route of config.routesInOrder) this.#routeSeries(route.name);
+    for (const route of config.routesInOrder) {
+      const series = this.#routeSeries(route.name);
+      for (const member of route.pool.members) for (const child of series.backend(member.backend.name)) child.inc(0);
+    }
     for (const backend of config.backends) {
       const { health, name } = backend;
       this.#ejections.inc({ backend: name }, 0);

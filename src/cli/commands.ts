@@ -94,9 +94,9 @@ async function check(file: string): Promise<number> {
 }
 
 async function serve(file: string, options: ServeOptions): Promise<number> {
-  const { portText = '8080', hostname = '127.0.0.1', accessLog: format = 'json' } = options;
-  const port = Number(portText);
-  if (!/^\d+$/.test(portText) || port > 65535) {
+  const { portText, hostname, accessLog: format = 'json' } = options;
+  const port = portText === undefined ? undefined : Number(portText);
+  if (portText !== undefined && (!/^\d+$/.test(portText) || port! > 65535)) {
     console.error(`switchyard serve: --port ${portText} is not a port number (0-65535)`);
     return 2;
   }
@@ -109,7 +109,7 @@ async function serve(file: string, options: ServeOptions): Promise<number> {
     console.error(`switchyard serve: --admin ${options.admin} is not HOST:PORT (an IPv6 address in brackets) or a port`);
     return 2;
   }
-  const unresolvable = unresolvableHost(hostname, port);
+  const unresolvable = hostname === undefined ? undefined : unresolvableHost(hostname, port ?? 8080);
   if (unresolvable) throw unresolvable;
   const log = (line: string) => console.error(line);
   // systemd's reload sends SIGHUP, whose default would end the process: taken before the
@@ -139,7 +139,7 @@ async function serve(file: string, options: ServeOptions): Promise<number> {
     process.on('SIGINT', stop);
     const unwatch = stopWithNpm(() => (log('switchyard: npm, which started this process, has gone: stopping as on SIGTERM'), stop()));
   });
-  console.log(`listening on ${serving.url}`);
+  for (const url of serving.urls) console.log(`listening on ${url}`);
   if (serving.adminUrl) console.log(`admin listening on ${serving.adminUrl}`);
   await stopped;
   await serving.stop(DRAIN_MS);

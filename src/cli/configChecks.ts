@@ -1,4 +1,5 @@
+import { checkListenerTls } from '../server/certificates.ts';
 import { checkFilesWith } from '../server/checkFiles.ts';
 
 /** What `check`, `serve` and every reload check of the files a config names. */
-export const checkConfigFiles = checkFilesWith([]);
+export const checkConfigFiles = checkFilesWith([checkListenerTls]);

@@ -12,6 +12,15 @@ export function describeConfig(loaded: LoadedConfig): string {
   for (const route of config.paths ?? []) {
     lines.push(`  path ${route.path} -> ${route.servers.length} server(s), ${route.algorithm ?? config.algorithm ?? 'random'}`);
   }
+  if (loaded.listeners.length > 0) lines.push('listen:');
+  for (const listener of loaded.listeners) {
+    const what = listener.tls
+      ? `https, ${listener.tls.certificates.length} certificate${listener.tls.certificates.length === 1 ? '' : 's'}, ${listener.tls.minVersion} and up`
+      : listener.redirectHttps
+        ? 'http, redirects to https'
+        : 'http';
+    lines.push(`  ${listener.address}: ${what}`);
+  }
   lines.push('backends:');
   for (const backend of backends) {
     const { active, passive } = backend.health;

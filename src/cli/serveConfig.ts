@@ -1,4 +1,5 @@
 import { formatIssue } from '../core/config/ConfigError.ts';
+import type { ListenerSettings } from '../core/config/compileListeners.ts';
 import type { LoadedConfig } from '../core/config/loadConfig.ts';
 import type { Environment } from '../core/config/substituteEnv.ts';
 import type { AccessLogFormat } from '../core/observe/accessLogLine.ts';
@@ -17,8 +18,9 @@ import { watchConfig } from './watchConfig.ts';
 
 export interface ServeConfigOptions {
   readonly file: string;
-  readonly port: number;
-  readonly hostname: string;
+  /** `--port` and `--hostname`: either makes one plain listener, replacing the config's `listen` (default 8080 on 127.0.0.1). */
+  readonly port?: number;
+  readonly hostname?: string;
   readonly accessLog: AccessLogFormat;
   /** `--admin`: wins over the config's `admin.address`. */
   readonly admin?: AdminAddress;
@@ -31,7 +33,9 @@ export interface ServeConfigOptions {
 
 /** A balancer serving, as `switchyard serve` and the demo run it. */
 export interface Serving {
-  /** `http://HOST:PORT` of the routed listener. */
+  /** `http(s)://HOST:PORT` of each routed listener, in order. */
+  readonly urls: readonly string[];
+  /** The first of them. */
   readonly url: string;
   /** `http://HOST:PORT` of the admin listener, when there is one. */
   readonly adminUrl: string | undefined;
@@ -49,7 +53,7 @@ export interface Serving {
  * Rejects with a `ConfigError` or a `CommandFailure` that says what to fix.
  */
 export async function serveConfig(options: ServeConfigOptions): Promise<Serving> {
-  const { file, port, hostname, log } = options;
+  const { file, log } = options;
   // Health probes, rare, travel on web streams; requests on the server's own (startServer).
   const probes = undiciUpstream();
   const live = await LiveConfig.load(file, { env: options.env, log, probes, checkFiles: checkConfigFiles }).catch((error: unknown) => {
@@ -62,8 +66,11 @@ export async function serveConfig(options: ServeConfigOptions): Promise<Serving>
   const accessLog = options.accessLog === 'off' ? undefined : accessLogWriter(options.accessLog, log);
   const observe = allOf([accessLog?.observe, monitor?.metrics.observe, monitor?.traffic.observe]);
 
-  const server = await startServer({ live, port, hostname, log, observe }).catch((error: unknown) => {
-    throw listenFailure(error, hostname, port) ?? error;
+  const fromCommandLine = options.port !== undefined || options.hostname !== undefined || live.config.listeners.length === 0;
+  const listeners: readonly ListenerSettings[] = fromCommandLine ? [plainListener(options.hostname ?? '127.0.0.1', options.port ?? 8080)] : live.config.listeners;
+  const server = await startServer({ live, listeners, fromConfig: !fromCommandLine, log, observe }).catch((error: unknown) => {
+    const failed = (error as { listener?: ListenerSettings }).listener;
+    throw (failed && listenFailure(error, failed.host, failed.port)) ?? error;
   });
   const reload = async (reason: string, ifChanged = false): Promise<ReloadReport | undefined> => {
     const report = await live.reload(reason, ifChanged);
@@ -105,7 +112,8 @@ export async function serveConfig(options: ServeConfigOptions): Promise<Serving>
   const unwatchFile = options.watch ? watchConfig(file, () => void reload('a change to the file', true), log) : () => {};
 
   return {
-    url: server.url,
+    urls: server.urls,
+    url: server.urls[0],
     get adminUrl() {
       return admin?.url;
     },
@@ -119,6 +127,11 @@ export async function serveConfig(options: ServeConfigOptions): Promise<Serving>
       accessLog?.flush();
     },
   };
+}
+
+/** The one listener `--port` and `--hostname` make. */
+function plainListener(host: string, port: number): ListenerSettings {
+  return { address: `${host.includes(':') ? `[${host}]` : host}:${port}`, host, port, redirectHttps: false };
 }
 
 /** The admin listener the config asks for, if any. */

@@ -21,6 +21,13 @@ function plain(status: number, text: string, cause?: string): OwnAnswer {
 /** The methods a route serves without a `method_allow`: every one but CONNECT and TRACE. */
 const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 
+/** 308: the same request, elsewhere (`redirect_https`): the method and body are kept (RFC 9110 section 15.4.9). */
+export function permanentRedirect(location: string): OwnAnswer {
+  const answer = plain(308, `Permanent Redirect: ${location}`);
+  answer.headers.set('location', location);
+  return answer;
+}
+
 /** 400: the request cannot be read as one to forward (`why` says what is wrong with it). */
 export const badRequest = (why: string) => plain(400, `Bad Request: ${why}`);
 

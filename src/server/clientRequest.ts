@@ -21,7 +21,8 @@ export function clientRequestOf(request: IncomingMessage): ClientRequest<NodeWir
     method: request.method ?? 'GET',
     target,
     headers,
-    scheme: 'http',
+    // A TLS listener's sockets say so: X-Forwarded-Proto and ${scheme} follow the listener.
+    scheme: (request.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
     peer: unmapIpv4(request.socket.remoteAddress),
     body: hasBody(headers) ? request : null,
   };

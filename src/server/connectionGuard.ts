@@ -1,3 +1,4 @@
+import { Server as TlsServer } from 'node:tls';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ServerSettings } from '../core/config/serverSettings.ts';
@@ -49,7 +50,9 @@ export class ConnectionGuard {
   constructor(server: Server, settings: ServerSettings, now: () => number = Date.now) {
     this.#settings = settings;
     this.#now = now;
-    server.on('connection', (socket: Socket) => this.#watch(socket));
+    // On a TLS listener, the socket requests arrive on is the TLS one, ready once the handshake
+    // is over (its own timeout, handshakeTimeout, covers the handshake).
+    server.on(server instanceof TlsServer ? 'secureConnection' : 'connection', (socket: Socket) => this.#watch(socket));
     server.on('request', (request: IncomingMessage, response: ServerResponse) => this.#started(request, response));
     // An upgraded connection is a tunnel from then on, no longer HTTP: its pace is the application's.
     server.on('upgrade', (request: IncomingMessage) => this.#watches.delete(request.socket));

@@ -8,6 +8,7 @@ import type { Upstream } from '../core/Upstream.ts';
 import { describeError } from '../core/UpstreamError.ts';
 import { RequestRecord, type RequestObserver } from '../core/observe/RequestRecord.ts';
 import { clientRequestOf } from './clientRequest.ts';
+import { httpsRedirect } from './httpsRedirect.ts';
 import { ClientSignal, nodeBodies, sendAnswer, type NodeWire } from './nodeWire.ts';
 
 export interface HandlerOptions {
@@ -18,6 +19,8 @@ export interface HandlerOptions {
   readonly errorLog: ErrorLog;
   /** Told of every request once it is answered (access log, metrics); none when nothing listens. */
   readonly observe?: RequestObserver;
+  /** `redirect_https`: every request answered with 308 to this HTTPS port instead. */
+  readonly redirectHttps?: { readonly port: number };
 }
 
 /**
@@ -45,6 +48,7 @@ export function requestHandler(options: HandlerOptions): (request: IncomingMessa
         record.error = 'an HTTP/1.0 request with Transfer-Encoding';
         return sendAnswer(response, refusal, undefined, record);
       }
+      if (options.redirectHttps) return sendAnswer(response, httpsRedirect(clientRequestOf(request), options.redirectHttps.port, record), undefined, record);
       const admitted = admit<NodeWire>(options.config(), clientRequestOf(request), record);
       if (!isAdmitted(admitted)) return sendAnswer(response, admitted, undefined, record);
       const { exchange } = admitted;

@@ -1,4 +1,11 @@
+import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Server as TlsServer } from 'node:tls';
+import type { ListenerSettings } from '../core/config/compileListeners.ts';
+import type { LoadedConfig } from '../core/config/loadConfig.ts';
+import type { ServerSettings } from '../core/config/serverSettings.ts';
+import { CertificateStore, configRelative } from './certificates.ts';
 import type { AddressInfo, Socket } from 'node:net';
 import type { CompiledConfig } from '../core/config/compileConfig.ts';
 import { ErrorLog } from '../core/ErrorLog.ts';
@@ -14,83 +21,169 @@ import { upgradeHandler } from './upgradeHandler.ts';
 export interface ServerOptions {
   /** The config to serve, and its reloads. */
   readonly live: LiveConfig;
-  /** @default 8080; 0 picks a free port */
-  readonly port?: number;
-  /** @default '127.0.0.1' */
-  readonly hostname?: string;
+  /**
+   * Where to listen, in order: the config's `listen` (then a reload may renew the certificates,
+   * and refuses to change the addresses), or the command line's one plain listener.
+   */
+  readonly listeners: readonly ListenerSettings[];
+  /** Whether `listeners` are the config's, to be compared with each reloaded config's. */
+  readonly fromConfig: boolean;
   readonly log?: (line: string) => void;
   /** Told of every request once it is answered (access log, metrics). @default none */
   readonly observe?: RequestObserver;
 }
 
 export interface RunningServer {
-  /** `http://HOST:PORT`, with the port actually bound. */
-  readonly url: string;
+  /** `http://HOST:PORT` or `https://HOST:PORT` per listener, in order, with the ports actually bound. */
+  readonly urls: readonly string[];
   /** Stops accepting, lets in-flight requests finish (up to `drainMs`), then releases everything. */
   close(drainMs?: number): Promise<void>;
 }
 
+/** One listening server, its connections' guard, and for TLS its certificates. */
+interface Listener {
+  readonly server: Server;
+  readonly guard: ConnectionGuard;
+  readonly settings: ListenerSettings;
+  certificates?: CertificateStore;
+}
+
 /**
- * Serves the balancer from `node:http`: on Node, and on Deno through its Node compatibility, so
- * both runtimes share one server, one wire and one set of limits. Each request is served by the
- * config in use when it arrives.
+ * Serves the balancer from `node:http` and `node:https`: on Node, and on Deno through its Node
+ * compatibility, so both runtimes share one server, one wire and one set of limits, on every
+ * listener. Each request is served by the config in use when it arrives.
  */
 export async function startServer(options: ServerOptions): Promise<RunningServer> {
   const { live } = options;
   const log = options.log ?? ((line: string) => console.error(line));
   // Requests travel on the server's own streams.
   const upstream = undiciNodeUpstream<NodeWire>();
-
-  const limits = live.config.server;
   // One line per 5xx the balancer answers itself, a few a second per cause at most.
   const errorLog = new ErrorLog(log);
   const handler: HandlerOptions = { config: (): CompiledConfig => live.config, upstream, errorLog, observe: options.observe };
-  const server = createServer(
-    {
-      // Room for a request line up to max_request_target besides fields up to max_header_size:
-      // admit then answers each limit by its own status (414, 431); the parser stops only heads
-      // over both.
-      maxHeaderSize: limits.maxHeaderSize + limits.maxRequestTarget,
-      // The connection guard keeps the client timeouts on every runtime; Node's own timers stay as
-      // a backstop past them (its default keep-alive of 5 s would otherwise win).
-      requestTimeout: 0,
-      headersTimeout: limits.clientHeader + 1000,
-      // Advertised to clients as Keep-Alive: timeout, so no later than the guard closes.
-      keepAliveTimeout: limits.clientIdle,
+  const httpsPort = options.listeners.find((listener) => listener.tls)?.port;
+  const listeners = options.listeners.map((settings) => openListener(settings, live, { ...handler, redirectHttps: settings.redirectHttps ? { port: httpsPort ?? 443 } : undefined }));
+
+  // A reload's limits and client timeouts: admit reads them per request; the parsers' bound and
+  // the guards' timers take them up here, for connections from now on. Certificates are read
+  // again; the addresses, which would need sockets closed and opened, are not changed.
+  live.onReload((next) => {
+    if (options.fromConfig && !sameListeners(options.listeners, next.listeners)) {
+      throw new Error('listen: the listeners (addresses, tls, redirect_https) change only with a restart; the certificates of a listener are renewed by a reload');
+    }
+    const renewed = listeners.map((listener) => (options.fromConfig && listener.settings.tls ? certificatesOf(next, next.listeners[listeners.indexOf(listener)]) : undefined));
+    listeners.forEach((listener, i) => {
+      applyLimits(listener.server, next.server);
+      listener.guard.update(next.server);
+      const certificates = renewed[i];
+      if (!certificates) return;
+      listener.certificates = certificates;
+      // The context for clients that send no name; SNI picks from `listener.certificates`.
+      (listener.server as unknown as TlsServer).setSecureContext(defaultContextOptions(next, next.listeners[i]));
+    });
+  });
+
+  try {
+    await Promise.all(listeners.map(({ server, settings }) => listen(server, settings)));
+  } catch (error) {
+    for (const { server } of listeners) server.close();
+    throw Object.assign(error as Error, { listener: (error as { listener?: ListenerSettings }).listener });
+  }
+  return {
+    urls: listeners.map(({ server, settings }) => {
+      const { address, port } = server.address() as AddressInfo;
+      return `${settings.tls ? 'https' : 'http'}://${address.includes(':') ? `[${address}]` : address}:${port}`;
+    }),
+    close: async (drainMs = 30_000) => {
+      await Promise.all(listeners.map(({ server, guard }) => drain(server, guard, drainMs)));
+      for (const { guard } of listeners) guard.stop();
+      errorLog.flush();
+      await upstream.close();
     },
-    requestHandler(handler),
-  );
+  };
+}
+
+function openListener(settings: ListenerSettings, live: LiveConfig, handler: HandlerOptions): Listener {
+  const limits = live.config.server;
+  const options = {
+    // Room for a request line up to max_request_target besides fields up to max_header_size:
+    // admit then answers each limit by its own status (414, 431); the parser stops only heads
+    // over both.
+    maxHeaderSize: limits.maxHeaderSize + limits.maxRequestTarget,
+    // The connection guard keeps the client timeouts on every runtime; Node's own timers stay as
+    // a backstop past them (its default keep-alive of 5 s would otherwise win).
+    requestTimeout: 0,
+    headersTimeout: limits.clientHeader + 1000,
+    // Advertised to clients as Keep-Alive: timeout, so no later than the guard closes.
+    keepAliveTimeout: limits.clientIdle,
+  };
+  const listener: { certificates?: CertificateStore } = {};
+  let server: Server;
+  if (settings.tls) {
+    listener.certificates = certificatesOf(live.config, settings);
+    server = createHttpsServer(
+      {
+        ...options,
+        ...defaultContextOptions(live.config, settings),
+        // The certificate for the name the client asks for; renewed on reload.
+        SNICallback: (servername, done) => done(null, listener.certificates!.pick(servername)),
+        // A client that never finishes its handshake is let go as one that never sends its head.
+        handshakeTimeout: limits.clientHeader,
+      },
+      requestHandler(handler),
+    );
+  } else {
+    server = createServer(options, requestHandler(handler));
+  }
   // Every field is kept (Node drops those past 2,000 raw entries while still framing the body by
   // them); admit answers 431 past max_header_count.
   server.maxHeadersCount = 0;
   const guard = new ConnectionGuard(server, limits);
   server.on('upgrade', upgradeHandler(server, handler));
   server.on('clientError', (error: Error & { code?: string; rawPacket?: Buffer }, socket: Socket) => answerClientError(error, socket, live.config.server.maxRequestTarget));
-  // A reload's limits and client timeouts: admit reads them per request; the parser's bound and
-  // the guard's timers take them up here, for connections from now on.
-  live.onReload((next) => {
-    // Read by node:http for each new connection's parser; not in its types.
-    (server as Server & { maxHeaderSize: number }).maxHeaderSize = next.server.maxHeaderSize + next.server.maxRequestTarget;
-    server.headersTimeout = next.server.clientHeader + 1000;
-    server.keepAliveTimeout = next.server.clientIdle;
-    guard.update(next.server);
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 8080, options.hostname ?? '127.0.0.1', () => (server.off('error', reject), resolve()));
-  });
-  const { address, port } = server.address() as AddressInfo;
-  const host = address.includes(':') ? `[${address}]` : address;
+  // A client that gives up during the handshake is no one's error.
+  server.on('tlsClientError', () => {});
+  return Object.assign(listener, { server, guard, settings });
+}
 
+/**
+ * What every TLS listener speaks: TLS 1.2 at least (`min_version`), Node's default cipher list
+ * (forward-secret AEAD suites first, no RC4, 3DES or export ones), the server's order of
+ * preference, and session resumption by tickets and by id, both on by default.
+ */
+function defaultContextOptions(config: LoadedConfig, settings: ListenerSettings) {
+  const first = settings.tls!.certificates[0];
   return {
-    url: `http://${host}:${port}`,
-    close: async (drainMs = 30_000) => {
-      await drain(server, guard, drainMs);
-      guard.stop();
-      errorLog.flush();
-      await upstream.close();
-    },
+    cert: readFileSync(configRelative(config, first.cert)),
+    key: readFileSync(configRelative(config, first.key)),
+    minVersion: settings.tls!.minVersion,
+    honorCipherOrder: true,
   };
+}
+
+function certificatesOf(config: LoadedConfig, settings: ListenerSettings): CertificateStore {
+  return new CertificateStore(config, settings.tls!.certificates, settings.tls!.minVersion);
+}
+
+function applyLimits(server: Server, limits: ServerSettings): void {
+  // Read by node:http for each new connection's parser; not in its types.
+  (server as Server & { maxHeaderSize: number }).maxHeaderSize = limits.maxHeaderSize + limits.maxRequestTarget;
+  server.headersTimeout = limits.clientHeader + 1000;
+  server.keepAliveTimeout = limits.clientIdle;
+}
+
+/** Whether two configs listen alike: the same addresses, each plain or TLS, redirecting or not, in order. */
+function sameListeners(a: readonly ListenerSettings[], b: readonly ListenerSettings[]): boolean {
+  const shape = (list: readonly ListenerSettings[]) => JSON.stringify(list.map((listener) => [listener.host, listener.port, !!listener.tls, listener.redirectHttps]));
+  return shape(a) === shape(b);
+}
+
+function listen(server: Server, settings: ListenerSettings): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const failed = (error: Error) => reject(Object.assign(error, { listener: settings }));
+    server.once('error', failed);
+    server.listen(settings.port, settings.host, () => (server.off('error', failed), resolve()));
+  });
 }
 
 /** Graceful stop: no new connections; idle keep-alive connections closed as soon as they are idle. */

@@ -8,6 +8,7 @@ import * as answers from '../core/answers.ts';
 import type { ErrorLog, FailedRequest } from '../core/ErrorLog.ts';
 import { RequestRecord } from '../core/observe/RequestRecord.ts';
 import { clientRequestOf } from './clientRequest.ts';
+import { httpsRedirect } from './httpsRedirect.ts';
 import { ClientSignal, nodeBodies, type NodeWire } from './nodeWire.ts';
 import { answerBytes } from './answerBytes.ts';
 import { askedOf, type HandlerOptions } from './requestHandler.ts';
@@ -59,6 +60,7 @@ export function upgradeHandler(server: Server, options: HandlerOptions): (incomi
       record.error = 'a WebSocket handshake has no body';
       return refuse(socket, answers.badRequest(record.error), answered);
     }
+    if (options.redirectHttps) return refuse(socket, httpsRedirect(request, options.redirectHttps.port, record), answered);
     try {
       const admitted = admit<NodeWire>(options.config(), { ...request, body: null }, record);
       if (!isAdmitted(admitted)) return refuse(socket, admitted, answered);

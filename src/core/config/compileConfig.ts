@@ -1,6 +1,6 @@
 import type { Backend } from '../pool/Backend.ts';
 import { DEFAULT_TIMEOUTS, type Timeouts } from '../Upstream.ts';
-import type { Route } from '../Route.ts';
+import type { ResponseRewrite, Route } from '../Route.ts';
 import { normalizeConfigPath } from '../path/normalizeConfigPath.ts';
 import { RouteTable } from '../routing/RouteTable.ts';
 import { compileClientAddress, type ClientAddressResolver } from '../firewall/clientAddress.ts';
@@ -12,6 +12,8 @@ import { compileGlobalRules, compileRouteRules } from './compileRouteRules.ts';
 import { warnShadowedFirewalls } from './warnShadowedFirewalls.ts';
 import { warnUnreachablePathRejects } from './warnUnreachablePathRejects.ts';
 import { serverSettings, type ServerSettings } from './serverSettings.ts';
+import { compileListeners, type ListenerSettings } from './compileListeners.ts';
+import { hstsRewrite } from '../rules/hsts.ts';
 
 /** A config turned into the structures a request only looks up. */
 export interface CompiledConfig {
@@ -24,6 +26,8 @@ export interface CompiledConfig {
   readonly clientAddress?: ClientAddressResolver;
   /** Limits and client timeouts every listener enforces. */
   readonly server: ServerSettings;
+  /** `listen`, in order; empty when the config has none. */
+  readonly listeners: readonly ListenerSettings[];
 }
 
 export interface CompileOptions {
@@ -56,7 +60,7 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
       pool: compilePool(entry, at, pools),
       timeouts: resolveTimeouts(config.timeouts, entry.timeouts),
       allowsTrace: [config.firewall_rules, entry.firewall_rules].some((rules) => rules?.method_allow?.some((method) => method.toUpperCase() === 'TRACE')),
-      ...compileRouteRules(entry, at, globalRules, { now: options.now }, problems),
+      ...withHsts(compileRouteRules(entry, at, globalRules, { now: options.now }, problems), entry.hsts ?? config.hsts),
     };
   };
 
@@ -81,10 +85,11 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
     problems.add(new ConfigProblem(['hash_on'], 'hash_on is only used by algorithm: consistent_hash, and no route uses it'));
   }
   const clientAddress = compileClientAddress(config, problems);
+  const listeners = compileListeners(config, problems);
   warnUnreachablePathRejects(config, problems);
   warnShadowedFirewalls(config, problems);
   if (problems.hasErrors) return undefined;
-  return { routes, routesInOrder, backends: [...pools.backends.values()], clientAddress, server: serverSettings(config) };
+  return { routes, routesInOrder, backends: [...pools.backends.values()], clientAddress, server: serverSettings(config), listeners };
 }
 
 /**
@@ -96,6 +101,11 @@ function routePath(path: string, at: (string | number)[]): string {
   const normal = normalizeConfigPath(path);
   if (normal === undefined) throw new ConfigProblem(at, `"${path}" cannot be normalised (an encoded slash, a bad escape, or ".." above the root)`);
   return normal;
+}
+
+/** A route's rules with `hsts` (the route's, else the top level's) added after its response rules. */
+function withHsts<R extends { readonly responseRewrites: readonly ResponseRewrite[] }>(rules: R, hsts: string | undefined): R {
+  return hsts === undefined ? rules : { ...rules, responseRewrites: [...rules.responseRewrites, hstsRewrite(hsts)] };
 }
 
 type TimeoutsConfig = Config['timeouts'];

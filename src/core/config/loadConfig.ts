@@ -6,6 +6,8 @@ import type { Config } from './schema/index.ts';
 
 export interface LoadedConfig extends CompiledConfig {
   readonly config: Config;
+  /** The file name it was loaded as: files it names (certificates, keys) are relative to its directory. */
+  readonly file: string;
   /**
    * What the config allows but likely does not mean (a `path_reject` entry its route never sees),
    * in file order: `switchyard check` prints them, `serve` logs them at start-up.
@@ -44,5 +46,5 @@ export function loadConfig(text: string, fileName = 'config', options?: LoadOpti
     const { line, column } = source.locate(path);
     return { file: fileName, line, column, path: formatPath(path), message, severity };
   };
-  return { config: source.config, ...compiled, warnings: issues, issueAt };
+  return { config: source.config, file: fileName, ...compiled, warnings: issues, issueAt };
 }

@@ -4,6 +4,7 @@ import { crossKeyRules } from './crossKeyRules.ts';
 import { poolDefaultEntries, poolEntries, TIMEOUTS_DESCRIPTION } from './pool.ts';
 import { globalRuleEntries, ruleEntries } from './rules.ts';
 import { admin } from './admin.ts';
+import { listener } from './listen.ts';
 import { limits, serverTimeouts } from './server.ts';
 
 const hostName = v.pipe(
@@ -42,6 +43,13 @@ export const configSchema = v.pipe(
     ...globalRuleEntries,
     timeouts: v.optional(v.pipe(serverTimeouts, v.description(TIMEOUTS_DESCRIPTION))),
     limits: v.optional(v.pipe(limits, v.description('How much of a request head the balancer reads before it refuses the request.'))),
+    listen: v.optional(
+      v.pipe(
+        v.array(listener),
+        v.minLength(1, 'listen needs at least one listener'),
+        v.description('Where the balancer listens, each address plain or TLS, in order; `--port` and `--hostname` replace the list with one plain listener (default 127.0.0.1:8080).'),
+      ),
+    ),
     admin: v.optional(v.pipe(admin, v.description('The admin listener: metrics, the status page and the admin API (docs/operations.md).'))),
   }),
   v.check((config) => (config.hosts?.length ?? 0) + (config.paths?.length ?? 0) > 0, 'the config has no routes: add `hosts` or `paths`'),

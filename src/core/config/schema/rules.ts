@@ -110,6 +110,13 @@ export const ruleEntries = {
   rate_limit: v.optional(
     v.pipe(rateLimit, v.description("A token bucket per client, 429 when empty; the top level's is one more limiter shared by every route.")),
   ),
+  hsts: v.optional(
+    v.pipe(
+      v.string(),
+      v.regex(/^\s*max-age=\d+\s*(;\s*(includeSubDomains|preload)\s*)*$/i, (issue) => `${JSON.stringify(issue.input)} is not a Strict-Transport-Security value; write it like "max-age=31536000; includeSubDomains"`),
+      v.description('The `Strict-Transport-Security` value sent on HTTPS responses (never on plain HTTP, RFC 6797), such as `max-age=31536000; includeSubDomains`; a route\'s replaces the top level\'s.'),
+    ),
+  ),
 };
 
 /** Keys that only make sense once, at the top level. */

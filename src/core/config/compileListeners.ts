@@ -1,0 +1,62 @@
+import { ConfigProblem } from '../compile/ConfigProblem.ts';
+import type { ConfigProblems } from '../compile/ConfigProblems.ts';
+import type { Config } from './schema/index.ts';
+
+/** A certificate and its key, as files the config names, and where it names them. */
+export interface CertificateFiles {
+  readonly cert: string;
+  readonly key: string;
+  /** The field path of this entry, for errors about its files. */
+  readonly at: readonly (string | number)[];
+}
+
+/** One `listen` entry, compiled. The files it names are read outside the core (src/server). */
+export interface ListenerSettings {
+  /** As written: `0.0.0.0:443`, `[::]:443`. */
+  readonly address: string;
+  /** The host to bind, without brackets. */
+  readonly host: string;
+  readonly port: number;
+  readonly tls?: {
+    readonly certificates: readonly CertificateFiles[];
+    readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
+  };
+  /** Answers every request with 308 to HTTPS. */
+  readonly redirectHttps: boolean;
+}
+
+/**
+ * Compiles `listen`: each address once, a redirect to HTTPS only on a plain listener. Empty when
+ * the config has no `listen` (the command line's `--port` and `--hostname`, or their defaults, apply).
+ */
+export function compileListeners(config: Pick<Config, 'listen'>, problems: ConfigProblems): readonly ListenerSettings[] {
+  const listeners: ListenerSettings[] = [];
+  const seen = new Map<string, number>();
+  config.listen?.forEach((entry, i) => {
+    const at = ['listen', i];
+    const match = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(entry.address)!;
+    const host = match[1] ?? match[2];
+    const port = Number(match[3]);
+    if (port > 65535) return problems.add(new ConfigProblem([...at, 'address'], `${port} is not a port number (0-65535)`));
+    const key = `${host.toLowerCase()}:${port}`;
+    const first = seen.get(key);
+    if (first !== undefined) return problems.add(new ConfigProblem([...at, 'address'], `listen[${first}] listens on ${entry.address} already`));
+    seen.set(key, i);
+    if (entry.redirect_https && entry.tls) return problems.add(new ConfigProblem([...at, 'redirect_https'], 'this listener is HTTPS already: redirect_https belongs on a plain listener'));
+    listeners.push({
+      address: entry.address,
+      host,
+      port,
+      tls: entry.tls && {
+        certificates: entry.tls.certificates.map((files, j) => ({ cert: files.cert, key: files.key, at: [...at, 'tls', 'certificates', j] })),
+        minVersion: entry.tls.min_version ?? 'TLSv1.2',
+      },
+      redirectHttps: entry.redirect_https ?? false,
+    });
+  });
+  const redirecting = config.listen?.findIndex((entry) => entry.redirect_https) ?? -1;
+  if (redirecting >= 0 && !listeners.some((listener) => listener.tls)) {
+    problems.add(new ConfigProblem(['listen', redirecting, 'redirect_https'], 'no listener here has tls: the redirect sends clients to an HTTPS port this balancer does not serve', 'warning'));
+  }
+  return listeners;
+}

@@ -1,0 +1,123 @@
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { createSecureContext, type SecureContext } from 'node:tls';
+import type { ConfigIssue } from '../core/config/ConfigError.ts';
+import type { CertificateFiles, ListenerSettings } from '../core/config/compileListeners.ts';
+import type { LoadedConfig } from '../core/config/loadConfig.ts';
+import { normalizeHost } from '../core/routing/normalizeHost.ts';
+
+/** A file a config names, relative to the config file's directory. */
+export function configRelative(config: Pick<LoadedConfig, 'file'>, path: string): string {
+  return resolve(dirname(resolve(config.file)), path);
+}
+
+/** The DNS names a certificate is for: its subjectAltName's, or its subject's CN when it has none. */
+export function namesOf(certificate: X509Certificate): string[] {
+  const alt = certificate.subjectAltName;
+  if (alt) return alt.split(/,\s*/).flatMap((entry) => (entry.startsWith('DNS:') ? [entry.slice(4).toLowerCase()] : []));
+  const cn = /(?:^|\n)CN=([^\n]+)/.exec(certificate.subject)?.[1];
+  return cn ? [cn.toLowerCase()] : [];
+}
+
+/**
+ * A TLS listener's certificates, chosen by the name the client asks for (SNI): an exact name
+ * first, then the wildcard one label up (`*.example.com` for `a.example.com`, as RFC 6125 allows),
+ * else the first certificate, which is also the one for clients that send no name.
+ */
+export class CertificateStore {
+  readonly #exact = new Map<string, SecureContext>();
+  readonly #wildcard = new Map<string, SecureContext>();
+  readonly first: SecureContext;
+
+  /** Reads and parses every certificate; throws on a file that cannot be read (checkListenerTls reports those first). */
+  constructor(config: Pick<LoadedConfig, 'file'>, certificates: readonly CertificateFiles[], minVersion: 'TLSv1.2' | 'TLSv1.3') {
+    let first: SecureContext | undefined;
+    for (const files of certificates) {
+      const cert = readFileSync(configRelative(config, files.cert));
+      const key = readFileSync(configRelative(config, files.key));
+      const context = createSecureContext({ cert, key, minVersion });
+      first ??= context;
+      for (const name of namesOf(new X509Certificate(cert))) {
+        const table = name.startsWith('*.') ? this.#wildcard : this.#exact;
+        const bare = name.startsWith('*.') ? name.slice(2) : name;
+        if (!table.has(bare)) table.set(bare, context);
+      }
+    }
+    this.first = first!;
+  }
+
+  /** The context for a client's SNI name, or the first certificate's. */
+  pick(servername: string | undefined): SecureContext {
+    if (!servername) return this.first;
+    const name = normalizeHost(servername);
+    const exact = this.#exact.get(name);
+    if (exact) return exact;
+    const dot = name.indexOf('.');
+    return (dot > 0 && this.#wildcard.get(name.slice(dot + 1))) || this.first;
+  }
+}
+
+/**
+ * The listeners' certificate files, checked as `check` and every reload check them: each must be
+ * readable PEM, its key must belong to it, and it must be valid now; a certificate none of whose
+ * names a route serves is a warning (a path-only route serves every name, so then none is).
+ */
+export function checkListenerTls(config: LoadedConfig, now = Date.now()): ConfigIssue[] {
+  const issues: ConfigIssue[] = [];
+  const hosts = config.routesInOrder.map((route) => route.host);
+  const everyHost = hosts.includes(undefined);
+  for (const listener of config.listeners) {
+    for (const files of listener.tls?.certificates ?? []) issues.push(...checkCertificate(config, files, hosts, everyHost, now));
+  }
+  return issues;
+}
+
+function checkCertificate(config: LoadedConfig, files: CertificateFiles, hosts: readonly (string | undefined)[], everyHost: boolean, now: number): ConfigIssue[] {
+  const certAt = [...files.at, 'cert'];
+  const keyAt = [...files.at, 'key'];
+  const certText = readOrIssue(config, files.cert, certAt);
+  const keyText = readOrIssue(config, files.key, keyAt);
+  const issues = [certText, keyText].filter((read): read is ConfigIssue => typeof read !== 'string');
+  if (issues.length > 0) return issues;
+  let certificate: X509Certificate;
+  try {
+    certificate = new X509Certificate(certText as string);
+  } catch {
+    return [config.issueAt(certAt, `${files.cert} is not a PEM certificate`)];
+  }
+  try {
+    const key = createPrivateKey(keyText as string);
+    if (!certificate.checkPrivateKey(key)) return [config.issueAt(keyAt, `${files.key} is not the key of the certificate in ${files.cert}`)];
+  } catch {
+    return [config.issueAt(keyAt, `${files.key} is not a PEM private key`)];
+  }
+  if (Date.parse(certificate.validTo) < now) return [config.issueAt(certAt, `the certificate in ${files.cert} expired on ${new Date(certificate.validTo).toISOString()}`)];
+  if (Date.parse(certificate.validFrom) > now) return [config.issueAt(certAt, `the certificate in ${files.cert} is not valid before ${new Date(certificate.validFrom).toISOString()}`)];
+  const names = namesOf(certificate);
+  if (!everyHost && !names.some((name) => hosts.some((host) => host !== undefined && covers(name, normalizeHost(host))))) {
+    return [config.issueAt(certAt, `no route serves any name of the certificate in ${files.cert} (${names.join(', ') || 'none'})`, 'warning')];
+  }
+  return [];
+}
+
+/** Whether a certificate name serves a route's host: the same name, or a wildcard one label up; a wildcard host needs the same wildcard. */
+function covers(name: string, host: string): boolean {
+  if (name === host) return true;
+  if (!name.startsWith('*.')) return false;
+  const dot = host.indexOf('.');
+  return dot > 0 && !host.startsWith('*.') && host.slice(dot + 1) === name.slice(2);
+}
+
+function readOrIssue(config: LoadedConfig, file: string, at: readonly (string | number)[]): string | ConfigIssue {
+  try {
+    return readFileSync(configRelative(config, file), 'utf8');
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'it is a directory' : String((error as Error).message);
+    return config.issueAt(at, `cannot read ${configRelative(config, file)}: ${why}`);
+  }
+}
+
+/** Whether a listener serves HTTPS. */
+export const isTls = (listener: ListenerSettings): boolean => listener.tls !== undefined;

@@ -1,0 +1,35 @@
+import type { Answer } from '../core/Answer.ts';
+import * as answers from '../core/answers.ts';
+import type { RequestRecord } from '../core/observe/RequestRecord.ts';
+import type { ClientRequest } from '../core/proxy/admit.ts';
+import { splitTarget } from '../core/proxy/splitTarget.ts';
+import { isValidHost } from '../core/routing/normalizeHost.ts';
+import { requestIdFrom } from '../core/rules/requestId.ts';
+import type { Wire } from '../core/Upstream.ts';
+
+/**
+ * `redirect_https`: 308 to the same host, path and query on HTTPS (308 keeps the method and body,
+ * RFC 9110 section 15.4.9), on the balancer's HTTPS port (left out when it is 443). A request
+ * without a usable Host cannot be sent anywhere: 400.
+ */
+export function httpsRedirect(request: ClientRequest<Wire>, httpsPort: number, record: RequestRecord): Answer {
+  const host = request.headers.get('host');
+  record.method = request.method;
+  record.host = host ?? undefined;
+  record.client = request.peer;
+  record.requestId = requestIdFrom(request.headers);
+  const target = splitTarget(request.target);
+  record.path = target.path;
+  record.query = target.query;
+  if (host === null || !isValidHost(host)) {
+    record.error = 'redirect_https: no Host to redirect to';
+    const refusal = answers.badRequest('the Host header is not a host');
+    refusal.headers.set('x-request-id', record.requestId);
+    return refusal;
+  }
+  const name = host.startsWith('[') ? host.slice(0, host.indexOf(']') + 1) : host.split(':')[0];
+  const path = target.path.startsWith('/') ? target.path : '/';
+  const answer = answers.permanentRedirect(`https://${name}${httpsPort === 443 ? '' : `:${httpsPort}`}${path}${target.query}`);
+  answer.headers.set('x-request-id', record.requestId);
+  return answer;
+}

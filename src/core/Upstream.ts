@@ -32,6 +32,24 @@ export interface WebWire extends Wire {
   readonly signal: AbortSignal;
 }
 
+/**
+ * How the balancer speaks TLS to an `https://` backend (a pool's `tls`). Files are named as the
+ * runtime opens them (the config took relative names from its own directory); the upstream
+ * client reads them.
+ */
+export interface UpstreamTls {
+  /** The name checked in the backend's certificate, and sent as SNI unless it is an IP address (RFC 6066 section 3). */
+  readonly servername: string;
+  /** False accepts any certificate, unchecked (`verify: false`). */
+  readonly verify: boolean;
+  /** A PEM file of the CA certificates trusted for the backend's, instead of the runtime's own. */
+  readonly ca?: string;
+  /** A PEM client certificate (chain), presented when the backend asks for one (mTLS); always with `key`. */
+  readonly cert?: string;
+  /** The PEM private key of `cert`. */
+  readonly key?: string;
+}
+
 /** The request the balancer sends to one backend. */
 export interface UpstreamRequest<W extends Wire = WebWire> {
   /** The backend's origin, `http://host:port`. */
@@ -48,6 +66,8 @@ export interface UpstreamRequest<W extends Wire = WebWire> {
   /** Tells when the client goes away: the upstream exchange must stop. */
   readonly signal: W['signal'];
   readonly timeouts: Timeouts;
+  /** For an `https://` origin: the name to verify, what to trust and what to present; undefined leaves them to the client. */
+  readonly tls?: UpstreamTls;
 }
 
 /** A backend's response as an upstream client hands it over, body unread and still streaming. */

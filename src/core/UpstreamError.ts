@@ -57,6 +57,9 @@ export function describeError(error: unknown): string {
   const parts: string[] = [];
   for (const cause of causesOf(error)) {
     let text = typeof cause.message === 'string' ? cause.message.split('\n')[0].trim() : '';
+    // OpenSSL's own text buries its reason among internals (`80AC...:error:0A00045C:SSL
+    // routines:ssl3_read_bytes:tlsv13 alert certificate required:../deps/...`); Node gives the reason alone too.
+    if (typeof cause.reason === 'string' && /^[0-9A-F]+:error:/.test(text)) text = cause.reason;
     const code = typeof cause.code === 'string' ? cause.code : undefined;
     // undici's own codes (UND_ERR_*) say no more than their messages.
     if (code && !code.startsWith('UND_ERR') && !text.includes(code)) text = text ? `${text} (${code})` : code;
@@ -66,7 +69,7 @@ export function describeError(error: unknown): string {
   return parts.join(': ') || String(error);
 }
 
-type Cause = { readonly message?: unknown; readonly code?: unknown; readonly cause?: unknown };
+type Cause = { readonly message?: unknown; readonly code?: unknown; readonly reason?: unknown; readonly cause?: unknown };
 
 /** The error and the causes it wraps, at most four deep. */
 function causesOf(error: unknown): Cause[] {

@@ -1,32 +1,22 @@
 import type { Readable } from 'node:stream';
-import { Agent } from 'undici';
 import { FieldList } from '../core/http/FieldList.ts';
 import type { Upstream, UpstreamResponse, WebWire, Wire } from '../core/Upstream.ts';
 import { nodeFeed, webFeed, type FeedMaker } from './bodyFeeds.ts';
-import { connectDroppingContinue } from './connectDroppingContinue.ts';
 import { classifyUpstreamError } from './upstreamErrors.ts';
+import { UpstreamAgents } from './UpstreamAgents.ts';
 import { UpstreamExchange } from './upstreamExchange.ts';
 
 /**
  * The Node upstream client, on undici's `dispatch` with keep-alive connection pools. Unlike Node's
  * `fetch` it sends the client's Host header, never decodes compressed bodies, and is several times
  * faster (docs/runtimes.md); `dispatch` rather than `request()` fills the wire's own body stream
- * (`UpstreamExchange`). Connect timeouts belong to a connection pool, so there is one agent per
- * distinct connect timeout. Connections drop unsolicited `100 Continue` heads, which undici 7 would
- * fail on (`connectDroppingContinue`).
+ * (`UpstreamExchange`). Connect timeouts and TLS settings belong to a connection pool, so there is
+ * one agent per distinct connect timeout and TLS settings (`UpstreamAgents`). Connections drop
+ * unsolicited `100 Continue` heads, which undici 7 would fail on (`connectDroppingContinue`).
  * @param feedFor makes the wire's kind of body stream, for bodies that do not arrive whole at once
  */
 function undiciClient<W extends Wire>(feedFor: FeedMaker<W['body']>): Upstream<W> & { close(): Promise<void> } {
-  const agents = new Map<number, Agent>();
-  const agentFor = (connectTimeout: number) => {
-    let agent = agents.get(connectTimeout);
-    if (!agent) {
-      // One request at a time per connection, as `connectDroppingContinue` needs (undici's default).
-      agent = new Agent({ connect: connectDroppingContinue({ timeout: connectTimeout }), pipelining: 1, keepAliveTimeout: 4_000 });
-      agents.set(connectTimeout, agent);
-    }
-    return agent;
-  };
+  const agents = new UpstreamAgents();
 
   const upstream: Upstream<W> = (request) =>
     new Promise<UpstreamResponse<W>>((resolve, reject) => {
@@ -39,9 +29,12 @@ function undiciClient<W extends Wire>(feedFor: FeedMaker<W['body']>): Upstream<W
         reject,
       });
       try {
-        agentFor(request.timeouts.connect).dispatch(
+        agents.for(request.timeouts.connect, request.tls).dispatch(
           {
             origin: request.origin,
+            // undici would take the name from the Host header and open a new connection whenever it
+            // changes; a backend's connections keep its one name (the agent sends and checks it).
+            ...(request.tls && { servername: request.tls.servername }),
             path: request.target,
             method: request.method,
             headers: request.headers instanceof FieldList ? request.headers.flat : FieldList.copyOf(request.headers).flat,
@@ -58,11 +51,7 @@ function undiciClient<W extends Wire>(feedFor: FeedMaker<W['body']>): Upstream<W
       }
     });
 
-  return Object.assign(upstream, {
-    close: async () => {
-      await Promise.all([...agents.values()].map((agent) => agent.close()));
-    },
-  });
+  return Object.assign(upstream, { close: () => agents.close() });
 }
 
 /** The undici client with web-stream bodies: Deno's upstream, and health probes on Node. */

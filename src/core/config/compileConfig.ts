@@ -10,6 +10,7 @@ import type { Config, HostRouteConfig, PathRouteConfig } from './schema/index.ts
 import { compilePool, type PoolCompileContext } from './compilePool.ts';
 import { compileGlobalRules, compileRouteRules } from './compileRouteRules.ts';
 import { warnShadowedFirewalls } from './warnShadowedFirewalls.ts';
+import { checkBackendTlsUse } from './checkBackendTlsUse.ts';
 import { warnUnreachablePathRejects } from './warnUnreachablePathRejects.ts';
 import { serverSettings, type ServerSettings } from './serverSettings.ts';
 import { compileListeners, type ListenerSettings } from './compileListeners.ts';
@@ -35,6 +36,8 @@ export interface CompileOptions {
   readonly random?: () => number;
   /** Clock for passive health cool-downs and retry budgets. @default Date.now */
   readonly now?: () => number;
+  /** The config's file name: relative file names in it (`tls.ca`) are taken from its directory. @default names as written */
+  readonly configFile?: string;
 }
 
 /**
@@ -45,7 +48,15 @@ export interface CompileOptions {
  * @returns undefined when any problem is an error
  */
 export function compileConfig(config: Config, problems: ConfigProblems, options: CompileOptions = {}): CompiledConfig | undefined {
-  const pools: PoolCompileContext = { config, backends: new Map(), firstDefined: new Map(), random: options.random ?? Math.random, now: options.now, problems };
+  const pools: PoolCompileContext = {
+    config,
+    backends: new Map(),
+    firstDefined: new Map(),
+    random: options.random ?? Math.random,
+    now: options.now,
+    problems,
+    configFile: options.configFile,
+  };
   const routes = new RouteTable<Route>();
   const routesInOrder: Route[] = [];
   const globalRules = compileGlobalRules(config, { now: options.now }, problems);
@@ -88,6 +99,7 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
   const listeners = compileListeners(config, problems);
   warnUnreachablePathRejects(config, problems);
   warnShadowedFirewalls(config, problems);
+  checkBackendTlsUse(config, routesInOrder, problems);
   if (problems.hasErrors) return undefined;
   return { routes, routesInOrder, backends: [...pools.backends.values()], clientAddress, server: serverSettings(config), listeners };
 }

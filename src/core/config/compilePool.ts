@@ -5,7 +5,7 @@ import { Backend } from '../pool/Backend.ts';
 import { Pool, type PoolMember } from '../pool/Pool.ts';
 import { ConfigProblem } from '../compile/ConfigProblem.ts';
 import type { ConfigProblems } from '../compile/ConfigProblems.ts';
-import { activeCheckOf, healthSettingsKey, passiveHealthOf, retriesOf, stickyOf } from './compilePoolSettings.ts';
+import { activeCheckOf, backendTlsOf, healthSettingsKey, passiveHealthOf, retriesOf, stickyOf, tlsFor, tlsSettingsKey } from './compilePoolSettings.ts';
 import { formatPath } from './parseConfig.ts';
 import type { Config, HostRouteConfig, PathRouteConfig } from './schema/index.ts';
 import { parseServerAddress, type ServerAddress } from './serverAddress.ts';
@@ -14,8 +14,10 @@ export interface PoolCompileContext {
   readonly config: Config;
   /** Backends by id, shared across routes so that each is probed and counted once. */
   readonly backends: Map<string, Backend>;
-  /** Where each backend's health settings were first given, to report a route that disagrees. */
-  readonly firstDefined: Map<Backend, { readonly key: string; readonly at: string }>;
+  /** Where each backend's health (`key`) and TLS (`tls`) settings were first given, to report a route that disagrees. */
+  readonly firstDefined: Map<Backend, { readonly key: string; readonly tls: string; readonly at: string }>;
+  /** The config's file name: relative file names in it (`tls.ca`) are taken from its directory. */
+  readonly configFile?: string;
   readonly random: () => number;
   /** Clock for passive health and retry budgets. @default Date.now */
   readonly now?: () => number;
@@ -24,9 +26,10 @@ export interface PoolCompileContext {
 
 /**
  * Compiles a route's `servers` and balancing keys into its pool. Health is tracked once per
- * backend, so two routes that name the same backend must give it the same `health_check` and
- * `passive_health`; a disagreement is a config error rather than a silent winner. Each problem
- * is recorded in `context.problems`, and the pool still built, so that every one is reported.
+ * backend, and its connections are set up once, so two routes that name the same backend must give
+ * it the same `health_check`, `passive_health` and `tls`; a disagreement is a config error rather
+ * than a silent winner. Each problem is recorded in `context.problems`, and the pool still built,
+ * so that every one is reported.
  */
 export function compilePool(entry: HostRouteConfig | PathRouteConfig, at: readonly (string | number)[], context: PoolCompileContext): Pool {
   const { problems } = context;
@@ -35,19 +38,33 @@ export function compilePool(entry: HostRouteConfig | PathRouteConfig, at: readon
   const passive = passiveHealthOf(entry, config);
   const key = healthSettingsKey(active, passive);
   const algorithm = entry.algorithm ?? config.algorithm ?? 'random';
+  const tls = backendTlsOf(entry, config, context.configFile);
+  const isHttps = (server: (typeof entry.servers)[number]) => /^https:/i.test(typeof server === 'string' ? server : server.url);
+  if (entry.tls && !entry.servers.some(isHttps)) {
+    problems.add(new ConfigProblem([...at, 'tls'], 'tls is for https:// servers, and every server of this route is plain http: write them as https://HOST:PORT'));
+  }
 
   const members: PoolMember[] = [];
   entry.servers.forEach((server, i) => {
     const url = typeof server === 'string' ? server : server.url;
     const address = parseServerAddress(url) as ServerAddress;
     const id = address.origin + address.basePath;
+    const backendTls = address.origin.startsWith('https:') ? tlsFor(address.origin, tls) : undefined;
     let backend = context.backends.get(id);
     if (!backend) {
-      backend = new Backend(address, new HealthState({ active, passive, now: context.now }));
+      backend = new Backend(address, new HealthState({ active, passive, now: context.now }), backendTls);
       context.backends.set(id, backend);
-      context.firstDefined.set(backend, { key, at: formatPath(at) });
+      context.firstDefined.set(backend, { key, tls: tlsSettingsKey(backendTls), at: formatPath(at) });
     }
     const first = context.firstDefined.get(backend);
+    if (first && first.tls !== tlsSettingsKey(backendTls)) {
+      problems.add(
+        new ConfigProblem(
+          [...at, 'servers', i],
+          `"${url}" is also a server of ${first.at}, with different tls settings; a backend's connections are set up once for all its routes, so give both routes the same tls (or set it once at the top level)`,
+        ),
+      );
+    }
     if (first && first.key !== key) {
       problems.add(
         new ConfigProblem(

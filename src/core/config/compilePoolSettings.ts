@@ -1,6 +1,8 @@
 import type { StickySettings } from '../balancing/sticky.ts';
 import { DEFAULT_ACTIVE_CHECK, DEFAULT_PASSIVE_HEALTH, type ActiveCheckSettings, type PassiveHealthSettings } from '../health/HealthSettings.ts';
 import { DEFAULT_RETRIES, type RetrySettings } from '../retry/RetrySettings.ts';
+import type { UpstreamTls } from '../Upstream.ts';
+import { besideConfigFile } from './besideConfigFile.ts';
 import type { Config, HostRouteConfig, PathRouteConfig } from './schema/index.ts';
 
 type Entry = HostRouteConfig | PathRouteConfig;
@@ -64,6 +66,31 @@ export function stickyOf(entry: Entry, config: Config): StickySettings | undefin
   const value = section(config.sticky, entry.sticky, false);
   if (!value) return undefined;
   return { cookie: value.cookie ?? 'switchyard_backend', maxAgeMs: value.max_age };
+}
+
+/**
+ * The route's TLS toward its `https://` servers, the top level's `tls` laid under the route's field
+ * by field, file names taken from beside the config file. Without `servername`, each backend's own
+ * host is the name (`tlsFor`).
+ */
+export function backendTlsOf(entry: Entry, config: Config, configFile: string | undefined): Omit<UpstreamTls, 'servername'> & { readonly servername?: string } {
+  const value = section(config.tls, entry.tls, true) ?? {};
+  const file = (name: string | undefined) => name && besideConfigFile(configFile, name);
+  return { servername: value.servername, verify: value.verify ?? true, ca: file(value.ca), cert: file(value.cert), key: file(value.key) };
+}
+
+/**
+ * A backend's TLS settings: the route's, with the host of its URL as the name when the route gives
+ * none. That name, not the client's Host, is checked: a client could pick the name a certificate
+ * is checked against otherwise.
+ */
+export function tlsFor(origin: string, settings: ReturnType<typeof backendTlsOf>): UpstreamTls {
+  return { ...settings, servername: settings.servername ?? new URL(origin).hostname.replace(/^\[|\]$/g, '') };
+}
+
+/** A comparable form of TLS settings, to catch two routes that disagree about one backend. */
+export function tlsSettingsKey(tls: UpstreamTls | undefined): string {
+  return tls ? JSON.stringify([tls.servername, tls.verify, tls.ca, tls.cert, tls.key]) : '';
 }
 
 /** A comparable form of a backend's health settings, to catch two routes that disagree about one backend. */

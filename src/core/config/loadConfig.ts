@@ -34,7 +34,7 @@ export interface LoadOptions extends ReadOptions, CompileOptions {}
 export function loadConfig(text: string, fileName = 'config', options?: LoadOptions): LoadedConfig {
   const source = readConfig(text, fileName, options);
   const problems = new ConfigProblems();
-  const compiled = compileConfig(source.config, problems, options);
+  const compiled = compileConfig(source.config, problems, { configFile: fileName, ...options });
   const issues = inFileOrder(
     problems.found.map((problem): ConfigIssue => {
       const { line, column } = source.locate(problem.path);

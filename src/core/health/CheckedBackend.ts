@@ -1,3 +1,4 @@
+import type { UpstreamTls } from '../Upstream.ts';
 import type { HealthState } from './HealthState.ts';
 
 /** A backend as health checks see it: where to probe, what to call it in a log line, and its health. */
@@ -7,5 +8,7 @@ export interface CheckedBackend {
   readonly origin: string;
   /** Prefixed to the probe's path. */
   readonly basePath: string;
+  /** Probes speak TLS to it as requests do. */
+  readonly tls?: UpstreamTls;
   readonly health: HealthState;
 }

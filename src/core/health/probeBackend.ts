@@ -32,6 +32,7 @@ export async function probeBackend(backend: CheckedBackend, settings: ActiveChec
       body: null,
       signal: controller.signal,
       timeouts: { connect: settings.timeoutMs, responseHeaders: settings.timeoutMs, bodyIdle: settings.timeoutMs },
+      tls: backend.tls,
     });
     if (response.body instanceof ReadableStream) response.body.cancel().catch(() => {});
     const passed = settings.expectedStatus.some(([low, high]) => response.status >= low && response.status <= high);

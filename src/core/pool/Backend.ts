@@ -1,4 +1,5 @@
 import { HealthState } from '../health/HealthState.ts';
+import type { UpstreamTls } from '../Upstream.ts';
 
 /** Where a backend lives (the config's `ServerAddress` has this shape). */
 export interface BackendAddress {
@@ -22,6 +23,8 @@ export class Backend {
   readonly name: string;
   readonly origin: string;
   readonly basePath: string;
+  /** How it is spoken to over TLS: set for an `https://` backend only. */
+  readonly tls: UpstreamTls | undefined;
   /** Active and passive health; decides whether the backend may be picked. Taken over from the config before on reload. */
   health: HealthState;
   /** Set at run time (admin API): picked no more, while requests in flight finish and probes go on. */
@@ -31,9 +34,10 @@ export class Backend {
   /** Shared with the same backend of the config before a reload, so in-flight counts stay true across it. */
   #load = { inFlight: 0 };
 
-  constructor(address: BackendAddress, health: HealthState = new HealthState()) {
+  constructor(address: BackendAddress, health: HealthState = new HealthState(), tls?: UpstreamTls) {
     this.origin = address.origin;
     this.basePath = address.basePath;
+    this.tls = tls;
     this.id = address.origin + address.basePath;
     this.name = this.id.startsWith('http://') ? this.id.slice('http://'.length) : this.id;
     this.health = health;

@@ -71,6 +71,7 @@ export async function forward<W extends Wire>(exchange: Exchange, outgoing: Outg
         body: body.replay(),
         signal: transport.signal,
         timeouts,
+        tls: backend.tls,
       });
     } catch (caught) {
       backend.inFlight--;

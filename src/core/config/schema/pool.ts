@@ -1,5 +1,6 @@
 import * as v from 'valibot';
 import { parseServerAddress } from '../serverAddress.ts';
+import { backendTls } from './backendTls.ts';
 import { duration, headerName, jsonSchemaRule } from './common.ts';
 import { wholeNumberPattern } from './wholeNumberPattern.ts';
 
@@ -203,6 +204,9 @@ export const poolDefaultEntries = {
   ),
   sticky: v.optional(
     v.pipe(sticky, v.description("Keeping a client on one backend with a cookie: `false` (the default), `true`, or settings; at the top level, every route's default.")),
+  ),
+  tls: v.optional(
+    v.pipe(backendTls, v.description("TLS to the route's `https://` servers: `{ ca, servername, verify, cert, key }`; at the top level, every route's default, field by field.")),
   ),
 };
 

@@ -1,10 +1,23 @@
 import { connect as connectTcp, isIP, type Socket } from 'node:net';
-import { connect as connectTls } from 'node:tls';
+import { connect as connectTls, type ConnectionOptions } from 'node:tls';
 import { FieldList } from '../core/http/FieldList.ts';
-import type { Upstream, UpstreamResponse } from '../core/Upstream.ts';
+import type { Upstream, UpstreamResponse, UpstreamTls } from '../core/Upstream.ts';
+import { readBackendTls } from '../upstream/backendTls.ts';
 import { UpstreamError } from '../core/UpstreamError.ts';
 import { classifyUpstreamError } from '../upstream/upstreamErrors.ts';
 import type { NodeWire } from './nodeWire.ts';
+
+/**
+ * The pool's `tls` for the tunnel's connection, as requests get it (src/upstream/UpstreamAgents.ts):
+ * its CA, client certificate and verification, and the configured name checked and sent as SNI;
+ * an address is never sent as a server name (RFC 6066 section 3), and Node then checks the
+ * certificate against the address.
+ */
+function tlsOptions(tls: UpstreamTls | undefined, host: string): ConnectionOptions {
+  const servername = tls?.servername ?? host;
+  if (!tls) return isIP(servername) ? {} : { servername };
+  return { ...readBackendTls(tls), rejectUnauthorized: tls.verify, ...(isIP(servername) ? {} : { servername }) };
+}
 
 /** The most a backend's answer to the handshake may hold before its blank line. */
 const MAX_HANDSHAKE_HEAD = 16 * 1024;
@@ -24,8 +37,12 @@ export const tunnelUpstream: Upstream<NodeWire> = (request) =>
     const secure = url.protocol === 'https:';
     const port = Number(url.port || (secure ? 443 : 80));
     const host = url.hostname.replace(/^\[|\]$/g, '');
-    // RFC 6066 section 3: a server name is a host name, never an address.
-    const backend: Socket = secure ? connectTls({ host, port, ...(isIP(host) ? {} : { servername: host }) }) : connectTcp({ host, port });
+    let backend: Socket;
+    try {
+      backend = secure ? connectTls({ host, port, ...tlsOptions(request.tls, host) }) : connectTcp({ host, port });
+    } catch (error) {
+      return reject(classifyUpstreamError(error));
+    }
     let settled = false;
     const fail = (error: UpstreamError) => {
       if (settled) return;

@@ -66,8 +66,31 @@ async function httpsBackend(cert: string, options: { requireClientCert?: boolean
       res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(saw));
     },
   );
+  // A WebSocket handshake is answered 101 with what the TLS connection showed, then closed.
+  server.on('upgrade', (req, socket) => {
+    const tlsSocket = req.socket as TLSSocket;
+    const client = tlsSocket.getPeerCertificate().subject?.CN;
+    socket.end(`HTTP/1.1 101 Switching Protocols\r\nconnection: Upgrade\r\nupgrade: websocket\r\nx-sni: ${tlsSocket.servername}\r\nx-client: ${client ?? '-'}\r\n\r\n`);
+  });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { port: (server.address() as AddressInfo).port, seen, server };
+}
+
+/** A WebSocket handshake through the balancer: the status and fields of its answer. */
+function upgrade(balancer: RunningBalancer, host: string): Promise<{ status: number; headers: Record<string, string | string[] | undefined> }> {
+  return new Promise((resolve, reject) => {
+    request(`${balancer.url}/ws`, { headers: { host, connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' }, agent: false })
+      .on('upgrade', (response, socket) => {
+        socket.destroy();
+        resolve({ status: response.statusCode!, headers: response.headers });
+      })
+      .on('response', (response) => {
+        response.resume();
+        resolve({ status: response.statusCode!, headers: response.headers });
+      })
+      .on('error', reject)
+      .end();
+  });
 }
 
 let backends: Record<'plain' | 'other' | 'expired' | 'selfSigned' | 'mtls' | 'ca2', Backend>;
@@ -190,6 +213,19 @@ describe.each(Object.keys(RUNTIMES) as (keyof typeof RUNTIMES)[])('TLS to backen
     const answer = await get(balancer, 'trusted.test');
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.body)).toEqual({ path: '/trusted/x', sni: 'localhost' });
+  });
+
+  it('takes a WebSocket upgrade to an https backend through the same tls: private CA, servername, client certificate', async () => {
+    const trusted = await upgrade(balancer, 'trusted.test');
+    expect(trusted.status).toBe(101);
+    expect(trusted.headers['x-sni']).toBe('localhost');
+    const named = await upgrade(balancer, 'named.test');
+    expect(named.status).toBe(101);
+    expect(named.headers['x-sni']).toBe('other.test');
+    const mtls = await upgrade(balancer, 'client-cert.test');
+    expect(mtls.status).toBe(101);
+    expect(mtls.headers['x-client']).toBe('switchyard-client');
+    expect((await upgrade(balancer, 'untrusted.test')).status).toBe(502);
   });
 
   it('sends tls.servername as SNI and checks the certificate against it; another name is a 502 that says the name does not match', async () => {

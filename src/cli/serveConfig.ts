@@ -131,7 +131,7 @@ export async function serveConfig(options: ServeConfigOptions): Promise<Serving>
 
 /** The one listener `--port` and `--hostname` make. */
 function plainListener(host: string, port: number): ListenerSettings {
-  return { address: `${host.includes(':') ? `[${host}]` : host}:${port}`, host, port, redirectHttps: false };
+  return { address: `${host.includes(':') ? `[${host}]` : host}:${port}`, host, port, redirectHttps: false, http2: false };
 }
 
 /** The admin listener the config asks for, if any. */

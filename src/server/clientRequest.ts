@@ -12,6 +12,13 @@ import type { NodeWire } from './nodeWire.ts';
  */
 export function clientRequestOf(request: IncomingMessage): ClientRequest<NodeWire> {
   const headers = FieldList.fromRaw(request.rawHeaders);
+  // HTTP/2: its pseudo-header fields are the request line, not fields to forward; `:authority`
+  // stands for Host (RFC 9113 section 8.3.1).
+  if (request.httpVersionMajor === 2) {
+    const authority = request.headers[':authority'];
+    for (const name of [':method', ':path', ':scheme', ':authority', ':protocol']) headers.delete(name);
+    if (!headers.has('host') && typeof authority === 'string') headers.set('host', authority);
+  }
   const target = request.url ?? '/';
   // An absolute-form target's authority is the request's host, whatever Host says (RFC 9112
   // section 3.2.2), for plain requests and upgrades alike.

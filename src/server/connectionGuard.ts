@@ -47,7 +47,11 @@ export class ConnectionGuard {
   readonly #now: () => number;
   #sweeper: ReturnType<typeof setInterval> | undefined;
 
-  constructor(server: Server, settings: ServerSettings, now: () => number = Date.now) {
+  /** A listener that speaks HTTP/2 alone (h2c): nothing to time per exchange. */
+  readonly #http2Only: boolean;
+
+  constructor(server: Server, settings: ServerSettings, now: () => number = Date.now, http2Only = false) {
+    this.#http2Only = http2Only;
     this.#settings = settings;
     this.#now = now;
     // On a TLS listener, the socket requests arrive on is the TLS one, ready once the handshake
@@ -120,6 +124,14 @@ export class ConnectionGuard {
   }
 
   #watch(socket: Socket): void {
+    // An HTTP/2 connection multiplexes its requests: the phases of one HTTP/1.1 exchange do not
+    // apply, and node:http2's session timeout (client_idle) and the handshake timeout govern it.
+    // It is still counted, for a stop that cannot wait.
+    if (this.#http2Only || (socket as Socket & { alpnProtocol?: string | false }).alpnProtocol === 'h2') {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+      return;
+    }
     const now = this.#now();
     const read = socket.bytesRead;
     this.#watches.set(socket, { phase: 'head', since: now, readAtPhase: read, busy: new Set(), bytesRead: read, lastRead: now, flushed: 0, lastFlush: now });

@@ -89,6 +89,8 @@ async function* concatWithRest(head: Buffer[], rest: AsyncIterator<Buffer>): Asy
   for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
 }
 
+const CONNECTION_SPECIFIC = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade'];
+
 /**
  * Writes an answer to the client. Bytes (a body that had fully arrived, the common small response)
  * go out with the headers in one write; a stream is piped with backpressure, and a source that
@@ -98,7 +100,10 @@ async function* concatWithRest(head: Buffer[], rest: AsyncIterator<Buffer>): Asy
 export function sendAnswer(response: ServerResponse, answer: Answer<NodeWire['body']>, unsendable?: (error: unknown) => void, record?: RequestRecord): void {
   const { body } = answer;
   try {
-    response.writeHead(answer.status, answer.headers instanceof FieldList ? answer.headers.flat : FieldList.copyOf(answer.headers).flat);
+    const fields = answer.headers instanceof FieldList ? answer.headers : FieldList.copyOf(answer.headers);
+    // HTTP/2 forbids connection-specific fields (RFC 9113 section 8.2.2): the framing is its own.
+    if (response.req.httpVersionMajor === 2) for (const name of CONNECTION_SPECIFIC) fields.delete(name);
+    response.writeHead(answer.status, fields.flat);
   } catch (error) {
     // A field Node refuses to send (a backend's header that is not valid HTTP): the answer is unusable.
     if (body instanceof Readable) nodeBodies.discard(body);

@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
-import type { Server as TlsServer } from 'node:tls';
+import { createSecureServer as createSecureHttp2Server, createServer as createHttp2Server, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
+import type { SecureContext, Server as TlsServer } from 'node:tls';
 import type { ListenerSettings } from '../core/config/compileListeners.ts';
 import type { LoadedConfig } from '../core/config/loadConfig.ts';
 import type { ServerSettings } from '../core/config/serverSettings.ts';
@@ -40,11 +41,12 @@ export interface RunningServer {
   close(drainMs?: number): Promise<void>;
 }
 
-/** One listening server, its connections' guard, and for TLS its certificates. */
+/** One listening server, its connections' guard, its HTTP/2 connections, and for TLS its certificates. */
 interface Listener {
   readonly server: Server;
   readonly guard: ConnectionGuard;
   readonly settings: ListenerSettings;
+  readonly sessions: Set<Http2Session>;
   certificates?: CertificateStore;
 }
 
@@ -95,7 +97,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return `${settings.tls ? 'https' : 'http'}://${address.includes(':') ? `[${address}]` : address}:${port}`;
     }),
     close: async (drainMs = 30_000) => {
-      await Promise.all(listeners.map(({ server, guard }) => drain(server, guard, drainMs)));
+      await Promise.all(listeners.map(({ server, guard, sessions }) => drain(server, guard, sessions, drainMs)));
       for (const { guard } of listeners) guard.stop();
       errorLog.flush();
       await upstream.close();
@@ -118,32 +120,54 @@ function openListener(settings: ListenerSettings, live: LiveConfig, handler: Han
     keepAliveTimeout: limits.clientIdle,
   };
   const listener: { certificates?: CertificateStore } = {};
+  const handle = requestHandler(handler);
+  // node:http2's compatibility objects have what the handler reads and writes (clientRequest.ts
+  // and nodeWire.ts take the differences into account).
+  const handleHttp2 = handle as unknown as (request: Http2ServerRequest, response: Http2ServerResponse) => void;
   let server: Server;
   if (settings.tls) {
     listener.certificates = certificatesOf(live.config, settings);
-    server = createHttpsServer(
-      {
-        ...options,
-        ...defaultContextOptions(live.config, settings),
-        // The certificate for the name the client asks for; renewed on reload.
-        SNICallback: (servername, done) => done(null, listener.certificates!.pick(servername)),
-        // A client that never finishes its handshake is let go as one that never sends its head.
-        handshakeTimeout: limits.clientHeader,
-      },
-      requestHandler(handler),
-    );
+    const tlsOptions = {
+      ...defaultContextOptions(live.config, settings),
+      // The certificate for the name the client asks for; renewed on reload.
+      SNICallback: (servername: string, done: (error: Error | null, context: SecureContext) => void) => done(null, listener.certificates!.pick(servername)),
+      // A client that never finishes its handshake is let go as one that never sends its head.
+      handshakeTimeout: limits.clientHeader,
+    };
+    server =
+      settings.http2 === 'h2'
+        ? // ALPN offers h2 and http/1.1; HTTP/1.1 connections are served by node:http's own code,
+          // with the same request handler and the same options (set on the server below).
+          (createSecureHttp2Server({ ...tlsOptions, allowHTTP1: true, settings: http2Settings(limits) }, handleHttp2) as unknown as Server)
+        : createHttpsServer({ ...options, ...tlsOptions }, handle);
+  } else if (settings.http2 === 'h2c') {
+    server = createHttp2Server({ settings: http2Settings(limits) }, handleHttp2) as unknown as Server;
   } else {
-    server = createServer(options, requestHandler(handler));
+    server = createServer(options, handle);
+  }
+  if (settings.http2) {
+    // node:http reads these from the server for the HTTP/1.1 connections it serves here.
+    Object.assign(server, { requestTimeout: 0, headersTimeout: options.headersTimeout, keepAliveTimeout: options.keepAliveTimeout });
+    applyLimits(server, limits);
+    // An HTTP/2 connection with no stream open for client_idle is closed (GOAWAY).
+    server.setTimeout(limits.clientIdle);
   }
   // Every field is kept (Node drops those past 2,000 raw entries while still framing the body by
   // them); admit answers 431 past max_header_count.
   server.maxHeadersCount = 0;
-  const guard = new ConnectionGuard(server, limits);
+  const guard = new ConnectionGuard(server, limits, undefined, settings.http2 === 'h2c');
   server.on('upgrade', upgradeHandler(server, handler));
+  // Each HTTP/2 connection, to be told to stop (GOAWAY) when the balancer drains.
+  const sessions = new Set<Http2Session>();
+  server.on('session', (session: Http2Session) => {
+    sessions.add(session);
+    session.once('close', () => sessions.delete(session));
+  });
+
   server.on('clientError', (error: Error & { code?: string; rawPacket?: Buffer }, socket: Socket) => answerClientError(error, socket, live.config.server.maxRequestTarget));
   // A client that gives up during the handshake is no one's error.
   server.on('tlsClientError', () => {});
-  return Object.assign(listener, { server, guard, settings });
+  return Object.assign(listener, { server, guard, settings, sessions });
 }
 
 /**
@@ -163,6 +187,11 @@ function defaultContextOptions(config: LoadedConfig, settings: ListenerSettings)
 
 function certificatesOf(config: LoadedConfig, settings: ListenerSettings): CertificateStore {
   return new CertificateStore(config, settings.tls!.certificates, settings.tls!.minVersion);
+}
+
+/** HTTP/2's own bounds, from the same limits as HTTP/1.1's: admit answers 431 past the head's. */
+function http2Settings(limits: ServerSettings) {
+  return { maxHeaderListSize: limits.maxHeaderSize + limits.maxRequestTarget + 1024 };
 }
 
 function applyLimits(server: Server, limits: ServerSettings): void {
@@ -187,11 +216,13 @@ function listen(server: Server, settings: ListenerSettings): Promise<void> {
 }
 
 /** Graceful stop: no new connections; idle keep-alive connections closed as soon as they are idle. */
-function drain(server: Server, guard: ConnectionGuard, drainMs: number): Promise<void> {
+function drain(server: Server, guard: ConnectionGuard, sessions: Set<Http2Session>, drainMs: number): Promise<void> {
   return new Promise((resolve) => {
     const closeIdle = () => {
       server.closeIdleConnections?.();
       guard.closeIdle();
+      // GOAWAY: no new streams; the session closes once its open streams have finished.
+      for (const session of sessions) if (!session.closed) session.close();
     };
     const sweep = setInterval(closeIdle, 50);
     const deadline = setTimeout(() => guard.closeAll(), drainMs);

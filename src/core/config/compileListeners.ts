@@ -23,6 +23,8 @@ export interface ListenerSettings {
   };
   /** Answers every request with 308 to HTTPS. */
   readonly redirectHttps: boolean;
+  /** `h2`: HTTP/2 and HTTP/1.1 by ALPN (TLS); `h2c`: cleartext HTTP/2 with prior knowledge only; false: HTTP/1.1 only. */
+  readonly http2: 'h2' | 'h2c' | false;
 }
 
 /**
@@ -43,6 +45,9 @@ export function compileListeners(config: Pick<Config, 'listen'>, problems: Confi
     if (first !== undefined) return problems.add(new ConfigProblem([...at, 'address'], `listen[${first}] listens on ${entry.address} already`));
     seen.set(key, i);
     if (entry.redirect_https && entry.tls) return problems.add(new ConfigProblem([...at, 'redirect_https'], 'this listener is HTTPS already: redirect_https belongs on a plain listener'));
+    if (entry.http2 === 'h2c' && entry.tls) return problems.add(new ConfigProblem([...at, 'http2'], 'h2c is cleartext HTTP/2: a TLS listener offers h2 by ALPN with http2: true'));
+    if (entry.http2 === true && !entry.tls) return problems.add(new ConfigProblem([...at, 'http2'], 'HTTP/2 over a plain listener is h2c: write http2: h2c (prior knowledge only), or add tls'));
+    if (entry.http2 === 'h2c' && entry.redirect_https) return problems.add(new ConfigProblem([...at, 'redirect_https'], 'an h2c listener does not redirect: redirect_https belongs on an HTTP/1.1 listener'));
     listeners.push({
       address: entry.address,
       host,
@@ -52,6 +57,7 @@ export function compileListeners(config: Pick<Config, 'listen'>, problems: Confi
         minVersion: entry.tls.min_version ?? 'TLSv1.2',
       },
       redirectHttps: entry.redirect_https ?? false,
+      http2: entry.tls ? (entry.http2 === false ? false : 'h2') : entry.http2 === 'h2c' ? 'h2c' : false,
     });
   });
   const redirecting = config.listen?.findIndex((entry) => entry.redirect_https) ?? -1;

@@ -33,4 +33,10 @@ export const listener = v.strictObject({
   redirect_https: v.optional(
     v.pipe(v.boolean(), v.description('Answers every request with 308 to the same host and path on HTTPS, on a plain listener.')),
   ),
+  http2: v.optional(
+    v.pipe(
+      v.union([v.boolean(), v.literal('h2c')], 'expected true, false or h2c'),
+      v.description('HTTP/2: on a TLS listener `true` (the default) offers `h2` beside `http/1.1` by ALPN, `false` speaks HTTP/1.1 only; on a plain listener `h2c` speaks cleartext HTTP/2 with prior knowledge, and only that.'),
+    ),
+  ),
 });

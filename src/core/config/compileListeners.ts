@@ -61,7 +61,7 @@ export function compileListeners(config: Pick<Config, 'listen'>, problems: Confi
     });
   });
   const redirecting = config.listen?.findIndex((entry) => entry.redirect_https) ?? -1;
-  if (redirecting >= 0 && !listeners.some((listener) => listener.tls)) {
+  if (redirecting >= 0 && !config.listen?.some((entry) => entry.tls)) {
     problems.add(new ConfigProblem(['listen', redirecting, 'redirect_https'], 'no listener here has tls: the redirect sends clients to an HTTPS port this balancer does not serve', 'warning'));
   }
   return listeners;

@@ -8,8 +8,8 @@ export const listenAddress = v.pipe(
 );
 
 const certificate = v.strictObject({
-  cert: v.pipe(v.string(), v.minLength(1), v.description('The certificate chain, PEM: the certificate first, then its intermediates. Relative to the config file.')),
-  key: v.pipe(v.string(), v.minLength(1), v.description("The certificate's private key, PEM. Relative to the config file.")),
+  cert: v.pipe(v.string(), v.minLength(1, 'cert names the certificate file; it is empty'), v.description('The certificate chain, PEM: the certificate first, then its intermediates. Relative to the config file.')),
+  key: v.pipe(v.string(), v.minLength(1, 'key names the private key file; it is empty'), v.description("The certificate's private key, PEM. Relative to the config file.")),
 });
 
 /** TLS on a listener: which certificates, and the oldest protocol version spoken. */

@@ -42,7 +42,8 @@ export function compileListeners(config: Pick<Config, 'listen'>, problems: Confi
     if (port > 65535) return problems.add(new ConfigProblem([...at, 'address'], `${port} is not a port number (0-65535)`));
     const key = `${host.toLowerCase()}:${port}`;
     const first = seen.get(key);
-    if (first !== undefined) return problems.add(new ConfigProblem([...at, 'address'], `listen[${first}] listens on ${entry.address} already`));
+    // Port 0 asks for a free port each time: two of them are two listeners.
+    if (first !== undefined && port !== 0) return problems.add(new ConfigProblem([...at, 'address'], `listen[${first}] listens on ${entry.address} already`));
     seen.set(key, i);
     if (entry.redirect_https && entry.tls) return problems.add(new ConfigProblem([...at, 'redirect_https'], 'this listener is HTTPS already: redirect_https belongs on a plain listener'));
     if (entry.http2 === 'h2c' && entry.tls) return problems.add(new ConfigProblem([...at, 'http2'], 'h2c is cleartext HTTP/2: a TLS listener offers h2 by ALPN with http2: true'));

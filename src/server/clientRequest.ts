@@ -31,12 +31,21 @@ export function clientRequestOf(request: IncomingMessage): ClientRequest<NodeWir
     // A TLS listener's sockets say so: X-Forwarded-Proto and ${scheme} follow the listener.
     scheme: (request.socket as { encrypted?: boolean }).encrypted ? 'https' : 'http',
     peer: unmapIpv4(request.socket.remoteAddress),
-    body: hasBody(headers) ? request : null,
+    body: hasBody(request, headers) ? request : null,
   };
 }
 
-/** Whether the head frames a body: only these two fields do (RFC 9112 section 6.3), and a length of 0 frames none. */
-function hasBody(headers: FieldList): boolean {
+/**
+ * Whether the request has a body. In HTTP/1.1 only these two fields frame one (RFC 9112 section
+ * 6.3), and a length of 0 frames none; in HTTP/2 a stream that did not end with its headers
+ * carries one, with or without a length (RFC 9113 section 8.1).
+ */
+function hasBody(request: IncomingMessage, headers: FieldList): boolean {
+  if (request.httpVersionMajor === 2) {
+    const stream = (request as IncomingMessage & { stream?: { endAfterHeaders?: boolean } }).stream;
+    if (stream?.endAfterHeaders) return false;
+    if (!headers.has('content-length')) return true;
+  }
   if (headers.has('transfer-encoding')) return true;
   const length = headers.get('content-length');
   return length !== null && length.trim() !== '0';

@@ -6,7 +6,7 @@ import type { SecureContext, Server as TlsServer } from 'node:tls';
 import type { ListenerSettings } from '../core/config/compileListeners.ts';
 import type { LoadedConfig } from '../core/config/loadConfig.ts';
 import type { ServerSettings } from '../core/config/serverSettings.ts';
-import { CertificateStore, configRelative } from './certificates.ts';
+import { CertificateStore, configRelative, TLS12_CIPHERS } from './certificates.ts';
 import type { AddressInfo, Socket } from 'node:net';
 import type { CompiledConfig } from '../core/config/compileConfig.ts';
 import { ErrorLog } from '../core/ErrorLog.ts';
@@ -63,8 +63,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // One line per 5xx the balancer answers itself, a few a second per cause at most.
   const errorLog = new ErrorLog(log);
   const handler: HandlerOptions = { config: (): CompiledConfig => live.config, upstream, errorLog, observe: options.observe };
-  const httpsPort = options.listeners.find((listener) => listener.tls)?.port;
-  const listeners = options.listeners.map((settings) => openListener(settings, live, { ...handler, redirectHttps: settings.redirectHttps ? { port: httpsPort ?? 443 } : undefined }));
+  // Where redirect_https sends clients: the first TLS listener's port, once it is bound (0 picks one).
+  const https = options.listeners.findIndex((listener) => listener.tls);
+  const redirect = { port: https >= 0 ? options.listeners[https].port : 443 };
+  const listeners = options.listeners.map((settings) => openListener(settings, live, { ...handler, redirectHttps: settings.redirectHttps ? redirect : undefined }));
 
   // A reload's limits and client timeouts: admit reads them per request; the parsers' bound and
   // the guards' timers take them up here, for connections from now on. Certificates are read
@@ -91,6 +93,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     for (const { server } of listeners) server.close();
     throw Object.assign(error as Error, { listener: (error as { listener?: ListenerSettings }).listener });
   }
+  if (https >= 0) redirect.port = (listeners[https].server.address() as AddressInfo).port;
   return {
     urls: listeners.map(({ server, settings }) => {
       const { address, port } = server.address() as AddressInfo;
@@ -171,9 +174,9 @@ function openListener(settings: ListenerSettings, live: LiveConfig, handler: Han
 }
 
 /**
- * What every TLS listener speaks: TLS 1.2 at least (`min_version`), Node's default cipher list
- * (forward-secret AEAD suites first, no RC4, 3DES or export ones), the server's order of
- * preference, and session resumption by tickets and by id, both on by default.
+ * What every TLS listener speaks: TLS 1.2 at least (`min_version`), AEAD suites only, in the
+ * server's order of preference, and session resumption by tickets (on by default; there is no
+ * session cache, which would be per process).
  */
 function defaultContextOptions(config: LoadedConfig, settings: ListenerSettings) {
   const first = settings.tls!.certificates[0];
@@ -181,6 +184,7 @@ function defaultContextOptions(config: LoadedConfig, settings: ListenerSettings)
     cert: readFileSync(configRelative(config, first.cert)),
     key: readFileSync(configRelative(config, first.key)),
     minVersion: settings.tls!.minVersion,
+    ciphers: TLS12_CIPHERS,
     honorCipherOrder: true,
   };
 }

@@ -1,0 +1,85 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { chromium, type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, PROJECT_ROOT } from '../helpers/startBalancer.ts';
+
+// A real browser loads a page through a TLS listener over HTTP/2 (issue 14 point 6): Debian's
+// Chromium, driven by playwright-core, negotiates h2 by ALPN for the page and what it loads.
+
+const CHROMIUM = '/usr/bin/chromium';
+const run = promisify(execFile);
+const dir = mkdtempSync(join(tmpdir(), 'switchyard-h2-browser-'));
+let backend: Server;
+let balancer: ChildProcess;
+let url: string;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install chromium (.ci/run does)`);
+  await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=shop.test', '-addext', 'subjectAltName=DNS:shop.test', '-keyout', join(dir, 'shop.key'), '-out', join(dir, 'shop.crt')]);
+  backend = createServer((request, response) => {
+    if (request.url === '/app.js') {
+      response.writeHead(200, { 'content-type': 'text/javascript' });
+      return void response.end("document.getElementById('said').textContent = 'script loaded';");
+    }
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    response.end('<!doctype html><title>shop</title><h1>Shop</h1><p id="said">no script</p><script src="/app.js"></script>');
+  });
+  await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
+  writeFileSync(
+    join(dir, 'lb.yaml'),
+    `listen:
+  - address: 127.0.0.1:0
+    tls:
+      certificates: [{ cert: shop.crt, key: shop.key }]
+hosts:
+  - host: shop.test
+    servers: [127.0.0.1:${(backend.address() as AddressInfo).port}]
+    health_check: false
+`,
+  );
+  balancer = spawn(process.execPath, [CLI, 'serve', '--config', join(dir, 'lb.yaml'), '--access-log', 'off'], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  url = await new Promise<string>((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => reject(new Error(`not listening within 15 s:\n${output}`)), 15_000);
+    balancer.stdout!.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /listening on https:\/\/127\.0\.0\.1:(\d+)/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(`https://shop.test:${match[1]}`);
+      }
+    });
+    balancer.once('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
+  });
+  // The test's certificate is self-signed: the browser is told to accept it, and to find shop.test on loopback.
+  browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--host-resolver-rules=MAP shop.test 127.0.0.1'] });
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  balancer?.kill('SIGTERM');
+  await new Promise((resolve) => backend?.close(resolve));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('a browser through a TLS listener', () => {
+  it('loads a page and its script over HTTP/2', async () => {
+    const context = await browser.newContext({ ignoreHTTPSErrors: true });
+    const page = await context.newPage();
+    const response = await page.goto(`${url}/`);
+    expect(response?.status()).toBe(200);
+    await page.waitForFunction(() => document.getElementById('said')?.textContent === 'script loaded', undefined, { timeout: 10_000 });
+    const protocols = await page.evaluate(() => performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource')).map((entry) => (entry as PerformanceResourceTiming).nextHopProtocol));
+    // The page, its script, and whatever else the browser fetched on its own: all over h2.
+    expect(protocols.length).toBeGreaterThanOrEqual(2);
+    expect(new Set(protocols)).toEqual(new Set(['h2']));
+    await context.close();
+  }, 30_000);
+});

@@ -15,20 +15,22 @@ export const isStopping = () => stopping;
 
 /**
  * Spawns a tracked child in its own process group. stdout/stderr are kept (last 64 KiB) so a
- * failed start can say why.
+ * failed start can say why. `options.stdout`, a file descriptor, sends standard output there
+ * instead (the `oplog` scenario's access log goes to /dev/null, not through the harness).
  */
 export function startChild(command, args, options = {}) {
+  const stdout = options.stdout ?? 'pipe';
   const child = spawn(command, args, {
     cwd: options.cwd,
     env: options.env ?? process.env,
     detached: true,
-    stdio: options.ipc ? ['ignore', 'pipe', 'pipe', 'ipc'] : ['ignore', 'pipe', 'pipe'],
+    stdio: options.ipc ? ['ignore', stdout, 'pipe', 'ipc'] : ['ignore', stdout, 'pipe'],
   });
   const record = { child, name: options.name ?? command, stdout: '', stderr: '', exited: false, exitCode: null };
   const keep = (key) => (chunk) => {
     record[key] = (record[key] + chunk.toString()).slice(-65536);
   };
-  child.stdout.on('data', keep('stdout'));
+  child.stdout?.on('data', keep('stdout'));
   child.stderr.on('data', keep('stderr'));
   child.on('error', (error) => {
     record.stderr += `\n${error.message}`;

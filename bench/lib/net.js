@@ -21,13 +21,13 @@ export function freePort() {
   });
 }
 
-/** One GET; resolves { status, body } or rejects. Never reuses connections. */
-export function get(url, { headers = {}, timeoutMs = 2000 } = {}) {
+/** One GET; resolves { status, body } (its first `maxBytes` or so) or rejects. Never reuses connections. */
+export function get(url, { headers = {}, timeoutMs = 2000, maxBytes = 4096 } = {}) {
   return new Promise((resolve, reject) => {
     const req = http.get(url, { headers, agent: false, timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
-      res.on('data', (chunk) => { if (body.length < 4096) body += chunk; });
+      res.on('data', (chunk) => { if (body.length < maxBytes) body += chunk; });
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body }));
     });
     req.on('timeout', () => req.destroy(new Error(`no answer within ${timeoutMs} ms`)));

@@ -24,6 +24,7 @@ export function saveScenarioResult(scenario, result, machine) {
     }
   }
   all.machine = machine;
-  all.scenarios = { ...(all.scenarios ?? {}), [scenario]: { finishedAt: new Date().toISOString(), ...result } };
+  // The load average at start differs from run to run: each scenario keeps the one it ran under.
+  all.scenarios = { ...(all.scenarios ?? {}), [scenario]: { finishedAt: new Date().toISOString(), loadAverageAtStart: machine.loadAverageAtStart, ...result } };
   return writeResultFile('latest.json', `${JSON.stringify(all, null, 2)}\n`);
 }

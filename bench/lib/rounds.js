@@ -13,12 +13,14 @@ import { isStopping } from './children.js';
  * "Warm-up"). nginx and HAProxy are at full speed at once, so the warm-up favours no one.
  * `probe(entry)`, when given, is called just before each measured run and returns a function that
  * is called with the run just after it; what that returns is added to the run (lib/cpu.js's cost).
+ * `orderFor(entries, round)`, when given, is the order of a round (the `oplog` scenario rotates it,
+ * so that no candidate always runs first); `entry.runs[i]` is round i + 1 whatever the order.
  */
-export async function measureInRounds(lineup, { rounds, seconds, warmupSeconds, connections, probe, log = console.error }) {
+export async function measureInRounds(lineup, { rounds, seconds, warmupSeconds, connections, probe, orderFor = (entries) => entries, log = console.error }) {
   const active = lineup.filter((entry) => entry.ok);
   for (const entry of active) entry.runs = [];
   for (let round = 1; round <= rounds; round += 1) {
-    for (const entry of active) {
+    for (const entry of orderFor(active, round)) {
       const target = { url: entry.url + entry.path, headers: entry.headers, connections };
       try {
         await drive({ ...target, seconds: warmupSeconds });

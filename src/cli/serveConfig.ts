@@ -124,7 +124,7 @@ export async function serveConfig(options: ServeConfigOptions): Promise<Serving>
       live.stop();
       await Promise.all([server.close(drainMs), admin?.close()]);
       await probes.close();
-      accessLog?.flush();
+      await accessLog?.close();
     },
   };
 }

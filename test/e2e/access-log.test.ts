@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadPort } from '../helpers/deadPort.ts';
-import { DENO_BINARY } from '../helpers/runtimes.ts';
-import { CLI, PROJECT_ROOT, writeConfig } from '../helpers/startBalancer.ts';
+import { serveProcess, type ServeProcess } from '../helpers/serveProcess.ts';
 import { startTestBackend, type EchoedRequest, type TestBackend } from '../helpers/testBackend.ts';
 import { waitFor } from '../helpers/waitFor.ts';
 
@@ -12,50 +10,6 @@ import { waitFor } from '../helpers/waitFor.ts';
 // `npm run build` first) and on `deno task serve` (point 7: the same flags), over loopback: the
 // `listening on` line first on stdout, then one line per request with the documented fields, and
 // the request id a client sent (when valid) or one made here, sent upstream and back.
-
-type Runtime = 'node' | 'deno';
-
-interface Served {
-  readonly url: string;
-  stdout(): string;
-  stderr(): string;
-  stop(): Promise<void>;
-}
-
-/** `switchyard serve` (Node) or `deno task serve` (Deno) on a free loopback port, in its own process group. */
-async function serve(runtime: Runtime, config: string, args: string[] = []): Promise<Served> {
-  const file = await writeConfig(config);
-  const common = ['--config', file, '--port', '0', '--hostname', '127.0.0.1', ...args];
-  const [command, argv] = runtime === 'node' ? [process.execPath, [CLI, 'serve', ...common]] : [DENO_BINARY, ['task', 'serve', ...common]];
-  const child = spawn(command, argv, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => void (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const group = (signal: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, signal);
-    } catch {
-      // Gone already.
-    }
-  };
-  const stop = async () => {
-    group('SIGTERM');
-    const force = setTimeout(() => group('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(force);
-  };
-  const ready = /^listening on (http:\/\/\S+)\n/;
-  try {
-    await waitFor(() => ready.test(stdout) || child.exitCode !== null, 30_000, `a "listening on" line from ${runtime}`);
-  } catch (error) {
-    await stop();
-    throw new Error(`${String(error)}\nstdout:\n${stdout}\nstderr:\n${stderr}`);
-  }
-  if (!ready.test(stdout)) throw new Error(`${runtime} exited with ${child.exitCode} before listening:\n${stdout}\n${stderr}`);
-  return { url: ready.exec(stdout)![1], stdout: () => stdout, stderr: () => stderr, stop };
-}
 
 interface Reply {
   readonly status: number;
@@ -79,7 +33,7 @@ function get(url: string, path: string, headers: Record<string, string>): Promis
 }
 
 /** The access log's JSON lines: stdout past its first line. */
-function jsonLines(served: Served): Record<string, unknown>[] {
+function jsonLines(served: ServeProcess): Record<string, unknown>[] {
   return served
     .stdout()
     .split('\n')
@@ -89,7 +43,7 @@ function jsonLines(served: Served): Record<string, unknown>[] {
 }
 
 /** Waits for the one JSON line carrying `requestId` and returns it. */
-async function lineFor(served: Served, requestId: string): Promise<Record<string, unknown>> {
+async function lineFor(served: ServeProcess, requestId: string): Promise<Record<string, unknown>> {
   await waitFor(() => jsonLines(served).some((line) => line.request_id === requestId), 5000, `an access log line with request_id ${requestId} in:\n${served.stdout()}`);
   const lines = jsonLines(served).filter((line) => line.request_id === requestId);
   expect(lines).toHaveLength(1);
@@ -137,8 +91,8 @@ hosts:
 `;
 
 describe.each(['node', 'deno'] as const)('--access-log json, the default (%s)', (runtime) => {
-  let served: Served;
-  beforeAll(async () => void (served = await serve(runtime, config())), 40_000);
+  let served: ServeProcess;
+  beforeAll(async () => void (served = await serveProcess(runtime, config())), 40_000);
   afterAll(async () => void (await served?.stop()));
 
   it('prints the listening line first on stdout, then one JSON line per request with exactly the documented fields', async () => {
@@ -264,9 +218,9 @@ describe.each(['node', 'deno'] as const)('--access-log json, the default (%s)', 
 });
 
 describe.each(['node', 'deno'] as const)('--access-log text and off (%s)', (runtime) => {
-  let text: Served;
-  let off: Served;
-  beforeAll(async () => void ([text, off] = await Promise.all([serve(runtime, config(), ['--access-log', 'text']), serve(runtime, config(), ['--access-log', 'off'])])), 40_000);
+  let text: ServeProcess;
+  let off: ServeProcess;
+  beforeAll(async () => void ([text, off] = await Promise.all([serveProcess(runtime, config(), { args: ['--access-log', 'text'] }), serveProcess(runtime, config(), { args: ['--access-log', 'off'] })])), 40_000);
   afterAll(async () => void (await Promise.all([text?.stop(), off?.stop()])));
 
   it('text: one documented line per request, an own answer with its error', async () => {

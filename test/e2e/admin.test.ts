@@ -1,9 +1,7 @@
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DENO_BINARY } from '../helpers/runtimes.ts';
-import { CLI, PROJECT_ROOT, writeConfig } from '../helpers/startBalancer.ts';
+import { serveProcess, serveUntilExit, type ServeExit, type ServeProcess } from '../helpers/serveProcess.ts';
 import { startTestBackend, type TestBackend } from '../helpers/testBackend.ts';
 import { waitFor, within } from '../helpers/waitFor.ts';
 
@@ -11,71 +9,6 @@ import { waitFor, within } from '../helpers/waitFor.ts';
 // from the build (run `npm run build` first) and of `deno task serve`, on loopback: where it
 // listens and when it refuses to, that no routed request ever reaches it, its token, and the admin
 // API's drain, undrain, weight and reload as the traffic through the balancer shows them.
-
-type Runtime = 'node' | 'deno';
-
-interface Served {
-  readonly url: string;
-  /** The admin listener's `http://HOST:PORT`, when one was announced. */
-  readonly adminUrl: string | undefined;
-  readonly pid: number;
-  stdout(): string;
-  stderr(): string;
-  stop(): Promise<void>;
-}
-
-function spawnServe(runtime: Runtime, file: string, args: string[]) {
-  const common = ['--config', file, '--port', '0', '--hostname', '127.0.0.1', ...args];
-  const [command, argv] = runtime === 'node' ? [process.execPath, [CLI, 'serve', ...common]] : [DENO_BINARY, ['task', 'serve', ...common]];
-  const child = spawn(command, argv, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  const output = { stdout: '', stderr: '' };
-  child.stdout.on('data', (chunk: Buffer) => void (output.stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => void (output.stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const group = (signal: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, signal);
-    } catch {
-      // Gone already.
-    }
-  };
-  const stop = async () => {
-    group('SIGTERM');
-    const force = setTimeout(() => group('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(force);
-  };
-  return { child, output, exited, stop };
-}
-
-/**
- * `switchyard serve` (Node) or `deno task serve` (Deno) on a free loopback port, in its own
- * process group; with `admin`, also waits for the `admin listening on` line.
- */
-async function serve(runtime: Runtime, config: string, args: string[] = [], admin = false): Promise<Served> {
-  const { child, output, stop } = spawnServe(runtime, await writeConfig(config), args);
-  const ready = admin ? /^listening on (http:\/\/\S+)\nadmin listening on (http:\/\/\S+)\n/ : /^listening on (http:\/\/\S+)\n/;
-  try {
-    await waitFor(() => ready.test(output.stdout) || child.exitCode !== null, 30_000, `${runtime} to be ready`);
-  } catch (error) {
-    await stop();
-    throw new Error(`${String(error)}\nstdout:\n${output.stdout}\nstderr:\n${output.stderr}`);
-  }
-  const match = ready.exec(output.stdout);
-  if (!match) throw new Error(`${runtime} exited with ${child.exitCode} before it was ready:\n${output.stdout}\n${output.stderr}`);
-  return { url: match[1], adminUrl: match[2], pid: child.pid!, stdout: () => output.stdout, stderr: () => output.stderr, stop };
-}
-
-/** Runs serve until it exits by itself (within 30 s). */
-async function serveUntilExit(runtime: Runtime, config: string, args: string[]) {
-  const { output, exited, stop } = spawnServe(runtime, await writeConfig(config), args);
-  try {
-    const code = await within(exited, `${runtime} to exit by itself`, 30_000);
-    return { code, ...output };
-  } finally {
-    await stop();
-  }
-}
 
 /** The TCP ports the processes of a process group listen on (Linux /proc). */
 function listeningPorts(processGroup: number): number[] {
@@ -186,18 +119,18 @@ hosts:
 const probed = () => `health_check: { interval: 200ms, jitter: 50ms, timeout: 1s }\n${routes()}`;
 
 describe.each(['node', 'deno'] as const)('the admin listener (%s)', (runtime) => {
-  let main: Served;
-  let plain: Served;
-  let guarded: Served;
-  let refusals: { code: number | null; stdout: string; stderr: string }[];
+  let main: ServeProcess;
+  let plain: ServeProcess;
+  let guarded: ServeProcess;
+  let refusals: ServeExit[];
 
   beforeAll(async () => {
     [main, plain, guarded, ...refusals] = await Promise.all([
-      serve(runtime, probed(), ['--admin', '127.0.0.1:0'], true),
-      serve(runtime, `health_check: false\n${routes()}`, ['--access-log', 'off']),
-      serve(runtime, `health_check: false\nadmin: { address: "127.0.0.1:0", token: "${TOKEN}" }\n${routes()}`, [], true),
-      serveUntilExit(runtime, `health_check: false\n${routes()}`, ['--admin', '0.0.0.0:0']),
-      serveUntilExit(runtime, `health_check: false\nadmin: { address: "0.0.0.0:0" }\n${routes()}`, []),
+      serveProcess(runtime, probed(), { args: ['--admin', '127.0.0.1:0'], admin: true }),
+      serveProcess(runtime, `health_check: false\n${routes()}`, { args: ['--access-log', 'off'] }),
+      serveProcess(runtime, `health_check: false\nadmin: { address: "127.0.0.1:0", token: "${TOKEN}" }\n${routes()}`, { admin: true }),
+      serveUntilExit(runtime, `health_check: false\n${routes()}`, { args: ['--admin', '0.0.0.0:0'] }),
+      serveUntilExit(runtime, `health_check: false\nadmin: { address: "0.0.0.0:0" }\n${routes()}`),
     ]);
   }, 60_000);
 

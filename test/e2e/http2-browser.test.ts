@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, PROJECT_ROOT } from '../helpers/startBalancer.ts';
+import { serveProcess, type ServeProcess } from '../helpers/serveProcess.ts';
 
 // A real browser loads a page through a TLS listener over HTTP/2 (issue 14 point 6): Debian's
 // Chromium, driven by playwright-core, negotiates h2 by ALPN for the page and what it loads.
@@ -16,7 +16,7 @@ const CHROMIUM = '/usr/bin/chromium';
 const run = promisify(execFile);
 const dir = mkdtempSync(join(tmpdir(), 'switchyard-h2-browser-'));
 let backend: Server;
-let balancer: ChildProcess;
+let balancer: ServeProcess;
 let url: string;
 let browser: Browser;
 
@@ -44,27 +44,15 @@ hosts:
     health_check: false
 `,
   );
-  balancer = spawn(process.execPath, [CLI, 'serve', '--config', join(dir, 'lb.yaml'), '--access-log', 'off'], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  url = await new Promise<string>((resolve, reject) => {
-    let output = '';
-    const timer = setTimeout(() => reject(new Error(`not listening within 15 s:\n${output}`)), 15_000);
-    balancer.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /listening on https:\/\/127\.0\.0\.1:(\d+)/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(`https://shop.test:${match[1]}`);
-      }
-    });
-    balancer.once('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
-  });
+  balancer = await serveProcess('node', { file: join(dir, 'lb.yaml') }, { loopback: false, args: ['--access-log', 'off'] });
+  url = `https://shop.test:${new URL(balancer.url).port}`;
   // The test's certificate is self-signed: the browser is told to accept it, and to find shop.test on loopback.
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--host-resolver-rules=MAP shop.test 127.0.0.1'] });
 }, 60_000);
 
 afterAll(async () => {
   await browser?.close();
-  balancer?.kill('SIGTERM');
+  await balancer?.stop();
   await new Promise((resolve) => backend?.close(resolve));
   rmSync(dir, { recursive: true, force: true });
 });

@@ -1,4 +1,4 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
@@ -8,8 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DENO_BINARY } from '../helpers/runtimes.ts';
-import { CLI, PROJECT_ROOT } from '../helpers/startBalancer.ts';
+import { serveProcess, type ServeProcess, type ServeRuntime } from '../helpers/serveProcess.ts';
 import { waitFor } from '../helpers/waitFor.ts';
 
 // HTTP/2 from clients (issue 14 point 3): a TLS listener offers h2 and http/1.1 by ALPN, one with
@@ -98,29 +97,14 @@ interface Served {
   readonly h2: string;
   readonly http1Only: string;
   readonly h2c: string;
-  readonly child: ChildProcess;
-  output(): string;
+  readonly balancer: ServeProcess;
 }
 
 /** Starts `serve` on a runtime with the config's three listeners, and resolves once all are listening. */
-function serve(runtime: 'node' | 'deno'): Promise<Served> {
-  const [command, args] =
-    runtime === 'node' ? [process.execPath, [CLI, 'serve', '--config', join(dir, 'lb.yaml')]] : [DENO_BINARY, ['task', 'serve', '--config', join(dir, 'lb.yaml')]];
-  const child = spawn(command, args, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not listening within 30 s:\n${output}`)), 30_000);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const urls = [...output.matchAll(/^listening on (\S+)$/gm)].map((match) => match[1]);
-      if (urls.length < 3) return;
-      clearTimeout(timer);
-      resolve({ h2: urls[0], http1Only: urls[1], h2c: urls[2], child, output: () => output });
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`exited with ${code}:\n${output}`)));
-  });
+async function serve(runtime: ServeRuntime): Promise<Served> {
+  const balancer = await serveProcess(runtime, { file: join(dir, 'lb.yaml') }, { loopback: false, listeners: 3 });
+  const [h2, http1Only, h2c] = balancer.urls;
+  return { h2, http1Only, h2c, balancer };
 }
 
 interface Answer {
@@ -152,8 +136,7 @@ describe.each(['node', 'deno'] as const)('HTTP/2 clients on %s', (runtime) => {
 
   afterAll(async () => {
     tls?.close();
-    served?.child.kill('SIGTERM');
-    if (served && served.child.exitCode === null) await new Promise((resolve) => served.child.once('exit', resolve));
+    await served?.balancer.stop();
   });
 
   const curl = async (url: string, ...flags: string[]) => {
@@ -251,8 +234,8 @@ describe.each(['node', 'deno'] as const)('HTTP/2 clients on %s', (runtime) => {
   });
 
   it('logs h2 requests like any other', () => {
-    const line = served
-      .output()
+    const line = served.balancer
+      .stdout()
       .split('\n')
       .find((text) => text.includes('"path":"/route"'));
     expect(JSON.parse(line!)).toMatchObject({ method: 'GET', host: 'a.test', status: 200, route: 'a.test', attempts: 1 });

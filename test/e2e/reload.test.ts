@@ -1,12 +1,12 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { rename, writeFile } from 'node:fs/promises';
 import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadPort } from '../helpers/deadPort.ts';
-import { DENO_BINARY } from '../helpers/runtimes.ts';
-import { CLI, PROJECT_ROOT, writeConfig } from '../helpers/startBalancer.ts';
+import { serveProcess, type ServeProcess } from '../helpers/serveProcess.ts';
+import { CLI, PROJECT_ROOT } from '../helpers/startBalancer.ts';
 import { startTestBackend, type TestBackend } from '../helpers/testBackend.ts';
 import { waitFor, within } from '../helpers/waitFor.ts';
 
@@ -15,66 +15,6 @@ import { waitFor, within } from '../helpers/waitFor.ts';
 // POST /api/reload and with --watch; an invalid file changes nothing and says why as `check` does;
 // health carries over for kept backends and new ones are probed before they get traffic; a request
 // in flight finishes on the config it started with.
-
-type Runtime = 'node' | 'deno';
-
-interface Served {
-  readonly url: string;
-  readonly adminUrl: string | undefined;
-  readonly file: string;
-  stdout(): string;
-  stderr(): string;
-  /** Whether the process (for Deno, `deno task`) is still running. */
-  running(): boolean;
-  /** Sends SIGHUP to the process started (`deno task` passes it on to the server). */
-  hangUp(): void;
-  stop(): Promise<void>;
-}
-
-/** `switchyard serve` (Node) or `deno task serve` (Deno) on a free loopback port, in its own process group. */
-async function serve(runtime: Runtime, config: string, args: string[] = [], admin = false): Promise<Served> {
-  const file = await writeConfig(config);
-  const common = ['--config', file, '--port', '0', '--hostname', '127.0.0.1', ...args];
-  const [command, argv] = runtime === 'node' ? [process.execPath, [CLI, 'serve', ...common]] : [DENO_BINARY, ['task', 'serve', ...common]];
-  const child = spawn(command, argv, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => void (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const group = (signal: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, signal);
-    } catch {
-      // Gone already.
-    }
-  };
-  const stop = async () => {
-    group('SIGTERM');
-    const force = setTimeout(() => group('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(force);
-  };
-  const ready = admin ? /^listening on (http:\/\/\S+)\nadmin listening on (http:\/\/\S+)\n/ : /^listening on (http:\/\/\S+)\n/;
-  try {
-    await waitFor(() => ready.test(stdout) || child.exitCode !== null, 30_000, `${runtime} to be ready`);
-  } catch (error) {
-    await stop();
-    throw new Error(`${String(error)}\nstdout:\n${stdout}\nstderr:\n${stderr}`);
-  }
-  const match = ready.exec(stdout);
-  if (!match) throw new Error(`${runtime} exited with ${child.exitCode} before it was ready:\n${stdout}\n${stderr}`);
-  return {
-    url: match[1],
-    adminUrl: match[2],
-    file,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    running: () => child.exitCode === null && child.signalCode === null,
-    hangUp: () => void child.kill('SIGHUP'),
-    stop,
-  };
-}
 
 interface Reply {
   readonly status: number;
@@ -138,20 +78,20 @@ async function startSickBackend(probeDelayMs = 0): Promise<SickBackend> {
 }
 
 /** How many reloads the error log has reported so far, of one result. */
-const reloadsLogged = (served: Served, result: 'success' | 'failure') => served.stderr().split(result === 'success' ? 'config reloaded' : 'failed: the config in use is kept').length - 1;
+const reloadsLogged = (served: ServeProcess, result: 'success' | 'failure') => served.stderr().split(result === 'success' ? 'config reloaded' : 'failed: the config in use is kept').length - 1;
 
 interface StatusReport {
   config: { reloads: { success: number; failure: number }; last_reload: { result: string; errors: string[] } | null };
   backends: { backend: string; health: string; checks: string }[];
 }
 
-async function status(served: Served): Promise<StatusReport> {
+async function status(served: ServeProcess): Promise<StatusReport> {
   const response = await fetch(`${served.adminUrl}/api/status`);
   expect(response.status).toBe(200);
   return (await response.json()) as StatusReport;
 }
 
-async function metrics(served: Served): Promise<string> {
+async function metrics(served: ServeProcess): Promise<string> {
   const response = await fetch(`${served.adminUrl}/metrics`);
   expect(response.status).toBe(200);
   return response.text();
@@ -178,12 +118,12 @@ const config = (...hosts: string[]) => `${HEALTH}\nhosts:\n${hosts.map((host) =>
 const route = (host: string, servers: string[], more = '') => `{ host: ${host}, servers: [${servers.join(', ')}]${more} }`;
 
 describe.each(['node', 'deno'] as const)('hot reload on SIGHUP and POST /api/reload (%s)', (runtime) => {
-  let served: Served;
+  let served: ServeProcess;
   const mixed = () => route('mixed.test', [sick.address, b.address], ', algorithm: round_robin');
 
   beforeAll(async () => {
     sick.healthy = false;
-    served = await serve(runtime, config(route('old.test', [a.address]), route('kept.test', [a.address]), mixed()), ['--admin', '127.0.0.1:0'], true);
+    served = await serveProcess(runtime, config(route('old.test', [a.address]), route('kept.test', [a.address]), mixed()), { args: ['--admin', '127.0.0.1:0'], admin: true });
   }, 40_000);
   afterAll(async () => void (await served?.stop()));
 
@@ -276,8 +216,8 @@ describe.each(['node', 'deno'] as const)('hot reload on SIGHUP and POST /api/rel
 });
 
 describe.each(['node', 'deno'] as const)('--watch (%s)', (runtime) => {
-  let served: Served;
-  beforeAll(async () => void (served = await serve(runtime, config(route('w0.test', [a.address])), ['--watch', '--access-log', 'off'])), 40_000);
+  let served: ServeProcess;
+  beforeAll(async () => void (served = await serveProcess(runtime, config(route('w0.test', [a.address])), { args: ['--watch', '--access-log', 'off'] })), 40_000);
   afterAll(async () => void (await served?.stop()));
 
   /** Waits up to 2 s (and the time a request takes) for `host` to be routed. */

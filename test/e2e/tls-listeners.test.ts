@@ -6,7 +6,7 @@ import { createServer as createTlsServer, type Server as TlsServer } from 'node:
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestAuthority, type TestAuthority, type TestCertificate } from '../helpers/certificates.ts';
 import { deadPort } from '../helpers/deadPort.ts';
-import { DENO_BINARY } from '../helpers/runtimes.ts';
+import { serveProcess, serveUntilExit, type ServeProcess, type ServeRuntime } from '../helpers/serveProcess.ts';
 import { CLI, PROJECT_ROOT } from '../helpers/startBalancer.ts';
 import { startTestBackend, type EchoedRequest, type TestBackend } from '../helpers/testBackend.ts';
 import { waitFor } from '../helpers/waitFor.ts';
@@ -16,8 +16,6 @@ import { waitFor } from '../helpers/waitFor.ts';
 // TLS 1.2+ only, session resumption, redirect_https, hsts, certificate renewal on SIGHUP, and what
 // `check` says about bad certificates. The clients are real ones: `curl --http1.1` and
 // `openssl s_client`; the certificates come from a throw-away CA made with `openssl`.
-
-type Runtime = 'node' | 'deno';
 
 interface Result {
   readonly code: number | null;
@@ -36,69 +34,13 @@ function runCommand(command: string, args: readonly string[], input = '', timeou
   });
 }
 
-interface Served {
-  /** The URLs of the `listening on` lines, in the order printed. */
-  readonly urls: readonly string[];
-  /** The port of the `index`th listener. */
-  port(index: number): number;
-  stdout(): string;
-  stderr(): string;
-  hangUp(): void;
-  stop(): Promise<void>;
-}
-
-const serveArgs = (runtime: Runtime, file: string, args: readonly string[]): [string, string[]] =>
-  runtime === 'node' ? [process.execPath, [CLI, 'serve', '--config', file, ...args]] : [DENO_BINARY, ['task', 'serve', '--config', file, ...args]];
-
 /**
- * `switchyard serve` or `deno task serve` in its own process group, ready once stdout starts with
- * `listeners` lines `listening on http(s)://...` (the config's own addresses: no --port unless given).
+ * `serve` from the config's own `listen` (no --port unless given), ready once stdout starts with
+ * `listeners` lines `listening on http(s)://...`.
  */
-async function serve(runtime: Runtime, file: string, listeners: number, args: readonly string[] = []): Promise<Served> {
-  const [command, argv] = serveArgs(runtime, file, args);
-  const child = spawn(command, argv, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => void (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => void (stderr += chunk.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const group = (signal: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, signal);
-    } catch {
-      // Gone already.
-    }
-  };
-  const stop = async () => {
-    group('SIGTERM');
-    const force = setTimeout(() => group('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(force);
-  };
-  const ready = new RegExp(`^(?:listening on https?://\\S+\\n){${listeners}}`);
-  try {
-    await waitFor(() => ready.test(stdout) || child.exitCode !== null, 30_000, `${runtime} to print ${listeners} listening lines`);
-  } catch (error) {
-    await stop();
-    throw new Error(`${String(error)}\nstdout:\n${stdout}\nstderr:\n${stderr}`);
-  }
-  if (!ready.test(stdout)) throw new Error(`${runtime} exited with ${child.exitCode} before it was ready:\n${stdout}\n${stderr}`);
-  const urls = [...stdout.matchAll(/^listening on (\S+)$/gm)].map((match) => match[1]).slice(0, listeners);
-  return {
-    urls,
-    port: (index) => Number(new URL(urls[index]).port),
-    stdout: () => stdout,
-    stderr: () => stderr,
-    hangUp: () => void child.kill('SIGHUP'),
-    stop,
-  };
-}
+const serve = (runtime: ServeRuntime, file: string, listeners: number, args: readonly string[] = []) => serveProcess(runtime, { file }, { loopback: false, listeners, args });
 
-/** `serve` that is expected to refuse to start: its exit code and output. */
-function serveToExit(runtime: Runtime, file: string): Promise<Result> {
-  const [command, argv] = serveArgs(runtime, file, []);
-  return runCommand(command, argv, '', 30_000);
-}
+const portOf = (served: ServeProcess, index: number) => Number(new URL(served.urls[index]).port);
 
 /** What `curl --http1.1` got: status, head fields (lower-case names), body, and the server certificate's subject from `-v`. */
 interface CurlReply {
@@ -264,11 +206,11 @@ hosts:
 `;
 
 describe.each(['node', 'deno'] as const)('a TLS listener and a plain one (%s)', (runtime) => {
-  let served: Served;
+  let served: ServeProcess;
   let file: string;
   let addresses: [string, string];
-  const tlsPort = () => served.port(0);
-  const plainPort = () => served.port(1);
+  const tlsPort = () => portOf(served, 0);
+  const plainPort = () => portOf(served, 1);
   const https = (host: string, path = '/') => curl(['--cacert', ca.caCert, '--resolve', `${host}:${tlsPort()}:127.0.0.1`, `https://${host}:${tlsPort()}${path}`]);
 
   beforeAll(async () => {
@@ -449,7 +391,7 @@ describe.each(['node', 'deno'] as const)('a TLS listener and a plain one (%s)', 
 });
 
 describe.each(['node', 'deno'] as const)('redirect_https and min_version: TLSv1.3 (%s)', (runtime) => {
-  let served: Served;
+  let served: ServeProcess;
   let plain: number;
   let secure: number;
   let untouched: TestBackend;
@@ -534,7 +476,7 @@ describe.each(['node', 'deno'] as const)('a listener that cannot bind (%s)', (ru
     try {
       const busy = (taken.address() as AddressInfo).port;
       const file = await configFolder(`busy-${runtime}`, { first: fallback, a, w: wildcard }, mainConfig(`127.0.0.1:${await deadPort()}`, `127.0.0.1:${busy}`));
-      const { code, stdout, stderr } = await serveToExit(runtime, file);
+      const { code, stdout, stderr } = await serveUntilExit(runtime, { file }, { loopback: false });
       expect(code, stderr).toBe(1);
       expect(stdout).not.toContain('listening on');
       expect(stderr).toContain(`cannot listen on 127.0.0.1:${busy}: address already in use`);
@@ -633,7 +575,7 @@ hosts:
 `;
     const file = join(checkDir(), `serve-${runtime}.yaml`);
     await writeFile(file, config);
-    const { code, stdout, stderr } = await serveToExit(runtime, file);
+    const { code, stdout, stderr } = await serveUntilExit(runtime, { file }, { loopback: false });
     expect(code, stderr).toBe(1);
     expect(stdout).not.toContain('listening on');
     const lines = stderr.trim().split('\n');

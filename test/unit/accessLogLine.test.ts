@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config/loadConfig.ts';
 import { jsonLine, textLine } from '../../src/core/observe/accessLogLine.ts';
-import { RequestRecord } from '../../src/core/observe/RequestRecord.ts';
+import { RequestRecord, type Attempt } from '../../src/core/observe/RequestRecord.ts';
 
 const config = loadConfig(`
 health_check: false
@@ -14,33 +14,35 @@ const [first, second] = config.backends;
 
 const STARTED_AT = Date.parse('2026-11-30T07:29:33.393Z');
 
-/** The docs' example request: GET www.mango.com/a?b=1 from 192.0.2.7, answered 200 with 9 bytes by the first backend. */
-function answered(): RequestRecord {
-  const record = new RequestRecord({ wall: STARTED_AT, monotonic: 1000 });
-  record.method = 'GET';
-  record.host = 'www.mango.com';
-  record.path = '/a';
-  record.query = '?b=1';
-  record.client = '192.0.2.7';
-  record.requestId = 'd0813717-26df-4b19-8542-f204cfc05056';
-  record.route = route;
-  record.attempts.push({ backend: first, status: 200 });
-  record.bytesSent = 9;
-  record.finish(200, 1022.696);
+type RecordFields = Partial<Pick<RequestRecord, 'method' | 'host' | 'path' | 'query' | 'client' | 'requestId' | 'route' | 'error' | 'bytesSent'>>;
+
+/** A record that arrived at STARTED_AT (`arrived` on the monotonic clock) with `fields` and the `attempts` made, finished with `status` at `at`. */
+function finished({ arrived = 0, attempts = [], status, at, ...fields }: RecordFields & { arrived?: number; attempts?: Attempt[]; status: number; at: number }): RequestRecord {
+  const record = Object.assign(new RequestRecord({ wall: STARTED_AT, monotonic: arrived }), fields);
+  record.attempts.push(...attempts);
+  record.finish(status, at);
   return record;
 }
 
+/** The docs' example request: GET www.mango.com/a?b=1 from 192.0.2.7, answered 200 with 9 bytes by the first backend. */
+const answered = () =>
+  finished({
+    method: 'GET',
+    host: 'www.mango.com',
+    path: '/a',
+    query: '?b=1',
+    client: '192.0.2.7',
+    requestId: 'd0813717-26df-4b19-8542-f204cfc05056',
+    route,
+    attempts: [{ backend: first, status: 200 }],
+    bytesSent: 9,
+    arrived: 1000,
+    status: 200,
+    at: 1022.696,
+  });
+
 /** A request the balancer answered itself before knowing anything of where it would go. */
-function unknownEverything(): RequestRecord {
-  const record = new RequestRecord({ wall: STARTED_AT, monotonic: 0 });
-  record.method = 'GET';
-  record.path = '/nowhere';
-  record.requestId = 'id-1';
-  record.error = 'Not Found';
-  record.bytesSent = 10;
-  record.finish(404, 0.5);
-  return record;
-}
+const unknownEverything = () => finished({ method: 'GET', path: '/nowhere', requestId: 'id-1', error: 'Not Found', bytesSent: 10, status: 404, at: 0.5 });
 
 /** Splits a text line back into its fields: 8 positional ones, then `key=value` pairs; JSON strings decoded. */
 function splitTextLine(line: string): { positional: string[]; named: Record<string, string> } {
@@ -124,9 +126,7 @@ describe('jsonLine', () => {
       [1500, 1500],
     ];
     for (const [measured, logged] of durations) {
-      const record = new RequestRecord({ wall: STARTED_AT, monotonic: 0 });
-      record.finish(200, measured);
-      expect(JSON.parse(jsonLine(record)).duration_ms, String(measured)).toBe(logged);
+      expect(JSON.parse(jsonLine(finished({ status: 200, at: measured }))).duration_ms, String(measured)).toBe(logged);
     }
   });
 

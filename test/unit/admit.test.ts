@@ -1,30 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config/loadConfig.ts';
 import { FieldList } from '../../src/core/http/FieldList.ts';
-import { admit, isAdmitted, type Admitted, type ClientRequest } from '../../src/core/proxy/admit.ts';
-import type { Answer } from '../../src/core/Answer.ts';
+import { admit, isAdmitted } from '../../src/core/proxy/admit.ts';
+import { admitted, clientRequest, refused } from '../helpers/clientRequest.ts';
 import { manualClock } from '../helpers/manualClock.ts';
 
 const config = loadConfig('health_check: false\npaths:\n  - path: /\n    servers: [localhost:8081]\n', 'lb.yaml');
 
-const request = (method: string, target = '/') =>
-  admit(config, { method, target, headers: new FieldList(['host', 'app.test']), scheme: 'http', peer: '127.0.0.1', body: null });
-
-/** A request as a runtime hands it over: GET / from 192.0.2.10 over http, with `headers` as `[name, value, ...]`. */
-function clientRequest(overrides: Partial<Omit<ClientRequest, 'headers'>> & { headers?: string[] } = {}): ClientRequest {
-  const { headers = ['host', 'app.test'], ...rest } = overrides;
-  return { method: 'GET', target: '/', headers: new FieldList(headers), scheme: 'http', peer: '192.0.2.10', body: null, ...rest };
-}
-
-function admitted(result: Admitted | Answer): Admitted {
-  if (!isAdmitted(result)) throw new Error(`refused with ${result.status}: ${String(result.body)}`);
-  return result;
-}
-
-function refused(result: Admitted | Answer): Answer {
-  if (isAdmitted(result)) throw new Error(`admitted to ${result.exchange.route.name}`);
-  return result;
-}
+const request = (method: string, target = '/') => admit(config, clientRequest({ method, target, peer: '127.0.0.1' }));
 
 describe('admit', () => {
   it('lets an ordinary request in', () => {

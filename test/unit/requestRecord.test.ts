@@ -1,33 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import type { Answer } from '../../src/core/Answer.ts';
 import { loadConfig } from '../../src/core/config/loadConfig.ts';
 import { ErrorLog } from '../../src/core/ErrorLog.ts';
 import { FieldList } from '../../src/core/http/FieldList.ts';
 import { RequestRecord } from '../../src/core/observe/RequestRecord.ts';
-import { admit, forwardAdmitted, isAdmitted, type Admitted, type ClientRequest } from '../../src/core/proxy/admit.ts';
+import { admit, forwardAdmitted, type ClientRequest } from '../../src/core/proxy/admit.ts';
 import { webBodies } from '../../src/core/proxy/webBodies.ts';
 import { requestIdFrom } from '../../src/core/rules/requestId.ts';
 import type { Upstream, UpstreamRequest } from '../../src/core/Upstream.ts';
 import { UpstreamError } from '../../src/core/UpstreamError.ts';
+import { admitted, clientRequest, refused } from '../helpers/clientRequest.ts';
 import { manualClock } from '../helpers/manualClock.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
-
-/** A request as a runtime hands it over: GET / from 192.0.2.10 over http, with `headers` as `[name, value, ...]`. */
-function clientRequest(overrides: Partial<Omit<ClientRequest, 'headers'>> & { headers?: string[] } = {}): ClientRequest {
-  const { headers = ['host', 'app.test'], ...rest } = overrides;
-  return { method: 'GET', target: '/', headers: new FieldList(headers), scheme: 'http', peer: '192.0.2.10', body: null, ...rest };
-}
-
-function admitted(result: Admitted | Answer): Admitted {
-  if (!isAdmitted(result)) throw new Error(`refused with ${result.status}: ${String(result.body)}`);
-  return result;
-}
-
-function refused(result: Admitted | Answer): Answer {
-  if (isAdmitted(result)) throw new Error(`admitted to ${result.exchange.route.name}`);
-  return result;
-}
 
 /** Admits `request` with a record of its own; returns both. */
 function admitRecorded(config: Parameters<typeof admit>[0], request: ClientRequest) {

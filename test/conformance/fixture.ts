@@ -1,11 +1,16 @@
+import { readFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
+import { createTestAuthority } from '../helpers/certificates.ts';
 import { RUNTIME_FACTS, startOnRuntime, type RuntimeBalancer, type RuntimeFacts, type RuntimeName } from '../helpers/runtimes.ts';
 import { startTestBackend, type EchoedRequest, type TestBackend } from '../helpers/testBackend.ts';
+import { forgetTls, useTls, type Transport } from './client.ts';
 import { startStreamingBackend, type StreamingBackend } from './streamingBackend.ts';
 
 /** The balancer on one runtime and the real loopback backends behind it, shared by every case. */
 export interface ConformanceFixture {
   readonly runtime: RuntimeName;
+  /** How the cases' client reaches the balancer (client.ts picks it from `balancer.url`). */
+  readonly transport: Transport;
   readonly facts: RuntimeFacts;
   readonly balancer: RuntimeBalancer;
   readonly mango1: TestBackend;
@@ -17,11 +22,18 @@ export interface ConformanceFixture {
 /** The names the mango backends answer with, in order. */
 export const MANGO_NAMES = ['mango1', 'mango2'];
 
+/** The SNI name the client sends over TLS, whatever the Host: the one name the fixture's certificate holds. */
+const SERVERNAME = 'conformance.test';
+
 /**
  * Starts the backends, then the balancer on `runtime` with a config that names them: the tutorial's
  * hosts and rules, and a few routes the proxying cases need.
+ * @param transport `https` and `h2` give the config one TLS listener (which offers h2 and
+ *   http/1.1 by ALPN) with a certificate from a throw-away CA; the client picks the protocol.
+ *   Node and Deno only: on workerd Cloudflare terminates TLS in front of the Worker. @default 'http'
  */
-export async function startConformanceFixture(runtime: RuntimeName): Promise<ConformanceFixture> {
+export async function startConformanceFixture(runtime: RuntimeName, transport: Transport = 'http'): Promise<ConformanceFixture> {
+  if (runtime === 'workerd' && transport !== 'http') throw new Error('workerd has no TLS listener: Cloudflare terminates TLS in front of the Worker');
   const [mango1, mango2, apple, streaming] = await Promise.all([startTestBackend('mango1'), startTestBackend('mango2'), startTestBackend('apple1'), startStreamingBackend()]);
   const [deadPort, dead1, dead2] = await Promise.all([unusedPort(), unusedPort(), unusedPort()]);
   // JSON, which is YAML too: the same text works as a file (node, deno) and as LB_CONFIG (workerd).
@@ -52,8 +64,16 @@ export async function startConformanceFixture(runtime: RuntimeName): Promise<Con
     ],
   };
   try {
-    const balancer = await startOnRuntime(runtime, JSON.stringify(config));
-    return { runtime, facts: RUNTIME_FACTS[runtime], balancer, mango1, mango2, apple, streaming };
+    if (transport === 'http') {
+      const balancer = await startOnRuntime(runtime, JSON.stringify(config));
+      return { runtime, transport, facts: RUNTIME_FACTS[runtime], balancer, mango1, mango2, apple, streaming };
+    }
+    const authority = await createTestAuthority();
+    const { cert, key } = await authority.issue(SERVERNAME);
+    const listen = [{ address: '127.0.0.1:0', tls: { certificates: [{ cert, key }] } }];
+    const balancer = await startOnRuntime(runtime, JSON.stringify({ listen, ...config }), { configListeners: true });
+    useTls(balancer.url, { transport, ca: await readFile(authority.caCert), servername: SERVERNAME });
+    return { runtime, transport, facts: RUNTIME_FACTS[runtime], balancer, mango1, mango2, apple, streaming };
   } catch (error) {
     await Promise.all([mango1, mango2, apple, streaming].map((backend) => backend.close()));
     throw error;
@@ -62,6 +82,7 @@ export async function startConformanceFixture(runtime: RuntimeName): Promise<Con
 
 /** Stops the balancer, then the backends. */
 export async function stopConformanceFixture(fixture: Partial<ConformanceFixture>): Promise<void> {
+  if (fixture.balancer) await forgetTls(fixture.balancer.url);
   await fixture.balancer?.stop();
   await Promise.all([fixture.mango1, fixture.mango2, fixture.apple, fixture.streaming].map((backend) => backend?.close()));
 }

@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PROJECT_ROOT, startBalancer, writeConfig } from './startBalancer.ts';
+import { CLI, PROJECT_ROOT, startBalancer, writeConfig } from './startBalancer.ts';
 
 /** The runtimes Switchyard runs on, as the conformance suite names them. */
 export type RuntimeName = 'node' | 'deno' | 'workerd';
@@ -63,7 +63,7 @@ export const RUNTIME_FACTS: Record<RuntimeName, RuntimeFacts> = {
 /** A balancer running on one runtime. */
 export interface RuntimeBalancer {
   readonly runtime: RuntimeName;
-  /** `http://127.0.0.1:PORT` */
+  /** `http://127.0.0.1:PORT`, or the first listener's `https://HOST:PORT` with `configListeners` */
   readonly url: string;
   /** Everything the processes printed so far, stdout and stderr together. */
   output(): string;
@@ -76,6 +76,16 @@ export const DENO_BINARY = [join(PROJECT_ROOT, 'node_modules/deno/deno'), join(P
 
 const WRANGLER = join(PROJECT_ROOT, 'node_modules/wrangler/bin/wrangler.js');
 
+export interface StartOptions {
+  /**
+   * Serve on the config's own `listen` entries (TLS ones included) instead of `--port 0 --hostname
+   * 127.0.0.1`, which would replace them with one plain listener. Node and Deno only: on Workers,
+   * Cloudflare terminates TLS. Certificate paths are best absolute (the config file is temporary).
+   * @default false
+   */
+  readonly configListeners?: boolean;
+}
+
 /**
  * Starts the balancer on a runtime with the given config, on a free loopback port, the way a user
  * would: `switchyard serve` from the build, `deno task serve`, or `wrangler dev` with `LB_CONFIG`.
@@ -83,8 +93,14 @@ const WRANGLER = join(PROJECT_ROOT, 'node_modules/wrangler/bin/wrangler.js');
  *   examples/loadbalancer.yaml (`--var LB_DEMO:1`), `{ config, vars }` sets more vars beside
  *   `LB_CONFIG`, and `undefined` leaves `LB_CONFIG` unset (every request answers 500)
  */
-export async function startOnRuntime(runtime: RuntimeName, configText: string | WorkerVars | undefined): Promise<RuntimeBalancer> {
+export async function startOnRuntime(runtime: RuntimeName, configText: string | WorkerVars | undefined, options: StartOptions = {}): Promise<RuntimeBalancer> {
   if (runtime !== 'workerd' && typeof configText !== 'string') throw new Error(`${runtime} needs a config file`);
+  if (options.configListeners) {
+    if (runtime === 'workerd') throw new Error('workerd has no listeners of its own: Cloudflare terminates TLS');
+    const configFile = await writeConfig(configText as string);
+    const [command, args] = runtime === 'node' ? [process.execPath, [CLI, 'serve', '--config', configFile]] : [DENO_BINARY, ['task', 'serve', '--config', configFile]];
+    return spawnServer(runtime, command, args, /listening on (https?:\/\/\S+)/, 30_000);
+  }
   if (runtime === 'node') {
     const running = await startBalancer(configText as string);
     return { runtime, url: running.url, output: running.output, stop: async () => void (await running.stop()) };

@@ -7,7 +7,7 @@ export function firewallCases(fx: ConformanceFixture): void {
   describe('the path firewall over raw TCP', () => {
     const status = async (target: string, host = 'www.mango.com') => {
       const { head } = await sendRaw(fx.balancer.url, `GET ${target} HTTP/1.1\nhost: ${host}\n`, 150);
-      return Number(/^HTTP\/1\.[01] (\d{3})/.exec(head)?.[1]);
+      return Number(/^HTTP\/(?:1\.[01]|2) (\d{3})/.exec(head)?.[1]);
     };
     const seenPaths = () => fx.mango1.seen.concat(fx.mango2.seen).map((seen) => seen.url);
 

@@ -1,8 +1,6 @@
-import { request } from 'node:http';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
-import { send, sendRaw } from '../client.ts';
+import { open, openWebSocket, send, sendRaw } from '../client.ts';
 import { holdsFor, waitFor, within } from '../../helpers/waitFor.ts';
 import type { ConformanceFixture } from '../fixture.ts';
 
@@ -59,20 +57,19 @@ export function responseCases(fx: ConformanceFixture): void {
     });
 
     it('streams the response body: the first bytes arrive while the backend is still sending', async () => {
-      const url = new URL(fx.balancer.url);
       const first = await new Promise<string>((resolve, reject) => {
-        const req = request({ host: url.hostname, port: url.port, path: '/stall-body', agent: false, headers: { host: 'www.apple.com' } }, (res) => {
-          res.once('data', (chunk: Buffer) => {
+        const req = open(fx.balancer.url, '/stall-body', { headers: { host: 'www.apple.com' } });
+        req.response.then((res) => {
+          res.body.once('data', (chunk: Buffer) => {
             clearTimeout(timer);
-            req.destroy();
+            req.abort();
             resolve(chunk.toString());
           });
-        });
+        }, reject);
         const timer = setTimeout(() => {
-          req.destroy();
+          req.abort();
           reject(new Error('no body bytes while the backend stalled: the body was buffered'));
         }, 8_000);
-        req.on('error', reject);
         req.end();
       });
       expect(first).toBe('partial ');
@@ -85,8 +82,7 @@ export function responseCases(fx: ConformanceFixture): void {
         ? 'proxies an upgrade with its headers and relays messages both ways'
         : "proxies an upgrade and relays messages both ways (the backend sees its own Host and no X-Forwarded-For: Deno's WebSocket client sends no custom headers)",
       async () => {
-      const { hostname, port } = new URL(fx.balancer.url);
-      const socket = new WebSocket(`ws://${hostname}:${port}/ws?room=1`, { headers: { host: 'www.apple.com' } });
+      const socket = openWebSocket(fx.balancer.url, '/ws?room=1', { host: 'www.apple.com' });
       const messages: string[] = [];
       const next = () => new Promise<string>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no message; got ${JSON.stringify(messages)}`)), 5_000);
@@ -108,9 +104,8 @@ export function responseCases(fx: ConformanceFixture): void {
     );
 
     it('survives a client that leaves with close code 1001, and goes on serving', async () => {
-      const { hostname, port } = new URL(fx.balancer.url);
       const backendGone = new Promise<void>((resolve) => fx.apple.server.once('upgrade', (_request, backendSocket) => backendSocket.once('close', () => resolve())));
-      const socket = new WebSocket(`ws://${hostname}:${port}/ws`, { headers: { host: 'www.apple.com' } });
+      const socket = openWebSocket(fx.balancer.url, '/ws', { host: 'www.apple.com' });
       await new Promise<void>((resolve, reject) => (socket.once('message', () => resolve()), socket.once('error', reject)));
       const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
       socket.close(1001, 'going away');
@@ -120,8 +115,7 @@ export function responseCases(fx: ConformanceFixture): void {
     });
 
     it('keeps the firewall in front of upgrades', async () => {
-      const { hostname, port } = new URL(fx.balancer.url);
-      const socket = new WebSocket(`ws://${hostname}:${port}/ws`, { headers: { host: 'www.rejected.com' } });
+      const socket = openWebSocket(fx.balancer.url, '/ws', { host: 'www.rejected.com' });
       const status = await new Promise<number>((resolve) => {
         socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
         socket.once('open', () => resolve(101));
@@ -134,8 +128,7 @@ export function responseCases(fx: ConformanceFixture): void {
     /** Opens a WebSocket through the balancer; resolves with the handshake's status and Set-Cookie fields. */
     const handshake = (host: string) =>
       new Promise<{ status: number; cookies: string[] }>((resolve) => {
-        const { hostname, port } = new URL(fx.balancer.url);
-        const socket = new WebSocket(`ws://${hostname}:${port}/ws`, { headers: { host } });
+        const socket = openWebSocket(fx.balancer.url, '/ws', { host });
         const done = (status: number, cookies: string[] | undefined) => (socket.terminate(), resolve({ status, cookies: cookies ?? [] }));
         socket.once('upgrade', (res) => done(101, res.headers['set-cookie']));
         socket.once('unexpected-response', (_req, res) => done(res.statusCode ?? 0, undefined));
@@ -160,13 +153,12 @@ export function responseCases(fx: ConformanceFixture): void {
         ? 'cancels the upstream request when the client goes away'
         : 'keeps the upstream request running when the client goes away (wrangler dev does not pass the disconnect on)',
       async () => {
-        const url = new URL(fx.balancer.url);
-        const path = `/hang/${fx.runtime}-${Date.now()}`;
-        const req = request({ host: url.hostname, port: url.port, path, agent: false, headers: { host: 'streaming.test' } });
-        req.on('error', () => {});
+        const path = `/hang/${fx.runtime}-${fx.transport}-${Date.now()}`;
+        // Over HTTP/2 only the stream is reset (RST_STREAM CANCEL); its connection stays open.
+        const req = open(fx.balancer.url, path, { headers: { host: 'streaming.test' } });
         req.end();
         await waitFor(() => fx.streaming.hanging.has(path), 8_000, 'the request to reach the backend');
-        req.destroy();
+        req.abort();
         if (fx.facts.cancelsUpstreamOnDisconnect) {
           await waitFor(() => fx.streaming.abandoned.has(path), 8_000, 'the backend request to be cancelled after the client went away');
         } else {

@@ -72,7 +72,8 @@ export function requestHandler(options: HandlerOptions): (request: IncomingMessa
  */
 function observeResponse(response: ServerResponse, record: RequestRecord, observe: RequestObserver): void {
   response.once('close', () => {
-    if (!response.writableFinished) record.error ??= response.headersSent ? 'the response was cut off before its end' : 'the client went away';
+    // Complete only if ended by us and flushed: an HTTP/2 stream the client reset reports writableFinished too.
+    if (!(response.writableEnded && response.writableFinished)) record.error ??= response.headersSent ? 'the response was cut off before its end' : 'the client went away';
     record.finish(response.headersSent ? response.statusCode : 499);
     observe(record);
   });

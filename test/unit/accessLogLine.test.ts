@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config/loadConfig.ts';
-import { jsonLine, textLine } from '../../src/core/observe/accessLogLine.ts';
+import { jsonLine, rfc3339, textLine } from '../../src/core/observe/accessLogLine.ts';
 import { RequestRecord, type Attempt } from '../../src/core/observe/RequestRecord.ts';
 
 const config = loadConfig(`
@@ -221,5 +221,38 @@ describe('textLine', () => {
     record.attempts.push({ backend: first, status: undefined }, { backend: second, status: 200 });
     const { named } = splitTextLine(textLine(record));
     expect(named).toMatchObject({ backend: '127.0.0.1:8082/base', attempts: '2', upstream_status: '200' });
+  });
+});
+
+describe('the JSON line, written by hand', () => {
+  it('writes the time as toISOString does, across seconds, years and leap days', () => {
+    const times = [0, 999, 1000, 1_700_000_000_123, 951_782_400_000 - 1, 951_782_400_007, 4_102_444_799_999];
+    for (let i = 0; i < 2000; i++) times.push(Math.floor(1_500_000_000_000 + i * 7_919_311.3));
+    for (const ms of times) expect(rfc3339(ms)).toBe(new Date(ms).toISOString());
+  });
+
+  it('escapes whatever a client or a backend chose as JSON.stringify would, so the line always parses to the same values', () => {
+    const record = new RequestRecord({ wall: 1_700_000_000_001, monotonic: 0 });
+    Object.assign(record, { method: 'GE"T', host: 'a\\b\u0000c\u2028', path: '/p"\n\t', query: '?q=\u00e9"', client: '::1', requestId: 'id"x', error: 'bad "thing"\r\n' });
+    record.finish(502, 1.5);
+    const parsed = JSON.parse(jsonLine(record));
+    expect(parsed).toEqual({
+      time: '2023-11-14T22:13:20.001Z',
+      client: '::1',
+      method: 'GE"T',
+      host: 'a\\b\u0000c\u2028',
+      path: '/p"\n\t',
+      query: 'q=\u00e9"',
+      status: 502,
+      bytes_sent: 0,
+      duration_ms: 1.5,
+      route: null,
+      backend: null,
+      attempts: 0,
+      request_id: 'id"x',
+      upstream_status: null,
+      error: 'bad "thing"\r\n',
+    });
+    expect(Object.keys(parsed)).toEqual(['time', 'client', 'method', 'host', 'path', 'query', 'status', 'bytes_sent', 'duration_ms', 'route', 'backend', 'attempts', 'request_id', 'upstream_status', 'error']);
   });
 });

@@ -34,6 +34,7 @@ const SECTIONS = {
   listen: ['HTTPS', 'https.md#what-a-tls-listener-does'],
   hsts: ['HTTPS', 'https.md#what-a-tls-listener-does'],
   tls: ['TLS to backends', 'health-and-balancing.md#tls-to-backends'],
+  protocol: ['HTTP/2 and gRPC to backends', 'health-and-balancing.md#http2-and-grpc-to-backends'],
   header_rules: ['Header rules', 'rules-and-firewall.md#header-rules'],
   response_header_rules: ['Header rules', 'rules-and-firewall.md#header-rules'],
   param_rules: ['Query rules', 'rules-and-firewall.md#query-rules-param_rules'],

@@ -1,4 +1,5 @@
 import type { HeaderFields } from './http/HeaderFields.ts';
+import type { Trailers } from './Upstream.ts';
 
 // The words for what goes back, each for one thing:
 // - `UpstreamResponse` (Upstream.ts): a backend's response as the upstream client hands it over.
@@ -19,4 +20,6 @@ export interface Answer<Body = never> {
   readonly body: Body | string | null;
   /** On a 101, the backend's upgraded connection where it is not the body (`UpstreamResponse.tunnel`). */
   readonly tunnel?: unknown;
+  /** The backend's trailer fields (`UpstreamResponse.trailers`), sent after the body where the client takes them. */
+  readonly trailers?: Trailers;
 }

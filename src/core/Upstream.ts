@@ -50,6 +50,18 @@ export interface UpstreamTls {
   readonly key?: string;
 }
 
+/**
+ * How the balancer speaks to a backend (a pool's `protocol`): HTTP/1.1, HTTP/2 over TLS (ALPN
+ * `h2`, `https://` servers), or cleartext HTTP/2 with prior knowledge (`h2c`, `http://` servers).
+ */
+export type UpstreamProtocol = 'http1' | 'http2' | 'h2c';
+
+/**
+ * A message's trailer fields, read once its body has ended (RFC 9110 section 6.5): undefined
+ * when none came (or the body has not ended yet).
+ */
+export type Trailers = () => HeaderFields | undefined;
+
 /** The request the balancer sends to one backend. */
 export interface UpstreamRequest<W extends Wire = WebWire> {
   /** The backend's origin, `http://host:port`. */
@@ -68,6 +80,8 @@ export interface UpstreamRequest<W extends Wire = WebWire> {
   readonly timeouts: Timeouts;
   /** For an `https://` origin: the name to verify, what to trust and what to present; undefined leaves them to the client. */
   readonly tls?: UpstreamTls;
+  /** How to speak to the backend; undefined is `http1`. A client that speaks only some says so in its docs. */
+  readonly protocol?: UpstreamProtocol;
 }
 
 /** A backend's response as an upstream client hands it over, body unread and still streaming. */
@@ -82,6 +96,8 @@ export interface UpstreamResponse<W extends Wire = WebWire> {
    * the fetch `Response` carrying its `webSocket`), for the entry point to join to the client's.
    */
   readonly tunnel?: unknown;
+  /** The backend's trailer fields, where the client carries them (HTTP/2, chunked HTTP/1.1); read once the body has ended. */
+  readonly trailers?: Trailers;
 }
 
 /**

@@ -1,7 +1,9 @@
 import { EventEmitter } from 'node:events';
-import type { ServerResponse } from 'node:http';
+import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import type { Http2ServerResponse } from 'node:http2';
 import { pipeline, Readable, type Duplex } from 'node:stream';
 import { FieldList } from '../core/http/FieldList.ts';
+import type { HeaderFields } from '../core/http/HeaderFields.ts';
 import type { Answer } from '../core/Answer.ts';
 import * as answers from '../core/answers.ts';
 import type { BodyHandling, Wire } from '../core/Upstream.ts';
@@ -31,7 +33,9 @@ export class ClientSignal extends EventEmitter {
     super();
     this.#socket = 'req' in side ? side.socket : side;
     side.once('close', () => {
-      if (this.#aborted || side.writableFinished) return;
+      // Ended by us and flushed: complete. (An HTTP/2 stream the client reset reports
+      // writableFinished, but was never ended.)
+      if (this.#aborted || (side.writableEnded && side.writableFinished)) return;
       this.#aborted = true;
       this.emit('abort');
     });
@@ -91,18 +95,26 @@ async function* concatWithRest(head: Buffer[], rest: AsyncIterator<Buffer>): Asy
 
 const CONNECTION_SPECIFIC = ['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade'];
 
+/** Fields a trailer section may not carry (RFC 9110 section 6.5.1): framing, routing and the connection's own. */
+const NOT_TRAILERS = new Set([...CONNECTION_SPECIFIC, 'te', 'trailer', 'content-length', 'content-type', 'content-encoding', 'host', 'set-cookie']);
+
 /**
  * Writes an answer to the client. Bytes (a body that had fully arrived, the common small response)
  * go out with the headers in one write; a stream is piped with backpressure, and a source that
- * fails cuts the client's response off rather than ending it as if complete.
+ * fails cuts the client's response off rather than ending it as if complete. The backend's
+ * trailers follow the body: always on HTTP/2, on HTTP/1.1 when the client sent `TE: trailers` and
+ * the body is chunked (RFC 9110 section 6.5.1). On HTTP/2 an answer without a body is one HEADERS
+ * frame that ends the stream, as a gRPC error sent trailers-only must be (gRPC over HTTP/2).
  * @param unsendable told why an answer whose fields Node refuses (a backend's, not valid HTTP) became a 502
  */
 export function sendAnswer(response: ServerResponse, answer: Answer<NodeWire['body']>, unsendable?: (error: unknown) => void, record?: RequestRecord): void {
   const { body } = answer;
+  const http2 = response.req.httpVersionMajor === 2;
   try {
     const fields = answer.headers instanceof FieldList ? answer.headers : FieldList.copyOf(answer.headers);
     // HTTP/2 forbids connection-specific fields (RFC 9113 section 8.2.2): the framing is its own.
-    if (response.req.httpVersionMajor === 2) for (const name of CONNECTION_SPECIFIC) fields.delete(name);
+    if (http2) for (const name of CONNECTION_SPECIFIC) fields.delete(name);
+    if (http2 && body === null && response.req.method !== 'HEAD') return void endStreamWithHeaders(response as unknown as Http2ServerResponse, answer.status, fields);
     response.writeHead(answer.status, fields.flat);
   } catch (error) {
     // A field Node refuses to send (a backend's header that is not valid HTTP): the answer is unusable.
@@ -117,8 +129,53 @@ export function sendAnswer(response: ServerResponse, answer: Answer<NodeWire['bo
   if (!(body instanceof Readable)) {
     // A HEAD's answer or a 304 carries no body, whatever the backend's bytes (node:http drops them).
     if (record && body && response.statusCode !== 304 && response.req.method !== 'HEAD') record.bytesSent = typeof body === 'string' ? Buffer.byteLength(body) : body.length;
+    if (answer.trailers) addTrailers(response, answer.trailers());
     return void response.end(body ?? undefined);
   }
   if (record) body.on('data', (chunk: Buffer) => void (record.bytesSent += chunk.length));
+  const { trailers } = answer;
+  // Before the pipeline's own listener, which ends the response: the trailers are known by then.
+  if (trailers) body.once('end', () => addTrailers(response, trailers()));
   pipeline(body, response, () => {});
+}
+
+/** Sets the trailers sent when the response ends, where the client takes them; a field Node refuses is left out. */
+function addTrailers(response: ServerResponse, trailers: HeaderFields | undefined): void {
+  if (!trailers) return;
+  if (response.req.httpVersionMajor !== 2 && !/(?:^|,)\s*trailers\s*(?:[;,]|$)/i.test(String(response.req.headers.te ?? ''))) return;
+  const sent: OutgoingHttpHeaders = {};
+  trailers.forEach((value, name) => {
+    if (NOT_TRAILERS.has(name) || name.startsWith(':')) return;
+    const before = sent[name];
+    sent[name] = before === undefined ? value : [...(Array.isArray(before) ? before : [String(before)]), value];
+  });
+  try {
+    response.addTrailers(sent);
+  } catch {
+    for (const [name, value] of Object.entries(sent)) {
+      try {
+        response.addTrailers({ [name]: value });
+      } catch {
+        // Not valid HTTP: not sent.
+      }
+    }
+  }
+}
+
+/**
+ * Answers an HTTP/2 request with one HEADERS frame carrying END_STREAM. Node's compatibility
+ * response would send the headers and then an empty DATA frame, which gRPC clients read as a call
+ * without a status.
+ */
+function endStreamWithHeaders(response: Http2ServerResponse, status: number, fields: FieldList): void {
+  // The client reset the stream meanwhile (a gRPC deadline passing as the backend answers it): nobody to answer.
+  if (response.stream.destroyed) return;
+  const headers: OutgoingHttpHeaders = { ':status': status };
+  fields.forEach((value, name) => {
+    const before = headers[name];
+    headers[name] = before === undefined ? value : [...(Array.isArray(before) ? before : [String(before)]), value];
+  });
+  response.statusCode = status;
+  response.stream.respond(headers, { endStream: true });
+  response.end();
 }

@@ -2,6 +2,8 @@ import type { Readable } from 'node:stream';
 import { FieldList } from '../core/http/FieldList.ts';
 import type { Upstream, UpstreamResponse, WebWire, Wire } from '../core/Upstream.ts';
 import { nodeFeed, webFeed, type FeedMaker } from './bodyFeeds.ts';
+import { http2Exchange } from './http2Upstream.ts';
+import { Http2Sessions } from './Http2Sessions.ts';
 import { classifyUpstreamError } from './upstreamErrors.ts';
 import { UpstreamAgents } from './UpstreamAgents.ts';
 import { UpstreamExchange } from './upstreamExchange.ts';
@@ -13,12 +15,16 @@ import { UpstreamExchange } from './upstreamExchange.ts';
  * (`UpstreamExchange`). Connect timeouts and TLS settings belong to a connection pool, so there is
  * one agent per distinct connect timeout and TLS settings (`UpstreamAgents`). Connections drop
  * unsolicited `100 Continue` heads, which undici 7 would fail on (`connectDroppingContinue`).
+ * Backends spoken to over HTTP/2 (`protocol: http2 | h2c`) go through `node:http2` sessions
+ * instead (`http2Exchange`): undici 7 has no cleartext HTTP/2, and its `allowH2` would fall back to
+ * HTTP/1.1 where the backend's ALPN does.
  * @param feedFor makes the wire's kind of body stream, for bodies that do not arrive whole at once
  */
 function undiciClient<W extends Wire>(feedFor: FeedMaker<W['body']>): Upstream<W> & { close(): Promise<void> } {
   const agents = new UpstreamAgents();
+  const sessions = new Http2Sessions();
 
-  const upstream: Upstream<W> = (request) =>
+  const http1: Upstream<W> = (request) =>
     new Promise<UpstreamResponse<W>>((resolve, reject) => {
       const exchange = new UpstreamExchange<W['body']>({
         feedFor,
@@ -51,7 +57,8 @@ function undiciClient<W extends Wire>(feedFor: FeedMaker<W['body']>): Upstream<W
       }
     });
 
-  return Object.assign(upstream, { close: () => agents.close() });
+  const upstream: Upstream<W> = (request) => (request.protocol === 'http2' || request.protocol === 'h2c' ? http2Exchange(sessions, request, feedFor) : http1(request));
+  return Object.assign(upstream, { close: async () => void (await Promise.all([agents.close(), sessions.close()])) });
 }
 
 /** The undici client with web-stream bodies: Deno's upstream, and health probes on Node. */

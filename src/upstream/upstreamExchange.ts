@@ -37,6 +37,8 @@ export class UpstreamExchange<B> implements Dispatcher.DispatchHandler {
   readonly #bodiless: boolean;
   #complete = false;
   #bodyError: UpstreamError | undefined;
+  /** The backend's trailers (a chunked body's), once the body has ended. */
+  #trailers: FieldList | undefined;
 
   constructor(options: {
     feedFor: FeedMaker<B>;
@@ -98,7 +100,13 @@ export class UpstreamExchange<B> implements Dispatcher.DispatchHandler {
     }
   }
 
-  onResponseEnd(): void {
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: Record<string, string | string[] | undefined>): void {
+    for (const name in trailers) {
+      const value = trailers[name];
+      if (value === undefined) continue;
+      this.#trailers ??= new FieldList();
+      for (const item of Array.isArray(value) ? value : [value]) this.#trailers.append(name, item);
+    }
     this.#complete = true;
     this.#feed?.end();
   }
@@ -117,8 +125,9 @@ export class UpstreamExchange<B> implements Dispatcher.DispatchHandler {
     const headers = this.#headers!;
     const chunks = this.#chunks;
     this.#chunks = undefined;
+    const trailers = () => this.#trailers;
     if (!chunks) return this.#resolve({ status, headers, body: null });
-    if (this.#complete) return this.#resolve({ status, headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks) });
+    if (this.#complete) return this.#resolve({ status, headers, body: chunks.length === 1 ? chunks[0] : Buffer.concat(chunks), trailers });
 
     const feed = this.#feedFor({
       resume: () => this.#controller?.resume(),
@@ -129,7 +138,7 @@ export class UpstreamExchange<B> implements Dispatcher.DispatchHandler {
     for (const chunk of chunks) full = !feed.push(chunk);
     if (this.#bodyError) feed.fail(this.#bodyError);
     else if (full) this.#controller?.pause();
-    this.#resolve({ status, headers, body: feed.body });
+    this.#resolve({ status, headers, body: feed.body, trailers });
   }
 
   #fail(error: UpstreamError): void {

@@ -5,7 +5,7 @@ import { Backend } from '../pool/Backend.ts';
 import { Pool, type PoolMember } from '../pool/Pool.ts';
 import { ConfigProblem } from '../compile/ConfigProblem.ts';
 import type { ConfigProblems } from '../compile/ConfigProblems.ts';
-import { activeCheckOf, backendTlsOf, healthSettingsKey, passiveHealthOf, retriesOf, stickyOf, tlsFor, tlsSettingsKey } from './compilePoolSettings.ts';
+import { activeCheckOf, backendTlsOf, healthSettingsKey, passiveHealthOf, protocolOf, retriesOf, stickyOf, tlsFor, tlsSettingsKey } from './compilePoolSettings.ts';
 import { formatPath } from './parseConfig.ts';
 import type { Config, HostRouteConfig, PathRouteConfig } from './schema/index.ts';
 import { parseServerAddress, type ServerAddress } from './serverAddress.ts';
@@ -14,8 +14,8 @@ export interface PoolCompileContext {
   readonly config: Config;
   /** Backends by id, shared across routes so that each is probed and counted once. */
   readonly backends: Map<string, Backend>;
-  /** Where each backend's health (`key`) and TLS (`tls`) settings were first given, to report a route that disagrees. */
-  readonly firstDefined: Map<Backend, { readonly key: string; readonly tls: string; readonly at: string }>;
+  /** Where each backend's health (`key`), TLS (`tls`) and protocol settings were first given, to report a route that disagrees. */
+  readonly firstDefined: Map<Backend, { readonly key: string; readonly tls: string; readonly protocol: string; readonly at: string }>;
   /** The config's file name: relative file names in it (`tls.ca`) are taken from its directory. */
   readonly configFile?: string;
   readonly random: () => number;
@@ -27,7 +27,7 @@ export interface PoolCompileContext {
 /**
  * Compiles a route's `servers` and balancing keys into its pool. Health is tracked once per
  * backend, and its connections are set up once, so two routes that name the same backend must give
- * it the same `health_check`, `passive_health` and `tls`; a disagreement is a config error rather
+ * it the same `health_check`, `passive_health`, `tls` and `protocol`; a disagreement is a config error rather
  * than a silent winner. Each problem is recorded in `context.problems`, and the pool still built,
  * so that every one is reported.
  */
@@ -44,6 +44,21 @@ export function compilePool(entry: HostRouteConfig | PathRouteConfig, at: readon
     problems.add(new ConfigProblem([...at, 'tls'], 'tls is for https:// servers, and every server of this route is plain http: write them as https://HOST:PORT'));
   }
 
+  const protocol = protocolOf(entry, config);
+  const protocolAt = entry.protocol === undefined ? ['protocol'] : [...at, 'protocol'];
+  const wrongScheme = protocol === 'http2' ? entry.servers.filter((server) => !isHttps(server)) : protocol === 'h2c' ? entry.servers.filter(isHttps) : [];
+  if (wrongScheme.length > 0) {
+    const named = typeof wrongScheme[0] === 'string' ? wrongScheme[0] : wrongScheme[0].url;
+    problems.add(
+      new ConfigProblem(
+        [...at, 'servers', entry.servers.indexOf(wrongScheme[0])],
+        protocol === 'http2'
+          ? `"${named}" is plain http, and protocol is http2 (HTTP/2 over TLS, from ${formatPath(protocolAt)}): write it as https://HOST:PORT, or use protocol: h2c for cleartext HTTP/2`
+          : `"${named}" is https, and protocol is h2c (cleartext HTTP/2, from ${formatPath(protocolAt)}): write it as http://HOST:PORT, or use protocol: http2 for HTTP/2 over TLS`,
+      ),
+    );
+  }
+
   const members: PoolMember[] = [];
   entry.servers.forEach((server, i) => {
     const url = typeof server === 'string' ? server : server.url;
@@ -52,11 +67,19 @@ export function compilePool(entry: HostRouteConfig | PathRouteConfig, at: readon
     const backendTls = address.origin.startsWith('https:') ? tlsFor(address.origin, tls) : undefined;
     let backend = context.backends.get(id);
     if (!backend) {
-      backend = new Backend(address, new HealthState({ active, passive, now: context.now }), backendTls);
+      backend = new Backend(address, new HealthState({ active, passive, now: context.now }), backendTls, protocol);
       context.backends.set(id, backend);
-      context.firstDefined.set(backend, { key, tls: tlsSettingsKey(backendTls), at: formatPath(at) });
+      context.firstDefined.set(backend, { key, tls: tlsSettingsKey(backendTls), protocol, at: formatPath(at) });
     }
     const first = context.firstDefined.get(backend);
+    if (first && first.protocol !== protocol) {
+      problems.add(
+        new ConfigProblem(
+          [...at, 'servers', i],
+          `"${url}" is also a server of ${first.at}, with protocol ${first.protocol}, and here ${protocol}; a backend's connections are set up once for all its routes, so give both routes the same protocol`,
+        ),
+      );
+    }
     if (first && first.tls !== tlsSettingsKey(backendTls)) {
       problems.add(
         new ConfigProblem(

@@ -1,7 +1,7 @@
 import type { StickySettings } from '../balancing/sticky.ts';
 import { DEFAULT_ACTIVE_CHECK, DEFAULT_PASSIVE_HEALTH, type ActiveCheckSettings, type PassiveHealthSettings } from '../health/HealthSettings.ts';
 import { DEFAULT_RETRIES, type RetrySettings } from '../retry/RetrySettings.ts';
-import type { UpstreamTls } from '../Upstream.ts';
+import type { UpstreamProtocol, UpstreamTls } from '../Upstream.ts';
 import { besideConfigFile } from './besideConfigFile.ts';
 import type { Config, HostRouteConfig, PathRouteConfig } from './schema/index.ts';
 
@@ -77,6 +77,11 @@ export function backendTlsOf(entry: Entry, config: Config, configFile: string | 
   const value = section(config.tls, entry.tls, true) ?? {};
   const file = (name: string | undefined) => name && besideConfigFile(configFile, name);
   return { servername: value.servername, verify: value.verify ?? true, ca: file(value.ca), cert: file(value.cert), key: file(value.key) };
+}
+
+/** How the route's servers are spoken to: the route's `protocol`, else the top level's, else `http1`. */
+export function protocolOf(entry: Entry, config: Config): UpstreamProtocol {
+  return entry.protocol ?? config.protocol ?? 'http1';
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { UpstreamTls } from '../Upstream.ts';
+import type { UpstreamProtocol, UpstreamTls } from '../Upstream.ts';
 import type { HealthState } from './HealthState.ts';
 
 /** A backend as health checks see it: where to probe, what to call it in a log line, and its health. */
@@ -10,5 +10,7 @@ export interface CheckedBackend {
   readonly basePath: string;
   /** Probes speak TLS to it as requests do. */
   readonly tls?: UpstreamTls;
+  /** Probes speak the protocol requests do (an h2c backend may answer nothing else). */
+  readonly protocol?: UpstreamProtocol;
   readonly health: HealthState;
 }

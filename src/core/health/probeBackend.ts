@@ -33,6 +33,7 @@ export async function probeBackend(backend: CheckedBackend, settings: ActiveChec
       signal: controller.signal,
       timeouts: { connect: settings.timeoutMs, responseHeaders: settings.timeoutMs, bodyIdle: settings.timeoutMs },
       tls: backend.tls,
+      protocol: backend.protocol,
     });
     if (response.body instanceof ReadableStream) response.body.cancel().catch(() => {});
     const passed = settings.expectedStatus.some(([low, high]) => response.status >= low && response.status <= high);

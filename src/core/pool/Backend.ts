@@ -1,5 +1,5 @@
 import { HealthState } from '../health/HealthState.ts';
-import type { UpstreamTls } from '../Upstream.ts';
+import type { UpstreamProtocol, UpstreamTls } from '../Upstream.ts';
 
 /** Where a backend lives (the config's `ServerAddress` has this shape). */
 export interface BackendAddress {
@@ -25,6 +25,8 @@ export class Backend {
   readonly basePath: string;
   /** How it is spoken to over TLS: set for an `https://` backend only. */
   readonly tls: UpstreamTls | undefined;
+  /** How it is spoken to: HTTP/1.1, HTTP/2 over TLS, or cleartext HTTP/2 (a pool's `protocol`). */
+  readonly protocol: UpstreamProtocol;
   /** Active and passive health; decides whether the backend may be picked. Taken over from the config before on reload. */
   health: HealthState;
   /** Set at run time (admin API): picked no more, while requests in flight finish and probes go on. */
@@ -34,10 +36,11 @@ export class Backend {
   /** Shared with the same backend of the config before a reload, so in-flight counts stay true across it. */
   #load = { inFlight: 0 };
 
-  constructor(address: BackendAddress, health: HealthState = new HealthState(), tls?: UpstreamTls) {
+  constructor(address: BackendAddress, health: HealthState = new HealthState(), tls?: UpstreamTls, protocol: UpstreamProtocol = 'http1') {
     this.origin = address.origin;
     this.basePath = address.basePath;
     this.tls = tls;
+    this.protocol = protocol;
     this.id = address.origin + address.basePath;
     this.name = this.id.startsWith('http://') ? this.id.slice('http://'.length) : this.id;
     this.health = health;

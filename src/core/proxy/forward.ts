@@ -72,6 +72,7 @@ export async function forward<W extends Wire>(exchange: Exchange, outgoing: Outg
         signal: transport.signal,
         timeouts,
         tls: backend.tls,
+        protocol: backend.protocol,
       });
     } catch (caught) {
       backend.inFlight--;

@@ -24,9 +24,9 @@ export function toAnswer<W extends Wire>(
   bodies: BodyHandling<W>,
   observe: (body: W['body']) => W['body'],
 ): Answer<W['body']> {
-  const { status, headers, body } = upstream;
+  const { status, headers, body, trailers } = upstream;
   removeHopByHop(headers);
-  if (body === null || body === undefined) return { status, headers, body: null, tunnel: upstream.tunnel };
+  if (body === null || body === undefined) return { status, headers, body: null, tunnel: upstream.tunnel, trailers };
   // A 101's "body" is the upgraded connection itself, which the runtime joins to the client's;
   // observed like a body, so its backend counts it in flight until the tunnel closes.
   if (status === 101) return { status, headers, body: observe(body), tunnel: upstream.tunnel };
@@ -35,5 +35,5 @@ export function toAnswer<W extends Wire>(
     bodies.discard(body);
     return { status, headers, body: null };
   }
-  return { status, headers, body: observe(body) };
+  return { status, headers, body: observe(body), trailers };
 }

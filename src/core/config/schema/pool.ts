@@ -39,6 +39,12 @@ export const algorithm = v.picklist(
   (issue) => `${JSON.stringify(issue.input)} is not an algorithm; expected random, round_robin, weighted, least_connections, power_of_two or consistent_hash`,
 );
 
+/** How the balancer speaks to a route's backends. */
+export const protocol = v.picklist(
+  ['http1', 'http2', 'h2c'],
+  (issue) => `${JSON.stringify(issue.input)} is not a protocol; expected http1, http2 (HTTP/2 over TLS, to https:// servers) or h2c (cleartext HTTP/2, to http:// servers)`,
+);
+
 /** What `consistent_hash` hashes: `client_ip`, `{ header: NAME }` or `{ cookie: NAME }`. */
 export const hashOn = v.union(
   [
@@ -204,6 +210,14 @@ export const poolDefaultEntries = {
   ),
   sticky: v.optional(
     v.pipe(sticky, v.description("Keeping a client on one backend with a cookie: `false` (the default), `true`, or settings; at the top level, every route's default.")),
+  ),
+  protocol: v.optional(
+    v.pipe(
+      protocol,
+      v.description(
+        "How the balancer speaks to the route's servers: `http1` (the default), `http2` (HTTP/2 over TLS, `https://` servers) or `h2c` (cleartext HTTP/2 with prior knowledge, `http://` servers); gRPC backends need `http2` or `h2c`.",
+      ),
+    ),
   ),
   tls: v.optional(
     v.pipe(backendTls, v.description("TLS to the route's `https://` servers: `{ ca, servername, verify, cert, key }`; at the top level, every route's default, field by field.")),

@@ -13,10 +13,24 @@ export interface AdminContext {
   readonly live: StatusSource;
   /** The token every request must carry, per the config in use; undefined for none (loopback only). */
   readonly token: () => string | undefined;
+  /** Whether the listener is on a loopback address: then only loopback names are answered. */
+  readonly loopbackOnly?: boolean;
   readonly metrics: Metrics;
   readonly traffic: BackendTraffic;
   /** Reloads the config file, as SIGHUP does. */
   readonly reload: () => Promise<ReloadReport | undefined>;
+}
+
+/** `Host` values that can only have come to a loopback listener: 127.0.0.0/8, ::1 or localhost, with a port or not. */
+const LOOPBACK_HOST = /^(?:127(?:\.\d{1,3}){3}|\[::1\]|localhost)(?::\d{1,5})?$/i;
+
+/** Whether an `Origin` is the admin listener itself (its status page). */
+function sameOrigin(origin: string, host: string): boolean {
+  try {
+    return new URL(origin).host.toLowerCase() === host.toLowerCase();
+  } catch {
+    return false;
+  }
 }
 
 /** The weights a backend may be given at run time: the config's bounds. */
@@ -32,6 +46,15 @@ export function adminApp(admin: AdminContext): Hono {
   const app = new Hono();
 
   app.use('*', async (c, next) => {
+    // A web page in a browser on this machine can send requests to a loopback port: one whose
+    // name it controls (DNS rebinding) is refused by its Host, and a change sent from another
+    // page (a cross-site form post, which needs no preflight) by its Origin.
+    const host = c.req.header('host') ?? '';
+    if (admin.loopbackOnly && !LOOPBACK_HOST.test(host)) return c.json({ error: `the admin listener answers to loopback names only, not ${JSON.stringify(host)}` }, 403);
+    const origin = c.req.header('origin');
+    if (c.req.method !== 'GET' && c.req.method !== 'HEAD' && origin !== undefined && !sameOrigin(origin, host)) {
+      return c.json({ error: 'a change from another web origin is refused' }, 403);
+    }
     const token = admin.token();
     if (token !== undefined && !(await carriesToken(c, token))) {
       return c.json({ error: 'this admin listener needs its token: Authorization: Bearer TOKEN' }, 401, { 'www-authenticate': 'Basic realm="switchyard admin", charset="UTF-8"' });

@@ -15,12 +15,13 @@ export interface AdminAddress {
  * @returns undefined when the text is none of these
  */
 export function parseAdminAddress(text: string): AdminAddress | undefined {
-  const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]*))?:?(\d{1,5})$/.exec(text.trim());
-  if (!match) return undefined;
-  const port = Number(match[3]);
+  const trimmed = text.trim();
+  const alone = /^:?(\d{1,5})$/.exec(trimmed);
+  const match = alone ? undefined : /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(trimmed);
+  if (!alone && !match) return undefined;
+  const port = Number(alone ? alone[1] : match![3]);
   if (port > 65535) return undefined;
-  // `9090` alone: the regex reads it as a host of nothing and a port, which is what it means.
-  return { host: match[1] ?? (match[2] || '127.0.0.1'), port };
+  return { host: alone ? '127.0.0.1' : (match![1] ?? match![2]), port };
 }
 
 /** Whether only this machine can reach the address: 127.0.0.0/8, ::1, or localhost. */
@@ -45,7 +46,7 @@ export async function startAdmin(address: AdminAddress, context: AdminContext): 
   if (!isLoopback(address.host) && context.token() === undefined) {
     throw new Error(`the admin listener on ${hostPort(address)} is not on loopback, so it needs a token: set admin.token (at least 16 characters; write it as \${env:NAME})`);
   }
-  const app = adminApp(context);
+  const app = adminApp({ ...context, loopbackOnly: isLoopback(address.host) });
   const server = createServer(getRequestListener(app.fetch));
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -1,3 +1,4 @@
+import { parseAdminAddress } from '../../src/admin/startAdmin.ts';
 import { describe, expect, it } from 'vitest';
 import { adminApp } from '../../src/admin/adminApp.ts';
 import { BackendTraffic } from '../../src/admin/BackendTraffic.ts';
@@ -24,7 +25,7 @@ paths:
 const LOADED_AT = Date.parse('2026-11-30T07:40:00.000Z');
 
 /** An admin app over a config the test may swap, as a reload does; `reload` does what the test says. */
-function setup(options: { token?: string; text?: string; reload?: (state: State) => ReloadReport | undefined } = {}) {
+function setup(options: { token?: string; text?: string; loopbackOnly?: boolean; reload?: (state: State) => ReloadReport | undefined } = {}) {
   const clock = manualClock(0);
   const state: State = {
     config: loadConfig(options.text ?? TEXT, 'lb.yaml'),
@@ -54,6 +55,7 @@ function setup(options: { token?: string; text?: string; reload?: (state: State)
   let reloads = 0;
   const app = adminApp({
     live,
+    loopbackOnly: options.loopbackOnly,
     token: () => state.token,
     metrics,
     traffic,
@@ -392,5 +394,39 @@ describe('adminApp: POST /api/reload', () => {
     const { app, reloads } = setup();
     expect((await app.request('/api/reload')).status).toBe(404);
     expect(reloads()).toBe(0);
+  });
+});
+
+describe('adminApp: requests a web page could send', () => {
+  it('answers only loopback names on a loopback listener (DNS rebinding)', async () => {
+    const { app } = setup({ loopbackOnly: true });
+    for (const host of ['127.0.0.1:9901', 'localhost:9901', '[::1]:9901', '127.0.0.2', 'LOCALHOST']) {
+      expect((await app.request('/api/status', { headers: { host } })).status, host).toBe(200);
+    }
+    for (const host of ['rebind.evil.example:9901', '127.0.0.1.evil.example', '', 'localhost.example']) {
+      expect((await app.request('/api/status', { headers: { host } })).status, host).toBe(403);
+    }
+  });
+
+  it('refuses a change sent from another origin (a cross-site form post), and takes its own status page\'s', async () => {
+    const { app, backend } = setup({ loopbackOnly: true });
+    const post = (origin?: string) => app.request('/api/backends/127.0.0.1:8083/drain', { method: 'POST', headers: { host: '127.0.0.1:9901', ...(origin && { origin }) } });
+    expect((await post('http://evil.example')).status).toBe(403);
+    expect((await post('null')).status).toBe(403);
+    expect(backend('127.0.0.1:8083').draining).toBe(false);
+    expect((await post('http://127.0.0.1:9901')).status).toBe(200);
+    expect((await post()).status).toBe(200);
+    expect(backend('127.0.0.1:8083').draining).toBe(true);
+  });
+});
+
+describe('parseAdminAddress', () => {
+  it('reads a port alone as 127.0.0.1, HOST:PORT and [IPV6]:PORT as written, and refuses the rest', () => {
+    expect(parseAdminAddress('9090')).toEqual({ host: '127.0.0.1', port: 9090 });
+    expect(parseAdminAddress(':19093')).toEqual({ host: '127.0.0.1', port: 19093 });
+    expect(parseAdminAddress('0.0.0.0:9090')).toEqual({ host: '0.0.0.0', port: 9090 });
+    expect(parseAdminAddress('[::1]:9090')).toEqual({ host: '::1', port: 9090 });
+    expect(parseAdminAddress('localhost:0')).toEqual({ host: 'localhost', port: 0 });
+    for (const bad of ['', 'a:b', '9090:', '::1:9090', '127.0.0.1:99999', '123456']) expect(parseAdminAddress(bad), bad).toBeUndefined();
   });
 });

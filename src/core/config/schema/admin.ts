@@ -9,7 +9,7 @@ export const admin = v.strictObject({
   address: v.optional(
     v.pipe(
       v.string(),
-      v.regex(/^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)?:?\d{1,5}$/, (issue) => `${JSON.stringify(issue.input)} is not HOST:PORT (an IPv6 address in brackets), or a port`),
+      v.regex(/^(?::?\d{1,5}|(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5})$/, (issue) => `${JSON.stringify(issue.input)} is not HOST:PORT (an IPv6 address in brackets), or a port`),
       v.description('`HOST:PORT` (IPv6 in brackets) or a port alone, which listens on 127.0.0.1. `--admin` on the command line wins.'),
     ),
   ),

@@ -25,6 +25,8 @@ interface Entry {
 export class Http2Sessions {
   readonly #entries = new Map<string, Entry>();
   readonly #files = new WeakMap<UpstreamTls, BackendTlsFiles>();
+  /** Session keys by TLS settings object, then by connect timeout and origin: made once, not per request. */
+  readonly #keys = new WeakMap<UpstreamTls, Map<string, string>>();
 
   /**
    * A connected session to `origin`, `http://` for cleartext HTTP/2 with prior knowledge,
@@ -33,11 +35,10 @@ export class Http2Sessions {
    * server that does not speak HTTP/2.
    */
   async open(origin: string, connectTimeout: number, tls: UpstreamTls | undefined): Promise<{ session: ClientHttp2Session; release(): void }> {
-    const files = tls && this.#filesOf(tls);
-    const key = JSON.stringify([origin, connectTimeout, tls && [tls.servername, tls.verify, files]]);
+    const key = tls ? this.#keyOf(tls, origin, connectTimeout) : `${connectTimeout} ${origin}`;
     let entry = this.#entries.get(key);
     if (!entry || entry.session.closed || entry.session.destroyed) {
-      entry = this.#connect(key, origin, connectTimeout, tls, files);
+      entry = this.#connect(key, origin, connectTimeout, tls, tls && this.#filesOf(tls));
       this.#entries.set(key, entry);
     }
     const session = await entry.ready;
@@ -58,6 +59,16 @@ export class Http2Sessions {
     const sessions = [...this.#entries.values()].map((entry) => entry.session);
     this.#entries.clear();
     await Promise.all(sessions.map((session) => new Promise<void>((resolve) => (session.closed ? resolve() : session.close(() => resolve())))));
+  }
+
+  /** The settings as written and the contents of their files: a changed file after a reload is a new session. */
+  #keyOf(tls: UpstreamTls, origin: string, connectTimeout: number): string {
+    let keys = this.#keys.get(tls);
+    if (!keys) this.#keys.set(tls, (keys = new Map()));
+    const place = `${connectTimeout} ${origin}`;
+    let key = keys.get(place);
+    if (key === undefined) keys.set(place, (key = JSON.stringify([place, tls.servername, tls.verify, this.#filesOf(tls)])));
+    return key;
   }
 
   #filesOf(tls: UpstreamTls): BackendTlsFiles {

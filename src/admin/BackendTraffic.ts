@@ -9,6 +9,8 @@ import type { RequestRecord } from '../core/observe/RequestRecord.ts';
 export class BackendTraffic {
   readonly #windows = new Map<string, MinuteWindow>();
   readonly #now: () => number;
+  /** The backends of the config in use; undefined until `keepOnly` first says. */
+  #known: ReadonlySet<string> | undefined;
 
   /** @param now a clock in milliseconds that only goes forward. @default performance.now */
   constructor(now: () => number = () => performance.now()) {
@@ -18,7 +20,10 @@ export class BackendTraffic {
   readonly observe = (record: RequestRecord): void => {
     if (record.attempts.length === 0) return;
     const now = this.#now();
-    for (const { backend, status } of record.attempts) {
+    for (const { backend, status, clientGone } of record.attempts) {
+      // A request of the config before a reload, to a backend gone since, or one the client
+      // abandoned, which says nothing of the backend.
+      if (clientGone || (this.#known && !this.#known.has(backend.id))) continue;
       let window = this.#windows.get(backend.id);
       if (!window) this.#windows.set(backend.id, (window = new MinuteWindow()));
       window.add(status === undefined || status >= 500, now);
@@ -32,6 +37,7 @@ export class BackendTraffic {
 
   /** Forgets backends no config names any more. */
   keepOnly(ids: ReadonlySet<string>): void {
+    this.#known = ids;
     for (const id of this.#windows.keys()) if (!ids.has(id)) this.#windows.delete(id);
   }
 }

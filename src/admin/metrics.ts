@@ -96,7 +96,8 @@ export class Metrics {
     series.duration.observe(record.durationMs / 1000);
     const { attempts } = record;
     if (attempts.length > 1) series.retries.inc(attempts.length - 1);
-    for (const attempt of attempts) series.backend(attempt.backend.name)[codeIndex(attempt.status)].inc();
+    // A try the client abandoned before an answer is not counted against the backend.
+    for (const attempt of attempts) if (!attempt.clientGone) series.backend(attempt.backend.name)[codeIndex(attempt.status)].inc();
     if (record.refusedBy === 'rate_limit') series.rateLimited.inc();
     else if (record.refusedBy === 'firewall') series.firewallRefused.inc();
   };

@@ -97,12 +97,18 @@ export async function serveConfig(options: ServeConfigOptions): Promise<Serving>
       // Port 0 at start-up was a free port, now bound: the same address for as long as it is unchanged.
       const current = options.admin ?? configuredAdmin(live.config);
       if (current && hostPort(wanted) === hostPort(current)) return;
+      // Bound now, so an address that cannot be had refuses the reload; the old one closes with the swap.
       const moved = await startAdmin(wanted, context).catch((error: unknown) => {
         throw new Error(`admin.address: cannot move the admin listener to ${hostPort(wanted)}: ${error instanceof Error ? error.message : String(error)}`);
       });
-      void admin?.close();
-      admin = moved;
-      log(`switchyard: admin listener moved to ${moved.url}`);
+      return {
+        commit() {
+          void admin?.close();
+          admin = moved;
+          log(`switchyard: admin listener moved to ${moved.url}`);
+        },
+        abort: () => void moved.close(),
+      };
     });
   } else {
     live.onReload((next) => {

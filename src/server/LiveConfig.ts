@@ -30,11 +30,19 @@ export interface LiveConfigOptions {
 }
 
 /**
- * Told of a reload before it is applied, with the new config and the one in use: may refuse it
- * by throwing (a listening address it cannot move), or apply what the config does not hold itself
- * (limits of a listening server, the admin listener).
+ * Told of a reload before it is applied, with the new config and the one in use. It may refuse
+ * it by throwing (a listening address it cannot move), and prepares what the config does not hold
+ * itself (new certificates, a moved admin listener): the change it returns is committed once every
+ * step has agreed, with the swap, or aborted if a later step refuses, so that a refused reload
+ * changes nothing.
  */
-export type ReloadStep = (next: LoadedConfig, previous: LoadedConfig) => void | Promise<void>;
+export type ReloadStep = (next: LoadedConfig, previous: LoadedConfig) => ReloadChange | void | Promise<ReloadChange | void>;
+
+/** What a step prepared: applied with the swap, or undone when the reload is refused. */
+export interface ReloadChange {
+  commit(): void;
+  abort?(): void;
+}
 
 /**
  * The config in use, and how it is replaced (SIGHUP, `POST /api/reload`, `--watch`). A reload
@@ -118,13 +126,18 @@ export class LiveConfig {
     const { log } = this.#options;
     let next: LoadedConfig;
     let text: string;
+    const changes: ReloadChange[] = [];
     try {
       text = await readFile(this.file, 'utf8');
       if (ifChanged && text === this.#text) return undefined;
       next = loadChecked(text, this.file, this.#options);
       const previous = this.#config;
-      for (const step of this.#steps) await step(next, previous);
+      for (const step of this.#steps) {
+        const change = await step(next, previous);
+        if (change) changes.push(change);
+      }
     } catch (error) {
+      for (const change of changes) change.abort?.();
       const errors = error instanceof ConfigError ? error.issues.map(formatIssue) : [`${this.file}: ${error instanceof Error ? error.message : String(error)}`];
       for (const line of errors) log(line);
       log(`switchyard: reload (${reason}) failed: the config in use is kept`);
@@ -139,6 +152,7 @@ export class LiveConfig {
     }
     // New backends get their first probe before the swap, as at start-up.
     await this.#health.update(next.backends);
+    for (const change of changes) change.commit();
     this.#config = next;
     this.#text = text;
     this.#loadedAt = Date.now();

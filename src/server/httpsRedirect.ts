@@ -21,7 +21,7 @@ export function httpsRedirect(request: ClientRequest<Wire>, httpsPort: number, r
   const target = splitTarget(request.target);
   record.path = target.path;
   record.query = target.query;
-  if (host === null || !isValidHost(host)) {
+  if (host === null || host === '' || !isValidHost(host)) {
     record.error = 'redirect_https: no Host to redirect to';
     const refusal = answers.badRequest('the Host header is not a host');
     refusal.headers.set('x-request-id', record.requestId);

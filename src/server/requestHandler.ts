@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { constants as http2Constants, type Http2Stream } from 'node:http2';
 import * as answers from '../core/answers.ts';
 import type { CompiledConfig } from '../core/config/compileConfig.ts';
 import type { ErrorLog, FailedRequest } from '../core/ErrorLog.ts';
@@ -7,6 +8,8 @@ import { splitTarget } from '../core/proxy/splitTarget.ts';
 import type { Upstream } from '../core/Upstream.ts';
 import { describeError } from '../core/UpstreamError.ts';
 import { RequestRecord, type RequestObserver } from '../core/observe/RequestRecord.ts';
+import { FieldList } from '../core/http/FieldList.ts';
+import { requestIdFrom } from '../core/rules/requestId.ts';
 import { clientRequestOf } from './clientRequest.ts';
 import { httpsRedirect } from './httpsRedirect.ts';
 import { ClientSignal, nodeBodies, sendAnswer, type NodeWire } from './nodeWire.ts';
@@ -31,6 +34,7 @@ export interface HandlerOptions {
 export function requestHandler(options: HandlerOptions): (request: IncomingMessage, response: ServerResponse) => void {
   const { upstream, errorLog, observe } = options;
   const fail = (response: ServerResponse, asked: FailedRequest, error: unknown, record: RequestRecord) => {
+    if (record.method === '') arrived(record, response.req);
     record.error = `internal error: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
     errorLog.internalError(asked, error);
     if (!response.headersSent) sendAnswer(response, answers.internalServerError());
@@ -45,11 +49,15 @@ export function requestHandler(options: HandlerOptions): (request: IncomingMessa
       if (request.httpVersionMinor === 0 && request.headers['transfer-encoding'] !== undefined) {
         const refusal = answers.badRequest('an HTTP/1.0 request with Transfer-Encoding');
         refusal.headers.set('connection', 'close');
+        arrived(record, request);
+        refusal.headers.set('x-request-id', record.requestId);
         record.error = 'an HTTP/1.0 request with Transfer-Encoding';
         return sendAnswer(response, refusal, undefined, record);
       }
       if (options.redirectHttps) return sendAnswer(response, httpsRedirect(clientRequestOf(request), options.redirectHttps.port, record), undefined, record);
-      const admitted = admit<NodeWire>(options.config(), clientRequestOf(request), record);
+      const client = clientRequestOf(request);
+      if (client.body !== null && request.httpVersionMajor === 2) watchHttp2Body(request, response, options.config().server.clientBody, record);
+      const admitted = admit<NodeWire>(options.config(), client, record);
       if (!isAdmitted(admitted)) return sendAnswer(response, admitted, undefined, record);
       const { exchange } = admitted;
       const unsendable = (error: unknown) => {
@@ -75,8 +83,38 @@ function observeResponse(response: ServerResponse, record: RequestRecord, observ
     // Complete only if ended by us and flushed: an HTTP/2 stream the client reset reports writableFinished too.
     if (!(response.writableEnded && response.writableFinished)) record.error ??= response.headersSent ? 'the response was cut off before its end' : 'the client went away';
     record.finish(response.headersSent ? response.statusCode : 499);
+    // A try still unanswered when the client left is the client's doing, not the backend's.
+    if (!response.headersSent) for (const attempt of record.attempts) if (attempt.status === undefined) attempt.clientGone = true;
     observe(record);
   });
+}
+
+/**
+ * `client_body` on HTTP/2, where the connection guard does not look (a connection carries many
+ * streams): a request body that pauses longer is answered 408, if nothing has been answered yet,
+ * and its stream reset, which ends the upload to the backend as well.
+ */
+function watchHttp2Body(request: IncomingMessage, response: ServerResponse, clientBody: number, record: RequestRecord): void {
+  const stream = (request as IncomingMessage & { stream: Http2Stream }).stream;
+  stream.setTimeout(clientBody, () => {
+    record.error = `the request body paused longer than client_body (${clientBody} ms)`;
+    const reset = () => stream.close(http2Constants.NGHTTP2_CANCEL);
+    if (response.headersSent) return reset();
+    stream.once('finish', reset);
+    sendAnswer(response, answers.requestTimeout(), undefined, record);
+  });
+  request.once('end', () => stream.setTimeout(0));
+}
+
+/** What the log knows of a request the balancer answers before `admit` looks at it. */
+function arrived(record: RequestRecord, request: IncomingMessage): void {
+  record.method = request.method ?? '';
+  const target = splitTarget(request.url ?? '/');
+  record.path = target.path;
+  record.query = target.query;
+  record.host = request.headers.host;
+  record.client = request.socket.remoteAddress;
+  record.requestId ||= requestIdFrom(FieldList.fromRaw(request.rawHeaders));
 }
 
 /** A request as far as the log can tell before it was admitted: its method and path, no query. */

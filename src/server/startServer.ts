@@ -73,18 +73,25 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // again; the addresses, which would need sockets closed and opened, are not changed.
   live.onReload((next) => {
     if (options.fromConfig && !sameListeners(options.listeners, next.listeners)) {
-      throw new Error('listen: the listeners (addresses, tls, redirect_https) change only with a restart; the certificates of a listener are renewed by a reload');
+      throw new Error('listen: the listeners (addresses, tls, redirect_https, http2) change only with a restart; the certificates of a listener are renewed by a reload');
     }
-    const renewed = listeners.map((listener) => (options.fromConfig && listener.settings.tls ? certificatesOf(next, next.listeners[listeners.indexOf(listener)]) : undefined));
-    listeners.forEach((listener, i) => {
-      applyLimits(listener.server, next.server);
-      listener.guard.update(next.server);
-      const certificates = renewed[i];
-      if (!certificates) return;
-      listener.certificates = certificates;
-      // The context for clients that send no name; SNI picks from `listener.certificates`.
-      (listener.server as unknown as TlsServer).setSecureContext(defaultContextOptions(next, next.listeners[i]));
-    });
+    // Read now, so a certificate that cannot be used refuses the reload; put in use with the swap.
+    const renewed = listeners.map((listener, i) =>
+      options.fromConfig && listener.settings.tls ? { store: certificatesOf(next, next.listeners[i]), context: defaultContextOptions(next, next.listeners[i]) } : undefined,
+    );
+    return {
+      commit() {
+        listeners.forEach((listener, i) => {
+          applyLimits(listener.server, next.server);
+          listener.guard.update(next.server);
+          const certificates = renewed[i];
+          if (!certificates) return;
+          listener.certificates = certificates.store;
+          // The context for clients that send no name; SNI picks from `listener.certificates`.
+          (listener.server as unknown as TlsServer).setSecureContext(certificates.context);
+        });
+      },
+    };
   });
 
   try {
@@ -207,7 +214,7 @@ function applyLimits(server: Server, limits: ServerSettings): void {
 
 /** Whether two configs listen alike: the same addresses, each plain or TLS, redirecting or not, in order. */
 function sameListeners(a: readonly ListenerSettings[], b: readonly ListenerSettings[]): boolean {
-  const shape = (list: readonly ListenerSettings[]) => JSON.stringify(list.map((listener) => [listener.host, listener.port, !!listener.tls, listener.redirectHttps]));
+  const shape = (list: readonly ListenerSettings[]) => JSON.stringify(list.map((listener) => [listener.host, listener.port, !!listener.tls, listener.redirectHttps, listener.http2]));
   return shape(a) === shape(b);
 }
 

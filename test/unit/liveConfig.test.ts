@@ -310,6 +310,24 @@ describe('LiveConfig.reload', () => {
     expect(lines).toEqual([`${file}: cannot move the admin listener to 192.0.2.1:9901`, 'switchyard: reload (SIGHUP) failed: the config in use is kept']);
   });
 
+  it("commits what each step prepared only once every step agreed, with the swap; a refusal aborts what earlier steps prepared", async () => {
+    const { live } = await load(ONE_BACKEND);
+    const events: string[] = [];
+    let refuse = true;
+    live.onReload(() => ({ commit: () => void events.push(`commit certificates (${live.config.backends.length} in use)`), abort: () => void events.push('abort certificates') }));
+    live.onReload(() => {
+      if (refuse) throw new Error('admin.address: cannot move the admin listener');
+      return { commit: () => void events.push('commit admin') };
+    });
+    await writeFile(file, TWO_BACKENDS);
+    expect((await live.reload('SIGHUP'))?.result).toBe('failure');
+    expect(events).toEqual(['abort certificates']);
+    refuse = false;
+    expect((await live.reload('SIGHUP'))?.result).toBe('success');
+    expect(events).toEqual(['abort certificates', 'commit certificates (1 in use)', 'commit admin']);
+    expect(live.config.backends).toHaveLength(2);
+  });
+
   it('refuses the reload when an async ReloadStep rejects', async () => {
     const { live } = await load(ONE_BACKEND);
     const before = live.config;

@@ -4,10 +4,12 @@ import type { Route } from '../Route.ts';
 /** Why the balancer refused a request its route's guards looked at: the counters the metrics keep. */
 export type Refusal = 'firewall' | 'rate_limit';
 
-/** One try of a backend: who, and the status it answered (undefined when it never did). */
+/** One try of a backend: who, and the status it answered (undefined until and unless it does). */
 export interface Attempt {
   readonly backend: Backend;
-  readonly status: number | undefined;
+  status: number | undefined;
+  /** The client went away before the backend answered: not the backend's failure. */
+  clientGone?: boolean;
 }
 
 /**

@@ -7,7 +7,7 @@ import type { Exchange, OutgoingRequest } from '../Route.ts';
 import { toAnswer } from './toAnswer.ts';
 import type { BodyHandling, Upstream, UpstreamResponse, WebWire, Wire } from '../Upstream.ts';
 import { UpstreamError, upstreamErrorOf } from '../UpstreamError.ts';
-import { RequestRecord } from '../observe/RequestRecord.ts';
+import { RequestRecord, type Attempt } from '../observe/RequestRecord.ts';
 
 /** How a runtime forwards: its upstream client, its bodies, its word for a client gone, and where failures are told. */
 export interface Transport<W extends Wire = WebWire> {
@@ -61,6 +61,9 @@ export async function forward<W extends Wire>(exchange: Exchange, outgoing: Outg
   for (let attempt = 0; ; attempt++) {
     tried.add(backend);
     backend.inFlight++;
+    // Recorded as it is sent: a client that leaves meanwhile is logged with the backend it waited on.
+    const tryRecord: Attempt = { backend, status: undefined };
+    record.attempts.push(tryRecord);
     let response: UpstreamResponse<W>;
     try {
       response = await transport.upstream({
@@ -77,10 +80,10 @@ export async function forward<W extends Wire>(exchange: Exchange, outgoing: Outg
     } catch (caught) {
       backend.inFlight--;
       const error = upstreamErrorOf(caught);
-      record.attempts.push({ backend, status: undefined });
       // A client that went away is not the backend's fault, and wants no retry (nor a log line:
       // nobody is there to be answered).
       if (transport.signal.aborted) {
+        tryRecord.clientGone = true;
         record.error = 'the client went away';
         return answers.badGateway();
       }
@@ -94,7 +97,7 @@ export async function forward<W extends Wire>(exchange: Exchange, outgoing: Outg
       backend = next;
       continue;
     }
-    record.attempts.push({ backend, status: response.status });
+    tryRecord.status = response.status;
     // Outside the try: a fault in turning the answer into the client's is ours, not the backend's.
     return respond(exchange, backend, outgoing, transport, response);
   }

@@ -45,6 +45,8 @@ export interface Reply {
   /** Without HTTP/2 pseudo-headers. */
   readonly headers: IncomingHttpHeaders;
   readonly body: Buffer;
+  /** The trailer fields that followed the body, if any. */
+  readonly trailers: Record<string, string | string[] | undefined>;
   text(): string;
   json<T = unknown>(): T;
 }
@@ -97,7 +99,9 @@ export async function send(base: string, path: string, options: SendOptions = {}
   const chunks: Buffer[] = [];
   for await (const chunk of body) chunks.push(chunk as Buffer);
   const all = Buffer.concat(chunks);
-  return { status, headers, body: all, text: () => all.toString(), json: () => JSON.parse(all.toString()) };
+  // node:http keeps them on the message once it has ended; node:http2 hands them to the stream's 'trailers' listener.
+  const trailers = (body as { trailers?: Reply['trailers']; receivedTrailers?: Reply['trailers'] }).receivedTrailers ?? (body as { trailers?: Reply['trailers'] }).trailers ?? {};
+  return { status, headers, body: all, trailers, text: () => all.toString(), json: () => JSON.parse(all.toString()) };
 }
 
 function openExchange(base: string, path: string, options: SendOptions, hasBody: boolean): OpenRequest {
@@ -109,6 +113,7 @@ function openExchange(base: string, path: string, options: SendOptions, hasBody:
   if (tls?.transport === 'h2') {
     const stream = sessionFor(url.origin).request({ ...h2Fields(options.headers ?? {}), ':method': method, ':path': path }, { endStream: !hasBody });
     stream.setTimeout(timeoutMs, () => stream.destroy(late));
+    stream.once('trailers', (fields) => Object.assign(stream, { receivedTrailers: fields }));
     return {
       response: new Promise((resolve, reject) => {
         stream.once('response', (fields) => resolve({ status: Number(fields[':status']), headers: withoutPseudoHeaders(fields), body: stream }));

@@ -52,12 +52,18 @@ export interface RuntimeFacts {
    * WebSocket client sends no custom headers: the backend sees its own Host and no X-Forwarded-*.
    */
   readonly upgradeKeepsHeaders: boolean;
+  /**
+   * Whether the backend's trailer fields reach the client (after the body; on HTTP/1.1 to a client
+   * that sent `TE: trailers`). A Worker's `fetch` exposes no trailers and its `Response` sends
+   * none, so they are lost there: gRPC cannot pass through a Worker.
+   */
+  readonly passesTrailers: boolean;
 }
 
 export const RUNTIME_FACTS: Record<RuntimeName, RuntimeFacts> = {
-  node: { keepsClientHost: true, compressedBodyVerbatim: true, seesConnectionHeader: true, allRefusedStatus: 503, cancelsUpstreamOnDisconnect: true, queryVerbatim: true, upgradeKeepsHeaders: true },
-  deno: { keepsClientHost: true, compressedBodyVerbatim: true, seesConnectionHeader: true, allRefusedStatus: 503, cancelsUpstreamOnDisconnect: true, queryVerbatim: true, upgradeKeepsHeaders: true },
-  workerd: { keepsClientHost: false, compressedBodyVerbatim: false, seesConnectionHeader: false, allRefusedStatus: 502, cancelsUpstreamOnDisconnect: false, queryVerbatim: false, upgradeKeepsHeaders: true },
+  node: { keepsClientHost: true, compressedBodyVerbatim: true, seesConnectionHeader: true, allRefusedStatus: 503, cancelsUpstreamOnDisconnect: true, queryVerbatim: true, upgradeKeepsHeaders: true, passesTrailers: true },
+  deno: { keepsClientHost: true, compressedBodyVerbatim: true, seesConnectionHeader: true, allRefusedStatus: 503, cancelsUpstreamOnDisconnect: true, queryVerbatim: true, upgradeKeepsHeaders: true, passesTrailers: true },
+  workerd: { keepsClientHost: false, compressedBodyVerbatim: false, seesConnectionHeader: false, allRefusedStatus: 502, cancelsUpstreamOnDisconnect: false, queryVerbatim: false, upgradeKeepsHeaders: true, passesTrailers: false },
 };
 
 /** A balancer running on one runtime. */

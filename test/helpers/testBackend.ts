@@ -30,6 +30,7 @@ export interface TestBackend {
  * - `/status/NNN`: answers status NNN with no body for 204/304
  * - `/redirect`: 302 to `/elsewhere`
  * - `/gzip`: a gzip-encoded body of `hello gzip` repeated
+ * - `/trailers`: a chunked body, then the trailer field `x-checksum`
  * - `/cookies`: three `Set-Cookie` fields, one with a comma in its Expires date
  * - `/upload`: reads the request body, answers its byte count and SHA-1-free checksum (sum mod 2^32)
  * - `/bytes/N`: N bytes of `x`, streamed in 64 KiB chunks
@@ -92,6 +93,15 @@ function respond(name: string, record: EchoedRequest, checksum: number, req: Inc
   if (path === '/gzip') {
     const body = gzipSync(Buffer.from('hello gzip '.repeat(100)));
     return void res.writeHead(200, { 'content-encoding': 'gzip', 'content-type': 'text/plain', 'content-length': body.length, ...served }).end(body);
+  }
+  if (path === '/trailers') {
+    // A chunked body followed by a trailer section (RFC 9110 section 6.5). The connection is not
+    // reused: under wrangler dev, workerd's fetch fails the next request on a connection whose
+    // last response carried trailers (a 502 for an unrelated request).
+    res.writeHead(200, { 'content-type': 'text/plain', trailer: 'x-checksum', connection: 'close', ...served });
+    res.write('body with trailers\n');
+    res.addTrailers({ 'x-checksum': 'sha256-abc123' });
+    return void res.end();
   }
   if (path === '/cookies') {
     res.setHeader('set-cookie', ['a=1; Path=/', 'b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT', 'c=3; HttpOnly']);

@@ -18,6 +18,13 @@ export function responseCases(fx: ConformanceFixture): void {
       expect(reply.headers['set-cookie']).toEqual(['a=1; Path=/', 'b=2; Expires=Wed, 21 Oct 2037 07:28:00 GMT', 'c=3; HttpOnly']);
     });
 
+    it(`${fx.facts.passesTrailers ? 'passes the backend\'s trailer fields through' : 'loses the backend\'s trailer fields (documented for this runtime)'}, after the whole body`, async () => {
+      const reply = await send(fx.balancer.url, '/trailers', { headers: { host: 'www.apple.com', te: 'trailers' } });
+      expect(reply.status).toBe(200);
+      expect(reply.text()).toBe('body with trailers\n');
+      expect(reply.trailers['x-checksum']).toBe(fx.facts.passesTrailers ? 'sha256-abc123' : undefined);
+    });
+
     it('removes hop-by-hop fields from the response', async () => {
       const reply = await send(fx.balancer.url, '/hop', { headers: { host: 'www.apple.com' } });
       expect(reply.status).toBe(200);

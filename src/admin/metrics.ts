@@ -23,12 +23,7 @@ function codeIndex(status: number | undefined): number {
  */
 export class Metrics {
   readonly registry = new Registry();
-  readonly #requests: Counter<'route' | 'code'>;
   readonly #duration: Histogram<'route'>;
-  readonly #backendRequests: Counter<'route' | 'backend' | 'code'>;
-  readonly #retries: Counter<'route'>;
-  readonly #rateLimited: Counter<'route'>;
-  readonly #firewallRefused: Counter<'route'>;
   readonly #ejections: Counter<'backend'>;
   readonly #reloads: Counter<'result'>;
   readonly #lastReloadSuccess: Gauge;
@@ -39,7 +34,19 @@ export class Metrics {
   /** @param config the config in use, read at each scrape for the gauges */
   constructor(config: () => CompiledConfig) {
     const registers = [this.registry];
-    this.#requests = new Counter({ name: 'switchyard_requests_total', help: 'Requests answered, by route and status class.', labelNames: ['route', 'code'], registers });
+    const byRoute = this.#byRoute;
+    // Counted per request in plain arrays (prom-client hashes the labels on every inc, even a
+    // child's), and handed to prom-client when Prometheus scrapes.
+    new Counter({
+      name: 'switchyard_requests_total',
+      help: 'Requests answered, by route and status class.',
+      labelNames: ['route', 'code'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [route, series] of byRoute) series.requests.forEach((count, i) => this.inc({ route, code: CODES[i] }, count));
+      },
+    });
     this.#duration = new Histogram({
       name: 'switchyard_request_duration_seconds',
       help: 'Time from a request arriving to its response sent in full, by route.',
@@ -47,11 +54,17 @@ export class Metrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
     });
-    this.#backendRequests = new Counter({
+    new Counter({
       name: 'switchyard_backend_requests_total',
       help: 'Tries sent to each backend, by route and the status class of its answer (5xx for none).',
       labelNames: ['route', 'backend', 'code'],
       registers,
+      collect() {
+        this.reset();
+        for (const [route, series] of byRoute) {
+          for (const [backend, counts] of series.backends) counts.forEach((count, i) => this.inc({ route, backend, code: CODES[i] }, count));
+        }
+      },
     });
     new Gauge({
       name: 'switchyard_backend_up',
@@ -75,9 +88,20 @@ export class Metrics {
       },
     });
     this.#ejections = new Counter({ name: 'switchyard_backend_ejections_total', help: 'Times passive health ejected the backend.', labelNames: ['backend'], registers });
-    this.#retries = new Counter({ name: 'switchyard_retries_total', help: 'Retries: tries after the first, by route.', labelNames: ['route'], registers });
-    this.#rateLimited = new Counter({ name: 'switchyard_rate_limited_total', help: 'Requests refused with 429 by a rate limit, by route.', labelNames: ['route'], registers });
-    this.#firewallRefused = new Counter({ name: 'switchyard_firewall_refused_total', help: 'Requests refused with 403 by firewall rules, by route.', labelNames: ['route'], registers });
+    const perRoute = (name: string, help: string, count: (series: RouteSeries) => number) =>
+      new Counter({
+        name,
+        help,
+        labelNames: ['route'],
+        registers,
+        collect() {
+          this.reset();
+          for (const [route, series] of byRoute) this.inc({ route }, count(series));
+        },
+      });
+    perRoute('switchyard_retries_total', 'Retries: tries after the first, by route.', (series) => series.retries);
+    perRoute('switchyard_rate_limited_total', 'Requests refused with 429 by a rate limit, by route.', (series) => series.rateLimited);
+    perRoute('switchyard_firewall_refused_total', 'Requests refused with 403 by firewall rules, by route.', (series) => series.firewallRefused);
     this.#reloads = new Counter({ name: 'switchyard_config_reloads_total', help: 'Config reloads, by result.', labelNames: ['result'], registers });
     this.#lastReloadSuccess = new Gauge({
       name: 'switchyard_config_last_reload_success_timestamp_seconds',
@@ -92,14 +116,14 @@ export class Metrics {
   /** Counts a request once it is answered. */
   readonly observe = (record: RequestRecord): void => {
     const series = this.#routeSeries(record.route?.name ?? NO_ROUTE);
-    series.requests[codeIndex(record.status)].inc();
+    series.requests[codeIndex(record.status)]++;
     series.duration.observe(record.durationMs / 1000);
     const { attempts } = record;
-    if (attempts.length > 1) series.retries.inc(attempts.length - 1);
+    if (attempts.length > 1) series.retries += attempts.length - 1;
     // A try the client abandoned before an answer is not counted against the backend.
-    for (const attempt of attempts) if (!attempt.clientGone) series.backend(attempt.backend.name)[codeIndex(attempt.status)].inc();
-    if (record.refusedBy === 'rate_limit') series.rateLimited.inc();
-    else if (record.refusedBy === 'firewall') series.firewallRefused.inc();
+    for (const attempt of attempts) if (!attempt.clientGone) backendCounts(series, attempt.backend.name)[codeIndex(attempt.status)]++;
+    if (record.refusedBy === 'rate_limit') series.rateLimited++;
+    else if (record.refusedBy === 'firewall') series.firewallRefused++;
   };
 
   /**
@@ -110,7 +134,7 @@ export class Metrics {
     this.#lastReloadSuccess.set(loadedAt / 1000);
     for (const route of config.routesInOrder) {
       const series = this.#routeSeries(route.name);
-      for (const member of route.pool.members) for (const child of series.backend(member.backend.name)) child.inc(0);
+      for (const member of route.pool.members) backendCounts(series, member.backend.name);
     }
     for (const backend of config.backends) {
       const { health, name } = backend;
@@ -140,23 +164,17 @@ export class Metrics {
   #routeSeries(route: string): RouteSeries {
     let series = this.#byRoute.get(route);
     if (series) return series;
-    const backends = new Map<string, Counter.Internal[]>();
-    series = {
-      requests: CODES.map((code) => this.#requests.labels(route, code)),
-      duration: this.#duration.labels(route),
-      retries: this.#retries.labels(route),
-      rateLimited: this.#rateLimited.labels(route),
-      firewallRefused: this.#firewallRefused.labels(route),
-      backend: (name) => {
-        let children = backends.get(name);
-        if (!children) backends.set(name, (children = CODES.map((code) => this.#backendRequests.labels(route, name, code))));
-        return children;
-      },
-    };
-    for (const child of [series.retries, series.rateLimited, series.firewallRefused, ...series.requests]) child.inc(0);
+    series = { requests: new Float64Array(CODES.length), duration: this.#duration.labels(route), retries: 0, rateLimited: 0, firewallRefused: 0, backends: new Map() };
     this.#byRoute.set(route, series);
     return series;
   }
+}
+
+/** A route's counts by backend and status class, made on first use (their series start at zero). */
+function backendCounts(series: RouteSeries, backend: string): Float64Array {
+  let counts = series.backends.get(backend);
+  if (!counts) series.backends.set(backend, (counts = new Float64Array(CODES.length)));
+  return counts;
 }
 
 /**
@@ -190,12 +208,12 @@ function procReadable(): boolean {
   }
 }
 
-/** A route's label children, looked up once. */
+/** What is counted of a route: plain numbers, read at each scrape, and its duration histogram's child. */
 interface RouteSeries {
-  readonly requests: Counter.Internal[];
+  readonly requests: Float64Array;
   readonly duration: Histogram.Internal<'route'>;
-  readonly retries: Counter.Internal;
-  readonly rateLimited: Counter.Internal;
-  readonly firewallRefused: Counter.Internal;
-  backend(name: string): Counter.Internal[];
+  retries: number;
+  rateLimited: number;
+  firewallRefused: number;
+  readonly backends: Map<string, Float64Array>;
 }

@@ -1,3 +1,4 @@
+import { signalGroup, stopGroup } from './processGroup.ts';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
@@ -155,20 +156,10 @@ function spawnServer(runtime: RuntimeName, command: string, args: string[], read
   const child = spawn(command, args, { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   let output = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const signalGroup = (signal: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, signal);
-    } catch {
-      // The group is gone already.
-    }
-  };
   const stop = async () => {
-    signalGroup('SIGTERM');
-    const force = setTimeout(() => signalGroup('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(force);
+    await stopGroup(child, exited);
     // Children that outlived the group leader (workerd under wrangler) go too.
-    signalGroup('SIGKILL');
+    signalGroup(child, 'SIGKILL');
   };
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -1,3 +1,4 @@
+import { stopGroup } from './processGroup.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { DENO_BINARY } from './runtimes.ts';
 import { CLI, PROJECT_ROOT, writeConfig } from './startBalancer.ts';
@@ -110,18 +111,6 @@ async function start(runtime: ServeRuntime, config: ServeConfig, { args = [], lo
   child.stdout.on('data', (chunk: Buffer) => void (output.stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => void (output.stderr += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const signalGroup = (signal: NodeJS.Signals) => {
-    try {
-      process.kill(-child.pid!, signal);
-    } catch {
-      // Gone already.
-    }
-  };
-  const stop = async () => {
-    signalGroup('SIGTERM');
-    const force = setTimeout(() => signalGroup('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(force);
-  };
+  const stop = () => stopGroup(child, exited);
   return { file, child, output, exited, stop };
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'prom-client';
 import type { CompiledConfig } from '../core/config/compileConfig.ts';
 import type { HealthState } from '../core/health/HealthState.ts';
 import type { RequestRecord } from '../core/observe/RequestRecord.ts';
@@ -23,7 +23,6 @@ function codeIndex(status: number | undefined): number {
  */
 export class Metrics {
   readonly registry = new Registry();
-  readonly #duration: Histogram<'route'>;
   readonly #ejections: Counter<'backend'>;
   readonly #reloads: Counter<'result'>;
   readonly #lastReloadSuccess: Gauge;
@@ -47,13 +46,9 @@ export class Metrics {
         for (const [route, series] of byRoute) series.requests.forEach((count, i) => this.inc({ route, code: CODES[i] }, count));
       },
     });
-    this.#duration = new Histogram({
-      name: 'switchyard_request_duration_seconds',
-      help: 'Time from a request arriving to its response sent in full, by route.',
-      labelNames: ['route'],
-      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers,
-    });
+    // A histogram counted in plain arrays too, and written out at scrape time in the form
+    // prom-client's own Histogram gives (prom-client's hashes its labels on every observation).
+    this.registry.registerMetric(durationHistogram(byRoute) as unknown as Metric);
     new Counter({
       name: 'switchyard_backend_requests_total',
       help: 'Tries sent to each backend, by route and the status class of its answer (5xx for none).',
@@ -117,7 +112,7 @@ export class Metrics {
   readonly observe = (record: RequestRecord): void => {
     const series = this.#routeSeries(record.route?.name ?? NO_ROUTE);
     series.requests[codeIndex(record.status)]++;
-    series.duration.observe(record.durationMs / 1000);
+    observeDuration(series, record.durationMs / 1000);
     const { attempts } = record;
     if (attempts.length > 1) series.retries += attempts.length - 1;
     // A try the client abandoned before an answer is not counted against the backend.
@@ -164,10 +159,50 @@ export class Metrics {
   #routeSeries(route: string): RouteSeries {
     let series = this.#byRoute.get(route);
     if (series) return series;
-    series = { requests: new Float64Array(CODES.length), duration: this.#duration.labels(route), retries: 0, rateLimited: 0, firewallRefused: 0, backends: new Map() };
+    series = { requests: new Float64Array(CODES.length), duration: { buckets: new Float64Array(DURATION_BUCKETS.length), sum: 0, count: 0 }, retries: 0, rateLimited: 0, firewallRefused: 0, backends: new Map() };
     this.#byRoute.set(route, series);
     return series;
   }
+}
+
+/** Upper bounds of `switchyard_request_duration_seconds`, in seconds. */
+const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+function observeDuration(series: RouteSeries, seconds: number): void {
+  const { duration } = series;
+  let bucket = 0;
+  while (bucket < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[bucket]) bucket++;
+  if (bucket < DURATION_BUCKETS.length) duration.buckets[bucket]++;
+  duration.sum += seconds;
+  duration.count++;
+}
+
+/**
+ * `switchyard_request_duration_seconds` by route, as prom-client's registry asks a metric for its
+ * values: cumulative `_bucket` series with `le`, then `_sum` and `_count`, per route.
+ */
+function durationHistogram(byRoute: ReadonlyMap<string, RouteSeries>) {
+  const name = 'switchyard_request_duration_seconds';
+  return {
+    name,
+    help: 'Time from a request arriving to its response sent in full, by route.',
+    type: 'histogram',
+    aggregator: 'sum',
+    get() {
+      const values: { value: number; labels: Record<string, string | number>; metricName: string }[] = [];
+      for (const [route, { duration }] of byRoute) {
+        let cumulative = 0;
+        DURATION_BUCKETS.forEach((bound, i) => {
+          cumulative += duration.buckets[i];
+          values.push({ value: cumulative, labels: { le: bound, route }, metricName: `${name}_bucket` });
+        });
+        values.push({ value: duration.count, labels: { le: '+Inf', route }, metricName: `${name}_bucket` });
+        values.push({ value: duration.sum, labels: { route }, metricName: `${name}_sum` });
+        values.push({ value: duration.count, labels: { route }, metricName: `${name}_count` });
+      }
+      return { name, help: this.help, type: this.type, values, aggregator: this.aggregator };
+    },
+  };
 }
 
 /** A route's counts by backend and status class, made on first use (their series start at zero). */
@@ -208,10 +243,11 @@ function procReadable(): boolean {
   }
 }
 
-/** What is counted of a route: plain numbers, read at each scrape, and its duration histogram's child. */
+/** What is counted of a route: plain numbers, read at each scrape. */
 interface RouteSeries {
   readonly requests: Float64Array;
-  readonly duration: Histogram.Internal<'route'>;
+  /** Requests by the first duration bucket they fit (not cumulative), their sum and count. */
+  readonly duration: { readonly buckets: Float64Array; sum: number; count: number };
   retries: number;
   rateLimited: number;
   firewallRefused: number;

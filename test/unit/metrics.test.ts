@@ -117,6 +117,24 @@ describe('Metrics: requests', () => {
   });
 });
 
+describe('Metrics: the duration histogram', () => {
+  it('puts a duration on a bucket bound in that bucket, counts buckets cumulatively, and one past the last only in +Inf', async () => {
+    const { metrics, mango } = setup();
+    for (const ms of [5, 5.0001, 30_000, 40_000]) {
+      const done = new RequestRecord({ wall: 0, monotonic: 0 });
+      done.route = mango;
+      done.finish(200, ms);
+      metrics.observe(done);
+    }
+    const text = await metrics.text();
+    const bucket = (le: string) => value(text, 'switchyard_request_duration_seconds_bucket', { route: 'www.mango.com', le });
+    expect([bucket('0.005'), bucket('0.01'), bucket('10'), bucket('30'), bucket('+Inf')]).toEqual([1, 2, 2, 3, 4]);
+    expect(value(text, 'switchyard_request_duration_seconds_count', { route: 'www.mango.com' })).toBe(4);
+    expect(value(text, 'switchyard_request_duration_seconds_sum', { route: 'www.mango.com' })).toBeCloseTo(70.0100001, 6);
+    expect(text).toMatch(/^# TYPE switchyard_request_duration_seconds histogram$/m);
+  });
+});
+
 describe('Metrics: tries and retries', () => {
   it('counts retries as the tries after the first', async () => {
     const { metrics, mango, one, two } = setup();

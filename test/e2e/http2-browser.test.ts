@@ -44,20 +44,24 @@ hosts:
     health_check: false
 `,
   );
-  balancer = await serveProcess('node', { file: join(dir, 'lb.yaml') }, { loopback: false, args: ['--access-log', 'off'] });
-  url = `https://shop.test:${new URL(balancer.url).port}`;
   // The test's certificate is self-signed: the browser is told to accept it, and to find shop.test on loopback.
   browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox', '--host-resolver-rules=MAP shop.test 127.0.0.1'] });
 }, 60_000);
 
 afterAll(async () => {
   await browser?.close();
-  await balancer?.stop();
   await new Promise((resolve) => backend?.close(resolve));
   rmSync(dir, { recursive: true, force: true });
 });
 
-describe('a browser through a TLS listener', () => {
+describe.each(['node', 'deno'] as const)('a browser through a TLS listener on %s', (runtime) => {
+  beforeAll(async () => {
+    balancer = await serveProcess(runtime, { file: join(dir, 'lb.yaml') }, { loopback: false, args: ['--access-log', 'off'] });
+    url = `https://shop.test:${new URL(balancer.url).port}`;
+  }, 40_000);
+
+  afterAll(() => balancer?.stop());
+
   it('loads a page and its script over HTTP/2', async () => {
     const context = await browser.newContext({ ignoreHTTPSErrors: true });
     const page = await context.newPage();

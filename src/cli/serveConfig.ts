@@ -98,11 +98,15 @@ export async function serveConfig(options: ServeConfigOptions): Promise<Serving>
       const current = options.admin ?? configuredAdmin(live.config);
       if (current && hostPort(wanted) === hostPort(current)) return;
       // Bound now, so an address that cannot be had refuses the reload; the old one closes with the swap.
-      const moved = await startAdmin(wanted, context).catch((error: unknown) => {
+      // Until the swap the new listener answers with the new config's token, which it was moved for.
+      let committed = false;
+      const token = () => (committed ? live.config : next).config.admin?.token;
+      const moved = await startAdmin(wanted, { ...context, token }).catch((error: unknown) => {
         throw new Error(`admin.address: cannot move the admin listener to ${hostPort(wanted)}: ${error instanceof Error ? error.message : String(error)}`);
       });
       return {
         commit() {
+          committed = true;
           void admin?.close();
           admin = moved;
           log(`switchyard: admin listener moved to ${moved.url}`);

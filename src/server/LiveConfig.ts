@@ -151,7 +151,13 @@ export class LiveConfig {
       if (before) backend.adopt(before, sameHealthSettings(before, backend));
     }
     // New backends get their first probe before the swap, as at start-up.
-    await this.#health.update(next.backends);
+    try {
+      await this.#health.update(next.backends);
+    } catch (error) {
+      // Not expected (probes report failures, they do not throw); what was prepared is undone.
+      for (const change of changes) change.abort?.();
+      throw error;
+    }
     for (const change of changes) change.commit();
     this.#config = next;
     this.#text = text;

@@ -45,7 +45,10 @@ describe('the Worker under wrangler dev', () => {
   });
 
   it("probes once on the isolate's first request, then not again within the check interval", async () => {
-    expect(probes()).toBe(0);
+    // wrangler.toml's every-minute Cron Trigger may have fired before this test (a slow start on a
+    // busy machine): then that round was the isolate's first, and no request probes again.
+    const before = probes();
+    expect(before).toBeLessThanOrEqual(1);
     expect((await send(withConfig.url, '/first', { headers: { host: 'a.example' } })).status).toBe(200);
     await waitFor(() => probes() === 1, 5_000, 'the first probe');
     expect((await send(withConfig.url, '/second', { headers: { host: 'a.example' } })).status).toBe(200);

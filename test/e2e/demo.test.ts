@@ -2,6 +2,7 @@ import { get } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PROJECT_ROOT, spawnUntilListening, type RunningBalancer } from '../helpers/startBalancer.ts';
+import { waitFor } from '../helpers/waitFor.ts';
 
 // `npm start`: the tutorial's demo, as a newcomer first meets it. Its backends listen on the
 // tutorial's fixed ports (8081, 8082, 9081, 9082); the balancer on a free one here.
@@ -47,7 +48,9 @@ describe('the demo (npm start)', () => {
 describe("the demo's operations", () => {
   it('logs each request in text and serves the status page it names, which shows the dead apple backends as down', async () => {
     await answerFor('www.apple.com');
-    expect(demo.output()).toMatch(/ GET www\.apple\.com \/ 200 \d+ [\d.]+ms route=www\.apple\.com backend=localhost:9082 /);
+    // Written once the response is done, after it has reached the client: waited for, not assumed.
+    const logged = / GET www\.apple\.com \/ 200 \d+ [\d.]+ms route=www\.apple\.com backend=localhost:9082 /;
+    await waitFor(() => logged.test(demo.output()), 5_000, `the access log line:\n${demo.output()}`);
     const admin = /The status page: (http:\/\/127\.0\.0\.1:\d+)\/status/.exec(demo.output())?.[1];
     expect(admin).toBeDefined();
     const page = await fetch(`${admin}/status`);

@@ -1,8 +1,9 @@
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import { createSecureContext, type SecureContext } from 'node:tls';
+import { resolve } from 'node:path';
+import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import type { ConfigIssue } from '../core/config/ConfigError.ts';
+import { besideConfigFile } from '../core/config/besideConfigFile.ts';
 import type { CertificateFiles, ListenerSettings } from '../core/config/compileListeners.ts';
 import type { LoadedConfig } from '../core/config/loadConfig.ts';
 import { normalizeHost } from '../core/routing/normalizeHost.ts';
@@ -20,9 +21,9 @@ export const TLS12_CIPHERS = [
   'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
 
-/** A file a config names, relative to the config file's directory. */
+/** A file a config names, as `besideConfigFile` takes it (relative to the config file's directory), made absolute for messages. */
 export function configRelative(config: Pick<LoadedConfig, 'file'>, path: string): string {
-  return resolve(dirname(resolve(config.file)), path);
+  return resolve(besideConfigFile(config.file, path));
 }
 
 /** The DNS names a certificate is for: its subjectAltName's, or its subject's CN when it has none. */
@@ -42,15 +43,26 @@ export class CertificateStore {
   readonly #exact = new Map<string, SecureContext>();
   readonly #wildcard = new Map<string, SecureContext>();
   readonly first: SecureContext;
+  /**
+   * The options of the listener's own context, for clients that send no name: the first
+   * certificate, with every listener's protocol settings (given to `createServer` and, on reload,
+   * `setSecureContext`).
+   */
+  readonly serverOptions: SecureContextOptions;
 
   /** Reads and parses every certificate; throws on a file that cannot be read (checkListenerTls reports those first). */
   constructor(config: Pick<LoadedConfig, 'file'>, certificates: readonly CertificateFiles[], minVersion: 'TLSv1.2' | 'TLSv1.3') {
     let first: SecureContext | undefined;
+    let serverOptions: SecureContextOptions | undefined;
     for (const files of certificates) {
       const cert = readFileSync(configRelative(config, files.cert));
       const key = readFileSync(configRelative(config, files.key));
-      const context = createSecureContext({ cert, key, minVersion, ciphers: TLS12_CIPHERS, honorCipherOrder: true });
+      // TLS 1.2 at least (`min_version`), AEAD suites only, in the server's order of preference;
+      // session resumption by tickets is on by default (there is no session cache, which would be per process).
+      const options: SecureContextOptions = { cert, key, minVersion, ciphers: TLS12_CIPHERS, honorCipherOrder: true };
+      const context = createSecureContext(options);
       first ??= context;
+      serverOptions ??= options;
       for (const name of namesOf(new X509Certificate(cert))) {
         const table = name.startsWith('*.') ? this.#wildcard : this.#exact;
         const bare = name.startsWith('*.') ? name.slice(2) : name;
@@ -58,6 +70,7 @@ export class CertificateStore {
       }
     }
     this.first = first!;
+    this.serverOptions = serverOptions!;
   }
 
   /** The context for a client's SNI name, or the first certificate's. */

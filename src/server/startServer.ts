@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createSecureServer as createSecureHttp2Server, createServer as createHttp2Server, type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from 'node:http2';
@@ -6,7 +5,7 @@ import type { SecureContext, Server as TlsServer } from 'node:tls';
 import type { ListenerSettings } from '../core/config/compileListeners.ts';
 import type { LoadedConfig } from '../core/config/loadConfig.ts';
 import type { ServerSettings } from '../core/config/serverSettings.ts';
-import { CertificateStore, configRelative, TLS12_CIPHERS } from './certificates.ts';
+import { CertificateStore } from './certificates.ts';
 import type { AddressInfo, Socket } from 'node:net';
 import type { CompiledConfig } from '../core/config/compileConfig.ts';
 import { ErrorLog } from '../core/ErrorLog.ts';
@@ -77,7 +76,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     }
     // Read now, so a certificate that cannot be used refuses the reload; put in use with the swap.
     const renewed = listeners.map((listener, i) =>
-      options.fromConfig && listener.settings.tls ? { store: certificatesOf(next, next.listeners[i]), context: defaultContextOptions(next, next.listeners[i]) } : undefined,
+      options.fromConfig && listener.settings.tls ? certificatesOf(next, next.listeners[i]) : undefined,
     );
     return {
       commit() {
@@ -86,9 +85,9 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           listener.guard.update(next.server);
           const certificates = renewed[i];
           if (!certificates) return;
-          listener.certificates = certificates.store;
+          listener.certificates = certificates;
           // The context for clients that send no name; SNI picks from `listener.certificates`.
-          (listener.server as unknown as TlsServer).setSecureContext(certificates.context);
+          (listener.server as unknown as TlsServer).setSecureContext(certificates.serverOptions);
         });
       },
     };
@@ -138,7 +137,7 @@ function openListener(settings: ListenerSettings, live: LiveConfig, handler: Han
   if (settings.tls) {
     listener.certificates = certificatesOf(live.config, settings);
     const tlsOptions = {
-      ...defaultContextOptions(live.config, settings),
+      ...listener.certificates.serverOptions,
       // The certificate for the name the client asks for; renewed on reload.
       SNICallback: (servername: string, done: (error: Error | null, context: SecureContext) => void) => done(null, listener.certificates!.pick(servername)),
       // A client that never finishes its handshake is let go as one that never sends its head.
@@ -178,22 +177,6 @@ function openListener(settings: ListenerSettings, live: LiveConfig, handler: Han
   // A client that gives up during the handshake is no one's error.
   server.on('tlsClientError', () => {});
   return Object.assign(listener, { server, guard, settings, sessions });
-}
-
-/**
- * What every TLS listener speaks: TLS 1.2 at least (`min_version`), AEAD suites only, in the
- * server's order of preference, and session resumption by tickets (on by default; there is no
- * session cache, which would be per process).
- */
-function defaultContextOptions(config: LoadedConfig, settings: ListenerSettings) {
-  const first = settings.tls!.certificates[0];
-  return {
-    cert: readFileSync(configRelative(config, first.cert)),
-    key: readFileSync(configRelative(config, first.key)),
-    minVersion: settings.tls!.minVersion,
-    ciphers: TLS12_CIPHERS,
-    honorCipherOrder: true,
-  };
 }
 
 function certificatesOf(config: LoadedConfig, settings: ListenerSettings): CertificateStore {

@@ -84,7 +84,7 @@ export function adminApp(admin: AdminContext): Hono {
     if (weight === undefined) return c.json({ error: `the body is a weight from 1 to ${MAX_WEIGHT} (as 5 or {"weight": 5}), or null for the config's` }, 400);
     return changeBackend(c, admin, (backend) => {
       backend.weight = weight ?? undefined;
-      for (const route of admin.live.config.routesInOrder) if (route.pool.members.some((member) => member.backend === backend)) route.pool.reweigh();
+      for (const pool of admin.live.config.pools) if (pool.members.some((member) => member.backend === backend)) pool.reweigh();
     });
   });
 
@@ -99,7 +99,7 @@ function changeBackend(c: Context, admin: AdminContext, change: (backend: Backen
   const backend = config.backends.find((candidate) => candidate.name === name || candidate.id === name);
   if (!backend) return c.json({ error: `no backend ${JSON.stringify(name)}; the backends are ${config.backends.map((each) => each.name).join(', ')}` }, 404);
   change(backend);
-  const routes = config.routesInOrder.filter((route) => route.pool.members.some((member) => member.backend === backend)).map((route) => route.name);
+  const routes = config.routesInOrder.filter((route) => route.pools.some((pool) => pool.members.some((member) => member.backend === backend))).map((route) => route.name);
   return c.json(backendStatus(backend, admin.traffic, routes));
 }
 

@@ -129,7 +129,7 @@ export class Metrics {
     this.#lastReloadSuccess.set(loadedAt / 1000);
     for (const route of config.routesInOrder) {
       const series = this.#routeSeries(route.name);
-      for (const member of route.pool.members) backendCounts(series, member.backend.name);
+      for (const pool of route.pools) for (const member of pool.members) backendCounts(series, member.backend.name);
     }
     for (const backend of config.backends) {
       const { health, name } = backend;

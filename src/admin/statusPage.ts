@@ -12,7 +12,15 @@ interface Status {
     reloads: { success: number; failure: number };
     last_reload: null | { at: string; result: 'success' | 'failure'; errors?: string[] };
   };
-  routes: { name: string; host: string | null; path: string; algorithm: string; backends: { backend: string; weight: number }[] }[];
+  routes: {
+    name: string;
+    host: string | null;
+    path: string;
+    algorithm: string;
+    pool: string | null;
+    split: { pool: string; weight: number }[] | null;
+    backends: { backend: string; weight: number }[];
+  }[];
   backends: BackendStatus[];
 }
 
@@ -308,10 +316,11 @@ function runStatusPage(pollMs: number): void {
 
   function updateRouteRow(row: HTMLTableRowElement, route: Status['routes'][number], health: Map<string, string>): void {
     const [, , algorithm, counts, pool] = row.cells;
-    setText(algorithm, route.algorithm);
+    // A named pool or a split says so; a route that answers itself says what with (`redirect 308`).
+    setText(algorithm, route.split ? `split ${route.split.map((side) => `${side.pool} ${side.weight}`).join(', ')}` : route.pool ? `pool ${route.pool}, ${route.algorithm}` : route.algorithm);
     const up = route.backends.filter(({ backend }) => health.get(backend) === 'up').length;
-    setText(counts, `${up} of ${route.backends.length} up`);
-    counts.classList.toggle('bad', up === 0);
+    setText(counts, route.backends.length === 0 ? 'no backends' : `${up} of ${route.backends.length} up`);
+    counts.classList.toggle('bad', up === 0 && route.backends.length > 0);
     const details = pool.firstElementChild as HTMLDetailsElement;
     const folded = route.backends.length > 8;
     if (!folded) details.open = true;
@@ -349,7 +358,7 @@ function runStatusPage(pollMs: number): void {
     setText(byId('shown'), shown === total ? '' : `showing ${shown} of ${total} backends`);
     for (const route of last?.routes ?? []) {
       const row = routeRows.get(`${route.name}\n${route.host}\n${route.path}`);
-      if (row) row.hidden = !matches(`${route.name} ${route.host ?? ''} ${route.path} ${route.algorithm} ${route.backends.map(({ backend }) => backend).join(' ')}`.toLowerCase());
+      if (row) row.hidden = !matches(`${route.name} ${route.host ?? ''} ${route.path} ${route.algorithm} ${route.pool ?? ''} ${route.split?.map((side) => side.pool).join(' ') ?? ''} ${route.backends.map(({ backend }) => backend).join(' ')}`.toLowerCase());
     }
   }
 
@@ -439,7 +448,7 @@ const PAGE = `<!doctype html>
 </div>
 <h2>Routes</h2>
 <table id="routes">
-<thead><tr><th>route</th><th>host and path</th><th>algorithm</th><th>health</th><th>backends</th></tr></thead>
+<thead><tr><th>route</th><th>host and path</th><th>pool and algorithm</th><th>health</th><th>backends</th></tr></thead>
 <tbody></tbody>
 </table>
 <h2>Backends</h2>

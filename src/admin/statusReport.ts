@@ -1,5 +1,6 @@
 import type { LoadedConfig } from '../core/config/loadConfig.ts';
 import type { Backend } from '../core/pool/Backend.ts';
+import type { RouteTarget } from '../core/Route.ts';
 import type { ReloadReport } from '../server/LiveConfig.ts';
 import type { BackendTraffic } from './BackendTraffic.ts';
 
@@ -15,24 +16,33 @@ export interface StatusSource {
 /** A backend's health in one word, the worst first: what it means for new requests. */
 export type BackendHealth = 'draining' | 'down' | 'ejected' | 'up';
 
-/** `/api/status`: the routes, their pools, and each backend's health and traffic (docs/operations.md). */
+/** `/api/status`: the routes, the named pools, and each backend's health and traffic (docs/operations.md). */
 export function statusReport(live: StatusSource, traffic: BackendTraffic, now = Date.now()) {
   const { config } = live;
   const routesOf = new Map<Backend, string[]>();
   const routes = config.routesInOrder.map((route) => {
-    for (const member of route.pool.members) {
-      const names = routesOf.get(member.backend) ?? [];
-      if (!routesOf.has(member.backend)) routesOf.set(member.backend, names);
-      names.push(route.name);
+    for (const pool of route.pools) {
+      for (const member of pool.members) {
+        const names = routesOf.get(member.backend) ?? [];
+        if (!routesOf.has(member.backend)) routesOf.set(member.backend, names);
+        if (!names.includes(route.name)) names.push(route.name);
+      }
     }
+    const { target } = route;
     return {
       name: route.name,
       host: route.host ?? null,
       path: route.path,
-      algorithm: route.pool.algorithm,
-      backends: route.pool.members.map((member) => ({ backend: member.backend.name, weight: member.weight })),
+      ...describeTarget(target),
+      // Each backend once, however many sides of a split hold it.
+      backends: [...new Map(route.pools.flatMap((pool) => pool.members.map((member) => [member.backend.name, { backend: member.backend.name, weight: member.weight }] as const))).values()],
     };
   });
+  const pools = config.pools.flatMap((pool) =>
+    pool.name === undefined
+      ? []
+      : [{ name: pool.name, algorithm: pool.algorithm, backends: pool.members.map((member) => ({ backend: member.backend.name, weight: member.weight })), routes: config.routesInOrder.filter((route) => route.pools.includes(pool)).map((route) => route.name) }],
+  );
   const backends = config.backends.map((backend) => backendStatus(backend, traffic, routesOf.get(backend) ?? [], now));
   const last = live.lastReload;
   return {
@@ -43,8 +53,19 @@ export function statusReport(live: StatusSource, traffic: BackendTraffic, now = 
       last_reload: last ? { at: new Date(last.at).toISOString(), result: last.result, errors: last.errors } : null,
     },
     routes,
+    pools,
     backends,
   };
+}
+
+/**
+ * A route's target as the status shows it: `algorithm` (the pool's, `split`, or the own answer,
+ * `redirect 308`), the named pool or the split's sides, each null where it has none.
+ */
+function describeTarget(target: RouteTarget) {
+  if (target.kind === 'answer') return { algorithm: `${target.key} ${target.status}`, pool: null, split: null };
+  if (target.kind === 'split') return { algorithm: 'split', pool: null, split: target.split.sides.map((side) => ({ pool: side.pool.name, weight: side.weight })) };
+  return { algorithm: target.pool.algorithm, pool: target.pool.name ?? null, split: null };
 }
 
 export type BackendStatus = ReturnType<typeof backendStatus>;

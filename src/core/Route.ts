@@ -1,5 +1,6 @@
 import type { HeaderFields } from './http/HeaderFields.ts';
 import type { Pool } from './pool/Pool.ts';
+import type { Split } from './pool/Split.ts';
 import type { Timeouts, WebWire, Wire } from './Upstream.ts';
 import type { Answer } from './Answer.ts';
 
@@ -43,6 +44,21 @@ export type RequestRewrite = (exchange: Exchange, outgoing: OutgoingRequest<Wire
 /** Changes the response headers before they reach the client. */
 export type ResponseRewrite = (exchange: Exchange, headers: HeaderFields) => void;
 
+/**
+ * Where a route's requests go: a pool (its own `servers`, or a named `pool`), a `split` between
+ * named pools, or the route's own answer (`redirect`, `respond`), which no backend sees.
+ */
+export type RouteTarget =
+  | { readonly kind: 'pool'; readonly pool: Pool }
+  | { readonly kind: 'split'; readonly split: Split }
+  | {
+      readonly kind: 'answer';
+      /** What the route answers, for logs and `explain`: `redirect` or `respond`. */
+      readonly key: 'redirect' | 'respond';
+      readonly status: number;
+      readonly answer: (exchange: Exchange) => Answer;
+    };
+
 /** A compiled route: where matching requests go and what happens to them on the way. */
 export interface Route {
   /** How logs and error bodies name the route, such as `www.mango.com` or `/mango`. */
@@ -51,7 +67,9 @@ export interface Route {
   readonly host: string | undefined;
   /** The path prefix it serves, as written (`/` when none is). */
   readonly path: string;
-  readonly pool: Pool;
+  readonly target: RouteTarget;
+  /** Every pool the route may send to (one, a split's sides, or none for an own answer); named pools are shared with other routes. */
+  readonly pools: readonly Pool[];
   readonly timeouts: Timeouts;
   /** Whether `TRACE` is let through: only where a `method_allow` names it (it echoes the request, cookies included). */
   readonly allowsTrace: boolean;

@@ -21,12 +21,20 @@ function plain(status: number, text: string, cause?: string): OwnAnswer {
 /** The methods a route serves without a `method_allow`: every one but CONNECT and TRACE. */
 const ALLOWED_METHODS = 'GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS';
 
-/** 308: the same request, elsewhere (`redirect_https`): the method and body are kept (RFC 9110 section 15.4.9). */
-export function permanentRedirect(location: string): OwnAnswer {
-  const answer = plain(308, `Permanent Redirect: ${location}`);
+const REDIRECT_REASONS = { 301: 'Moved Permanently', 302: 'Found', 307: 'Temporary Redirect', 308: 'Permanent Redirect' };
+
+/**
+ * 301, 302, 307 or 308 to `location` (a route's `redirect`); 307 and 308 keep the method and body
+ * (RFC 9110 section 15.4).
+ */
+export function redirect(status: keyof typeof REDIRECT_REASONS, location: string): OwnAnswer {
+  const answer = plain(status, `${REDIRECT_REASONS[status]}: ${location}`);
   answer.headers.set('location', location);
   return answer;
 }
+
+/** 308: the same request, elsewhere (`redirect_https`): the method and body are kept (RFC 9110 section 15.4.9). */
+export const permanentRedirect = (location: string) => redirect(308, location);
 
 /** 400: the request cannot be read as one to forward (`why` says what is wrong with it). */
 export const badRequest = (why: string) => plain(400, `Bad Request: ${why}`);

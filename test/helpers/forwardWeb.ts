@@ -16,7 +16,7 @@ export interface ForwardWebOptions {
   readonly errorLog?: ErrorLog;
 }
 
-/** `forward` on the web wire to `route`, its answer as a `Response`, as Deno and Workers serve it. */
+/** `forward` on the web wire to `route`'s (first) pool, its answer as a `Response`, as Deno and Workers serve it. */
 export async function forwardWeb(route: Route, outgoing: OutgoingRequest, options: ForwardWebOptions): Promise<Response> {
   const client = options.pick ?? { clientAddress: undefined, headers: new Headers() };
   const exchange: Exchange = {
@@ -30,5 +30,5 @@ export async function forwardWeb(route: Route, outgoing: OutgoingRequest, option
     requestId: 'test-request',
     route,
   };
-  return toResponse(await forward(exchange, outgoing, { upstream: options.upstream, bodies: webBodies, signal: options.signal ?? new AbortController().signal, errorLog: options.errorLog ?? new ErrorLog(() => {}) }));
+  return toResponse(await forward(exchange, route.pools[0], outgoing, { upstream: options.upstream, bodies: webBodies, signal: options.signal ?? new AbortController().signal, errorLog: options.errorLog ?? new ErrorLog(() => {}) }));
 }

@@ -184,6 +184,8 @@ describe('adminApp: GET /api/status', () => {
         host: 'www.mango.com',
         path: '/',
         algorithm: 'weighted',
+        pool: null,
+        split: null,
         backends: [
           { backend: '127.0.0.1:8081', weight: 1 },
           { backend: '127.0.0.1:8081/base', weight: 2 },
@@ -194,12 +196,15 @@ describe('adminApp: GET /api/status', () => {
         host: null,
         path: '/apples',
         algorithm: 'weighted',
+        pool: null,
+        split: null,
         backends: [
           { backend: '127.0.0.1:8081', weight: 1 },
           { backend: '127.0.0.1:8083', weight: 1 },
         ],
       },
     ]);
+    expect(status.pools).toEqual([]);
     expect(status.backends.map((each: { backend: string }) => each.backend)).toEqual(['127.0.0.1:8081', '127.0.0.1:8081/base', '127.0.0.1:8083']);
     expect(status.backends[0]).toEqual({
       backend: '127.0.0.1:8081',
@@ -238,7 +243,7 @@ describe('adminApp: drain and undrain', () => {
     expect(await response.json()).toMatchObject({ backend: '127.0.0.1:8083', health: 'draining', draining: true, runtime_changes: ['drained'], routes: ['/apples'] });
     expect(backend('127.0.0.1:8083').draining).toBe(true);
     // No new request goes to it.
-    const pool = state.config.routesInOrder[1].pool;
+    const pool = state.config.routesInOrder[1].pools[0];
     for (let i = 0; i < 20; i++) expect(pool.pick({ clientAddress: undefined, headers: new Headers() })?.name).toBe('127.0.0.1:8081');
   });
 
@@ -296,13 +301,13 @@ describe('adminApp: PUT weight', () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ backend: '127.0.0.1:8081', weight: 5, runtime_changes: ['weight'], routes: ['www.mango.com', '/apples'] });
     expect(backend('127.0.0.1:8081').weight).toBe(5);
-    for (const route of state.config.routesInOrder) expect(route.pool.members.find((member) => member.backend === backend('127.0.0.1:8081'))!.weight, route.name).toBe(5);
+    for (const route of state.config.routesInOrder) expect(route.pools[0].members.find((member) => member.backend === backend('127.0.0.1:8081'))!.weight, route.name).toBe(5);
   });
 
   it('changes the split at once', async () => {
     const { app, state } = setup();
     await app.request('/api/backends/127.0.0.1:8083/weight', { method: 'PUT', body: '3' });
-    const pool = state.config.routesInOrder[1].pool;
+    const pool = state.config.routesInOrder[1].pools[0];
     const tally = new Map<string, number>();
     for (let i = 0; i < 400; i++) {
       const name = pool.pick({ clientAddress: undefined, headers: new Headers() })!.name;
@@ -314,14 +319,14 @@ describe('adminApp: PUT weight', () => {
   it('goes back to the config weight with null', async () => {
     const { app, state, backend } = setup();
     await app.request('/api/backends/127.0.0.1:8081/base/weight', { method: 'PUT', body: '7' });
-    expect(state.config.routesInOrder[0].pool.members[1].weight).toBe(7);
+    expect(state.config.routesInOrder[0].pools[0].members[1].weight).toBe(7);
     for (const body of ['null', '{"weight":null}']) {
       await app.request('/api/backends/127.0.0.1:8081/base/weight', { method: 'PUT', body: '7' });
       const response = await app.request('/api/backends/127.0.0.1:8081/base/weight', { method: 'PUT', body });
       expect(response.status, body).toBe(200);
       expect(await response.json()).toMatchObject({ backend: '127.0.0.1:8081/base', weight: null, runtime_changes: [] });
       expect(backend('127.0.0.1:8081/base').weight).toBeUndefined();
-      expect(state.config.routesInOrder[0].pool.members[1].weight).toBe(2);
+      expect(state.config.routesInOrder[0].pools[0].members[1].weight).toBe(2);
     }
   });
 
@@ -342,7 +347,7 @@ describe('adminApp: PUT weight', () => {
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ error: 'the body is a weight from 1 to 1000 (as 5 or {"weight": 5}), or null for the config\'s' });
     expect(backend('127.0.0.1:8081').weight).toBeUndefined();
-    expect(state.config.routesInOrder[0].pool.members[0].weight).toBe(1);
+    expect(state.config.routesInOrder[0].pools[0].members[0].weight).toBe(1);
   });
 
   it('takes the bounds 1 and 1000', async () => {

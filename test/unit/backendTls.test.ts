@@ -123,7 +123,7 @@ describe('tls in the config', () => {
       'lb.yaml:4:10: hosts[0].tls: tls is for https:// servers, and every server of this route is plain http: write them as https://HOST:PORT',
     ]);
     expect(errorsOf('tls: { ca: ca.pem }\npaths:\n  - path: /\n    servers: [localhost:8080]\n')).toEqual([
-      'lb.yaml:1:6: tls: tls is for https:// servers, and no route has one: write them as https://HOST:PORT',
+      'lb.yaml:1:6: tls: tls is for https:// servers, and no route or pool has one: write them as https://HOST:PORT',
     ]);
     // A default some routes do not use is fine.
     expect(backendsOf('tls: { ca: ca.pem }\npaths:\n  - path: /\n    servers: [localhost:8080]\n  - path: /s\n    servers: [https://s.internal]\n')).toHaveLength(2);

@@ -224,7 +224,7 @@ paths:
     hash_on: { header: X-User }
     servers: [{ url: "localhost:8081", weight: 3 }, localhost:8082]
 `);
-    expect(config.routes.match(undefined, '/')!.pool.members.map((member) => member.weight)).toEqual([3, 1]);
+    expect(config.routes.match(undefined, '/')!.pools[0].members.map((member) => member.weight)).toEqual([3, 1]);
     expect(() => loadConfig('paths: [{ path: /, algorithm: round_robin, servers: [{ url: "localhost:1", weight: 2 }] }]')).toThrow(/use algorithm: weighted/);
     expect(() => loadConfig('paths: [{ path: /, algorithm: random, hash_on: client_ip, servers: [localhost:1] }]')).toThrow(/hash_on is only used by algorithm: consistent_hash/);
     expect(() => loadConfig('paths: [{ path: /, algorithm: fastest, servers: [localhost:1] }]')).toThrow(/"fastest" is not an algorithm/);
@@ -246,13 +246,13 @@ describe('least_connections through forwarding', () => {
         pick: NO_REQUEST,
       });
     const responses = await Promise.all(Array.from({ length: 6 }, send));
-    expect(route.pool.members.map((member) => member.backend.inFlight)).toEqual([2, 2, 2]);
+    expect(route.pools[0].members.map((member) => member.backend.inFlight)).toEqual([2, 2, 2]);
     // Headers have arrived for all six; one of 8082's bodies is now delivered in full.
     const k = calls.findIndex((call) => call.origin === 'http://localhost:8082');
     calls[k].body.enqueue(new TextEncoder().encode('done'));
     calls[k].body.close();
     expect(await responses[k].text()).toBe('done');
-    expect(route.pool.members.map((member) => member.backend.inFlight)).toEqual([2, 1, 2]);
+    expect(route.pools[0].members.map((member) => member.backend.inFlight)).toEqual([2, 1, 2]);
     await send();
     expect(calls.at(-1)!.origin).toBe('http://localhost:8082');
   });

@@ -51,7 +51,7 @@ describe('loadConfig', () => {
     const lines = errorsOf('paths:\n  - path: mango\n    servers: []\n  - servers: [localhost:1]\n');
     expect(lines).toEqual([
       'lb.yaml:2:11: paths[0].path: a path starts with "/"',
-      'lb.yaml:3:14: paths[0].servers: a route needs at least one server',
+      'lb.yaml:3:14: paths[0].servers: a pool needs at least one server',
       'lb.yaml:4:5: paths[1].path: missing required key "path"',
     ]);
   });
@@ -103,7 +103,7 @@ describe('compile errors', () => {
       '',
     ].join('\n');
     expect(errorsOf(text)).toEqual([
-      'lb.yaml:1:10: hash_on: hash_on is only used by algorithm: consistent_hash, and no route uses it',
+      'lb.yaml:1:10: hash_on: hash_on is only used by algorithm: consistent_hash, and no route or pool uses it',
       'lb.yaml:4:45: hosts[0].servers[0].weight: round_robin takes every server in turn and ignores weights; use algorithm: weighted',
       'lb.yaml:7:19: hosts[0].firewall_rules.ip_reject[0]: "10.0.0.1/8" has bits set past its /8 prefix; write the network address',
       'lb.yaml:7:43: hosts[0].firewall_rules.ip_reject[2]: "300.0.0.1" is not an IPv4 or IPv6 address or CIDR range',
@@ -190,7 +190,7 @@ describe('values that YAML or spelling would change', () => {
 describe('settings that would be silently ignored', () => {
   it('refuses a top-level hash_on when no route hashes', () => {
     expect(errorsOf('hash_on: client_ip\npaths:\n  - path: /\n    servers: [localhost:1]\n')).toEqual([
-      'lb.yaml:1:10: hash_on: hash_on is only used by algorithm: consistent_hash, and no route uses it',
+      'lb.yaml:1:10: hash_on: hash_on is only used by algorithm: consistent_hash, and no route or pool uses it',
     ]);
   });
 

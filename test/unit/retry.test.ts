@@ -187,7 +187,7 @@ describe('passive health through forwarding', () => {
     for (let i = 0; i < 6; i++) await (await send(route, fake.upstream)).text();
     // Round robin: A, B, C, A (ejected now), B, C, B...
     expect(fake.calls.map((call) => call.origin)).toEqual([A, B, C, A, B, C]);
-    expect(route.pool.members[0].backend.isHealthy(Date.now())).toBe(false);
+    expect(route.pools[0].members[0].backend.isHealthy(Date.now())).toBe(false);
     for (let i = 0; i < 4; i++) await (await send(route, fake.upstream)).text();
     expect(fake.calls.slice(6).map((call) => call.origin)).not.toContain(A);
   });
@@ -232,14 +232,14 @@ describe('a client that goes away', () => {
     });
     expect(response.status).toBe(502);
     expect(calls).toHaveLength(1);
-    expect(route.pool.members.every((member) => member.backend.isHealthy(Date.now()))).toBe(true);
+    expect(route.pools[0].members.every((member) => member.backend.isHealthy(Date.now()))).toBe(true);
   });
 });
 
 describe('in-flight counting', () => {
   it('counts a request until its response body is read to the end, or cancelled', async () => {
     const route = setup();
-    const backend = route.pool.members[0].backend;
+    const backend = route.pools[0].members[0].backend;
     let push!: ReadableStreamDefaultController<Uint8Array>;
     const upstream: Upstream = async () => new Response(new ReadableStream<Uint8Array>({ start: (c) => void (push = c) }));
     const response = await send(route, upstream);
@@ -253,7 +253,7 @@ describe('in-flight counting', () => {
     expect(backend.inFlight).toBe(0);
 
     const second = await send(route, upstream);
-    const next = route.pool.members.find((member) => member.backend.inFlight === 1)!.backend;
+    const next = route.pools[0].members.find((member) => member.backend.inFlight === 1)!.backend;
     await second.body!.cancel();
     expect(next.inFlight).toBe(0);
   });
@@ -262,7 +262,7 @@ describe('in-flight counting', () => {
     const route = setup();
     const fake = fakeUpstream({ [A]: 'refused', [B]: 204, [C]: 204 });
     expect((await send(route, fake.upstream)).status).toBe(204);
-    expect(route.pool.members.map((member) => member.backend.inFlight)).toEqual([0, 0, 0]);
+    expect(route.pools[0].members.map((member) => member.backend.inFlight)).toEqual([0, 0, 0]);
   });
 });
 

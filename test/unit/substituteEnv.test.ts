@@ -87,7 +87,7 @@ describe('${env:NAME} in config values', () => {
       { env: environment({ RATIO: '0.5', PORT: '2', CHECKS: 'false', CODE: '0123' }) },
     );
     const [route] = loaded.config.paths!;
-    expect(route.servers[0]).toEqual({ url: 'localhost:1', weight: 3 });
+    expect(route.servers?.[0]).toEqual({ url: 'localhost:1', weight: 3 });
     expect(route.health_check).toBe(false);
     expect(loaded.config.retries).toEqual({ budget_ratio: 0.5 });
     expect(route.header_rules?.set).toEqual({ 'X-Code': '0123' });

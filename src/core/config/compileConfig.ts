@@ -1,4 +1,5 @@
 import type { Backend } from '../pool/Backend.ts';
+import type { Pool } from '../pool/Pool.ts';
 import { DEFAULT_TIMEOUTS, type Timeouts } from '../Upstream.ts';
 import type { ResponseRewrite, Route } from '../Route.ts';
 import { normalizeConfigPath } from '../path/normalizeConfigPath.ts';
@@ -6,8 +7,9 @@ import { RouteTable } from '../routing/RouteTable.ts';
 import { compileClientAddress, type ClientAddressResolver } from '../firewall/clientAddress.ts';
 import { ConfigProblem } from '../compile/ConfigProblem.ts';
 import type { ConfigProblems } from '../compile/ConfigProblems.ts';
-import type { Config, HostRouteConfig, PathRouteConfig } from './schema/index.ts';
+import type { Config, RouteConfig } from './schema/index.ts';
 import { compilePool, type PoolCompileContext } from './compilePool.ts';
+import { compileTarget, type CompiledTarget, type TargetCompileContext } from './compileTarget.ts';
 import { compileGlobalRules, compileRouteRules } from './compileRouteRules.ts';
 import { warnShadowedFirewalls } from './warnShadowedFirewalls.ts';
 import { checkBackendTlsUse } from './checkBackendTlsUse.ts';
@@ -15,6 +17,7 @@ import { warnUnreachablePathRejects } from './warnUnreachablePathRejects.ts';
 import { serverSettings, type ServerSettings } from './serverSettings.ts';
 import { compileListeners, type ListenerSettings } from './compileListeners.ts';
 import { hstsRewrite } from '../rules/hsts.ts';
+import * as answers from '../answers.ts';
 
 /** A config turned into the structures a request only looks up. */
 export interface CompiledConfig {
@@ -23,6 +26,8 @@ export interface CompiledConfig {
   readonly routesInOrder: readonly Route[];
   /** Every distinct backend, each once, however many routes name it. */
   readonly backends: readonly Backend[];
+  /** Every distinct pool, each once: the named ones first, in the order written, then the routes' own. */
+  readonly pools: readonly Pool[];
   /** The client's address from the peer's and, for trusted proxies, the forwarding headers (`trusted_proxies`). */
   readonly clientAddress?: ClientAddressResolver;
   /** Limits and client timeouts every listener enforces. */
@@ -60,15 +65,23 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
   const routes = new RouteTable<Route>();
   const routesInOrder: Route[] = [];
   const globalRules = compileGlobalRules(config, { now: options.now }, problems);
+  const targets: TargetCompileContext = { pools, named: new Map(), used: new Set() };
+  for (const [name, entry] of Object.entries(config.pools ?? {})) {
+    (targets.named as Map<string, Pool & { name: string }>).set(name, compilePool(entry, ['pools', name], pools, name) as Pool & { name: string });
+  }
+  const everyPool = new Set<Pool>(targets.named.values());
 
-  const compileRoute = (entry: HostRouteConfig | PathRouteConfig, at: (string | number)[]): Route => {
+  const compileRoute = (entry: RouteConfig, at: (string | number)[]): Route => {
     const host = 'host' in entry ? entry.host : undefined;
     const path = entry.path ?? '/';
+    const { target, pools: routePools } = problems.attempt(() => compileTarget(entry, at, targets)) ?? UNSERVED;
+    for (const pool of routePools) everyPool.add(pool);
     return {
       name: host ? (path === '/' ? host : host + path) : path,
       host,
       path,
-      pool: compilePool(entry, at, pools),
+      target,
+      pools: routePools,
       timeouts: resolveTimeouts(config.timeouts, entry.timeouts),
       allowsTrace: [config.firewall_rules, entry.firewall_rules].some((rules) => rules?.method_allow?.some((method) => method.toUpperCase() === 'TRACE')),
       ...withHsts(compileRouteRules(entry, at, globalRules, { now: options.now }, problems), entry.hsts ?? config.hsts),
@@ -91,17 +104,34 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
       problems.add(new ConfigProblem(['paths', i, 'path'], `another route already serves ${entry.path}`));
     }
   });
-  const entries = [...(config.hosts ?? []), ...(config.paths ?? [])];
-  if (config.hash_on !== undefined && !entries.some((entry) => (entry.algorithm ?? config.algorithm) === 'consistent_hash')) {
-    problems.add(new ConfigProblem(['hash_on'], 'hash_on is only used by algorithm: consistent_hash, and no route uses it'));
+  for (const name of targets.named.keys()) {
+    if (!targets.used.has(name)) problems.warn(['pools', name], `no route sends to pool "${name}": name it in a route's pool or split, or remove it`);
+  }
+  // The pools written out: a route's own (with servers) and the named ones.
+  const written = [...(config.hosts ?? []), ...(config.paths ?? []), ...Object.values(config.pools ?? {})].filter((entry) => entry.servers !== undefined);
+  if (config.hash_on !== undefined && !written.some((entry) => (entry.algorithm ?? config.algorithm) === 'consistent_hash')) {
+    problems.add(new ConfigProblem(['hash_on'], 'hash_on is only used by algorithm: consistent_hash, and no route or pool uses it'));
   }
   const clientAddress = compileClientAddress(config, problems);
   const listeners = compileListeners(config, problems);
   warnUnreachablePathRejects(config, problems);
   warnShadowedFirewalls(config, problems);
-  checkBackendTlsUse(config, routesInOrder, problems);
+  checkBackendTlsUse(config, poolPlaces(config, routesInOrder, targets), problems);
   if (problems.hasErrors) return undefined;
-  return { routes, routesInOrder, backends: [...pools.backends.values()], clientAddress, server: serverSettings(config), listeners };
+  return { routes, routesInOrder, backends: [...pools.backends.values()], pools: [...everyPool], clientAddress, server: serverSettings(config), listeners };
+}
+
+/** Stands in for a target that did not compile: the problem is recorded, and such a config never serves. */
+const UNSERVED: CompiledTarget = { target: { kind: 'answer', key: 'respond', status: 500, answer: () => answers.internalServerError() }, pools: [] };
+
+/** Each pool written out in the config, where it is written: the named ones, then the routes' own. */
+function poolPlaces(config: Config, routes: readonly Route[], targets: TargetCompileContext) {
+  const entries = [...(config.hosts ?? []), ...(config.paths ?? [])];
+  const at = (i: number) => (i < (config.hosts?.length ?? 0) ? ['hosts', i] : ['paths', i - (config.hosts?.length ?? 0)]);
+  return [
+    ...Object.entries(config.pools ?? {}).map(([name, entry]) => ({ at: ['pools', name], tls: entry.tls, pool: targets.named.get(name)! })),
+    ...entries.flatMap((entry, i) => (entry.servers && routes[i]?.target.kind === 'pool' ? [{ at: at(i), tls: entry.tls, pool: routes[i].pools[0] }] : [])),
+  ];
 }
 
 /**

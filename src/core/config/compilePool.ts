@@ -7,7 +7,7 @@ import { ConfigProblem } from '../compile/ConfigProblem.ts';
 import type { ConfigProblems } from '../compile/ConfigProblems.ts';
 import { activeCheckOf, backendTlsOf, healthSettingsKey, passiveHealthOf, protocolOf, retriesOf, stickyOf, tlsFor, tlsSettingsKey } from './compilePoolSettings.ts';
 import { formatPath } from './parseConfig.ts';
-import type { Config, HostRouteConfig, PathRouteConfig } from './schema/index.ts';
+import type { Config, PoolConfig } from './schema/index.ts';
 import { parseServerAddress, type ServerAddress } from './serverAddress.ts';
 
 export interface PoolCompileContext {
@@ -25,13 +25,14 @@ export interface PoolCompileContext {
 }
 
 /**
- * Compiles a route's `servers` and balancing keys into its pool. Health is tracked once per
- * backend, and its connections are set up once, so two routes that name the same backend must give
- * it the same `health_check`, `passive_health`, `tls` and `protocol`; a disagreement is a config error rather
- * than a silent winner. Each problem is recorded in `context.problems`, and the pool still built,
- * so that every one is reported.
+ * Compiles a pool's `servers` and balancing keys, a route's own or a named pool's, into its pool.
+ * Health is tracked once per backend, and its connections are set up once, so two pools that name
+ * the same backend must give it the same `health_check`, `passive_health`, `tls` and `protocol`; a
+ * disagreement is a config error rather than a silent winner. Each problem is recorded in
+ * `context.problems`, and the pool still built, so that every one is reported.
+ * @param name the pool's name in `pools`; undefined for a route's own
  */
-export function compilePool(entry: HostRouteConfig | PathRouteConfig, at: readonly (string | number)[], context: PoolCompileContext): Pool {
+export function compilePool(entry: PoolConfig, at: readonly (string | number)[], context: PoolCompileContext, name?: string): Pool {
   const { problems } = context;
   const { config } = context;
   const active = activeCheckOf(entry, config);
@@ -41,7 +42,7 @@ export function compilePool(entry: HostRouteConfig | PathRouteConfig, at: readon
   const tls = backendTlsOf(entry, config, context.configFile);
   const isHttps = (server: (typeof entry.servers)[number]) => /^https:/i.test(typeof server === 'string' ? server : server.url);
   if (entry.tls && !entry.servers.some(isHttps)) {
-    problems.add(new ConfigProblem([...at, 'tls'], 'tls is for https:// servers, and every server of this route is plain http: write them as https://HOST:PORT'));
+    problems.add(new ConfigProblem([...at, 'tls'], `tls is for https:// servers, and every server of this ${name === undefined ? 'route' : 'pool'} is plain http: write them as https://HOST:PORT`));
   }
 
   const protocol = protocolOf(entry, config);
@@ -108,11 +109,12 @@ export function compilePool(entry: HostRouteConfig | PathRouteConfig, at: readon
   });
 
   if (entry.hash_on !== undefined && algorithm !== 'consistent_hash') {
-    problems.add(new ConfigProblem([...at, 'hash_on'], `hash_on is only used by algorithm: consistent_hash, and this route uses ${algorithm}`));
+    problems.add(new ConfigProblem([...at, 'hash_on'], `hash_on is only used by algorithm: consistent_hash, and this ${name === undefined ? 'route' : 'pool'} uses ${algorithm}`));
   }
   const stickySettings = stickyOf(entry, config);
   const hashOn = entry.hash_on ?? config.hash_on;
   return new Pool(members, (weighted) => createStrategy(algorithm, { members: weighted, random: context.random, hashOn }), {
+    name,
     algorithm,
     retries: retriesOf(entry, config),
     sticky: stickySettings && new Sticky(stickySettings),

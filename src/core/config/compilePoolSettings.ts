@@ -3,9 +3,10 @@ import { DEFAULT_ACTIVE_CHECK, DEFAULT_PASSIVE_HEALTH, type ActiveCheckSettings,
 import { DEFAULT_RETRIES, type RetrySettings } from '../retry/RetrySettings.ts';
 import type { UpstreamProtocol, UpstreamTls } from '../Upstream.ts';
 import { besideConfigFile } from './besideConfigFile.ts';
-import type { Config, HostRouteConfig, PathRouteConfig } from './schema/index.ts';
+import type { Config, PoolConfig } from './schema/index.ts';
 
-type Entry = HostRouteConfig | PathRouteConfig;
+/** A pool's keys as written, on a route or a named pool. */
+type Entry = Partial<PoolConfig>;
 
 /**
  * A pool section as the route sees it: the route's own value, else the top level's. `false` turns

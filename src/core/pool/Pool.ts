@@ -12,6 +12,8 @@ export type PoolMember = Member<Backend>;
 export type StrategyFactory = (members: readonly PoolMember[]) => BalancingStrategy<Backend>;
 
 export interface PoolOptions {
+  /** Its name in the top-level `pools`; undefined for a route's own pool. */
+  readonly name?: string;
   /** The `algorithm` it was built from, for the status page. @default 'random' */
   readonly algorithm?: Algorithm;
   /** @default DEFAULT_RETRIES */
@@ -22,8 +24,10 @@ export interface PoolOptions {
   readonly now?: () => number;
 }
 
-/** A route's backends and how one is chosen among them. */
+/** Backends and how one is chosen among them: a route's own, or a named pool routes share. */
 export class Pool {
+  /** Its name in the top-level `pools`; undefined for a route's own pool. */
+  readonly name: string | undefined;
   readonly algorithm: Algorithm;
   readonly retries: RetrySettings;
   readonly retryBudget: RetryBudget;
@@ -39,6 +43,7 @@ export class Pool {
     this.#configured = this.#members = members;
     this.#makeStrategy = makeStrategy;
     this.#strategy = makeStrategy(members);
+    this.name = options.name;
     this.algorithm = options.algorithm ?? 'random';
     this.#now = options.now ?? Date.now;
     this.retries = options.retries ?? DEFAULT_RETRIES;

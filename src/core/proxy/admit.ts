@@ -144,11 +144,14 @@ export function isAdmitted<W extends Wire>(result: Admitted<W> | Answer): result
 }
 
 /**
- * The second half: the admitted request is forwarded to the route's pool (with retries), and the
- * route's response rules applied to whatever answer comes back.
+ * The second half: the route's own answer (`redirect`, `respond`), or the admitted request
+ * forwarded to the route's pool, or the side of its split this request draws (with retries); the
+ * route's response rules then apply to whatever answer comes back, the route's own included.
  */
 export async function forwardAdmitted<W extends Wire>({ exchange, outgoing, record }: Admitted<W>, transport: Transport<W>): Promise<Answer<W['body']>> {
-  const answer = await forward(exchange, outgoing, transport, record);
+  // Steps 4-6 of the lifecycle (docs/routing.md) go here, before the route's own answer: the cors
+  // preflight, basic_auth and forward_auth, max_request_body.
+  const answer = await answerOrForward(exchange, outgoing, transport, record);
   try {
     for (const rewrite of exchange.route.responseRewrites) rewrite(exchange, answer.headers);
     // Ours, last, whatever the backend or a rule set: the id the log line carries.
@@ -158,6 +161,21 @@ export async function forwardAdmitted<W extends Wire>({ exchange, outgoing, reco
     if (answer.body !== null && typeof answer.body !== 'string') transport.bodies.discard(answer.body);
     throw error;
   }
+  return answer;
+}
+
+/**
+ * Step 7: the route's target. An own answer goes back at once, to a WebSocket handshake as well
+ * (answered, never tunnelled), and no backend is tried; a split draws its side (and, sticky, sets
+ * the cookie naming it on whatever answer comes back).
+ */
+async function answerOrForward<W extends Wire>(exchange: Exchange, outgoing: OutgoingRequest<W>, transport: Transport<W>, record: RequestRecord): Promise<Answer<W['body']>> {
+  const { target } = exchange.route;
+  if (target.kind === 'answer') return target.answer(exchange);
+  if (target.kind === 'pool') return forward(exchange, target.pool, outgoing, transport, record);
+  const side = target.split.choose(exchange.headers);
+  const answer = await forward(exchange, side.pool, outgoing, transport, record);
+  if (side.setCookie) answer.headers.append('set-cookie', side.setCookie);
   return answer;
 }
 

@@ -1,5 +1,6 @@
 import type { ErrorLog } from '../ErrorLog.ts';
 import type { Backend } from '../pool/Backend.ts';
+import type { Pool } from '../pool/Pool.ts';
 import type { Answer } from '../Answer.ts';
 import * as answers from '../answers.ts';
 import { mayRetry } from '../retry/RetrySettings.ts';
@@ -20,14 +21,15 @@ export interface Transport<W extends Wire = WebWire> {
 }
 
 /**
- * Sends the request to a backend of the exchange's route and returns the client's answer: the
- * backend is picked by the route's pool from the client's request, with the route's timeouts. A
+ * Sends the request to a backend of `pool` (the route's, or the side of its split this request
+ * drew) and returns the client's answer: the backend is picked by the pool from the client's
+ * request, with the route's timeouts. A
  * failed attempt is retried on another backend when the pool's retry rules allow it (README:
  * Retries). Answers 503 naming the route when no backend is healthy (or none could be connected
  * to), 502 when the backend fails, 504 when it times out, each logged with its cause.
  */
-export async function forward<W extends Wire>(exchange: Exchange, outgoing: OutgoingRequest<W>, transport: Transport<W>, record = new RequestRecord()): Promise<Answer<W['body']>> {
-  const { pool, timeouts } = exchange.route;
+export async function forward<W extends Wire>(exchange: Exchange, pool: Pool, outgoing: OutgoingRequest<W>, transport: Transport<W>, record = new RequestRecord()): Promise<Answer<W['body']>> {
+  const { timeouts } = exchange.route;
   const failed = (answer: Answer, cause: string) => {
     record.error = cause;
     transport.errorLog.failed(answer.status, exchange, cause);
@@ -99,7 +101,7 @@ export async function forward<W extends Wire>(exchange: Exchange, outgoing: Outg
     }
     tryRecord.status = response.status;
     // Outside the try: a fault in turning the answer into the client's is ours, not the backend's.
-    return respond(exchange, backend, outgoing, transport, response);
+    return respond(exchange, pool, backend, outgoing, transport, response);
   }
   const cause = `backend ${backend.id}: ${lastError.message.split('\n')[0]}${tried.size > 1 ? ` (${tried.size} backends tried)` : ''}`;
   // Nothing could even be connected to: every backend is down, whatever health checks believed.
@@ -113,7 +115,7 @@ function noneUp(count: number): string {
 }
 
 /** Turns the backend's answer into the client's, and keeps the backend counted in flight until the body is done. */
-function respond<W extends Wire>(exchange: Exchange, backend: Backend, outgoing: OutgoingRequest<W>, transport: Transport<W>, upstream: UpstreamResponse<W>): Answer<W['body']> {
+function respond<W extends Wire>(exchange: Exchange, pool: Pool, backend: Backend, outgoing: OutgoingRequest<W>, transport: Transport<W>, upstream: UpstreamResponse<W>): Answer<W['body']> {
   const passive = backend.health.passive;
   if (passive?.statuses.has(upstream.status)) backend.health.recordFailure(`${outgoing.method} ${outgoing.path} -> ${upstream.status}`);
   else backend.health.recordSuccess();
@@ -130,7 +132,7 @@ function respond<W extends Wire>(exchange: Exchange, backend: Backend, outgoing:
     }),
   );
   if (client.body === null) release();
-  const cookie = exchange.route.pool.sticky?.setCookie(backend, exchange.headers);
+  const cookie = pool.sticky?.setCookie(backend, exchange.headers);
   if (cookie) client.headers.append('set-cookie', cookie);
   return client;
 }

@@ -26,10 +26,11 @@ export type Template = string | ((exchange: Exchange) => string);
 /**
  * Compiles a rule value with `${variable}` placeholders (see `TEMPLATE_VARIABLES`); `$$` is a
  * literal `$`, and a `$` before anything else stays as it is.
+ * @param variables the names it may use @default TEMPLATE_VARIABLES
  * @example compileTemplate('${client_address} via lb', at) // (exchange) => '192.0.2.1 via lb'
  * @throws ConfigProblem for an unknown variable or an unclosed `${`
  */
-export function compileTemplate(text: string, at: readonly (string | number)[]): Template {
+export function compileTemplate(text: string, at: readonly (string | number)[], variables = TEMPLATE_VARIABLES): Template {
   const parts: Template[] = [];
   let literal = '';
   let i = 0;
@@ -48,8 +49,8 @@ export function compileTemplate(text: string, at: readonly (string | number)[]):
       const close = text.indexOf('}', dollar + 2);
       if (close === -1) throw new ConfigProblem(at, `${JSON.stringify(text)} opens "\${" without closing it; write "$\${" for a literal "\${"`);
       const name = text.slice(dollar + 2, close).trim();
-      const variable = Object.hasOwn(TEMPLATE_VARIABLES, name) ? TEMPLATE_VARIABLES[name] : undefined;
-      if (!variable) throw new ConfigProblem(at, `unknown variable "\${${name}}"; expected one of ${Object.keys(TEMPLATE_VARIABLES).map((v) => `\${${v}}`).join(', ')}`);
+      const variable = Object.hasOwn(variables, name) ? variables[name] : undefined;
+      if (!variable) throw new ConfigProblem(at, `unknown variable "\${${name}}"; expected one of ${Object.keys(variables).map((v) => `\${${v}}`).join(', ')}`);
       if (literal) parts.push(literal);
       literal = '';
       parts.push(variable);

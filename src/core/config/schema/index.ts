@@ -1,7 +1,8 @@
 import * as v from 'valibot';
 import { jsonSchemaRule } from './common.ts';
 import { crossKeyRules } from './crossKeyRules.ts';
-import { poolDefaultEntries, poolEntries, TIMEOUTS_DESCRIPTION } from './pool.ts';
+import { namedPool, poolDefaultEntries, poolEntries, TIMEOUTS_DESCRIPTION } from './pool.ts';
+import { poolName, targetEntries } from './target.ts';
 import { globalRuleEntries, ruleEntries } from './rules.ts';
 import { admin } from './admin.ts';
 import { listener } from './listen.ts';
@@ -22,12 +23,14 @@ const pathPrefix = v.pipe(
 export const hostRoute = v.strictObject({
   host: hostName,
   path: v.optional(pathPrefix),
+  ...targetEntries,
   ...poolEntries,
   ...ruleEntries,
 });
 
 export const pathRoute = v.strictObject({
   path: pathPrefix,
+  ...targetEntries,
   ...poolEntries,
   ...ruleEntries,
 });
@@ -38,6 +41,12 @@ export const configSchema = v.pipe(
     $schema: v.optional(v.pipe(v.string(), v.description('The JSON Schema an editor checks this file against; the balancer ignores it.'))),
     hosts: v.optional(v.pipe(v.array(hostRoute), v.description('Routes chosen by the Host header, tried before `paths`.'))),
     paths: v.optional(v.pipe(v.array(pathRoute), v.description('Routes chosen by path prefix alone, tried when no `hosts` route matches.'))),
+    pools: v.optional(
+      v.pipe(
+        v.record(poolName, namedPool),
+        v.description('Named pools, name to `{ servers, algorithm, ... }`, for routes to share by `pool: NAME` or `split`; the top-level pool keys are their defaults too.'),
+      ),
+    ),
     ...poolDefaultEntries,
     ...ruleEntries,
     ...globalRuleEntries,
@@ -70,3 +79,6 @@ export type ConfigInput = v.InferInput<typeof configSchema>;
 export type Config = v.InferOutput<typeof configSchema>;
 export type HostRouteConfig = v.InferOutput<typeof hostRoute>;
 export type PathRouteConfig = v.InferOutput<typeof pathRoute>;
+export type RouteConfig = HostRouteConfig | PathRouteConfig;
+/** A pool as written: a named pool of `pools`, or a route's own `servers` and pool keys. */
+export type PoolConfig = v.InferOutput<typeof namedPool>;

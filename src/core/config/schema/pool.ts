@@ -190,15 +190,14 @@ export const sticky = switchable(
   'expected false, true, or { cookie, max_age }',
 );
 
-/** Pool keys that may be set on a route or once at the top level, as defaults for every route. */
-export const poolDefaultEntries = {
+/** The keys of a pool besides its `servers`: on a route, on a named pool, or at the top level as every pool's default. */
+export const poolSettingEntries = {
   algorithm: v.optional(
     v.pipe(algorithm, v.description('How a backend is picked: `random` (the default), `round_robin`, `weighted`, `least_connections`, `power_of_two` or `consistent_hash`.')),
   ),
   hash_on: v.optional(
     v.pipe(hashOn, v.description('What `consistent_hash` hashes: `client_ip` (the default), `{ header: NAME }` or `{ cookie: NAME }`; only with `algorithm: consistent_hash`.')),
   ),
-  timeouts: v.optional(v.pipe(timeouts, v.description(TIMEOUTS_DESCRIPTION))),
   health_check: v.optional(
     v.pipe(healthCheck, v.description("Active probes of the route's backends: `true`, `false` (off), or settings; at the top level, every route's default.")),
   ),
@@ -224,12 +223,26 @@ export const poolDefaultEntries = {
   ),
 };
 
-/** Keys that describe the pool of backends behind a route. */
+/** Keys that may be set on a route or once at the top level, as defaults for every route. */
+export const poolDefaultEntries = {
+  ...poolSettingEntries,
+  timeouts: v.optional(v.pipe(timeouts, v.description(TIMEOUTS_DESCRIPTION))),
+};
+
+const servers = v.pipe(
+  v.array(server),
+  v.minLength(1, 'a pool needs at least one server'),
+  v.description('The backends behind the route or pool, at least one: `host:port`, `http(s)://host[:port][/base]`, or `{ url, weight }`.'),
+);
+
+/** A route's own pool: `servers` is one of the route's targets (`TARGET_KEYS`), so optional here. */
 export const poolEntries = {
-  servers: v.pipe(
-    v.array(server),
-    v.minLength(1, 'a route needs at least one server'),
-    v.description('The backends behind the route, at least one: `host:port`, `http(s)://host[:port][/base]`, or `{ url, weight }`.'),
-  ),
+  servers: v.optional(servers),
   ...poolDefaultEntries,
 };
+
+/** A pool of the top-level `pools` map: servers and the pool keys, without the route's `timeouts`. */
+export const namedPool = v.strictObject({
+  servers,
+  ...poolSettingEntries,
+});

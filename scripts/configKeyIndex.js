@@ -44,6 +44,12 @@ const SECTIONS = {
   rate_limit: ['Rate limiting', 'rules-and-firewall.md#rate-limiting-rate_limit'],
   trusted_proxies: ['Trusted proxies', 'rules-and-firewall.md#trusted-proxies-top-level-only'],
   forwarded_header: ['Trusted proxies', 'rules-and-firewall.md#trusted-proxies-top-level-only'],
+  pools: ['Named pools', 'routing.md#named-pools'],
+  'pools.NAME.servers': ['Named pools', 'routing.md#named-pools'],
+  pool: ['Named pools', 'routing.md#named-pools'],
+  split: ['Traffic splitting', 'routing.md#traffic-splitting'],
+  redirect: ['Redirects and fixed answers', 'routing.md#redirects-and-fixed-answers'],
+  respond: ['Redirects and fixed answers', 'routing.md#redirects-and-fixed-answers'],
 };
 
 /**
@@ -111,6 +117,8 @@ function objectsIn(/** @type {any} */ schema, /** @type {string} */ path) {
   if (schema.properties) return [[schema, path]];
   if (schema.anyOf) return schema.anyOf.flatMap((/** @type {any} */ option) => objectsIn(option, path));
   if (schema.items) return objectsIn(schema.items, `${path}[]`);
+  // A map of named objects (`pools`): its keys hang from `NAME`.
+  if (schema.additionalProperties?.properties) return [[schema.additionalProperties, `${path}.NAME`]];
   return [];
 }
 

@@ -37,6 +37,8 @@ export interface CompiledTarget {
  * @throws ConfigProblem for the first thing that keeps the target from being compiled
  */
 export function compileTarget(entry: RouteConfig, at: readonly (string | number)[], context: TargetCompileContext): CompiledTarget {
+  // Named, the pool is used, even by a route refused below: one problem is enough to report.
+  for (const name of [entry.pool, ...(entry.split ?? []).map((side) => side.pool)]) if (name !== undefined) context.used.add(name);
   const given = TARGET_KEYS.filter((key) => entry[key] !== undefined);
   if (given.length === 0) throw new ConfigProblem(at, `a route needs servers, or one of pool, split, redirect or respond`);
   if (given.length > 1) {
@@ -71,15 +73,14 @@ export function compileTarget(entry: RouteConfig, at: readonly (string | number)
   return { target: { kind: 'answer', key: 'respond', status: respond.status ?? 200, answer: compileRespond(respond, [...at, 'respond']) }, pools: [] };
 }
 
-/** A named pool, marked as used; an unknown name is refused with the nearest known one. */
+/** A named pool; an unknown name is refused with the nearest known one. */
 function namedPool(name: string, at: readonly (string | number)[], context: TargetCompileContext): Pool & { readonly name: string } {
   const pool = context.named.get(name);
-  if (pool) {
-    context.used.add(name);
-    return pool;
-  }
+  if (pool) return pool;
   const known = [...context.named.keys()];
   const guess = suggest(name, known);
+  // The pool meant is not also reported as unused.
+  if (guess) context.used.add(guess);
   const hint =
     known.length === 0
       ? `there is no top-level pools map: add one, as pools: { ${name}: { servers: [HOST:PORT] } }`

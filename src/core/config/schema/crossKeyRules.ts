@@ -17,8 +17,18 @@ const someRoute = (rule: object) => [
   { ...has('paths'), properties: { paths: { type: 'array', contains: rule } } },
 ];
 
-/** `hash_on` only where `consistent_hash` uses it, and `forwarded_header` only with `trusted_proxies`. */
+const POOL_KEYS = ['algorithm', 'hash_on', 'health_check', 'passive_health', 'retries', 'sticky', 'protocol', 'tls'];
+const none = (names: string[]) => ({ not: { anyOf: names.map((name) => has(name)) } });
+
+/**
+ * `hash_on` only where `consistent_hash` uses it, `forwarded_header` only with `trusted_proxies`,
+ * and each route with exactly one target, pool keys only beside its own `servers` (`sticky` on a split too).
+ */
 export const crossKeyRules = [
+  everyRoute({ oneOf: ['servers', 'pool', 'split', 'redirect', 'respond'].map((name) => has(name)) }),
+  everyRoute({ if: has('pool'), then: none(POOL_KEYS) }),
+  everyRoute({ if: has('split'), then: none(POOL_KEYS.filter((name) => name !== 'sticky')) }),
+  everyRoute({ if: { anyOf: [has('redirect'), has('respond')] }, then: none(POOL_KEYS) }),
   // A route's hash_on needs the route's algorithm (its own, else the top level's) to be consistent_hash.
   everyRoute({ if: has('hash_on', 'algorithm'), then: usesConsistentHash }),
   { if: { not: usesConsistentHash }, then: everyRoute({ if: has('hash_on'), then: has('algorithm') }) },

@@ -208,7 +208,7 @@ export const poolSettingEntries = {
     v.pipe(retries, v.description("Sending a failed request again, to another backend: `true`, `false` (off), or settings; at the top level, every route's default.")),
   ),
   sticky: v.optional(
-    v.pipe(sticky, v.description("Keeping a client on one backend with a cookie: `false` (the default), `true`, or settings; at the top level, every route's default.")),
+    v.pipe(sticky, v.description("Keeping a client on one backend with a cookie (on a `split` route, on its side of the split): `false` (the default), `true`, or settings; at the top level, every pool's default.")),
   ),
   protocol: v.optional(
     v.pipe(

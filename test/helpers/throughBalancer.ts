@@ -1,0 +1,34 @@
+import type { Answer } from '../../src/core/Answer.ts';
+import type { CompiledConfig } from '../../src/core/config/compileConfig.ts';
+import { ErrorLog } from '../../src/core/ErrorLog.ts';
+import { admit, forwardAdmitted, isAdmitted } from '../../src/core/proxy/admit.ts';
+import { webBodies } from '../../src/core/proxy/webBodies.ts';
+import type { Upstream, UpstreamRequest } from '../../src/core/Upstream.ts';
+import { RequestRecord } from '../../src/core/observe/RequestRecord.ts';
+import { clientRequest } from './clientRequest.ts';
+
+/** An upstream that answers 200 with the origin it was sent to as the body, and remembers each request. */
+export function namingUpstream(): { readonly upstream: Upstream; readonly sent: UpstreamRequest[] } {
+  const sent: UpstreamRequest[] = [];
+  const upstream: Upstream = async (request) => {
+    sent.push(request);
+    return { status: 200, headers: new Headers({ 'content-type': 'text/plain' }), body: null };
+  };
+  return { upstream, sent };
+}
+
+/**
+ * One request the way every runtime serves it: `admit`, then `forwardAdmitted` on the web wire,
+ * with `upstream` as the backends. `headers` are `[name, value, ...]`.
+ */
+export async function throughBalancer(
+  config: CompiledConfig,
+  upstream: Upstream,
+  request: { method?: string; target?: string; headers?: string[] } = {},
+): Promise<{ answer: Answer<ReadableStream<Uint8Array>>; record: RequestRecord }> {
+  const record = new RequestRecord();
+  const admitted = admit(config, clientRequest(request), record);
+  if (!isAdmitted(admitted)) return { answer: admitted, record };
+  const answer = await forwardAdmitted(admitted, { upstream, bodies: webBodies, signal: new AbortController().signal, errorLog: new ErrorLog(() => {}) });
+  return { answer, record };
+}

@@ -3,7 +3,7 @@ import type { CompiledConfig } from '../../src/core/config/compileConfig.ts';
 import { ErrorLog } from '../../src/core/ErrorLog.ts';
 import { admit, forwardAdmitted, isAdmitted } from '../../src/core/proxy/admit.ts';
 import { webBodies } from '../../src/core/proxy/webBodies.ts';
-import type { Upstream, UpstreamRequest } from '../../src/core/Upstream.ts';
+import type { Upstream, UpstreamRequest, WebWire } from '../../src/core/Upstream.ts';
 import { RequestRecord } from '../../src/core/observe/RequestRecord.ts';
 import { clientRequest } from './clientRequest.ts';
 
@@ -24,8 +24,8 @@ export function namingUpstream(): { readonly upstream: Upstream; readonly sent: 
 export async function throughBalancer(
   config: CompiledConfig,
   upstream: Upstream,
-  request: { method?: string; target?: string; headers?: string[] } = {},
-): Promise<{ answer: Answer<ReadableStream<Uint8Array>>; record: RequestRecord }> {
+  request: { method?: string; target?: string; headers?: string[]; scheme?: 'http' | 'https' } = {},
+): Promise<{ answer: Answer<WebWire['body']>; record: RequestRecord }> {
   const record = new RequestRecord();
   const admitted = admit(config, clientRequest(request), record);
   if (!isAdmitted(admitted)) return { answer: admitted, record };

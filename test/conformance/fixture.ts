@@ -56,7 +56,19 @@ export async function startConformanceFixture(runtime: RuntimeName, transport: T
       // Retries off: with them on, up to `max_buffered_body` of a request body is buffered before
       // it is forwarded (to be replayed), which the request-streaming case would see.
       { host: 'streaming.test', servers: [streaming.address], health_check: false, retries: false },
+      // Named pools, splits and the routes' own answers (test/conformance/cases/pools.ts).
+      { host: 'a.pools.test', pool: 'pools-mango' },
+      { host: 'b.pools.test', pool: 'pools-mango' },
+      { host: 'split.pools.test', split: [{ pool: 'pools-mango1', weight: 50 }, { pool: 'pools-mango2', weight: 50 }] },
+      { host: 'sticky-split.pools.test', split: [{ pool: 'pools-mango1', weight: 50 }, { pool: 'pools-mango2', weight: 50 }], sticky: true },
+      { host: 'redirect.pools.test', redirect: { to: 'https://new.pools.test${path}${query}', status: 301 } },
+      { host: 'respond.pools.test', respond: { status: 503, body: 'Down for maintenance\n', headers: { 'Retry-After': '120' } } },
     ],
+    pools: {
+      'pools-mango': { algorithm: 'round_robin', servers: [mango1.address, mango2.address] },
+      'pools-mango1': { servers: [mango1.address] },
+      'pools-mango2': { servers: [mango2.address] },
+    },
     paths: [
       { path: '/mango', servers: [mango1.address, mango2.address] },
       { path: '/apple', servers: [apple.address] },

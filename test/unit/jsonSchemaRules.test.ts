@@ -80,6 +80,15 @@ describe('the JSON Schema in ajv', () => {
       { algorithm: 'consistent_hash', hash_on: 'client_ip', paths: [{ ...route, algorithm: 'random' }, { path: '/b', servers: ['localhost:2'] }] },
       atTop({ trusted_proxies: ['10.0.0.0/8'], forwarded_header: 'forwarded' }),
       { hosts: [{ host: '*.example.com', servers: ['localhost:1'] }] },
+      {
+        pools: { stable: { servers: ['localhost:1'], algorithm: 'consistent_hash', hash_on: 'client_ip' }, canary: { servers: ['localhost:2'] } },
+        paths: [
+          { path: '/', split: [{ pool: 'stable', weight: 95 }, { pool: 'canary', weight: 5 }], sticky: { cookie: 'side' } },
+          { path: '/a', pool: 'stable', timeouts: { connect: '1s' } },
+          { path: '/old', redirect: { to: 'https://${host}/new${query}', status: 301 } },
+          { path: '/healthz', respond: { status: 200, body: 'ok', headers: { 'Cache-Control': 'no-store', 'X-N': 1 } } },
+        ],
+      },
     ];
     expect(edges.filter((config) => !checkAccepts(config))).toEqual([]);
     expect(edges.filter((config) => !editorAccepts(config)).map((config) => ({ config, errors: validate.errors }))).toEqual([]);
@@ -130,6 +139,14 @@ const broken: Record<string, [string, unknown][]> = {
       'at the top level, with consistent_hash there but every route overriding it',
       { algorithm: 'consistent_hash', hash_on: 'client_ip', paths: [{ ...route, algorithm: 'random' }], hosts: [{ host: 'a.example', algorithm: 'weighted', servers: ['localhost:1'] }] },
     ],
+  ],
+  'one target per route, pool keys only beside servers': [
+    ['a route with no target', { paths: [{ path: '/' }] }],
+    ['servers and a pool', { pools: { web: { servers: ['localhost:1'] } }, paths: [{ ...route, pool: 'web' }] }],
+    ['a pool with an algorithm beside it', { pools: { web: { servers: ['localhost:1'] } }, paths: [{ path: '/', pool: 'web', algorithm: 'random' }] }],
+    ['a split with retries beside it', { pools: { web: { servers: ['localhost:1'] } }, paths: [{ path: '/', split: [{ pool: 'web', weight: 1 }], retries: false }] }],
+    ['a respond with sticky beside it', { paths: [{ path: '/', respond: { body: 'x' }, sticky: true }] }],
+    ['a redirect status other than 301, 302, 307, 308', { paths: [{ path: '/', redirect: { to: '/x', status: 303 } }] }],
   ],
   'forwarded_header only with trusted_proxies': [
     ['without trusted_proxies', atTop({ forwarded_header: 'forwarded' })],

@@ -31,8 +31,8 @@ export const redirect = v.strictObject({
 const fieldValue = v.pipe(
   v.union([v.string(), v.number()], 'expected a text value'),
   v.transform(String),
-  v.regex(/^[\t\x20-\x7e\x80-\xff]*$/, 'a header value holds no control characters (no line breaks)'),
-  jsonSchemaRule({ anyOf: [{ type: 'string' }, { type: 'number' }] }),
+  v.check((value) => /^[\t\x20-\x7e\x80-\xff]*$/.test(value), 'a header value holds no control characters (no line breaks)'),
+  jsonSchemaRule({ anyOf: [{ type: 'string', pattern: '^[\t\x20-\x7e\x80-\xff]*$' }, { type: 'number' }] }),
 );
 
 export const respond = v.strictObject({

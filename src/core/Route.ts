@@ -2,6 +2,7 @@ import type { HeaderFields } from './http/HeaderFields.ts';
 import type { Pool } from './pool/Pool.ts';
 import type { Timeouts, WebWire, Wire } from './Upstream.ts';
 import type { Answer } from './Answer.ts';
+import type { RouteMatch } from './routing/RouteMatch.ts';
 
 /** One request on its way through the balancer: what is known of it before it is forwarded. */
 export interface Exchange {
@@ -51,6 +52,8 @@ export interface Route {
   readonly host: string | undefined;
   /** The path prefix it serves, as written (`/` when none is). */
   readonly path: string;
+  /** The conditions on the request it serves (`match`); undefined when it serves any. */
+  readonly match: RouteMatch | undefined;
   readonly pool: Pool;
   readonly timeouts: Timeouts;
   /** Whether `TRACE` is let through: only where a `method_allow` names it (it echoes the request, cookies included). */

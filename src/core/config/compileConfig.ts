@@ -9,6 +9,7 @@ import type { ConfigProblems } from '../compile/ConfigProblems.ts';
 import type { Config, HostRouteConfig, PathRouteConfig } from './schema/index.ts';
 import { compilePool, type PoolCompileContext } from './compilePool.ts';
 import { compileGlobalRules, compileRouteRules } from './compileRouteRules.ts';
+import { compileRouteMatch } from './compileRouteMatch.ts';
 import { warnShadowedFirewalls } from './warnShadowedFirewalls.ts';
 import { checkBackendTlsUse } from './checkBackendTlsUse.ts';
 import { warnUnreachablePathRejects } from './warnUnreachablePathRejects.ts';
@@ -68,6 +69,7 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
       name: host ? (path === '/' ? host : host + path) : path,
       host,
       path,
+      match: compileRouteMatch(entry.match, [...at, 'match'], problems),
       pool: compilePool(entry, at, pools),
       timeouts: resolveTimeouts(config.timeouts, entry.timeouts),
       allowsTrace: [config.firewall_rules, entry.firewall_rules].some((rules) => rules?.method_allow?.some((method) => method.toUpperCase() === 'TRACE')),
@@ -75,22 +77,23 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
     };
   };
 
-  config.hosts?.forEach((entry, i) => {
-    const route = compileRoute(entry, ['hosts', i]);
+  // Where each route is written, to name the first of two that no request could tell apart.
+  const written = new Map<Route, string>();
+  const addRoute = (entry: HostRouteConfig | PathRouteConfig, at: [string, number]) => {
+    const route = compileRoute(entry, at);
     routesInOrder.push(route);
-    const path = problems.attempt(() => routePath(entry.path ?? '/', ['hosts', i, 'path']));
-    if (path !== undefined && !routes.add(entry.host, path, route)) {
-      problems.add(new ConfigProblem(['hosts', i, 'host'], `another route already serves ${entry.host}${entry.path ?? ''}`));
-    }
-  });
-  config.paths?.forEach((entry, i) => {
-    const route = compileRoute(entry, ['paths', i]);
-    routesInOrder.push(route);
-    const path = problems.attempt(() => routePath(entry.path, ['paths', i, 'path']));
-    if (path !== undefined && !routes.add(undefined, path, route)) {
-      problems.add(new ConfigProblem(['paths', i, 'path'], `another route already serves ${entry.path}`));
-    }
-  });
+    written.set(route, `${at[0]}[${at[1]}]`);
+    const path = problems.attempt(() => routePath(route.path, [...at, 'path']));
+    if (path === undefined || (entry.match && !route.match)) return;
+    const twin = routes.add(route.host, path, route, route.match);
+    if (twin === undefined) return;
+    const field = entry.match ? 'match' : route.host === undefined ? 'path' : 'host';
+    const served = route.host === undefined ? route.path : `${route.host}${entry.path ?? ''}`;
+    const conditions = entry.match ? ' with the same match conditions' : '';
+    problems.add(new ConfigProblem([...at, field], `another route, ${written.get(twin)}, already serves ${served}${conditions}: no request could tell them apart`));
+  };
+  config.hosts?.forEach((entry, i) => addRoute(entry, ['hosts', i]));
+  config.paths?.forEach((entry, i) => addRoute(entry, ['paths', i]));
   const entries = [...(config.hosts ?? []), ...(config.paths ?? [])];
   if (config.hash_on !== undefined && !entries.some((entry) => (entry.algorithm ?? config.algorithm) === 'consistent_hash')) {
     problems.add(new ConfigProblem(['hash_on'], 'hash_on is only used by algorithm: consistent_hash, and no route uses it'));

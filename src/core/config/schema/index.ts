@@ -6,6 +6,7 @@ import { globalRuleEntries, ruleEntries } from './rules.ts';
 import { admin } from './admin.ts';
 import { listener } from './listen.ts';
 import { limits, serverTimeouts } from './server.ts';
+import { matchEntries } from './match.ts';
 
 const hostName = v.pipe(
   v.string(),
@@ -22,12 +23,14 @@ const pathPrefix = v.pipe(
 export const hostRoute = v.strictObject({
   host: hostName,
   path: v.optional(pathPrefix),
+  ...matchEntries,
   ...poolEntries,
   ...ruleEntries,
 });
 
 export const pathRoute = v.strictObject({
   path: pathPrefix,
+  ...matchEntries,
   ...poolEntries,
   ...ruleEntries,
 });

@@ -36,6 +36,6 @@ export function compileRouteMatch(match: RouteMatchConfig | undefined, at: reado
 
 function valueTest(test: ValueTestConfig, at: readonly (string | number)[]): ValueTest {
   if (typeof test === 'string') return { equals: test };
-  if ('regex' in test) return { regex: compileRegex(test.regex, '', [...at, 'regex']) };
-  return { present: test.present };
+  if (test.regex !== undefined) return { regex: compileRegex(test.regex, '', [...at, 'regex']) };
+  return { present: test.present === true };
 }

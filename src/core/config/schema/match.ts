@@ -1,6 +1,6 @@
 import * as v from 'valibot';
 import { TOKEN } from '../../httpToken.ts';
-import { headerName, textValue } from './common.ts';
+import { headerName, jsonSchemaRule, textValue } from './common.ts';
 
 const VALUE_TEST_MESSAGE = 'expected a text value, { regex: PATTERN } or { present: true | false }';
 
@@ -8,12 +8,17 @@ const VALUE_TEST_MESSAGE = 'expected a text value, { regex: PATTERN } or { prese
 const valueTest = v.union(
   [
     textValue(VALUE_TEST_MESSAGE),
-    v.strictObject({
-      regex: v.pipe(v.string(), v.description('A JavaScript regular expression the value must contain a match of (case-sensitive; anchor it with `^...$` for the whole value).')),
-    }),
-    v.strictObject({
-      present: v.pipe(v.boolean(), v.description('`true`: the name must be in the request, with any value; `false`: it must not be.')),
-    }),
+    // One object with either key, rather than a union of two, so a typo gets "unknown key" and a suggestion.
+    v.pipe(
+      v.strictObject({
+        regex: v.optional(
+          v.pipe(v.string(), v.description('A JavaScript regular expression the value must contain a match of (case-sensitive; anchor it with `^...$` for the whole value).')),
+        ),
+        present: v.optional(v.pipe(v.boolean(), v.description('`true`: the name must be in the request, with any value; `false`: it must not be.'))),
+      }),
+      v.check((test) => (test.regex === undefined) !== (test.present === undefined), 'write one of regex or present'),
+      jsonSchemaRule({ minProperties: 1, maxProperties: 1 }),
+    ),
   ],
   VALUE_TEST_MESSAGE,
 );

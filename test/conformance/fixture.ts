@@ -56,6 +56,17 @@ export async function startConformanceFixture(runtime: RuntimeName, transport: T
       // Retries off: with them on, up to `max_buffered_body` of a request body is buffered before
       // it is forwarded (to be replayed), which the request-streaming case would see.
       { host: 'streaming.test', servers: [streaming.address], health_check: false, retries: false },
+      // Matches (cases/match.ts): each route's backend names which one served.
+      { host: 'shop.match.test', match: { cookies: { canary: '1' } }, servers: [mango1.address] },
+      { host: 'shop.match.test', servers: [apple.address] },
+      { host: 'api.match.test', path: '/api', match: { methods: ['POST', 'PUT'] }, servers: [mango1.address] },
+      { host: 'api.match.test', path: '/api', match: { headers: { 'X-Version': '2' } }, servers: [mango2.address] },
+      { host: 'api.match.test', path: '/api', match: { headers: { 'User-Agent': { regex: '^curl/' } }, query: { debug: { present: false } } }, servers: [mango1.address] },
+      { host: 'api.match.test', path: '/private', match: { headers: { authorization: { present: true } } }, servers: [mango2.address] },
+      { host: 'api.match.test', path: '/search', match: { query: { lang: 'pt br' } }, servers: [mango2.address] },
+      { host: 'api.match.test', servers: [apple.address] },
+      { host: 'w.match.test', path: '/wild', match: { methods: ['POST'] }, servers: [mango1.address] },
+      { host: '*.match.test', path: '/wild', servers: [mango2.address] },
     ],
     paths: [
       { path: '/mango', servers: [mango1.address, mango2.address] },

@@ -80,6 +80,6 @@ describe('RouteTable with match conditions', () => {
     big.add(undefined, '/', -1);
     expect(big.match(undefined, '/r9999/x', request('GET', { 'x-tenant': '9999' }))).toBe(9999);
     expect(big.match(undefined, '/r9999/x', request('GET', { 'x-tenant': '1' }))).toBe(-1);
-    expect([...big.candidates(undefined, '/r9999/x')].length).toBe(2);
+    expect(big.candidates(undefined, "/r9999/x").length).toBe(2);
   });
 });

@@ -26,11 +26,13 @@ export class PathTable<T> {
     return (node.values ??= []);
   }
 
-  /** The route lists of every prefix that `path` (normalised) falls under, the longest prefix's first. */
-  along(path: string): (readonly T[])[] {
+  /**
+   * The first route, longest prefix first, that `path` (normalised) falls under and `accepts`
+   * takes; the routes of one prefix in their list's order.
+   */
+  find(path: string, accepts: (value: T) => boolean): T | undefined {
     let node = this.#root;
-    const found: (readonly T[])[] = [];
-    if (node.values) found.push(node.values);
+    const lists: T[][] = node.values ? [node.values] : [];
     const end = endOf(path);
     // Each segment is sliced once, so the keys looked up add up to the path's length at most.
     for (let start = 1; end > 1; ) {
@@ -39,11 +41,14 @@ export class PathTable<T> {
       const child = node.children?.get(path.slice(start, stop));
       if (!child) break;
       node = child;
-      if (node.values) found.push(node.values);
+      if (node.values) lists.push(node.values);
       if (stop === end) break;
       start = stop + 1;
     }
-    return found.reverse();
+    for (let i = lists.length - 1; i >= 0; i--) {
+      for (const value of lists[i]) if (accepts(value)) return value;
+    }
+    return undefined;
   }
 }
 

@@ -56,12 +56,10 @@ export class RouteTable<T> {
    * @param request what `match` conditions read; without it, only routes without conditions serve
    */
   match(host: string | undefined, path: string, request?: RequestFacts): T | undefined {
-    const facts = request && this.matchRequest(request);
-    for (const candidate of this.candidates(host, path)) {
-      if (!candidate.match) return candidate.value;
-      if (facts && candidate.match.holds(facts)) return candidate.value;
-    }
-    return undefined;
+    // Made on the first candidate with conditions: a table without any pays nothing for them.
+    let facts: MatchRequest | undefined;
+    const holds = (candidate: Candidate<T>) => !candidate.match || (request !== undefined && candidate.match.holds((facts ??= this.matchRequest(request))));
+    return this.#find(host, path, holds)?.value;
   }
 
   /** The request as `match` conditions read it, keeping only the query and cookie names some route asks for. */
@@ -69,22 +67,29 @@ export class RouteTable<T> {
     return new MatchRequest(request, { query: this.#queryNames, cookies: this.#cookieNames });
   }
 
-  /** Every route a request for `host` and `path` could be served by, in precedence order (lazily: `match` stops at the first that holds). */
-  *candidates(host: string | undefined, path: string): Generator<Candidate<T>> {
+  /** Every route a request for `host` and `path` could be served by, in the order `match` tries them (for `explain`). */
+  candidates(host: string | undefined, path: string): Candidate<T>[] {
+    const all: Candidate<T>[] = [];
+    this.#find(host, path, (candidate) => (all.push(candidate), false));
+    return all;
+  }
+
+  /** The precedence, in one place: the first candidate `accepts` takes, in order. */
+  #find(host: string | undefined, path: string, accepts: (candidate: Candidate<T>) => boolean): Candidate<T> | undefined {
     if (host) {
       const name = normalizeHost(host);
-      const exact = this.#exact.get(name);
-      if (exact) for (const routes of exact.along(path)) yield* routes;
+      const exact = this.#exact.get(name)?.find(path, accepts);
+      if (exact) return exact;
       if (this.#wildcard.size > 0) {
         // Suffixes longer than any wildcard's are not looked up, so a long Host costs one scan.
         const first = name.indexOf('.', Math.max(0, name.length - this.#longestSuffix));
         for (let dot = first; dot !== -1; dot = name.indexOf('.', dot + 1)) {
-          const wildcard = this.#wildcard.get(name.slice(dot));
-          if (wildcard) for (const routes of wildcard.along(path)) yield* routes;
+          const found = this.#wildcard.get(name.slice(dot))?.find(path, accepts);
+          if (found) return found;
         }
       }
     }
-    for (const routes of this.#pathOnly.along(path)) yield* routes;
+    return this.#pathOnly.find(path, accepts);
   }
 
   #tableFor(host: string | undefined): PathTable<Candidate<T>> {

@@ -17,6 +17,7 @@ const SECTIONS = {
   paths: ['Which route serves a request', 'configuration.md#which-route-serves-a-request'],
   host: ['Which route serves a request', 'configuration.md#which-route-serves-a-request'],
   path: ['Which route serves a request', 'configuration.md#which-route-serves-a-request'],
+  match: ['Matching on method, headers, query and cookies', 'configuration.md#matching-on-method-headers-query-and-cookies'],
   servers: ['Servers and weights', 'health-and-balancing.md#servers-and-weights'],
   algorithm: ['Algorithms', 'health-and-balancing.md#algorithms'],
   hash_on: ['Consistent hashing', 'health-and-balancing.md#consistent-hashing'],

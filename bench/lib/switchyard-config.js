@@ -42,6 +42,23 @@ export function manyRoutesConfig(servers, count) {
 export const lastRoutePath = (count) => `/r${count - 1}`;
 
 /**
+ * `count` path routes, half of them with `match` conditions: each path /r0 ... /r{count/2-1} has a
+ * plain route and, written after it but tried first, one for GET with its own `X-Tenant` value.
+ * The last path's conditioned route is requested (matchedRouteRequest), so the lookup evaluates
+ * conditions as well as walking the table.
+ */
+export function manyMatchRoutesConfig(servers, count) {
+  const servers$ = list(servers);
+  const lines = ['paths:'];
+  for (let i = 0; i < count / 2; i += 1) {
+    lines.push(`  - path: /r${i}`, `    servers: ${servers$}`);
+    lines.push(`  - path: /r${i}`, `    match: { methods: [GET], headers: { X-Tenant: "t${i}" } }`, `    servers: ${servers$}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+export const matchedRouteRequest = (count) => ({ path: `/r${count / 2 - 1}`, headers: { 'X-Tenant': `t${count / 2 - 1}` } });
+
+/**
  * Path routes and a path firewall, with limits raised so a 16 KiB request-target gets through
  * (the defaults, nginx's, stop at 8 KiB): the request walks the route table and `path_reject`
  * like any other, and falls through to `/`.

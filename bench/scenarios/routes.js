@@ -1,18 +1,19 @@
-// Scenario `routes`: does the route table scale? Switchyard on Node with 2 path routes and with
-// 10,000 (BENCH_ROUTES), requesting the last route each time so a linear scan would pay in full.
+// Scenario `routes`: does the route table scale? Switchyard on Node with 2 path routes, with
+// 10,000 (BENCH_ROUTES), and with 10,000 of which half carry `match` conditions (a method and a
+// header), requesting the last route each time so a linear scan would pay in full.
 // Also reports start-up time (parse + validate + compile of the big config) and the health-check
 // traffic the backends saw, since 10,000 routes naming the same two servers should not mean
 // 20,000 probes.
 import { startSwitchyard } from '../candidates/switchyard.js';
-import { manyRoutesConfig, lastRoutePath, writeConfig } from '../lib/switchyard-config.js';
+import { manyMatchRoutesConfig, manyRoutesConfig, lastRoutePath, matchedRouteRequest, writeConfig } from '../lib/switchyard-config.js';
 import { startLineup, stopLineup } from '../lib/lineup.js';
 import { measureInRounds } from '../lib/rounds.js';
 import { median } from '../lib/stats.js';
 import { roundRatios } from '../lib/targets.js';
 import { markdownTable, formatInt, formatMs, formatRatio, shorten } from '../lib/table.js';
 
-export const description = 'Switchyard on Node with 2 vs 10,000 path routes, last route requested';
-export const estimateSeconds = ({ seconds, rounds, warmupSeconds }) => 2 * rounds * (seconds + warmupSeconds) + 10;
+export const description = 'Switchyard on Node with 2 vs 10,000 path routes (plain, and half with match conditions), last route requested';
+export const estimateSeconds = ({ seconds, rounds, warmupSeconds }) => 3 * rounds * (seconds + warmupSeconds) + 15;
 
 export async function run({ tmpDir, backends, settings, log }) {
   const many = Math.round(Number(process.env.BENCH_ROUTES) || 10_000);
@@ -27,6 +28,13 @@ export async function run({ tmpDir, backends, settings, log }) {
       count,
       start: () => startSwitchyard({ runtime: 'node', configPath, timeoutMs }),
     };
+  });
+  const matchConfigPath = writeConfig(tmpDir, `routes-${many}-match.yaml`, manyMatchRoutesConfig(backends.servers, many));
+  definitions.push({
+    name: `switchyard-node ${formatInt(many)} routes, half with match`,
+    ...matchedRouteRequest(many),
+    count: many,
+    start: () => startSwitchyard({ runtime: 'node', configPath: matchConfigPath, timeoutMs }),
   });
 
   const healthBefore = await backends.stats();
@@ -59,5 +67,6 @@ export async function run({ tmpDir, backends, settings, log }) {
   // Spawn to first 2xx (lib/lineup.js): includes up to 100 ms of polling, so read it to 0.1 s.
   const startup = lineup.filter((entry) => entry.ok).map((entry) => `${entry.name}: ${formatInt(entry.readyMs)} ms`).join(', ');
   const footnote = `start-up to first 2xx: ${startup || 'n/a'}. Health-check requests seen by the backends: ${probesPerSecond.toFixed(1)}/s over the scenario (both configs running).`;
-  return { table: `${table}\n\n${footnote}`, result: { settings, rows, startupMs: Object.fromEntries(lineup.map((e) => [e.count, e.readyMs ?? null])), healthChecksPerSecond: probesPerSecond } };
+  // Keyed by name: the two 10,000-route configs share a count.
+  return { table: `${table}\n\n${footnote}`, result: { settings, rows, startupMs: Object.fromEntries(lineup.map((e) => [e.name, e.readyMs ?? null])), healthChecksPerSecond: probesPerSecond } };
 }

@@ -3,6 +3,7 @@ import type { Pool } from './pool/Pool.ts';
 import type { Split } from './pool/Split.ts';
 import type { Timeouts, WebWire, Wire } from './Upstream.ts';
 import type { Answer } from './Answer.ts';
+import type { RouteMatch } from './routing/RouteMatch.ts';
 
 /** One request on its way through the balancer: what is known of it before it is forwarded. */
 export interface Exchange {
@@ -67,6 +68,8 @@ export interface Route {
   readonly host: string | undefined;
   /** The path prefix it serves, as written (`/` when none is). */
   readonly path: string;
+  /** The conditions on the request it serves (`match`); undefined when it serves any. */
+  readonly match: RouteMatch | undefined;
   readonly target: RouteTarget;
   /** Every pool the route may send to (one, a split's sides, or none for an own answer); named pools are shared with other routes. */
   readonly pools: readonly Pool[];

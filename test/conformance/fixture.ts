@@ -63,6 +63,17 @@ export async function startConformanceFixture(runtime: RuntimeName, transport: T
       { host: 'sticky-split.pools.test', split: [{ pool: 'pools-mango1', weight: 50 }, { pool: 'pools-mango2', weight: 50 }], sticky: true },
       { host: 'redirect.pools.test', redirect: { to: 'https://new.pools.test${path}${query}', status: 301 } },
       { host: 'respond.pools.test', respond: { status: 503, body: 'Down for maintenance\n', headers: { 'Retry-After': '120' } } },
+      // Matches (cases/match.ts): each route's backend names which one served.
+      { host: 'shop.match.test', match: { cookies: { canary: '1' } }, servers: [mango1.address] },
+      { host: 'shop.match.test', servers: [apple.address] },
+      { host: 'api.match.test', path: '/api', match: { methods: ['POST', 'PUT'] }, servers: [mango1.address] },
+      { host: 'api.match.test', path: '/api', match: { headers: { 'X-Version': '2' } }, servers: [mango2.address] },
+      { host: 'api.match.test', path: '/api', match: { headers: { 'User-Agent': { regex: '^curl/' } }, query: { debug: { present: false } } }, servers: [mango1.address] },
+      { host: 'api.match.test', path: '/private', match: { headers: { authorization: { present: true } } }, servers: [mango2.address] },
+      { host: 'api.match.test', path: '/search', match: { query: { lang: 'pt br' } }, servers: [mango2.address] },
+      { host: 'api.match.test', servers: [apple.address] },
+      { host: 'w.match.test', path: '/wild', match: { methods: ['POST'] }, servers: [mango1.address] },
+      { host: '*.match.test', path: '/wild', servers: [mango2.address] },
     ],
     pools: {
       'pools-mango': { algorithm: 'round_robin', servers: [mango1.address, mango2.address] },

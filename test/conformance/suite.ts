@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect } from 'vitest';
 import { RUNTIME_FACTS, type RuntimeName } from '../helpers/runtimes.ts';
 import { firewallCases } from './cases/firewall.ts';
 import { poolsCases } from './cases/pools.ts';
+import { matchCases } from './cases/match.ts';
 import { requestCases } from './cases/request.ts';
 import { responseCases } from './cases/response.ts';
 import { routingCases } from './cases/routing.ts';
@@ -64,5 +65,6 @@ export function defineConformanceSuite(runtime: RuntimeName, transport: Transpor
     requestCases(fixture);
     responseCases(fixture);
     poolsCases(fixture);
+    matchCases(fixture);
   });
 }

@@ -55,10 +55,13 @@ describe('RouteTable', () => {
     expect(table.match(undefined, '/apple')).toBeUndefined();
   });
 
-  it('refuses the same host and path twice', () => {
+  it('refuses the same host and path twice, naming the route already there', () => {
     const t = new RouteTable<string>();
-    expect(t.add('a.com', '/x/', '1')).toBe(true);
-    expect(t.add('A.com.', '/x', '2')).toBe(false);
+    expect(t.add('a.com', '/x/', '1')).toBeUndefined();
+    expect(t.add('A.com.', '/x', '2')).toBe('1');
+    expect(t.add('*.a.com', '/x', '3')).toBeUndefined();
+    expect(t.add(undefined, '/x', '4')).toBeUndefined();
+    expect(t.add(undefined, '/x/', '5')).toBe('4');
   });
 
   it('finds a route among 10,000 by probing segments, not scanning', () => {

@@ -42,7 +42,19 @@ describe("the balancer's own answers", () => {
       expect(answer.headers.get('content-type')).toBe('text/plain; charset=utf-8');
       expect(answer.headers.get('cache-control')).toBe('no-store');
     }
-    expect(Object.keys(answers).sort()).toEqual(rows.map(([, reason]) => constructorName(reason)).sort());
+    // `redirect` makes the row of a route's redirect statuses, which names no one reason.
+    expect(Object.keys(answers).filter((name) => name !== 'redirect').sort()).toEqual(rows.map(([, reason]) => constructorName(reason)).sort());
+  });
+
+  it("make a route's redirect with each status its row documents, and the location", () => {
+    const page = readFileSync(join(PROJECT_ROOT, 'docs/requests.md'), 'utf8');
+    expect(page).toContain("| `301`, `302`, `307`, `308` | a route's `redirect`");
+    for (const status of [301, 302, 307, 308] as const) {
+      const answer = answers.redirect(status, '/elsewhere');
+      expect(answer.status).toBe(status);
+      expect(answer.headers.get('location')).toBe('/elsewhere');
+      expect(answer.headers.get('cache-control')).toBe('no-store');
+    }
   });
 
   it('say why where the row has several causes, and carry the fields their status asks for', () => {

@@ -66,7 +66,7 @@ describe('loadConfig', () => {
 
   it('refuses two routes for the same host and path, pointing at the second', () => {
     expect(errorsOf('hosts:\n  - host: A.example\n    servers: [localhost:1]\n  - host: a.example.\n    servers: [localhost:2]\n')).toEqual([
-      'lb.yaml:4:11: hosts[1].host: another route already serves a.example.',
+      'lb.yaml:4:11: hosts[1].host: another route, hosts[0], already serves a.example.: no request could tell them apart',
     ]);
   });
 
@@ -109,7 +109,7 @@ describe('compile errors', () => {
       'lb.yaml:7:43: hosts[0].firewall_rules.ip_reject[2]: "300.0.0.1" is not an IPv4 or IPv6 address or CIDR range',
       'lb.yaml:8:27: hosts[0].firewall_rules.user_agent_reject[0]: "(bot" is not a valid regular expression: Invalid regular expression: /(bot/i: Unterminated group',
       'lb.yaml:9:35: hosts[0].header_rules.set.X-Who: unknown variable "${nobody}"; expected one of ${client_address}, ${host}, ${request_id}, ${method}, ${path}, ${scheme}',
-      'lb.yaml:10:11: hosts[1].host: another route already serves a.example',
+      'lb.yaml:10:11: hosts[1].host: another route, hosts[0], already serves a.example: no request could tell them apart',
       'lb.yaml:12:20: hosts[1].upstream_host: "bad host" is not keep, backend, or a host name with an optional port (1-65535)',
       'lb.yaml:15:28: paths[0].servers[1]: "localhost:3" is listed twice',
       'lb.yaml:16:41: paths[0].rewrite_rules.replace.a//b: the segment "a//b" must be plain path segments: no "." or "..", no empty segments, no bad escapes or encoded slashes',

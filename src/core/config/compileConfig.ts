@@ -11,6 +11,7 @@ import type { Config, RouteConfig } from './schema/index.ts';
 import { compilePool, type PoolCompileContext } from './compilePool.ts';
 import { compileTarget, type CompiledTarget, type TargetCompileContext } from './compileTarget.ts';
 import { compileGlobalRules, compileRouteRules } from './compileRouteRules.ts';
+import { compileRouteMatch } from './compileRouteMatch.ts';
 import { warnShadowedFirewalls } from './warnShadowedFirewalls.ts';
 import { checkBackendTlsUse } from './checkBackendTlsUse.ts';
 import { warnUnreachablePathRejects } from './warnUnreachablePathRejects.ts';
@@ -80,6 +81,7 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
       name: host ? (path === '/' ? host : host + path) : path,
       host,
       path,
+      match: compileRouteMatch(entry.match, [...at, 'match'], problems),
       target,
       pools: routePools,
       timeouts: resolveTimeouts(config.timeouts, entry.timeouts),
@@ -88,28 +90,29 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
     };
   };
 
-  config.hosts?.forEach((entry, i) => {
-    const route = compileRoute(entry, ['hosts', i]);
+  // Where each route is written, to name the first of two that no request could tell apart.
+  const written = new Map<Route, string>();
+  const addRoute = (entry: RouteConfig, at: [string, number]) => {
+    const route = compileRoute(entry, at);
     routesInOrder.push(route);
-    const path = problems.attempt(() => routePath(entry.path ?? '/', ['hosts', i, 'path']));
-    if (path !== undefined && !routes.add(entry.host, path, route)) {
-      problems.add(new ConfigProblem(['hosts', i, 'host'], `another route already serves ${entry.host}${entry.path ?? ''}`));
-    }
-  });
-  config.paths?.forEach((entry, i) => {
-    const route = compileRoute(entry, ['paths', i]);
-    routesInOrder.push(route);
-    const path = problems.attempt(() => routePath(entry.path, ['paths', i, 'path']));
-    if (path !== undefined && !routes.add(undefined, path, route)) {
-      problems.add(new ConfigProblem(['paths', i, 'path'], `another route already serves ${entry.path}`));
-    }
-  });
+    written.set(route, `${at[0]}[${at[1]}]`);
+    const path = problems.attempt(() => routePath(route.path, [...at, 'path']));
+    if (path === undefined || (entry.match && !route.match)) return;
+    const twin = routes.add(route.host, path, route, route.match);
+    if (twin === undefined) return;
+    const field = entry.match ? 'match' : route.host === undefined ? 'path' : 'host';
+    const served = route.host === undefined ? route.path : `${route.host}${entry.path ?? ''}`;
+    const conditions = entry.match ? ' with the same match conditions' : '';
+    problems.add(new ConfigProblem([...at, field], `another route, ${written.get(twin)}, already serves ${served}${conditions}: no request could tell them apart`));
+  };
+  config.hosts?.forEach((entry, i) => addRoute(entry, ['hosts', i]));
+  config.paths?.forEach((entry, i) => addRoute(entry, ['paths', i]));
   for (const name of targets.named.keys()) {
     if (!targets.used.has(name)) problems.warn(['pools', name], `no route sends to pool "${name}": name it in a route's pool or split, or remove it`);
   }
   // The pools written out: a route's own (with servers) and the named ones.
-  const written = [...(config.hosts ?? []), ...(config.paths ?? []), ...Object.values(config.pools ?? {})].filter((entry) => entry.servers !== undefined);
-  if (config.hash_on !== undefined && !written.some((entry) => (entry.algorithm ?? config.algorithm) === 'consistent_hash')) {
+  const pooled = [...(config.hosts ?? []), ...(config.paths ?? []), ...Object.values(config.pools ?? {})].filter((entry) => entry.servers !== undefined);
+  if (config.hash_on !== undefined && !pooled.some((entry) => (entry.algorithm ?? config.algorithm) === 'consistent_hash')) {
     problems.add(new ConfigProblem(['hash_on'], 'hash_on is only used by algorithm: consistent_hash, and no route or pool uses it'));
   }
   const clientAddress = compileClientAddress(config, problems);
@@ -122,7 +125,7 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
 }
 
 /** Stands in for a target that did not compile: the problem is recorded, and such a config never serves. */
-const UNSERVED: CompiledTarget = { target: { kind: 'answer', key: 'respond', status: 500, answer: () => answers.internalServerError() }, pools: [] };
+const UNSERVED: CompiledTarget = { target: { kind: 'answer', key: 'respond', status: answers.internalServerError().status, answer: () => answers.internalServerError() }, pools: [] };
 
 /** Each pool written out in the config, where it is written: the named ones, then the routes' own. */
 function poolPlaces(config: Config, routes: readonly Route[], targets: TargetCompileContext) {

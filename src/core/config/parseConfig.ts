@@ -149,7 +149,7 @@ function unknownKeyMessage(key: string, known: string[]): string {
   return guess ? `unknown key "${key}"; did you mean "${guess}"?` : `unknown key "${key}"; expected one of ${known.join(', ')}`;
 }
 
-type SchemaNode = { type?: string; pipe?: SchemaNode[]; wrapped?: SchemaNode; item?: SchemaNode; options?: SchemaNode[]; entries?: Record<string, SchemaNode> };
+type SchemaNode = { type?: string; pipe?: SchemaNode[]; wrapped?: SchemaNode; item?: SchemaNode; options?: SchemaNode[]; entries?: Record<string, SchemaNode>; value?: SchemaNode };
 
 /** The keys the schema allows in the object at `keys`, found by walking the schema itself. */
 function objectKeysAt(keys: unknown[]): string[] {
@@ -158,7 +158,8 @@ function objectKeysAt(keys: unknown[]): string[] {
     nodes = nodes.flatMap(unwrap);
     if (key === undefined) break;
     nodes = nodes.flatMap((node) =>
-      typeof key === 'number' ? (node.item ? [node.item] : []) : node.entries?.[String(key)] ? [node.entries[String(key)]] : [],
+      // A record's every key holds its `value` schema (`match.headers.NAME`).
+      typeof key === 'number' ? (node.item ? [node.item] : []) : node.entries?.[String(key)] ? [node.entries[String(key)]] : node.type === 'record' && node.value ? [node.value] : [],
     );
   }
   return [...new Set(nodes.flatMap((node) => Object.keys(node.entries ?? {})))];

@@ -2,6 +2,7 @@ import { FieldList } from '../http/FieldList.ts';
 import type { HeaderFields } from '../http/HeaderFields.ts';
 import { normalizePath } from '../path/normalizePath.ts';
 import { isValidHost } from '../routing/normalizeHost.ts';
+import type { RequestFacts } from '../routing/MatchRequest.ts';
 import type { Answer } from '../Answer.ts';
 import * as answers from '../answers.ts';
 import type { Exchange, OutgoingRequest, Route } from '../Route.ts';
@@ -33,7 +34,7 @@ export interface HeadLimits {
 
 /** What `admit` needs of a compiled config: its routes, who the client is, and the head limits. */
 export interface AdmitConfig {
-  readonly routes: { match(host: string | undefined, path: string): Route | undefined };
+  readonly routes: { match(host: string | undefined, path: string, request: RequestFacts): Route | undefined };
   /** The client's address from the peer's and the forwarding headers (`trusted_proxies`); the peer's without it. */
   readonly clientAddress?: (peer: string | undefined, headers: HeaderFields) => string | undefined;
   readonly server: HeadLimits;
@@ -94,7 +95,7 @@ export function admit<W extends Wire>(config: AdmitConfig, request: ClientReques
 
   const host = (record.host = request.headers.get('host') ?? undefined);
   if (host !== undefined && !isValidHost(host)) return refused(answers.badRequest('the Host header is not a host'));
-  const route = (record.route = config.routes.match(host, path));
+  const route = (record.route = config.routes.match(host, path, { method: request.method, headers: request.headers, query: target.query }));
   if (!route) return refused(answers.notFound());
   // TRACE echoes the request, credentials included, to whatever script asks (cross-site tracing):
   // refused, as nginx does, unless a route's method_allow names it (RFC 9110 section 9.3.8).

@@ -1,5 +1,6 @@
 interface TreeNode<T> {
-  value?: T;
+  /** The routes of exactly this prefix, in the order the caller keeps them (its precedence). */
+  values?: T[];
   children?: Map<string, TreeNode<T>>;
 }
 
@@ -7,14 +8,14 @@ interface TreeNode<T> {
  * Routes keyed by path prefix, matched on segment boundaries, longest first: `/mango` matches
  * `/mango`, `/mango/` and `/mango/x` but not `/mangos`. A lookup walks the request path's
  * segments once, through a tree of the routes' segments, and stops where no route goes deeper:
- * its cost grows with the path's length at most, whatever the number of routes.
+ * its cost grows with the path's length at most, whatever the number of routes. A prefix holds
+ * a list of routes (those told apart by their `match` conditions), which the caller orders.
  */
 export class PathTable<T> {
   readonly #root: TreeNode<T> = {};
-  #size = 0;
 
-  /** Adds a route; returns false when the prefix is taken already. */
-  add(prefix: string, value: T): boolean {
+  /** The list of routes under exactly `prefix`, created empty if there is none: the caller adds to it in its order. */
+  routesAt(prefix: string): T[] {
     let node = this.#root;
     for (const segment of segmentsOf(prefix)) {
       node.children ??= new Map();
@@ -22,33 +23,32 @@ export class PathTable<T> {
       if (!child) node.children.set(segment, (child = {}));
       node = child;
     }
-    if (node.value !== undefined) return false;
-    node.value = value;
-    this.#size++;
-    return true;
+    return (node.values ??= []);
   }
 
-  get size(): number {
-    return this.#size;
-  }
-
-  /** The route with the longest prefix that `path` (normalised) falls under. */
-  match(path: string): T | undefined {
+  /**
+   * The first route, longest prefix first, that `path` (normalised) falls under and `accepts`
+   * takes; the routes of one prefix in their list's order.
+   */
+  find(path: string, accepts: (value: T) => boolean): T | undefined {
     let node = this.#root;
-    let found = node.value;
+    const lists: T[][] = node.values ? [node.values] : [];
     const end = endOf(path);
-    if (end <= 1) return found;
     // Each segment is sliced once, so the keys looked up add up to the path's length at most.
-    for (let start = 1; ; ) {
+    for (let start = 1; end > 1; ) {
       const slash = path.indexOf('/', start);
       const stop = slash === -1 || slash > end ? end : slash;
       const child = node.children?.get(path.slice(start, stop));
-      if (!child) return found;
+      if (!child) break;
       node = child;
-      if (node.value !== undefined) found = node.value;
-      if (stop === end) return found;
+      if (node.values) lists.push(node.values);
+      if (stop === end) break;
       start = stop + 1;
     }
+    for (let i = lists.length - 1; i >= 0; i--) {
+      for (const value of lists[i]) if (accepts(value)) return value;
+    }
+    return undefined;
   }
 }
 

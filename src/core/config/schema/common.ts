@@ -44,15 +44,20 @@ export const headerName = v.pipe(
  * booleans are taken as text; other numbers must be quoted, since YAML would change their
  * spelling (`1.10` reads as 1.1, `0x10` as 16).
  */
-export const stringMap = v.record(
-  v.string(),
-  v.pipe(
-    v.union([v.string(), v.number(), v.boolean()], 'expected a text value'),
+export const stringMap = v.record(v.string(), textValue());
+
+/**
+ * A text value, where YAML's unquoted whole numbers and booleans are taken as text (`canary: 1`).
+ * @param message the error for a value of another type
+ */
+export function textValue(message = 'expected a text value') {
+  return v.pipe(
+    v.union([v.string(), v.number(), v.boolean()], message),
     v.check((value) => typeof value !== 'number' || (Number.isSafeInteger(value) && value >= 0), (issue) => `${String(issue.input)} would lose its spelling; write it in quotes`),
     jsonSchemaRule({ anyOf: [{ type: 'string' }, { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER }, { type: 'boolean' }] }),
     v.transform(String),
-  ),
-);
+  );
+}
 
 /** A list of names, or a map whose keys are the names (the tutorial writes `remove: { Host: www.mango.com }`). */
 export const nameList = v.union(

@@ -7,6 +7,7 @@ import { globalRuleEntries, ruleEntries } from './rules.ts';
 import { admin } from './admin.ts';
 import { listener } from './listen.ts';
 import { limits, serverTimeouts } from './server.ts';
+import { matchEntries } from './match.ts';
 
 const hostName = v.pipe(
   v.string(),
@@ -24,6 +25,7 @@ export const hostRoute = v.strictObject({
   host: hostName,
   path: v.optional(pathPrefix),
   ...targetEntries,
+  ...matchEntries,
   ...poolEntries,
   ...ruleEntries,
 });
@@ -31,6 +33,7 @@ export const hostRoute = v.strictObject({
 export const pathRoute = v.strictObject({
   path: pathPrefix,
   ...targetEntries,
+  ...matchEntries,
   ...poolEntries,
   ...ruleEntries,
 });

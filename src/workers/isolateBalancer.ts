@@ -7,6 +7,7 @@ import { loadConfig, type LoadedConfig } from '../core/config/loadConfig.ts';
 import { startHealthChecks, type HealthChecks } from '../core/health/startHealthChecks.ts';
 import { fetchUpstream } from '../core/proxy/fetchUpstream.ts';
 import { fetchWebSocket } from '../core/proxy/webSocket.ts';
+import { runtimeEncodedCompression } from '../core/proxy/webCompression.ts';
 import * as answers from '../core/answers.ts';
 import { toResponse } from '../core/toResponse.ts';
 import type { Env } from './workersTypes.ts';
@@ -77,6 +78,8 @@ export function isolateBalancer(env: Env, bundledConfig: string, log: (line: str
         // workerd's fetch performs the upgrade itself and answers 101 with the backend's socket
         // attached (`response.webSocket`); returned as it is, the runtime joins it to the client.
         webSocket: fetchWebSocket(),
+        // workerd encodes a returned body by its Content-Encoding: compressing it here too would encode it twice.
+        compression: runtimeEncodedCompression,
       }),
       health,
       probeIfStale(now) {

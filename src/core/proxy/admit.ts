@@ -12,6 +12,7 @@ import { splitTarget } from './splitTarget.ts';
 import type { WebWire, Wire } from '../Upstream.ts';
 import { RequestRecord } from '../observe/RequestRecord.ts';
 import { requestIdFrom } from '../rules/requestId.ts';
+import { compressAnswer } from '../compress/compressAnswer.ts';
 
 const ABSOLUTE_FORM = /^https?:\/\//i;
 
@@ -144,13 +145,16 @@ export function isAdmitted<W extends Wire>(result: Admitted<W> | Answer): result
 }
 
 /**
- * The second half: the admitted request is forwarded to the route's pool (with retries), and the
- * route's response rules applied to whatever answer comes back.
+ * The second half: the admitted request is forwarded to the route's pool (with retries), the
+ * route's response rules applied to whatever answer comes back, and its body compressed where
+ * the route's `compress` says so.
  */
 export async function forwardAdmitted<W extends Wire>({ exchange, outgoing, record }: Admitted<W>, transport: Transport<W>): Promise<Answer<W['body']>> {
-  const answer = await forward(exchange, outgoing, transport, record);
+  let answer = await forward(exchange, outgoing, transport, record);
   try {
     for (const rewrite of exchange.route.responseRewrites) rewrite(exchange, answer.headers);
+    const { compress } = exchange.route;
+    if (compress) answer = compressAnswer(compress, transport.bodies, exchange, answer).answer;
     // Ours, last, whatever the backend or a rule set: the id the log line carries.
     answer.headers.set('x-request-id', exchange.requestId);
   } catch (error) {

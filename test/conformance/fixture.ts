@@ -56,6 +56,9 @@ export async function startConformanceFixture(runtime: RuntimeName, transport: T
       // Retries off: with them on, up to `max_buffered_body` of a request body is buffered before
       // it is forwarded (to be replayed), which the request-streaming case would see.
       { host: 'streaming.test', servers: [streaming.address], health_check: false, retries: false },
+      // compress (cases/compress.ts): from 1 KiB, brotli preferred; and gzip only.
+      { host: 'on.compress.test', servers: [streaming.address], health_check: false, compress: { min_size: '1KiB' } },
+      { host: 'gzip.compress.test', servers: [streaming.address], health_check: false, compress: { algorithms: ['gzip'] } },
     ],
     paths: [
       { path: '/mango', servers: [mango1.address, mango2.address] },

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect } from 'vitest';
 import { RUNTIME_FACTS, type RuntimeName } from '../helpers/runtimes.ts';
+import { compressCases } from './cases/compress.ts';
 import { firewallCases } from './cases/firewall.ts';
 import { requestCases } from './cases/request.ts';
 import { responseCases } from './cases/response.ts';
@@ -62,5 +63,6 @@ export function defineConformanceSuite(runtime: RuntimeName, transport: Transpor
     firewallCases(fixture);
     requestCases(fixture);
     responseCases(fixture);
+    compressCases(fixture);
   });
 }

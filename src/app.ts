@@ -41,6 +41,12 @@ export interface AppOptions {
    * encodes a body by its Content-Encoding itself (workerd). @default webCompression, `CompressionStream`
    */
   readonly compression?: BodyCompression<WebWire>;
+  /**
+   * The client's Accept-Encoding where the runtime replaced the header with its own (workerd);
+   * empty when the client sent none. It replaces the header for `compress` and the backend alike.
+   * @default the header as it arrived
+   */
+  readonly clientAcceptEncoding?: (c: Context) => string | undefined;
 }
 
 /**
@@ -71,7 +77,7 @@ export function createApp(options: AppOptions): Hono {
       {
         method: request.method,
         target: requestTarget(c) ?? request.url,
-        headers: request.headers,
+        headers: options.clientAcceptEncoding ? withAcceptEncoding(request.headers, options.clientAcceptEncoding(c)) : request.headers,
         scheme: request.url.startsWith('https:') ? 'https' : 'http',
         peer: clientAddress(c),
         body: requestBody(request),
@@ -138,4 +144,13 @@ function requestBody(request: Request): ReadableStream<Uint8Array> | null {
     return null;
   }
   return request.body;
+}
+
+/** The request's headers with the client's own Accept-Encoding (none when it is empty); the same headers when unknown. */
+function withAcceptEncoding(headers: Headers, acceptEncoding: string | undefined): Headers {
+  if (acceptEncoding === undefined || headers.get('accept-encoding') === acceptEncoding) return headers;
+  const copy = new Headers(headers);
+  if (acceptEncoding === '') copy.delete('accept-encoding');
+  else copy.set('accept-encoding', acceptEncoding);
+  return copy;
 }

@@ -80,6 +80,7 @@ export function isolateBalancer(env: Env, bundledConfig: string, log: (line: str
         webSocket: fetchWebSocket(),
         // workerd encodes a returned body by its Content-Encoding: compressing it here too would encode it twice.
         compression: runtimeEncodedCompression,
+        clientAcceptEncoding,
       }),
       health,
       probeIfStale(now) {
@@ -134,4 +135,13 @@ export function configBroken(): Response {
 /** Cloudflare's edge puts the client's address in `CF-Connecting-IP`; wrangler dev does too. */
 function clientAddress(c: Context): string | undefined {
   return c.req.header('cf-connecting-ip') ?? undefined;
+}
+
+/**
+ * The client's own Accept-Encoding: workerd hands the Worker `br, gzip` whatever the client sent
+ * (and then encodes the response for the client itself), keeping the client's value in
+ * `request.cf.clientAcceptEncoding` (empty when it sent none).
+ */
+function clientAcceptEncoding(c: Context): string | undefined {
+  return (c.req.raw as Request & { cf?: { clientAcceptEncoding?: unknown } }).cf?.clientAcceptEncoding as string | undefined;
 }

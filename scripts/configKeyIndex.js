@@ -34,6 +34,7 @@ const SECTIONS = {
   admin: ['The admin listener', 'operations.md#the-admin-listener'],
   listen: ['HTTPS', 'https.md#what-a-tls-listener-does'],
   hsts: ['HTTPS', 'https.md#what-a-tls-listener-does'],
+  compress: ['Compression', 'compression.md'],
   tls: ['TLS to backends', 'health-and-balancing.md#tls-to-backends'],
   protocol: ['HTTP/2 and gRPC to backends', 'health-and-balancing.md#http2-and-grpc-to-backends'],
   header_rules: ['Header rules', 'rules-and-firewall.md#header-rules'],

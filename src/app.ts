@@ -3,7 +3,7 @@ import type { CompiledConfig } from './core/config/compileConfig.ts';
 import { ErrorLog, type LogTimers } from './core/ErrorLog.ts';
 import { admit, forwardAdmitted, isAdmitted } from './core/proxy/admit.ts';
 import { fetchUpstream } from './core/proxy/fetchUpstream.ts';
-import type { Upstream, WebWire } from './core/Upstream.ts';
+import type { BodyCompression, Upstream, WebWire } from './core/Upstream.ts';
 import { webBodies } from './core/proxy/webBodies.ts';
 import { isWebSocketUpgrade } from './core/proxy/webSocket.ts';
 import * as answers from './core/answers.ts';
@@ -36,6 +36,17 @@ export interface AppOptions {
   readonly timers?: LogTimers;
   /** Told of every request once its response body has been sent (the access log). @default none */
   readonly observe?: RequestObserver;
+  /**
+   * How response bodies are compressed (`compress`): `runtimeEncodedCompression` where the runtime
+   * encodes a body by its Content-Encoding itself (workerd). @default webCompression, `CompressionStream`
+   */
+  readonly compression?: BodyCompression<WebWire>;
+  /**
+   * The client's Accept-Encoding where the runtime replaced the header with its own (workerd);
+   * empty when the client sent none. It replaces the header for `compress` and the backend alike.
+   * @default the header as it arrived
+   */
+  readonly clientAcceptEncoding?: (c: Context) => string | undefined;
 }
 
 /**
@@ -51,6 +62,7 @@ export function createApp(options: AppOptions): Hono {
   const requestTarget = options.requestTarget ?? (() => undefined);
   const log = options.log ?? ((line: string) => console.error(line));
   const errorLog = new ErrorLog(log, { now: options.now, timers: options.timers });
+  const bodies = options.compression ? { ...webBodies, compression: options.compression } : webBodies;
 
   const app = new Hono();
 
@@ -65,7 +77,7 @@ export function createApp(options: AppOptions): Hono {
       {
         method: request.method,
         target: requestTarget(c) ?? request.url,
-        headers: request.headers,
+        headers: options.clientAcceptEncoding ? withAcceptEncoding(request.headers, options.clientAcceptEncoding(c)) : request.headers,
         scheme: request.url.startsWith('https:') ? 'https' : 'http',
         peer: clientAddress(c),
         body: requestBody(request),
@@ -81,7 +93,7 @@ export function createApp(options: AppOptions): Hono {
       admitted.outgoing.headers.set('connection', 'upgrade');
       admitted.outgoing.headers.set('upgrade', 'websocket');
     }
-    return answer(record, toResponse(await forwardAdmitted(admitted, { upstream: upgrade ? options.webSocket! : upstream, bodies: webBodies, signal: request.signal, errorLog })));
+    return answer(record, toResponse(await forwardAdmitted(admitted, { upstream: upgrade ? options.webSocket! : upstream, bodies, signal: request.signal, errorLog })));
   });
 
   app.onError((error, c) => {
@@ -132,4 +144,13 @@ function requestBody(request: Request): ReadableStream<Uint8Array> | null {
     return null;
   }
   return request.body;
+}
+
+/** The request's headers with the client's own Accept-Encoding (none when it is empty); the same headers when unknown. */
+function withAcceptEncoding(headers: Headers, acceptEncoding: string | undefined): Headers {
+  if (acceptEncoding === undefined || headers.get('accept-encoding') === acceptEncoding) return headers;
+  const copy = new Headers(headers);
+  if (acceptEncoding === '') copy.delete('accept-encoding');
+  else copy.set('accept-encoding', acceptEncoding);
+  return copy;
 }

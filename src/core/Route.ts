@@ -4,6 +4,7 @@ import type { Split } from './pool/Split.ts';
 import type { Timeouts, WebWire, Wire } from './Upstream.ts';
 import type { Answer } from './Answer.ts';
 import type { RouteMatch } from './routing/RouteMatch.ts';
+import type { CompressSettings } from './compress/CompressSettings.ts';
 
 /** One request on its way through the balancer: what is known of it before it is forwarded. */
 export interface Exchange {
@@ -80,4 +81,6 @@ export interface Route {
   readonly guards: readonly Guard[];
   readonly requestRewrites: readonly RequestRewrite[];
   readonly responseRewrites: readonly ResponseRewrite[];
+  /** `compress`, the route's or the top level's; undefined when off. */
+  readonly compress: CompressSettings | undefined;
 }

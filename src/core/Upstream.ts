@@ -123,4 +123,26 @@ export interface BodyHandling<W extends Wire = WebWire> {
   track(body: W['body'], done: () => void, onError: (error: unknown) => void): W['body'];
   /** Throws an unwanted response body away, so its connection can be reused or closed. */
   discard(body: W['body']): void;
+  /** How the runtime compresses a response body for the client (`compress`). */
+  readonly compression: BodyCompression<W>;
+}
+
+/** A content coding the balancer compresses responses with (RFC 9110 section 8.4.1). */
+export type ContentCoding = 'br' | 'gzip';
+
+/** A runtime's way of compressing response bodies, and what it can and cannot do. */
+export interface BodyCompression<W extends Wire = WebWire> {
+  /** The codings it produces; a runtime without `br` falls back to `gzip`. */
+  readonly codings: ReadonlySet<ContentCoding>;
+  /**
+   * Whether each chunk of a streamed body reaches the client compressed as soon as it arrives (a
+   * flush per chunk). Where it does not, a body of unknown length (server-sent events, a chunked
+   * stream) is left uncompressed rather than held back.
+   */
+  readonly flushesEachChunk: boolean;
+  /**
+   * The body compressed with `coding`, still streaming, with its source's backpressure; a body
+   * that fails or is abandoned fails or abandons its source.
+   */
+  compress(body: W['body'], coding: ContentCoding): W['body'];
 }

@@ -9,6 +9,7 @@ import * as answers from '../core/answers.ts';
 import type { BodyHandling, Wire } from '../core/Upstream.ts';
 import type { RequestRecord } from '../core/observe/RequestRecord.ts';
 import { classifyBodyError } from '../upstream/upstreamErrors.ts';
+import { nodeCompression } from './nodeCompression.ts';
 
 /**
  * Node's wire: bodies are Node streams (the client's IncomingMessage going up, undici's response
@@ -86,6 +87,8 @@ export const nodeBodies: BodyHandling<NodeWire> = {
     body.on('error', () => {});
     body.destroy();
   },
+
+  compression: nodeCompression,
 };
 
 async function* concatWithRest(head: Buffer[], rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {

@@ -7,6 +7,7 @@ import { loadConfig, type LoadedConfig } from '../core/config/loadConfig.ts';
 import { startHealthChecks, type HealthChecks } from '../core/health/startHealthChecks.ts';
 import { fetchUpstream } from '../core/proxy/fetchUpstream.ts';
 import { fetchWebSocket } from '../core/proxy/webSocket.ts';
+import { runtimeEncodedCompression } from '../core/proxy/webCompression.ts';
 import * as answers from '../core/answers.ts';
 import { toResponse } from '../core/toResponse.ts';
 import type { Env } from './workersTypes.ts';
@@ -77,6 +78,9 @@ export function isolateBalancer(env: Env, bundledConfig: string, log: (line: str
         // workerd's fetch performs the upgrade itself and answers 101 with the backend's socket
         // attached (`response.webSocket`); returned as it is, the runtime joins it to the client.
         webSocket: fetchWebSocket(),
+        // workerd encodes a returned body by its Content-Encoding: compressing it here too would encode it twice.
+        compression: runtimeEncodedCompression,
+        clientAcceptEncoding,
       }),
       health,
       probeIfStale(now) {
@@ -131,4 +135,13 @@ export function configBroken(): Response {
 /** Cloudflare's edge puts the client's address in `CF-Connecting-IP`; wrangler dev does too. */
 function clientAddress(c: Context): string | undefined {
   return c.req.header('cf-connecting-ip') ?? undefined;
+}
+
+/**
+ * The client's own Accept-Encoding: workerd hands the Worker `br, gzip` whatever the client sent
+ * (and then encodes the response for the client itself), keeping the client's value in
+ * `request.cf.clientAcceptEncoding` (empty when it sent none).
+ */
+function clientAcceptEncoding(c: Context): string | undefined {
+  return (c.req.raw as Request & { cf?: { clientAcceptEncoding?: unknown } }).cf?.clientAcceptEncoding as string | undefined;
 }

@@ -74,6 +74,9 @@ export async function startConformanceFixture(runtime: RuntimeName, transport: T
       { host: 'api.match.test', servers: [apple.address] },
       { host: 'w.match.test', path: '/wild', match: { methods: ['POST'] }, servers: [mango1.address] },
       { host: '*.match.test', path: '/wild', servers: [mango2.address] },
+      // compress (cases/compress.ts): from 1 KiB, brotli preferred; and gzip only.
+      { host: 'on.compress.test', servers: [streaming.address], health_check: false, compress: { min_size: '1KiB' } },
+      { host: 'gzip.compress.test', servers: [streaming.address], health_check: false, compress: { algorithms: ['gzip'] } },
     ],
     pools: {
       'pools-mango': { algorithm: 'round_robin', servers: [mango1.address, mango2.address] },

@@ -1,5 +1,11 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+
+/** `length` bytes of text that compresses well, the same every time. */
+export function compressibleText(length: number): Buffer {
+  return Buffer.from('switchyard compresses this line of text. '.repeat(Math.ceil(length / 41)).slice(0, length));
+}
 
 /** A loopback backend that shows what only timing shows: streaming and cancellation. */
 export interface StreamingBackend {
@@ -17,6 +23,10 @@ export interface StreamingBackend {
  *   the client gets an answer before it has finished sending only if the balancer streams.
  * - `/hang/ID`: never answers, and records when the connection goes away.
  * - `/reset`: drops the connection without answering.
+ * - `/text/N`: N bytes of text with a Content-Length and a strong ETag (`compress` cases).
+ * - `/png`: 4 KiB announced as image/png.
+ * - `/gzip`: text the backend compressed itself (`Content-Encoding: gzip`).
+ * - `/events`: server-sent events of unknown length: one event, then nothing until the client goes.
  */
 export async function startStreamingBackend(): Promise<StreamingBackend> {
   const abandoned = new Set<string>();
@@ -36,6 +46,17 @@ export async function startStreamingBackend(): Promise<StreamingBackend> {
       return;
     }
     if (path === '/reset') return void req.socket.destroy();
+    const text = /^\/text\/(\d+)$/.exec(path);
+    if (text) {
+      const body = compressibleText(Number(text[1]));
+      return void res.writeHead(200, { 'content-type': 'text/plain; charset=utf-8', 'content-length': body.length, etag: '"t1"' }).end(body);
+    }
+    if (path === '/png') return void res.writeHead(200, { 'content-type': 'image/png', 'content-length': 4096 }).end(compressibleText(4096));
+    if (path === '/gzip') {
+      const body = gzipSync(compressibleText(4096));
+      return void res.writeHead(200, { 'content-type': 'text/plain', 'content-encoding': 'gzip', 'content-length': body.length }).end(body);
+    }
+    if (path === '/events') return void res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' }).write('data: one\n\n');
     if (path === '/healthcheck') return void res.end('OK\n');
     res.writeHead(404).end('no such path\n');
   });

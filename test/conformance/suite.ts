@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect } from 'vitest';
 import { RUNTIME_FACTS, type RuntimeName } from '../helpers/runtimes.ts';
+import { compressCases } from './cases/compress.ts';
 import { firewallCases } from './cases/firewall.ts';
 import { poolsCases } from './cases/pools.ts';
 import { matchCases } from './cases/match.ts';
@@ -66,5 +67,6 @@ export function defineConformanceSuite(runtime: RuntimeName, transport: Transpor
     responseCases(fixture);
     poolsCases(fixture);
     matchCases(fixture);
+    compressCases(fixture);
   });
 }

@@ -59,12 +59,25 @@ export interface RuntimeFacts {
    * none, so they are lost there: gRPC cannot pass through a Worker.
    */
   readonly passesTrailers: boolean;
+  /**
+   * Whether `compress` compresses a body of unknown length (server-sent events, a chunked stream)
+   * with a flush after every chunk. workerd's encoders cannot be flushed (cloudflare/workerd#7390),
+   * so such a body goes uncompressed there rather than held back until it ends.
+   */
+  readonly compressesStreams: boolean;
+  /**
+   * Whether the runtime encodes responses for the client itself, by the client's Accept-Encoding,
+   * whatever the balancer chose: Cloudflare's edge (and wrangler dev) compresses text of any size
+   * and picks the coding among those the client accepts. There, `compress` decides only whether a
+   * response is marked for encoding; the body the client decodes is the same.
+   */
+  readonly encodesForClient: boolean;
 }
 
 export const RUNTIME_FACTS: Record<RuntimeName, RuntimeFacts> = {
-  node: { keepsClientHost: true, compressedBodyVerbatim: true, seesConnectionHeader: true, allRefusedStatus: 503, cancelsUpstreamOnDisconnect: true, queryVerbatim: true, upgradeKeepsHeaders: true, passesTrailers: true },
-  deno: { keepsClientHost: true, compressedBodyVerbatim: true, seesConnectionHeader: true, allRefusedStatus: 503, cancelsUpstreamOnDisconnect: true, queryVerbatim: true, upgradeKeepsHeaders: true, passesTrailers: true },
-  workerd: { keepsClientHost: false, compressedBodyVerbatim: false, seesConnectionHeader: false, allRefusedStatus: 502, cancelsUpstreamOnDisconnect: false, queryVerbatim: false, upgradeKeepsHeaders: true, passesTrailers: false },
+  node: { keepsClientHost: true, compressedBodyVerbatim: true, seesConnectionHeader: true, allRefusedStatus: 503, cancelsUpstreamOnDisconnect: true, queryVerbatim: true, upgradeKeepsHeaders: true, passesTrailers: true, compressesStreams: true, encodesForClient: false },
+  deno: { keepsClientHost: true, compressedBodyVerbatim: true, seesConnectionHeader: true, allRefusedStatus: 503, cancelsUpstreamOnDisconnect: true, queryVerbatim: true, upgradeKeepsHeaders: true, passesTrailers: true, compressesStreams: true, encodesForClient: false },
+  workerd: { keepsClientHost: false, compressedBodyVerbatim: false, seesConnectionHeader: false, allRefusedStatus: 502, cancelsUpstreamOnDisconnect: false, queryVerbatim: false, upgradeKeepsHeaders: true, passesTrailers: false, compressesStreams: false, encodesForClient: true },
 };
 
 /** A balancer running on one runtime. */

@@ -19,6 +19,7 @@ import { serverSettings, type ServerSettings } from './serverSettings.ts';
 import { compileListeners, type ListenerSettings } from './compileListeners.ts';
 import { hstsRewrite } from '../rules/hsts.ts';
 import * as answers from '../answers.ts';
+import { compileCompress } from '../compress/CompressSettings.ts';
 
 /** A config turned into the structures a request only looks up. */
 export interface CompiledConfig {
@@ -87,6 +88,7 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
       timeouts: resolveTimeouts(config.timeouts, entry.timeouts),
       allowsTrace: [config.firewall_rules, entry.firewall_rules].some((rules) => rules?.method_allow?.some((method) => method.toUpperCase() === 'TRACE')),
       ...withHsts(compileRouteRules(entry, at, globalRules, { now: options.now }, problems), entry.hsts ?? config.hsts),
+      compress: compileCompress(entry.compress ?? config.compress),
     };
   };
 

@@ -13,6 +13,7 @@ import { splitTarget } from './splitTarget.ts';
 import type { WebWire, Wire } from '../Upstream.ts';
 import { RequestRecord } from '../observe/RequestRecord.ts';
 import { requestIdFrom } from '../rules/requestId.ts';
+import { compressAnswer } from '../compress/compressAnswer.ts';
 
 const ABSOLUTE_FORM = /^https?:\/\//i;
 
@@ -147,14 +148,17 @@ export function isAdmitted<W extends Wire>(result: Admitted<W> | Answer): result
 /**
  * The second half: the route's own answer (`redirect`, `respond`), or the admitted request
  * forwarded to the route's pool, or the side of its split this request draws (with retries); the
- * route's response rules then apply to whatever answer comes back, the route's own included.
+ * route's response rules then apply to whatever answer comes back, the route's own included, and
+ * its body is compressed where the route's `compress` says so.
  */
 export async function forwardAdmitted<W extends Wire>({ exchange, outgoing, record }: Admitted<W>, transport: Transport<W>): Promise<Answer<W['body']>> {
   // Steps 4-6 of the lifecycle (docs/routing.md) go here, before the route's own answer: the cors
   // preflight, basic_auth and forward_auth, max_request_body.
-  const answer = await answerOrForward(exchange, outgoing, transport, record);
+  let answer = await answerOrForward(exchange, outgoing, transport, record);
   try {
     for (const rewrite of exchange.route.responseRewrites) rewrite(exchange, answer.headers);
+    const { compress } = exchange.route;
+    if (compress) answer = compressAnswer(compress, transport.bodies, exchange, answer).answer;
     // Ours, last, whatever the backend or a rule set: the id the log line carries.
     answer.headers.set('x-request-id', exchange.requestId);
   } catch (error) {

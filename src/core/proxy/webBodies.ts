@@ -1,6 +1,7 @@
 import { trackBody } from './trackBody.ts';
 import { bufferBody } from '../retry/bufferBody.ts';
 import type { BodyHandling, WebWire } from '../Upstream.ts';
+import { webCompression } from './webCompression.ts';
 
 /** Body handling on web streams: Deno and Workers (and Node's WebSocket path). */
 export const webBodies: BodyHandling<WebWire> = {
@@ -20,4 +21,5 @@ export const webBodies: BodyHandling<WebWire> = {
   discard(body) {
     if (!(body instanceof Uint8Array)) body.cancel().catch(() => {});
   },
+  compression: webCompression,
 };

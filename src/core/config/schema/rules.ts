@@ -1,4 +1,5 @@
 import * as v from 'valibot';
+import { compress } from './compress.ts';
 import { duration, headerName, nameList, stringMap } from './common.ts';
 
 const oneOrMany = v.pipe(
@@ -115,6 +116,12 @@ export const ruleEntries = {
       v.string(),
       v.regex(/^\s*max-age=\d+\s*(;\s*(includeSubDomains|preload)\s*)*$/i, (issue) => `${JSON.stringify(issue.input)} is not a Strict-Transport-Security value; write it like "max-age=31536000; includeSubDomains"`),
       v.description('The `Strict-Transport-Security` value sent on HTTPS responses (never on plain HTTP, RFC 6797), such as `max-age=31536000; includeSubDomains`; a route\'s replaces the top level\'s.'),
+    ),
+  ),
+  compress: v.optional(
+    v.pipe(
+      compress,
+      v.description("Compressing responses the backend did not compress (gzip, br): `true`, `false` (off), or `{ types, min_size, algorithms }`; a route's replaces the top level's."),
     ),
   ),
 };

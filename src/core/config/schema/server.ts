@@ -31,7 +31,8 @@ function sizeForEditors(min: number, max: number) {
   return { anyOf: [{ type: 'integer', minimum: min, maximum: max }, { type: 'string', pattern: `^\\s*(?:${numerals.join('|')})\\s*$` }] };
 }
 
-const bounded = (min: number, max: number) =>
+/** A size from `min` to `max` bytes, checked in code and for editors. */
+export const bounded = (min: number, max: number) =>
   v.pipe(
     size,
     v.check((bytes) => bytes >= min && bytes <= max, `expected a size from ${min} bytes to ${max / 1024} KiB`),

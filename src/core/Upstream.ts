@@ -123,4 +123,10 @@ export interface BodyHandling<W extends Wire = WebWire> {
   track(body: W['body'], done: () => void, onError: (error: unknown) => void): W['body'];
   /** Throws an unwanted response body away, so its connection can be reused or closed. */
   discard(body: W['body']): void;
+  /**
+   * Returns the request body made to fail once more than `bytes` of it have passed (`max_request_body`
+   * on a body of unknown length): `exceeded` is called first, then the body errors, which aborts the
+   * upload to the backend. The client's own body is not destroyed, so it can still be answered.
+   */
+  limit(body: W['body'], bytes: number, exceeded: () => void): W['body'];
 }

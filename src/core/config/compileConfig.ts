@@ -15,6 +15,7 @@ import { warnUnreachablePathRejects } from './warnUnreachablePathRejects.ts';
 import { serverSettings, type ServerSettings } from './serverSettings.ts';
 import { compileListeners, type ListenerSettings } from './compileListeners.ts';
 import { hstsRewrite } from '../rules/hsts.ts';
+import { compileGlobalGates, compileRouteGates } from './compileGates.ts';
 
 /** A config turned into the structures a request only looks up. */
 export interface CompiledConfig {
@@ -60,6 +61,7 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
   const routes = new RouteTable<Route>();
   const routesInOrder: Route[] = [];
   const globalRules = compileGlobalRules(config, { now: options.now }, problems);
+  const globalGates = compileGlobalGates(config, problems);
 
   const compileRoute = (entry: HostRouteConfig | PathRouteConfig, at: (string | number)[]): Route => {
     const host = 'host' in entry ? entry.host : undefined;
@@ -72,6 +74,7 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
       timeouts: resolveTimeouts(config.timeouts, entry.timeouts),
       allowsTrace: [config.firewall_rules, entry.firewall_rules].some((rules) => rules?.method_allow?.some((method) => method.toUpperCase() === 'TRACE')),
       ...withHsts(compileRouteRules(entry, at, globalRules, { now: options.now }, problems), entry.hsts ?? config.hsts),
+      gates: compileRouteGates(entry, at, globalGates, problems),
     };
   };
 

@@ -6,6 +6,7 @@ import type { Answer } from '../Answer.ts';
 import * as answers from '../answers.ts';
 import type { Exchange, OutgoingRequest, Route } from '../Route.ts';
 import { forward, type Transport } from './forward.ts';
+import { gateFields, passGates } from './passGates.ts';
 import { addForwardingHeaders } from './forwardingHeaders.ts';
 import { removeHopByHop } from '../http/hopByHop.ts';
 import { splitTarget } from './splitTarget.ts';
@@ -144,13 +145,23 @@ export function isAdmitted<W extends Wire>(result: Admitted<W> | Answer): result
 }
 
 /**
- * The second half: the admitted request is forwarded to the route's pool (with retries), and the
- * route's response rules applied to whatever answer comes back.
+ * The second half: the route's gates (CORS preflight, basic_auth, forward_auth, max_request_body)
+ * asked, the request forwarded to the route's pool (with retries), and the route's response rules
+ * and the gates' fields (CORS) applied to whatever answer comes back.
  */
 export async function forwardAdmitted<W extends Wire>({ exchange, outgoing, record }: Admitted<W>, transport: Transport<W>): Promise<Answer<W['body']>> {
+  if (exchange.route.gates.length > 0) {
+    const context = { subrequest: transport.subrequest ?? transport.upstream, bodies: transport.bodies, signal: transport.signal, errorLog: transport.errorLog };
+    const answer = await passGates(exchange, outgoing, context, record);
+    if (answer) {
+      answer.headers.set('x-request-id', exchange.requestId);
+      return answer;
+    }
+  }
   const answer = await forward(exchange, outgoing, transport, record);
   try {
     for (const rewrite of exchange.route.responseRewrites) rewrite(exchange, answer.headers);
+    gateFields(exchange, answer.headers);
     // Ours, last, whatever the backend or a rule set: the id the log line carries.
     answer.headers.set('x-request-id', exchange.requestId);
   } catch (error) {

@@ -12,6 +12,8 @@ import { RequestRecord, type Attempt } from '../observe/RequestRecord.ts';
 /** How a runtime forwards: its upstream client, its bodies, its word for a client gone, and where failures are told. */
 export interface Transport<W extends Wire = WebWire> {
   readonly upstream: Upstream<W>;
+  /** A plain HTTP client where `upstream` is not one (a WebSocket tunnel): `forward_auth` asks its service with it. @default upstream */
+  readonly subrequest?: Upstream<W>;
   readonly bodies: BodyHandling<W>;
   /** Tells when the client goes away. */
   readonly signal: W['signal'];
@@ -48,6 +50,7 @@ export async function forward<W extends Wire>(exchange: Exchange, outgoing: Outg
     try {
       body = await transport.bodies.readAhead(outgoing.body, retries.maxBufferedBody);
     } catch {
+      if (outgoing.bodyLimit?.exceeded) return bodyTooLarge(outgoing.bodyLimit.bytes, record);
       // The client's upload broke off (or it went away) before the body was read.
       record.error = 'the request body could not be read';
       return answers.badRequest(record.error);
@@ -80,6 +83,8 @@ export async function forward<W extends Wire>(exchange: Exchange, outgoing: Outg
     } catch (caught) {
       backend.inFlight--;
       const error = upstreamErrorOf(caught);
+      // The upload was cut off at max_request_body: the client's doing, not the backend's.
+      if (outgoing.bodyLimit?.exceeded) return bodyTooLarge(outgoing.bodyLimit.bytes, record);
       // A client that went away is not the backend's fault, and wants no retry (nor a log line:
       // nobody is there to be answered).
       if (transport.signal.aborted) {
@@ -106,6 +111,12 @@ export async function forward<W extends Wire>(exchange: Exchange, outgoing: Outg
   if (everyFailureWasConnect && !pool.hasCandidates(tried)) return failed(unavailable(), `no backend could be connected to: ${cause}`);
   if (lastError.failure === 'timeout') return failed(answers.gatewayTimeout(), cause);
   return failed(answers.badGateway(), cause);
+}
+
+function bodyTooLarge(bytes: number, record: RequestRecord): Answer {
+  record.refusedBy = 'max_request_body';
+  record.error = `max_request_body: the body went past ${bytes} bytes as it streamed`;
+  return answers.contentTooLarge(record.error);
 }
 
 function noneUp(count: number): string {

@@ -20,4 +20,23 @@ export const webBodies: BodyHandling<WebWire> = {
   discard(body) {
     if (!(body instanceof Uint8Array)) body.cancel().catch(() => {});
   },
+  limit(body, bytes, exceeded) {
+    if (body instanceof Uint8Array) {
+      if (body.byteLength <= bytes) return body;
+      exceeded();
+      return new ReadableStream({ start: (controller) => controller.error(new Error(`the request body went past ${bytes} bytes`)) });
+    }
+    let seen = 0;
+    return body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          seen += chunk.byteLength;
+          if (seen <= bytes) return controller.enqueue(chunk);
+          exceeded();
+          // Erroring the stream cancels the client's body too, and fails the upload to the backend.
+          controller.error(new Error(`the request body went past ${bytes} bytes`));
+        },
+      }),
+    );
+  },
 };

@@ -6,6 +6,7 @@ import { globalRuleEntries, ruleEntries } from './rules.ts';
 import { admin } from './admin.ts';
 import { listener } from './listen.ts';
 import { limits, serverTimeouts } from './server.ts';
+import { gateEntries } from './gates.ts';
 
 const hostName = v.pipe(
   v.string(),
@@ -24,12 +25,14 @@ export const hostRoute = v.strictObject({
   path: v.optional(pathPrefix),
   ...poolEntries,
   ...ruleEntries,
+  ...gateEntries,
 });
 
 export const pathRoute = v.strictObject({
   path: pathPrefix,
   ...poolEntries,
   ...ruleEntries,
+  ...gateEntries,
 });
 
 /** The whole config file. */
@@ -40,6 +43,7 @@ export const configSchema = v.pipe(
     paths: v.optional(v.pipe(v.array(pathRoute), v.description('Routes chosen by path prefix alone, tried when no `hosts` route matches.'))),
     ...poolDefaultEntries,
     ...ruleEntries,
+    ...gateEntries,
     ...globalRuleEntries,
     timeouts: v.optional(v.pipe(serverTimeouts, v.description(TIMEOUTS_DESCRIPTION))),
     limits: v.optional(v.pipe(limits, v.description('How much of a request head the balancer reads before it refuses the request.'))),

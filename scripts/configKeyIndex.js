@@ -44,6 +44,10 @@ const SECTIONS = {
   rate_limit: ['Rate limiting', 'rules-and-firewall.md#rate-limiting-rate_limit'],
   trusted_proxies: ['Trusted proxies', 'rules-and-firewall.md#trusted-proxies-top-level-only'],
   forwarded_header: ['Trusted proxies', 'rules-and-firewall.md#trusted-proxies-top-level-only'],
+  cors: ['CORS', 'edge-middleware.md#cors'],
+  basic_auth: ['Basic authentication', 'edge-middleware.md#basic_auth'],
+  forward_auth: ['Forward authentication', 'edge-middleware.md#forward_auth'],
+  max_request_body: ['Request body size', 'edge-middleware.md#max_request_body'],
 };
 
 /**

@@ -71,7 +71,7 @@ export type GateAnswer<W extends Wire = Wire> = Answer<W['body']> & { readonly c
  * (its preflight), `basic_auth`, `forward_auth`, `max_request_body` (docs/edge-middleware.md).
  */
 export interface Gate {
-  /** The config key it comes from; the access log's `refused_by` when it answers. */
+  /** The config key it comes from; `RequestRecord.refusedBy` when it refuses. */
   readonly name: 'cors' | 'basic_auth' | 'forward_auth' | 'max_request_body';
   /**
    * Answers the request itself (a preflight, 401, 413, the auth service's refusal), or lets it

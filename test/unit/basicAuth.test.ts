@@ -1,3 +1,4 @@
+import { randomBytes, scryptSync } from 'node:crypto';
 import bcrypt from 'bcryptjs';
 import { describe, expect, it } from 'vitest';
 import { ErrorLog } from '../../src/core/ErrorLog.ts';
@@ -5,7 +6,7 @@ import { FieldList } from '../../src/core/http/FieldList.ts';
 import type { Exchange, GateContext, OutgoingRequest } from '../../src/core/Route.ts';
 import { basicAuthGate } from '../../src/core/gates/basicAuth.ts';
 import { PasswordChecks } from '../../src/core/gates/PasswordChecks.ts';
-import { hashPasswordScrypt, parsePasswordHash, verifyPassword, type PasswordHash } from '../../src/core/gates/passwordHash.ts';
+import { parsePasswordHash, verifyPassword, type PasswordHash } from '../../src/core/gates/passwordHash.ts';
 import type { WebWire } from '../../src/core/Upstream.ts';
 import { webBodies } from '../../src/core/proxy/webBodies.ts';
 
@@ -31,15 +32,18 @@ describe('password hashes', () => {
     }
   });
 
-  it('verifies the scrypt hashes hash-password writes, in the PHC format', async () => {
-    const text = await hashPasswordScrypt('secret', 10);
-    expect(text).toMatch(/^\$scrypt\$ln=10,r=8,p=1\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$/);
+  it("verifies scrypt hashes in the PHC format, as docs/edge-middleware.md's one-line node:crypto command makes them", async () => {
+    // The docs' command, with a smaller N to keep the test quick.
+    const salt = randomBytes(16);
+    const key = scryptSync('secret', salt, 32, { N: 2 ** 10, r: 8, p: 1, maxmem: 64 * 2 ** 20 });
+    const b64 = (bytes: Buffer) => bytes.toString('base64').replace(/=+$/, '');
+    const text = `$scrypt$ln=10,r=8,p=1$${b64(salt)}$${b64(key)}`;
     expect(await verifyPassword('secret', hashOf(text))).toBe(true);
     expect(await verifyPassword('secret!', hashOf(text))).toBe(false);
   });
 
   it('refuses plain passwords, other schemes and costs that would busy the balancer, naming the fix', () => {
-    expect(parsePasswordHash('correct horse')).toMatch(/^this is not a bcrypt or scrypt hash, and plain passwords are refused; make one with `htpasswd -nbB/);
+    expect(parsePasswordHash('correct horse')).toMatch(/^this is not a bcrypt or scrypt hash, and plain passwords are refused; make one with `htpasswd -nbB USER PASSWORD` \(bcrypt\), or as docs\/edge-middleware.md shows$/);
     expect(parsePasswordHash('$apr1$abc$def')).toMatch(/^MD5-crypt hash cannot be used/);
     expect(parsePasswordHash(bcrypt.hashSync('x', 4).replace('$04$', '$13$'))).toMatch(/^a bcrypt cost of 13 is outside 4-12/);
     expect(parsePasswordHash('$scrypt$ln=20,r=8,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5a2V5')).toMatch(/out of bounds/);

@@ -37,7 +37,7 @@ describe('webBodies.readAhead', () => {
 });
 
 describe('webBodies.limit', () => {
-  const read = async (body: ReadableStream<Uint8Array> | Uint8Array) => new Response(body).text();
+  const read = async (body: ReadableStream<Uint8Array> | Uint8Array) => new Response(body as BodyInit).text();
 
   it('passes a body within the limit unchanged, and says nothing', async () => {
     let exceeded = false;

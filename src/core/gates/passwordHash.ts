@@ -31,7 +31,7 @@ const OTHER_SCHEMES: readonly [RegExp, string][] = [
   [/^\$scrypt\$/, 'a malformed scrypt'],
 ];
 
-const HOW_TO_HASH = 'make one with `htpasswd -nbB USER PASSWORD` (bcrypt) or `npx switchyard hash-password` (docs/edge-middleware.md)';
+const HOW_TO_HASH = 'make one with `htpasswd -nbB USER PASSWORD` (bcrypt), or as docs/edge-middleware.md shows';
 
 /**
  * Why a config's password hash cannot be used, or undefined when it can. Never quotes the value:
@@ -89,15 +89,4 @@ function decodeBase64(text: string): Uint8Array | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** A scrypt hash in the format `basic_auth` reads, with 16 random bytes of salt (`switchyard hash-password --scrypt`). */
-export async function hashPasswordScrypt(password: string, log2N = 15, r = 8, p = 1): Promise<string> {
-  const salt = crypto.getRandomValues(new Uint8Array(16));
-  const key = await scryptAsync(password, salt, { N: 2 ** log2N, r, p, dkLen: 32 });
-  return `$scrypt$ln=${log2N},r=${r},p=${p}$${encodeBase64(salt)}$${encodeBase64(key)}`;
-}
-
-function encodeBase64(bytes: Uint8Array): string {
-  return btoa(String.fromCharCode(...bytes)).replace(/=+$/, '');
 }

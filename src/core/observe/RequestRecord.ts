@@ -1,7 +1,7 @@
 import type { Backend } from '../pool/Backend.ts';
 import type { Route } from '../Route.ts';
 
-/** Why the balancer refused a request its route's guards or gates looked at (the access log's `refused_by`; the metrics count the first two). */
+/** Why the balancer refused a request its route's guards or gates looked at (the metrics count the first two; the access log's `error` names the others). */
 export type Refusal = 'firewall' | 'rate_limit' | 'cors' | 'basic_auth' | 'forward_auth' | 'max_request_body';
 
 /** One try of a backend: who, and the status it answered (undefined until and unless it does). */

@@ -60,7 +60,7 @@ export const basicAuth = offOr(
         passwordHash,
       ),
       v.check((users) => Object.keys(users).length > 0, 'list at least one user'),
-      v.description('Each user name with its password hash: bcrypt (`$2y$...`, as `htpasswd -nbB` writes) or scrypt (`$scrypt$ln=..,r=..,p=..$salt$hash`, as `npx switchyard hash-password` writes); never a plain password.'),
+      v.description('Each user name with its password hash: bcrypt (`$2y$...`, as `htpasswd -nbB` writes) or scrypt (`$scrypt$ln=..,r=..,p=..$salt$hash`, docs/edge-middleware.md shows how to make one); never a plain password.'),
     ),
     forward_authorization: v.optional(
       v.pipe(v.boolean(), v.description('Whether the client\'s `Authorization` header goes on to the backend (default false: removed once checked).')),

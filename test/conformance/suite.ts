@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect } from 'vitest';
 import { RUNTIME_FACTS, type RuntimeName } from '../helpers/runtimes.ts';
 import { firewallCases } from './cases/firewall.ts';
+import { gatesCases } from './cases/gates.ts';
 import { requestCases } from './cases/request.ts';
 import { responseCases } from './cases/response.ts';
 import { routingCases } from './cases/routing.ts';
@@ -62,5 +63,6 @@ export function defineConformanceSuite(runtime: RuntimeName, transport: Transpor
     firewallCases(fixture);
     requestCases(fixture);
     responseCases(fixture);
+    gatesCases(fixture);
   });
 }

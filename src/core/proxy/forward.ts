@@ -103,6 +103,13 @@ export async function forward<W extends Wire>(exchange: Exchange, outgoing: Outg
       continue;
     }
     tryRecord.status = response.status;
+    // workerd's fetch ends an upload whose body stream failed as if complete: the backend's answer
+    // is to a cut-off body, and the client is told why instead.
+    if (outgoing.bodyLimit?.exceeded) {
+      backend.inFlight--;
+      if (response.body !== null) transport.bodies.discard(response.body);
+      return bodyTooLarge(outgoing.bodyLimit.bytes, record);
+    }
     // Outside the try: a fault in turning the answer into the client's is ours, not the backend's.
     return respond(exchange, backend, outgoing, transport, response);
   }

@@ -26,17 +26,23 @@ export const webBodies: BodyHandling<WebWire> = {
       exceeded();
       return new ReadableStream({ start: (controller) => controller.error(new Error(`the request body went past ${bytes} bytes`)) });
     }
+    // A plain pull stream rather than pipeThrough, which a runtime may shortcut between its own streams.
+    const reader = body.getReader();
     let seen = 0;
-    return body.pipeThrough(
-      new TransformStream<Uint8Array, Uint8Array>({
-        transform(chunk, controller) {
-          seen += chunk.byteLength;
-          if (seen <= bytes) return controller.enqueue(chunk);
+    return new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          const { done, value } = await reader.read();
+          if (done) return controller.close();
+          seen += value.byteLength;
+          if (seen <= bytes) return controller.enqueue(value);
           exceeded();
-          // Erroring the stream cancels the client's body too, and fails the upload to the backend.
+          reader.cancel().catch(() => {});
           controller.error(new Error(`the request body went past ${bytes} bytes`));
         },
-      }),
+        cancel: (reason) => reader.cancel(reason),
+      },
+      { highWaterMark: 0 },
     );
   },
 };

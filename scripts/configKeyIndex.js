@@ -52,6 +52,10 @@ const SECTIONS = {
   split: ['Traffic splitting', 'routing.md#traffic-splitting'],
   redirect: ['Redirects and fixed answers', 'routing.md#redirects-and-fixed-answers'],
   respond: ['Redirects and fixed answers', 'routing.md#redirects-and-fixed-answers'],
+  cors: ['CORS', 'edge-middleware.md#cors'],
+  basic_auth: ['Basic authentication', 'edge-middleware.md#basic_auth'],
+  forward_auth: ['Forward authentication', 'edge-middleware.md#forward_auth'],
+  max_request_body: ['Request body size', 'edge-middleware.md#max_request_body'],
 };
 
 /**

@@ -93,7 +93,8 @@ export function createApp(options: AppOptions): Hono {
       admitted.outgoing.headers.set('connection', 'upgrade');
       admitted.outgoing.headers.set('upgrade', 'websocket');
     }
-    return answer(record, toResponse(await forwardAdmitted(admitted, { upstream: upgrade ? options.webSocket! : upstream, bodies, signal: request.signal, errorLog })));
+    const transport = { upstream: upgrade ? options.webSocket! : upstream, subrequest: upstream, bodies, signal: request.signal, errorLog };
+    return answer(record, toResponse(await forwardAdmitted(admitted, transport)));
   });
 
   app.onError((error, c) => {

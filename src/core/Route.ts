@@ -1,8 +1,9 @@
 import type { HeaderFields } from './http/HeaderFields.ts';
 import type { Pool } from './pool/Pool.ts';
 import type { Split } from './pool/Split.ts';
-import type { Timeouts, WebWire, Wire } from './Upstream.ts';
+import type { BodyHandling, Timeouts, Upstream, WebWire, Wire } from './Upstream.ts';
 import type { Answer } from './Answer.ts';
+import type { ErrorLog } from './ErrorLog.ts';
 import type { RouteMatch } from './routing/RouteMatch.ts';
 import type { CompressSettings } from './compress/CompressSettings.ts';
 
@@ -34,7 +35,16 @@ export interface OutgoingRequest<W extends Wire = WebWire> {
   /** Raw query string including its `?`, or `''`. */
   query: string;
   readonly headers: HeaderFields;
-  readonly body: W['body'] | null;
+  /** Replaced where a gate watches it (`max_request_body` counts it as it streams). */
+  body: W['body'] | null;
+  /** Set by `max_request_body`: once `exceeded`, a failed upload is the client's doing, answered 413. */
+  bodyLimit?: BodyLimit;
+}
+
+/** A request body's bound in bytes, and whether the body went past it while it streamed. */
+export interface BodyLimit {
+  readonly bytes: number;
+  exceeded: boolean;
 }
 
 /** Decides before forwarding: returns an answer to refuse the request (403, 429), or undefined to let it pass. */
@@ -61,6 +71,35 @@ export type RouteTarget =
       readonly answer: (exchange: Exchange) => Answer;
     };
 
+/** What a gate may use of the runtime: a plain HTTP client, the wire's bodies, the client's departure. */
+export interface GateContext<W extends Wire = Wire> {
+  /** Sends a plain HTTP request (never a WebSocket tunnel): `forward_auth` asks its service with it. */
+  readonly subrequest: Upstream<W>;
+  readonly bodies: BodyHandling<W>;
+  readonly signal: W['signal'];
+  /** Told why, for every 5xx a gate answers itself (the auth service down, too many password checks). */
+  readonly errorLog: ErrorLog;
+}
+
+/** What a gate refuses with: the answer, and the reason the access log gives (`basic_auth: wrong password for alice`). */
+export type GateAnswer<W extends Wire = Wire> = Answer<W['body']> & { readonly cause?: string };
+
+/**
+ * An edge middleware, run after the guards and before the forward, in the route's order: `cors`
+ * (its preflight), `basic_auth`, `forward_auth`, `max_request_body` (docs/edge-middleware.md).
+ */
+export interface Gate {
+  /** The config key it comes from; `RequestRecord.refusedBy` when it refuses. */
+  readonly name: 'cors' | 'basic_auth' | 'forward_auth' | 'max_request_body';
+  /**
+   * Answers the request itself (a preflight, 401, 413, the auth service's refusal), or lets it
+   * through, possibly changed (headers copied from the auth service, the body watched).
+   */
+  pass<W extends Wire>(exchange: Exchange, outgoing: OutgoingRequest<W>, context: GateContext<W>): GateAnswer<W> | undefined | Promise<GateAnswer<W> | undefined>;
+  /** Fields it adds to whatever answer the request gets past it (a backend's, or a later gate's refusal): CORS's. */
+  respond?(exchange: Exchange, headers: HeaderFields): void;
+}
+
 /** A compiled route: where matching requests go and what happens to them on the way. */
 export interface Route {
   /** How logs and error bodies name the route, such as `www.mango.com` or `/mango`. */
@@ -83,4 +122,6 @@ export interface Route {
   readonly responseRewrites: readonly ResponseRewrite[];
   /** `compress`, the route's or the top level's; undefined when off. */
   readonly compress: CompressSettings | undefined;
+  /** Run in order after the guards, each awaited; the first answer wins. */
+  readonly gates: readonly Gate[];
 }

@@ -125,6 +125,12 @@ export interface BodyHandling<W extends Wire = WebWire> {
   discard(body: W['body']): void;
   /** How the runtime compresses a response body for the client (`compress`). */
   readonly compression: BodyCompression<W>;
+  /**
+   * Returns the request body made to fail once more than `bytes` of it have passed (`max_request_body`
+   * on a body of unknown length): `exceeded` is called first, then the body errors, which aborts the
+   * upload to the backend. The client's own body is not destroyed, so it can still be answered.
+   */
+  limit(body: W['body'], bytes: number, exceeded: () => void): W['body'];
 }
 
 /** A content coding the balancer compresses responses with (RFC 9110 section 8.4.1). */

@@ -40,10 +40,24 @@ export const permanentRedirect = (location: string) => redirect(308, location);
 export const badRequest = (why: string) => plain(400, `Bad Request: ${why}`);
 
 /**
+ * 401: `basic_auth` wants credentials, or the ones sent are wrong (RFC 7235 section 3.1, RFC 7617).
+ * @param realm sent in `WWW-Authenticate`, which browsers show in their prompt
+ * @param cause for the access log only
+ */
+export function unauthorized(realm: string, cause: string): OwnAnswer {
+  const answer = plain(401, 'Unauthorized', cause);
+  answer.headers.set('www-authenticate', `Basic realm="${realm}", charset="UTF-8"`);
+  return answer;
+}
+
+/**
  * 403: a firewall rule refuses the request (RFC 9110 section 15.5.4).
  * @param rule which one, for the access log only: the client is not told what to get round
  */
 export const forbidden = (rule?: string) => plain(403, 'Forbidden', rule && `firewall: ${rule}`);
+
+/** 403: a CORS preflight from an origin `cors` does not allow: sent without any `Access-Control-Allow-*`, so the browser blocks the request. */
+export const originForbidden = (cause: string) => plain(403, 'Forbidden: cross-origin requests from this origin are not allowed', cause);
 
 /** 404: no route matches. */
 export const notFound = () => plain(404, 'Not Found');
@@ -57,6 +71,13 @@ export function methodNotAllowed(): OwnAnswer {
 
 /** 408: the request head or body did not arrive in time. */
 export const requestTimeout = () => plain(408, 'Request Timeout');
+
+/** 413: the request body is larger than `max_request_body` (RFC 9110 section 15.5.14); the connection is closed, its unread rest not worth reading. */
+export function contentTooLarge(cause: string): OwnAnswer {
+  const answer = plain(413, 'Content Too Large', cause);
+  answer.headers.set('connection', 'close');
+  return answer;
+}
 
 /** 414: the request-target is longer than `limits.max_request_target` (RFC 9110 section 15.5.15). */
 export const uriTooLong = () => plain(414, 'URI Too Long');
@@ -88,3 +109,13 @@ export const serviceUnavailable = (routeName: string) => plain(503, `Service Una
 
 /** 504: the backend did not answer in time. */
 export const gatewayTimeout = () => plain(504, 'Gateway Timeout');
+
+/** 503: an edge middleware cannot decide now (the auth service cannot be reached, too many password checks at once); `why` is the client's to read. */
+export function gateUnavailable(why: string, cause: string, retryAfterSeconds?: number): OwnAnswer {
+  const answer = plain(503, `Service Unavailable: ${why}`, cause);
+  if (retryAfterSeconds !== undefined) answer.headers.set('retry-after', String(retryAfterSeconds));
+  return answer;
+}
+
+/** 504: the auth service (`forward_auth`) did not answer in time. */
+export const gateTimeout = (cause: string) => plain(504, 'Gateway Timeout: the auth service did not answer in time', cause);

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import type { Http2ServerResponse } from 'node:http2';
-import { pipeline, Readable, type Duplex } from 'node:stream';
+import { pipeline, Readable, Transform, type Duplex } from 'node:stream';
 import { FieldList } from '../core/http/FieldList.ts';
 import type { HeaderFields } from '../core/http/HeaderFields.ts';
 import type { Answer } from '../core/Answer.ts';
@@ -89,7 +89,37 @@ export const nodeBodies: BodyHandling<NodeWire> = {
   },
 
   compression: nodeCompression,
+  limit(body, bytes, exceeded) {
+    if (!(body instanceof Readable)) {
+      if (body.length <= bytes) return body;
+      exceeded();
+      return new Readable({ read() { this.destroy(new BodyOverLimit(bytes)); } });
+    }
+    let seen = 0;
+    const counted = new Transform({
+      transform(chunk: Buffer, _encoding, callback) {
+        seen += chunk.length;
+        if (seen <= bytes) return callback(null, chunk);
+        exceeded();
+        // The client's stream is left whole, its connection able to carry the 413; what it still
+        // sends is read and dropped until the answer closes the connection.
+        body.unpipe(counted);
+        body.resume();
+        callback(new BodyOverLimit(bytes));
+      },
+    });
+    body.once('error', (error) => counted.destroy(error));
+    return body.pipe(counted);
+  },
 };
+
+/** Why a request body stopped: it went past `max_request_body`. */
+class BodyOverLimit extends Error {
+  override name = 'BodyOverLimit';
+  constructor(bytes: number) {
+    super(`the request body went past ${bytes} bytes`);
+  }
+}
 
 async function* concatWithRest(head: Buffer[], rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
   yield* head;

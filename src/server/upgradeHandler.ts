@@ -67,7 +67,9 @@ export function upgradeHandler(server: Server, options: HandlerOptions): (incomi
       // The one upgrade a balancer joins end to end: the hop-by-hop pair goes on to the backend.
       admitted.outgoing.headers.set('connection', 'upgrade');
       admitted.outgoing.headers.set('upgrade', 'websocket');
-      forwardAdmitted(admitted, { upstream: tunnelUpstream, bodies: nodeBodies, signal: new ClientSignal(socket), errorLog: options.errorLog }).then(
+      // The tunnel is the upstream; forward_auth's subrequest is plain HTTP.
+      const transport = { upstream: tunnelUpstream, subrequest: options.upstream, bodies: nodeBodies, signal: new ClientSignal(socket), errorLog: options.errorLog };
+      forwardAdmitted(admitted, transport).then(
         // A response still on its way for a request pipelined before this one goes out first.
         (answer) => afterPendingResponse(socket).then(() => join(socket, head, answer, answered)),
         (error) => fail(socket, admitted.exchange, error, options.errorLog, answered),

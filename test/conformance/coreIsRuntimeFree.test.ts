@@ -27,9 +27,10 @@ const FORBIDDEN: readonly [RegExp, string][] = [
 
 /**
  * Packages the core may import: they use Web-standard APIs only and run on every runtime. scslre
- * (and refa, regexpp under it) is plain JavaScript: the config's ReDoS check.
+ * (and refa, regexpp under it) is plain JavaScript: the config's ReDoS check. bcryptjs and
+ * @noble/hashes are plain JavaScript too: basic_auth's password hashes.
  */
-const ALLOWED_PACKAGES = [/^valibot$/, /^yaml$/, /^hono(\/.*)?$/, /^scslre$/, /^@eslint-community\/regexpp$/, /^regexp-ast-analysis$/];
+const ALLOWED_PACKAGES = [/^valibot$/, /^yaml$/, /^hono(\/.*)?$/, /^scslre$/, /^@eslint-community\/regexpp$/, /^regexp-ast-analysis$/, /^bcryptjs$/, /^@noble\/hashes\/[a-z0-9]+\.js$/];
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {

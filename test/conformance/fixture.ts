@@ -19,6 +19,9 @@ export interface ConformanceFixture {
   readonly streaming: StreamingBackend;
 }
 
+/** bcrypt (cost 4, quick to check) of `wonderland`, alice's password on auth.gates.test. */
+const ALICE_HASH = '$2y$04$.V.Nz6T9oiTGwpxzHX8SwuroyjuyguCjs5RQ6quBDQSjNEkADfQba';
+
 /** The names the mango backends answer with, in order. */
 export const MANGO_NAMES = ['mango1', 'mango2'];
 
@@ -77,6 +80,13 @@ export async function startConformanceFixture(runtime: RuntimeName, transport: T
       // compress (cases/compress.ts): from 1 KiB, brotli preferred; and gzip only.
       { host: 'on.compress.test', servers: [streaming.address], health_check: false, compress: { min_size: '1KiB' } },
       { host: 'gzip.compress.test', servers: [streaming.address], health_check: false, compress: { algorithms: ['gzip'] } },
+      // The edge middleware (cases/gates.ts); apple doubles as the forward_auth service.
+      { host: 'cors.gates.test', cors: { origins: ['https://app.gates.test'], credentials: true }, servers: [apple.address] },
+      { host: 'auth.gates.test', basic_auth: { realm: 'gates', users: { alice: ALICE_HASH }, user_header: 'X-User' }, servers: [apple.address] },
+      { host: 'forward.gates.test', forward_auth: { url: `http://${apple.address}/status/204`, response_headers: ['X-Served-By'] }, servers: [mango1.address] },
+      { host: 'denied.gates.test', forward_auth: { url: `http://${apple.address}/status/401` }, servers: [mango1.address] },
+      { host: 'authdown.gates.test', forward_auth: { url: `http://127.0.0.1:${deadPort}/` }, servers: [apple.address] },
+      { host: 'body.gates.test', max_request_body: 1000, servers: [apple.address] },
     ],
     pools: {
       'pools-mango': { algorithm: 'round_robin', servers: [mango1.address, mango2.address] },

@@ -4,6 +4,7 @@ import { compressCases } from './cases/compress.ts';
 import { firewallCases } from './cases/firewall.ts';
 import { poolsCases } from './cases/pools.ts';
 import { matchCases } from './cases/match.ts';
+import { gatesCases } from './cases/gates.ts';
 import { requestCases } from './cases/request.ts';
 import { responseCases } from './cases/response.ts';
 import { routingCases } from './cases/routing.ts';
@@ -68,5 +69,6 @@ export function defineConformanceSuite(runtime: RuntimeName, transport: Transpor
     poolsCases(fixture);
     matchCases(fixture);
     compressCases(fixture);
+    gatesCases(fixture);
   });
 }

@@ -301,3 +301,32 @@ describe('sendAnswer', () => {
     expect(why).toEqual([expect.objectContaining({ code: 'ERR_INVALID_CHAR' })]);
   });
 });
+
+describe('nodeBodies.limit', () => {
+  it('passes a body within the limit unchanged', async () => {
+    let exceeded = false;
+    expect(await collect(nodeBodies.limit(Readable.from([Buffer.from('abc'), Buffer.from('de')]), 5, () => (exceeded = true)))).toBe('abcde');
+    expect(exceeded).toBe(false);
+  });
+
+  it("errors the body past the limit without destroying the client's stream, which is drained instead", async () => {
+    let exceeded = false;
+    const client = new PassThrough();
+    const limited = nodeBodies.limit(client, 25, () => (exceeded = true));
+    for (let i = 0; i < 3; i++) client.write('0123456789');
+    await expect(collect(limited)).rejects.toThrow('the request body went past 25 bytes');
+    expect(exceeded).toBe(true);
+    expect(client.destroyed).toBe(false);
+    // What the client still sends is read and dropped, not left to stall its connection.
+    client.write('more');
+    client.end();
+    await within(new Promise((resolve) => client.once('end', resolve)), 'the client stream drained');
+  });
+
+  it('passes the client stream failing on to the limited body', async () => {
+    const client = new PassThrough();
+    const limited = nodeBodies.limit(client, 100, () => {});
+    client.destroy(new Error('aborted'));
+    await expect(collect(limited)).rejects.toThrow('aborted');
+  });
+});

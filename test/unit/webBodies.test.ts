@@ -35,3 +35,30 @@ describe('webBodies.readAhead', () => {
     expect(await new Response(ahead.replay() as ReadableStream<Uint8Array>).text()).toBe('aaaabbbbcccc');
   });
 });
+
+describe('webBodies.limit', () => {
+  const read = async (body: ReadableStream<Uint8Array> | Uint8Array) => new Response(body as BodyInit).text();
+
+  it('passes a body within the limit unchanged, and says nothing', async () => {
+    let exceeded = false;
+    expect(await read(webBodies.limit(streamOf('abc', 'de'), 5, () => (exceeded = true)))).toBe('abcde');
+    expect(exceeded).toBe(false);
+  });
+
+  it('errors a body once it goes past the limit, after saying so, and cancels the source', async () => {
+    let exceeded = false;
+    let cancelled = false;
+    let sent = 0;
+    const endless = new ReadableStream<Uint8Array>({ pull: (controller) => void (sent++, controller.enqueue(encode('0123456789'))), cancel: () => void (cancelled = true) });
+    await expect(read(webBodies.limit(endless, 25, () => (exceeded = true)))).rejects.toThrow('the request body went past 25 bytes');
+    expect(exceeded).toBe(true);
+    expect(cancelled).toBe(true);
+    expect(sent).toBeLessThan(10);
+  });
+
+  it('counts a byte body by its length', async () => {
+    let exceeded = false;
+    await expect(read(webBodies.limit(encode('abcdef'), 5, () => (exceeded = true)))).rejects.toThrow();
+    expect(exceeded).toBe(true);
+  });
+});

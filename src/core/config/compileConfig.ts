@@ -20,6 +20,7 @@ import { compileListeners, type ListenerSettings } from './compileListeners.ts';
 import { hstsRewrite } from '../rules/hsts.ts';
 import * as answers from '../answers.ts';
 import { compileCompress } from '../compress/CompressSettings.ts';
+import { compileGlobalGates, compileRouteGates } from './compileGates.ts';
 
 /** A config turned into the structures a request only looks up. */
 export interface CompiledConfig {
@@ -67,6 +68,7 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
   const routes = new RouteTable<Route>();
   const routesInOrder: Route[] = [];
   const globalRules = compileGlobalRules(config, { now: options.now }, problems);
+  const globalGates = compileGlobalGates(config, problems);
   const targets: TargetCompileContext = { pools, named: new Map(), used: new Set() };
   for (const [name, entry] of Object.entries(config.pools ?? {})) {
     (targets.named as Map<string, Pool & { name: string }>).set(name, compilePool(entry, ['pools', name], pools, name) as Pool & { name: string });
@@ -89,6 +91,7 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
       allowsTrace: [config.firewall_rules, entry.firewall_rules].some((rules) => rules?.method_allow?.some((method) => method.toUpperCase() === 'TRACE')),
       ...withHsts(compileRouteRules(entry, at, globalRules, { now: options.now }, problems), entry.hsts ?? config.hsts),
       compress: compileCompress(entry.compress ?? config.compress),
+      gates: compileRouteGates(entry, at, globalGates, problems),
     };
   };
 

@@ -1,8 +1,8 @@
 import type { Backend } from '../pool/Backend.ts';
 import type { Route } from '../Route.ts';
 
-/** Why the balancer refused a request its route's guards looked at: the counters the metrics keep. */
-export type Refusal = 'firewall' | 'rate_limit';
+/** Why the balancer refused a request its route's guards or gates looked at (the metrics count the first two; the access log's `error` names the others). */
+export type Refusal = 'firewall' | 'rate_limit' | 'cors' | 'basic_auth' | 'forward_auth' | 'max_request_body';
 
 /** One try of a backend: who, and the status it answered (undefined until and unless it does). */
 export interface Attempt {

@@ -7,6 +7,7 @@ import type { Answer } from '../Answer.ts';
 import * as answers from '../answers.ts';
 import type { Exchange, OutgoingRequest, Route } from '../Route.ts';
 import { forward, type Transport } from './forward.ts';
+import { gateFields, passGates } from './passGates.ts';
 import { addForwardingHeaders } from './forwardingHeaders.ts';
 import { removeHopByHop } from '../http/hopByHop.ts';
 import { splitTarget } from './splitTarget.ts';
@@ -146,17 +147,25 @@ export function isAdmitted<W extends Wire>(result: Admitted<W> | Answer): result
 }
 
 /**
- * The second half: the route's own answer (`redirect`, `respond`), or the admitted request
- * forwarded to the route's pool, or the side of its split this request draws (with retries); the
- * route's response rules then apply to whatever answer comes back, the route's own included, and
- * its body is compressed where the route's `compress` says so.
+ * The second half: the route's gates asked (CORS preflight, basic_auth, forward_auth,
+ * max_request_body); then the route's own answer (`redirect`, `respond`), or the request forwarded
+ * to the route's pool, or to the side of its split this request draws (with retries). The route's
+ * response rules and the gates' fields (CORS) then apply to whatever answer comes back, the
+ * route's own included, and its body is compressed where the route's `compress` says so.
  */
 export async function forwardAdmitted<W extends Wire>({ exchange, outgoing, record }: Admitted<W>, transport: Transport<W>): Promise<Answer<W['body']>> {
-  // Steps 4-6 of the lifecycle (docs/routing.md) go here, before the route's own answer: the cors
-  // preflight, basic_auth and forward_auth, max_request_body.
+  if (exchange.route.gates.length > 0) {
+    const context = { subrequest: transport.subrequest ?? transport.upstream, bodies: transport.bodies, signal: transport.signal, errorLog: transport.errorLog };
+    const refusal = await passGates(exchange, outgoing, context, record);
+    if (refusal) {
+      refusal.headers.set('x-request-id', exchange.requestId);
+      return refusal;
+    }
+  }
   let answer = await answerOrForward(exchange, outgoing, transport, record);
   try {
     for (const rewrite of exchange.route.responseRewrites) rewrite(exchange, answer.headers);
+    gateFields(exchange, answer.headers);
     const { compress } = exchange.route;
     if (compress) answer = compressAnswer(compress, transport.bodies, exchange, answer).answer;
     // Ours, last, whatever the backend or a rule set: the id the log line carries.

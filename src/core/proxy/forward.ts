@@ -13,6 +13,8 @@ import { RequestRecord, type Attempt } from '../observe/RequestRecord.ts';
 /** How a runtime forwards: its upstream client, its bodies, its word for a client gone, and where failures are told. */
 export interface Transport<W extends Wire = WebWire> {
   readonly upstream: Upstream<W>;
+  /** A plain HTTP client where `upstream` is not one (a WebSocket tunnel): `forward_auth` asks its service with it. @default upstream */
+  readonly subrequest?: Upstream<W>;
   readonly bodies: BodyHandling<W>;
   /** Tells when the client goes away. */
   readonly signal: W['signal'];
@@ -50,6 +52,7 @@ export async function forward<W extends Wire>(exchange: Exchange, pool: Pool, ou
     try {
       body = await transport.bodies.readAhead(outgoing.body, retries.maxBufferedBody);
     } catch {
+      if (outgoing.bodyLimit?.exceeded) return bodyTooLarge(outgoing.bodyLimit.bytes, record);
       // The client's upload broke off (or it went away) before the body was read.
       record.error = 'the request body could not be read';
       return answers.badRequest(record.error);
@@ -82,6 +85,8 @@ export async function forward<W extends Wire>(exchange: Exchange, pool: Pool, ou
     } catch (caught) {
       backend.inFlight--;
       const error = upstreamErrorOf(caught);
+      // The upload was cut off at max_request_body: the client's doing, not the backend's.
+      if (outgoing.bodyLimit?.exceeded) return bodyTooLarge(outgoing.bodyLimit.bytes, record);
       // A client that went away is not the backend's fault, and wants no retry (nor a log line:
       // nobody is there to be answered).
       if (transport.signal.aborted) {
@@ -100,6 +105,13 @@ export async function forward<W extends Wire>(exchange: Exchange, pool: Pool, ou
       continue;
     }
     tryRecord.status = response.status;
+    // workerd's fetch ends an upload whose body stream failed as if complete: the backend's answer
+    // is to a cut-off body, and the client is told why instead.
+    if (outgoing.bodyLimit?.exceeded) {
+      backend.inFlight--;
+      if (response.body !== null) transport.bodies.discard(response.body);
+      return bodyTooLarge(outgoing.bodyLimit.bytes, record);
+    }
     // Outside the try: a fault in turning the answer into the client's is ours, not the backend's.
     return respond(exchange, pool, backend, outgoing, transport, response);
   }
@@ -108,6 +120,12 @@ export async function forward<W extends Wire>(exchange: Exchange, pool: Pool, ou
   if (everyFailureWasConnect && !pool.hasCandidates(tried)) return failed(unavailable(), `no backend could be connected to: ${cause}`);
   if (lastError.failure === 'timeout') return failed(answers.gatewayTimeout(), cause);
   return failed(answers.badGateway(), cause);
+}
+
+function bodyTooLarge(bytes: number, record: RequestRecord): Answer {
+  record.refusedBy = 'max_request_body';
+  record.error = `max_request_body: the body went past ${bytes} bytes as it streamed`;
+  return answers.contentTooLarge(record.error);
 }
 
 function noneUp(count: number): string {

@@ -22,4 +22,29 @@ export const webBodies: BodyHandling<WebWire> = {
     if (!(body instanceof Uint8Array)) body.cancel().catch(() => {});
   },
   compression: webCompression,
+  limit(body, bytes, exceeded) {
+    if (body instanceof Uint8Array) {
+      if (body.byteLength <= bytes) return body;
+      exceeded();
+      return new ReadableStream({ start: (controller) => controller.error(new Error(`the request body went past ${bytes} bytes`)) });
+    }
+    // A plain pull stream rather than pipeThrough, which a runtime may shortcut between its own streams.
+    const reader = body.getReader();
+    let seen = 0;
+    return new ReadableStream<Uint8Array>(
+      {
+        async pull(controller) {
+          const { done, value } = await reader.read();
+          if (done) return controller.close();
+          seen += value.byteLength;
+          if (seen <= bytes) return controller.enqueue(value);
+          exceeded();
+          reader.cancel().catch(() => {});
+          controller.error(new Error(`the request body went past ${bytes} bytes`));
+        },
+        cancel: (reason) => reader.cancel(reason),
+      },
+      { highWaterMark: 0 },
+    );
+  },
 };

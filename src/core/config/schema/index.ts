@@ -8,6 +8,7 @@ import { admin } from './admin.ts';
 import { listener } from './listen.ts';
 import { limits, serverTimeouts } from './server.ts';
 import { matchEntries } from './match.ts';
+import { gateEntries } from './gates.ts';
 
 const hostName = v.pipe(
   v.string(),
@@ -28,6 +29,7 @@ export const hostRoute = v.strictObject({
   ...matchEntries,
   ...poolEntries,
   ...ruleEntries,
+  ...gateEntries,
 });
 
 export const pathRoute = v.strictObject({
@@ -36,6 +38,7 @@ export const pathRoute = v.strictObject({
   ...matchEntries,
   ...poolEntries,
   ...ruleEntries,
+  ...gateEntries,
 });
 
 /** The whole config file. */
@@ -52,6 +55,7 @@ export const configSchema = v.pipe(
     ),
     ...poolDefaultEntries,
     ...ruleEntries,
+    ...gateEntries,
     ...globalRuleEntries,
     timeouts: v.optional(v.pipe(serverTimeouts, v.description(TIMEOUTS_DESCRIPTION))),
     limits: v.optional(v.pipe(limits, v.description('How much of a request head the balancer reads before it refuses the request.'))),

@@ -1,0 +1,85 @@
+import { auth } from 'hono/utils/basic-auth';
+import * as answers from '../answers.ts';
+import type { HeaderFields } from '../http/HeaderFields.ts';
+import type { Gate, GateAnswer } from '../Route.ts';
+import type { PasswordChecks } from './PasswordChecks.ts';
+import { verifyPassword, type PasswordHash } from './passwordHash.ts';
+import { VerdictCache } from './VerdictCache.ts';
+
+/** A route's `basic_auth`, compiled. */
+export interface BasicAuthSettings {
+  readonly realm: string;
+  readonly users: ReadonlyMap<string, PasswordHash>;
+  /** Whether the client's `Authorization` goes on to the backend. */
+  readonly forwardAuthorization: boolean;
+  /** The request header that names the user to the backend, if any. */
+  readonly userHeader?: string;
+}
+
+/**
+ * Longer credentials are refused unchecked: bcrypt reads 72 bytes of a password, and no user name
+ * or password a person types comes near this.
+ */
+const MAX_CREDENTIALS = 1024;
+
+/**
+ * `basic_auth` (RFC 7617): 401 with `WWW-Authenticate` unless the request's credentials name a
+ * user whose password hash they match. Checks are asynchronous, bounded by `checks` (503 with
+ * `Retry-After` past it), remembered (`VerdictCache`), and shared by concurrent requests with the
+ * same credentials. A user the config does not name costs the same check as one it does (against
+ * another user's hash), so the time taken does not tell which names exist.
+ */
+export function basicAuthGate(settings: BasicAuthSettings, checks: PasswordChecks): Gate {
+  const verdicts = new VerdictCache();
+  const pending = new Map<string, Promise<boolean>>();
+  const decoy = settings.users.values().next().value!;
+  const refuse = (why: string) => answers.unauthorized(settings.realm, `basic_auth: ${why}`);
+
+  const check = (username: string, password: string): Promise<boolean> | undefined => {
+    const hash = settings.users.get(username);
+    return checks.tryRun(async () => {
+      const matches = await verifyPassword(password, hash ?? decoy);
+      return matches && hash !== undefined;
+    });
+  };
+
+  return {
+    name: 'basic_auth',
+    async pass(exchange, outgoing, context): Promise<GateAnswer | undefined> {
+      const header = exchange.headers.get('authorization');
+      if (header === null) return refuse('no credentials');
+      if (header.length > MAX_CREDENTIALS) return refuse('credentials too long');
+      // Hono's own parser of the header (hono/utils/basic-auth), which reads only `headers.get`.
+      const credentials = auth({ headers: exchange.headers } as unknown as Request);
+      if (!credentials) return refuse('credentials that are not Basic user:password');
+      const key = VerdictCache.keyOf(header);
+      let granted = verdicts.get(key);
+      if (granted === undefined) {
+        let checking = pending.get(key);
+        if (!checking) {
+          checking = check(credentials.username, credentials.password);
+          if (!checking) {
+            const cause = `basic_auth: ${checks.max} password checks in progress already`;
+            context.errorLog.failed(503, exchange, cause);
+            return answers.gateUnavailable('too many password checks at once; try again', cause, 1);
+          }
+          pending.set(key, checking);
+          checking.then(
+            (verdict) => verdicts.set(key, verdict),
+            () => {},
+          ).finally(() => pending.delete(key));
+        }
+        granted = await checking;
+      }
+      if (!granted) return refuse(`wrong user name or password for ${JSON.stringify(credentials.username.slice(0, 100))}`);
+      nameTheUser(outgoing.headers, settings, credentials.username);
+      return undefined;
+    },
+  };
+}
+
+function nameTheUser(headers: HeaderFields, settings: BasicAuthSettings, username: string): void {
+  if (!settings.forwardAuthorization) headers.delete('authorization');
+  // Set, not appended: the client's own value of the header would be taken for the balancer's word.
+  if (settings.userHeader) headers.set(settings.userHeader, username);
+}

@@ -1,7 +1,7 @@
+import type { EventEmitter } from 'node:events';
 import { pipeline, Readable } from 'node:stream';
 import { brotliCompressSync, constants, createBrotliCompress, createGzip, gzipSync, type BrotliOptions, type ZlibOptions } from 'node:zlib';
-import type { BodyCompression, ContentCoding } from '../core/Upstream.ts';
-import type { NodeWire } from './nodeWire.ts';
+import type { BodyCompression, ContentCoding, Wire } from '../core/Upstream.ts';
 
 /**
  * Levels for compressing on the fly, where every response pays for them: gzip's default (6), and
@@ -19,7 +19,10 @@ const BROTLI: BrotliOptions = { params: { [constants.BROTLI_PARAM_QUALITY]: 4 } 
  * and a failure or a client gone on either side ends both. Bytes that arrived whole with the
  * headers are compressed at once.
  */
-export const nodeCompression: BodyCompression<NodeWire> = {
+/** The node:http wire as far as compression sees it (nodeWire.ts's `NodeWire`, which imports this file). */
+type NodeBodies = Wire & { readonly body: Readable | Uint8Array; readonly signal: EventEmitter & { readonly aborted: boolean } };
+
+export const nodeCompression: BodyCompression<NodeBodies> = {
   codings: new Set<ContentCoding>(['br', 'gzip']),
   flushesEachChunk: true,
   compress(body, coding) {

@@ -19,7 +19,8 @@ import { nodeCompression } from './nodeCompression.ts';
  */
 export interface NodeWire extends Wire {
   readonly body: Readable | Uint8Array;
-  readonly signal: ClientSignal;
+  /** Fires `abort` when the client goes away (a `ClientSignal`). */
+  readonly signal: EventEmitter & { readonly aborted: boolean };
 }
 
 /**

@@ -30,7 +30,7 @@ describe("the balancer's own answers", () => {
   const rows = documentedStatuses();
 
   it('have one constructor per documented status, named after its reason phrase', () => {
-    expect(rows.map(([status]) => status)).toEqual([308, 400, 403, 404, 405, 408, 414, 429, 431, 500, 501, 502, 503, 504]);
+    expect(rows.map(([status]) => status)).toEqual([308, 400, 401, 403, 404, 405, 408, 413, 414, 429, 431, 500, 501, 502, 503, 504]);
     const constructors = answers as unknown as Record<string, (...args: never[]) => answers.OwnAnswer>;
     for (const [status, reason] of rows) {
       const make = constructors[constructorName(reason)];
@@ -42,8 +42,11 @@ describe("the balancer's own answers", () => {
       expect(answer.headers.get('content-type')).toBe('text/plain; charset=utf-8');
       expect(answer.headers.get('cache-control')).toBe('no-store');
     }
-    // `redirect` makes the row of a route's redirect statuses, which names no one reason.
-    expect(Object.keys(answers).filter((name) => name !== 'redirect').sort()).toEqual(rows.map(([, reason]) => constructorName(reason)).sort());
+    // Besides one constructor per row: `redirect` makes the row of a route's redirect statuses,
+    // which names no one reason; CORS's 403 and the gates' 503 and 504 say what the edge middleware saw.
+    const variants: Record<string, number> = { originForbidden: 403, gateUnavailable: 503, gateTimeout: 504 };
+    for (const [name, status] of Object.entries(variants)) expect(constructors[name](...(['why', 'cause'] as never[])).status).toBe(status);
+    expect(Object.keys(answers).filter((name) => name !== 'redirect' && !(name in variants)).sort()).toEqual(rows.map(([, reason]) => constructorName(reason)).sort());
   });
 
   it("make a route's redirect with each status its row documents, and the location", () => {

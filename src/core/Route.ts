@@ -2,6 +2,7 @@ import type { HeaderFields } from './http/HeaderFields.ts';
 import type { Pool } from './pool/Pool.ts';
 import type { Timeouts, WebWire, Wire } from './Upstream.ts';
 import type { Answer } from './Answer.ts';
+import type { Mirror } from './proxy/Mirror.ts';
 
 /** One request on its way through the balancer: what is known of it before it is forwarded. */
 export interface Exchange {
@@ -59,4 +60,6 @@ export interface Route {
   readonly guards: readonly Guard[];
   readonly requestRewrites: readonly RequestRewrite[];
   readonly responseRewrites: readonly ResponseRewrite[];
+  /** `mirror`: where a copy of a share of the requests goes; undefined for none. */
+  readonly mirror?: Mirror;
 }

@@ -8,6 +8,7 @@ import type { Answer } from '../core/Answer.ts';
 import * as answers from '../core/answers.ts';
 import type { BodyHandling, Wire } from '../core/Upstream.ts';
 import type { RequestRecord } from '../core/observe/RequestRecord.ts';
+import type { Background } from '../core/proxy/Mirror.ts';
 import { classifyBodyError } from '../upstream/upstreamErrors.ts';
 
 /**
@@ -18,8 +19,20 @@ import { classifyBodyError } from '../upstream/upstreamErrors.ts';
  */
 export interface NodeWire extends Wire {
   readonly body: Readable | Uint8Array;
-  readonly signal: ClientSignal;
+  /** Fires `abort` when the client goes away (a `ClientSignal`). */
+  readonly signal: EventEmitter & { readonly aborted: boolean };
 }
+
+/** The signal of an exchange no client waits on (a mirrored copy): it never fires. */
+class DetachedSignal extends EventEmitter {
+  readonly aborted = false;
+}
+
+/** Work that outlives the response, on node:http: it simply runs, the process being there anyway. */
+export const NODE_BACKGROUND: Background<NodeWire> = {
+  detachedSignal: () => new DetachedSignal(),
+  run: () => {},
+};
 
 /**
  * Emits `abort`, once, when the client's side closes before it was finished: its response, or

@@ -50,6 +50,7 @@ const SECTIONS = {
   'pools.NAME.servers': ['Named pools', 'routing.md#named-pools'],
   pool: ['Named pools', 'routing.md#named-pools'],
   split: ['Traffic splitting', 'routing.md#traffic-splitting'],
+  mirror: ['Mirroring', 'routing.md#mirroring'],
   redirect: ['Redirects and fixed answers', 'routing.md#redirects-and-fixed-answers'],
   respond: ['Redirects and fixed answers', 'routing.md#redirects-and-fixed-answers'],
   cors: ['CORS', 'edge-middleware.md#cors'],

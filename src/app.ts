@@ -9,6 +9,7 @@ import { isWebSocketUpgrade } from './core/proxy/webSocket.ts';
 import * as answers from './core/answers.ts';
 import { toResponse } from './core/toResponse.ts';
 import { RequestRecord, type RequestObserver } from './core/observe/RequestRecord.ts';
+import type { Background } from './core/proxy/Mirror.ts';
 
 /** What a runtime entry point hands the app: everything the core may not import itself. */
 export interface AppOptions {
@@ -93,7 +94,9 @@ export function createApp(options: AppOptions): Hono {
       admitted.outgoing.headers.set('connection', 'upgrade');
       admitted.outgoing.headers.set('upgrade', 'websocket');
     }
-    const transport = { upstream: upgrade ? options.webSocket! : upstream, subrequest: upstream, bodies, signal: request.signal, errorLog };
+    // Upgrades are not mirrored: a copy of a WebSocket handshake would open a second tunnel.
+    const background = upgrade ? undefined : backgroundOf(c);
+    const transport = { upstream: upgrade ? options.webSocket! : upstream, subrequest: upstream, bodies, signal: request.signal, errorLog, background };
     return answer(record, toResponse(await forwardAdmitted(admitted, transport)));
   });
 
@@ -137,6 +140,25 @@ function observed(response: Response, record: RequestRecord, observe: RequestObs
     } as Transformer<Uint8Array, Uint8Array>),
   );
   return new Response(counted, response);
+}
+
+/**
+ * Work that outlives the response: on Workers it must be handed to `waitUntil`, or the isolate may
+ * be stopped with it half done; elsewhere (no execution context) it simply runs.
+ */
+function backgroundOf(c: Context): Background<WebWire> {
+  return {
+    detachedSignal: () => new AbortController().signal,
+    run(task) {
+      let context: { waitUntil(task: Promise<unknown>): void } | undefined;
+      try {
+        context = c.executionCtx;
+      } catch {
+        // Hono throws when the runtime gave no execution context.
+      }
+      context?.waitUntil(task);
+    },
+  };
 }
 
 /** The body to forward: none for a GET or HEAD that announces none, without touching the stream. */

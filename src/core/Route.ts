@@ -6,6 +6,7 @@ import type { Answer } from './Answer.ts';
 import type { ErrorLog } from './ErrorLog.ts';
 import type { RouteMatch } from './routing/RouteMatch.ts';
 import type { CompressSettings } from './compress/CompressSettings.ts';
+import type { Mirror } from './proxy/Mirror.ts';
 
 /** One request on its way through the balancer: what is known of it before it is forwarded. */
 export interface Exchange {
@@ -124,4 +125,6 @@ export interface Route {
   readonly compress: CompressSettings | undefined;
   /** Run in order after the guards, each awaited; the first answer wins. */
   readonly gates: readonly Gate[];
+  /** `mirror`: where a copy of a share of the requests goes; undefined for none. */
+  readonly mirror?: Mirror;
 }

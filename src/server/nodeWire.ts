@@ -8,6 +8,7 @@ import type { Answer } from '../core/Answer.ts';
 import * as answers from '../core/answers.ts';
 import type { BodyHandling, Wire } from '../core/Upstream.ts';
 import type { RequestRecord } from '../core/observe/RequestRecord.ts';
+import type { Background } from '../core/proxy/Mirror.ts';
 import { classifyBodyError } from '../upstream/upstreamErrors.ts';
 import { nodeCompression } from './nodeCompression.ts';
 
@@ -22,6 +23,17 @@ export interface NodeWire extends Wire {
   /** Fires `abort` when the client goes away (a `ClientSignal`). */
   readonly signal: EventEmitter & { readonly aborted: boolean };
 }
+
+/** The signal of an exchange no client waits on (a mirrored copy): it never fires. */
+class DetachedSignal extends EventEmitter {
+  readonly aborted = false;
+}
+
+/** Work that outlives the response, on node:http: it simply runs, the process being there anyway. */
+export const NODE_BACKGROUND: Background<NodeWire> = {
+  detachedSignal: () => new DetachedSignal(),
+  run: () => {},
+};
 
 /**
  * Emits `abort`, once, when the client's side closes before it was finished: its response, or

@@ -12,7 +12,7 @@ import { FieldList } from '../core/http/FieldList.ts';
 import { requestIdFrom } from '../core/rules/requestId.ts';
 import { clientRequestOf } from './clientRequest.ts';
 import { httpsRedirect } from './httpsRedirect.ts';
-import { ClientSignal, nodeBodies, sendAnswer, type NodeWire } from './nodeWire.ts';
+import { ClientSignal, NODE_BACKGROUND, nodeBodies, sendAnswer, type NodeWire } from './nodeWire.ts';
 
 export interface HandlerOptions {
   /** The config in use, asked for per request. */
@@ -64,7 +64,7 @@ export function requestHandler(options: HandlerOptions): (request: IncomingMessa
         record.error = `the backend's response cannot be sent: ${describeError(error)}`;
         errorLog.failed(502, exchange, record.error);
       };
-      forwardAdmitted(admitted, { upstream, bodies: nodeBodies, signal: new ClientSignal(response), errorLog }).then(
+      forwardAdmitted(admitted, { upstream, bodies: nodeBodies, signal: new ClientSignal(response), errorLog, background: NODE_BACKGROUND }).then(
         (answer) => sendAnswer(response, answer, unsendable, record),
         (error) => fail(response, exchange, error, record),
       );

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { createTestAuthority } from '../helpers/certificates.ts';
 import { RUNTIME_FACTS, startOnRuntime, type RuntimeBalancer, type RuntimeFacts, type RuntimeName } from '../helpers/runtimes.ts';
 import { startTestBackend, type EchoedRequest, type TestBackend } from '../helpers/testBackend.ts';
@@ -17,6 +17,8 @@ export interface ConformanceFixture {
   readonly mango2: TestBackend;
   readonly apple: TestBackend;
   readonly streaming: StreamingBackend;
+  /** A backend that takes connections and never answers, for the mirror that hangs. */
+  readonly hanging: HangingBackend;
 }
 
 /** bcrypt (cost 4, quick to check) of `wonderland`, alice's password on auth.gates.test. */
@@ -37,7 +39,13 @@ const SERVERNAME = 'conformance.test';
  */
 export async function startConformanceFixture(runtime: RuntimeName, transport: Transport = 'http'): Promise<ConformanceFixture> {
   if (runtime === 'workerd' && transport !== 'http') throw new Error('workerd has no TLS listener: Cloudflare terminates TLS in front of the Worker');
-  const [mango1, mango2, apple, streaming] = await Promise.all([startTestBackend('mango1'), startTestBackend('mango2'), startTestBackend('apple1'), startStreamingBackend()]);
+  const [mango1, mango2, apple, streaming, hanging] = await Promise.all([
+    startTestBackend('mango1'),
+    startTestBackend('mango2'),
+    startTestBackend('apple1'),
+    startStreamingBackend(),
+    startHangingBackend(),
+  ]);
   const [deadPort, dead1, dead2] = await Promise.all([unusedPort(), unusedPort(), unusedPort()]);
   // JSON, which is YAML too: the same text works as a file (node, deno) and as LB_CONFIG (workerd).
   const config = {
@@ -87,11 +95,18 @@ export async function startConformanceFixture(runtime: RuntimeName, transport: T
       { host: 'denied.gates.test', forward_auth: { url: `http://${apple.address}/status/401` }, servers: [mango1.address] },
       { host: 'authdown.gates.test', forward_auth: { url: `http://127.0.0.1:${deadPort}/` }, servers: [apple.address] },
       { host: 'body.gates.test', max_request_body: 1000, servers: [apple.address] },
+      // Mirroring (cases/mirror.ts): mango1 answers; apple gets the copies, or nobody does.
+      { host: 'copy.mirror.test', servers: [mango1.address], mirror: { pool: 'mirror-apple' } },
+      { host: 'hang.mirror.test', servers: [mango1.address], mirror: { pool: 'mirror-hang' } },
+      { host: 'dead.mirror.test', servers: [mango1.address], mirror: { pool: 'mirror-dead' } },
     ],
     pools: {
       'pools-mango': { algorithm: 'round_robin', servers: [mango1.address, mango2.address] },
       'pools-mango1': { servers: [mango1.address] },
       'pools-mango2': { servers: [mango2.address] },
+      'mirror-apple': { servers: [apple.address] },
+      'mirror-hang': { servers: [hanging.address], health_check: false },
+      'mirror-dead': { servers: [`127.0.0.1:${deadPort}`], health_check: false },
     },
     paths: [
       { path: '/mango', servers: [mango1.address, mango2.address] },
@@ -102,16 +117,16 @@ export async function startConformanceFixture(runtime: RuntimeName, transport: T
   try {
     if (transport === 'http') {
       const balancer = await startOnRuntime(runtime, JSON.stringify(config));
-      return { runtime, transport, facts: RUNTIME_FACTS[runtime], balancer, mango1, mango2, apple, streaming };
+      return { runtime, transport, facts: RUNTIME_FACTS[runtime], balancer, mango1, mango2, apple, streaming, hanging };
     }
     const authority = await createTestAuthority();
     const { cert, key } = await authority.issue(SERVERNAME);
     const listen = [{ address: '127.0.0.1:0', tls: { certificates: [{ cert, key }] } }];
     const balancer = await startOnRuntime(runtime, JSON.stringify({ listen, ...config }), { configListeners: true });
     useTls(balancer.url, { transport, ca: await readFile(authority.caCert), servername: SERVERNAME });
-    return { runtime, transport, facts: RUNTIME_FACTS[runtime], balancer, mango1, mango2, apple, streaming };
+    return { runtime, transport, facts: RUNTIME_FACTS[runtime], balancer, mango1, mango2, apple, streaming, hanging };
   } catch (error) {
-    await Promise.all([mango1, mango2, apple, streaming].map((backend) => backend.close()));
+    await Promise.all([mango1, mango2, apple, streaming, hanging].map((backend) => backend.close()));
     throw error;
   }
 }
@@ -120,11 +135,42 @@ export async function startConformanceFixture(runtime: RuntimeName, transport: T
 export async function stopConformanceFixture(fixture: Partial<ConformanceFixture>): Promise<void> {
   if (fixture.balancer) await forgetTls(fixture.balancer.url);
   await fixture.balancer?.stop();
-  await Promise.all([fixture.mango1, fixture.mango2, fixture.apple, fixture.streaming].map((backend) => backend?.close()));
+  await Promise.all([fixture.mango1, fixture.mango2, fixture.apple, fixture.streaming, fixture.hanging].map((backend) => backend?.close()));
 }
 
 /** What the echo backend saw, from its JSON answer. */
 export const echo = (reply: { json<T>(): T }): EchoedRequest => reply.json<EchoedRequest>();
+
+/** A backend that accepts connections and never answers on them. */
+export interface HangingBackend {
+  /** `127.0.0.1:PORT`, as a `servers` entry. */
+  readonly address: string;
+  /** Connections it has taken so far. */
+  readonly connections: () => number;
+  close(): Promise<void>;
+}
+
+async function startHangingBackend(): Promise<HangingBackend> {
+  const sockets = new Set<Socket>();
+  let connections = 0;
+  const server = createServer((socket) => {
+    connections++;
+    sockets.add(socket);
+    socket.on('error', () => {});
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    address: `127.0.0.1:${port}`,
+    connections: () => connections,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const socket of sockets) socket.destroy();
+        server.close(() => resolve());
+      }),
+  };
+}
 
 /** A loopback port nothing listens on, for a backend that refuses connections. */
 function unusedPort(): Promise<number> {

@@ -5,6 +5,7 @@ import { firewallCases } from './cases/firewall.ts';
 import { poolsCases } from './cases/pools.ts';
 import { matchCases } from './cases/match.ts';
 import { gatesCases } from './cases/gates.ts';
+import { mirrorCases } from './cases/mirror.ts';
 import { requestCases } from './cases/request.ts';
 import { responseCases } from './cases/response.ts';
 import { routingCases } from './cases/routing.ts';
@@ -70,5 +71,6 @@ export function defineConformanceSuite(runtime: RuntimeName, transport: Transpor
     matchCases(fixture);
     compressCases(fixture);
     gatesCases(fixture);
+    mirrorCases(fixture);
   });
 }

@@ -5,6 +5,7 @@ import { admit, forwardAdmitted, isAdmitted } from '../../src/core/proxy/admit.t
 import { webBodies } from '../../src/core/proxy/webBodies.ts';
 import type { Upstream, UpstreamRequest, WebWire } from '../../src/core/Upstream.ts';
 import { RequestRecord } from '../../src/core/observe/RequestRecord.ts';
+import type { Background } from '../../src/core/proxy/Mirror.ts';
 import { clientRequest } from './clientRequest.ts';
 
 /** An upstream that answers 200 with the origin it was sent to as the body, and remembers each request. */
@@ -19,16 +20,18 @@ export function namingUpstream(): { readonly upstream: Upstream; readonly sent: 
 
 /**
  * One request the way every runtime serves it: `admit`, then `forwardAdmitted` on the web wire,
- * with `upstream` as the backends. `headers` are `[name, value, ...]`.
+ * with `upstream` as the backends. `headers` are `[name, value, ...]`. With `background`, work
+ * that outlives the answer (mirrored copies) runs there; without it, none is started.
  */
 export async function throughBalancer(
   config: CompiledConfig,
   upstream: Upstream,
-  request: { method?: string; target?: string; headers?: string[]; scheme?: 'http' | 'https' } = {},
+  request: { method?: string; target?: string; headers?: string[]; scheme?: 'http' | 'https'; body?: WebWire['body'] | null } = {},
+  background?: Background<WebWire>,
 ): Promise<{ answer: Answer<WebWire['body']>; record: RequestRecord }> {
   const record = new RequestRecord();
   const admitted = admit(config, clientRequest(request), record);
   if (!isAdmitted(admitted)) return { answer: admitted, record };
-  const answer = await forwardAdmitted(admitted, { upstream, bodies: webBodies, signal: new AbortController().signal, errorLog: new ErrorLog(() => {}) });
+  const answer = await forwardAdmitted(admitted, { upstream, bodies: webBodies, signal: new AbortController().signal, errorLog: new ErrorLog(() => {}), background });
   return { answer, record };
 }

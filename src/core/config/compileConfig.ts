@@ -12,6 +12,7 @@ import { compilePool, type PoolCompileContext } from './compilePool.ts';
 import { compileTarget, type CompiledTarget, type TargetCompileContext } from './compileTarget.ts';
 import { compileGlobalRules, compileRouteRules } from './compileRouteRules.ts';
 import { compileRouteMatch } from './compileRouteMatch.ts';
+import { compileMirror } from './compileMirror.ts';
 import { warnShadowedFirewalls } from './warnShadowedFirewalls.ts';
 import { checkBackendTlsUse } from './checkBackendTlsUse.ts';
 import { warnUnreachablePathRejects } from './warnUnreachablePathRejects.ts';
@@ -92,6 +93,7 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
       ...withHsts(compileRouteRules(entry, at, globalRules, { now: options.now }, problems), entry.hsts ?? config.hsts),
       compress: compileCompress(entry.compress ?? config.compress),
       gates: compileRouteGates(entry, at, globalGates, problems),
+      mirror: problems.attempt(() => compileMirror(entry, at, target, targets, problems)),
     };
   };
 

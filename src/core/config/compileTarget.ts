@@ -74,7 +74,7 @@ export function compileTarget(entry: RouteConfig, at: readonly (string | number)
 }
 
 /** A named pool; an unknown name is refused with the nearest known one. */
-function namedPool(name: string, at: readonly (string | number)[], context: TargetCompileContext): Pool & { readonly name: string } {
+export function namedPool(name: string, at: readonly (string | number)[], context: TargetCompileContext): Pool & { readonly name: string } {
   const pool = context.named.get(name);
   if (pool) return pool;
   const known = [...context.named.keys()];

@@ -9,6 +9,7 @@ import { toAnswer } from './toAnswer.ts';
 import type { BodyHandling, Upstream, UpstreamResponse, WebWire, Wire } from '../Upstream.ts';
 import { UpstreamError, upstreamErrorOf } from '../UpstreamError.ts';
 import { RequestRecord, type Attempt } from '../observe/RequestRecord.ts';
+import type { Background } from './Mirror.ts';
 
 /** How a runtime forwards: its upstream client, its bodies, its word for a client gone, and where failures are told. */
 export interface Transport<W extends Wire = WebWire> {
@@ -20,6 +21,8 @@ export interface Transport<W extends Wire = WebWire> {
   readonly signal: W['signal'];
   /** Told why, for every 5xx the balancer answers itself. */
   readonly errorLog: ErrorLog;
+  /** Where work that outlives the exchange runs (mirrored copies); none, and nothing is mirrored (upgrades). */
+  readonly background?: Background<W>;
 }
 
 /**
@@ -44,11 +47,14 @@ export async function forward<W extends Wire>(exchange: Exchange, pool: Pool, ou
   pool.retryBudget.recordRequest();
 
   const retries = pool.retries;
+  const { mirror } = exchange.route;
+  const { background } = transport;
+  const mirrored = mirror !== undefined && background !== undefined && mirror.chooses();
   let body: { replay(): W['body'] | null; readonly replayable: boolean } = { replay: () => outgoing.body, replayable: true };
   // Only a body that declares a small length is read ahead (as nginx reads request bodies before
   // forwarding): a chunked upload of unknown length streams at once, and is never replayed.
   const declaredLength = Number(outgoing.headers.get('content-length') ?? NaN);
-  if (outgoing.body && retries.attempts > 0 && declaredLength <= retries.maxBufferedBody) {
+  if (outgoing.body && (retries.attempts > 0 || mirrored) && declaredLength <= retries.maxBufferedBody) {
     try {
       body = await transport.bodies.readAhead(outgoing.body, retries.maxBufferedBody);
     } catch {
@@ -60,6 +66,9 @@ export async function forward<W extends Wire>(exchange: Exchange, pool: Pool, ou
   } else if (outgoing.body) {
     body = { replay: () => outgoing.body, replayable: false };
   }
+
+  // A copy goes only with a body that could be kept to send twice: up to max_buffered_body.
+  if (mirrored && body.replayable) mirror.send(exchange, outgoing, body.replay(), transport, background);
 
   let lastError!: UpstreamError;
   let everyFailureWasConnect = true;

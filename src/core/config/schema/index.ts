@@ -9,6 +9,7 @@ import { listener } from './listen.ts';
 import { limits, serverTimeouts } from './server.ts';
 import { matchEntries } from './match.ts';
 import { gateEntries } from './gates.ts';
+import { mirrorEntries } from './mirror.ts';
 
 const hostName = v.pipe(
   v.string(),
@@ -26,6 +27,7 @@ export const hostRoute = v.strictObject({
   host: hostName,
   path: v.optional(pathPrefix),
   ...targetEntries,
+  ...mirrorEntries,
   ...matchEntries,
   ...poolEntries,
   ...ruleEntries,
@@ -35,6 +37,7 @@ export const hostRoute = v.strictObject({
 export const pathRoute = v.strictObject({
   path: pathPrefix,
   ...targetEntries,
+  ...mirrorEntries,
   ...matchEntries,
   ...poolEntries,
   ...ruleEntries,

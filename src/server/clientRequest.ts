@@ -18,6 +18,11 @@ export function clientRequestOf(request: IncomingMessage): ClientRequest<NodeWir
     const authority = request.headers[':authority'];
     for (const name of [':method', ':path', ':scheme', ':authority', ':protocol']) headers.delete(name);
     if (!headers.has('host') && typeof authority === 'string') headers.set('host', authority);
+    // Clients send each cookie in a field of its own over HTTP/2 (it compresses better); they are
+    // one field again, joined by "; " as node:http2 joins them, before `match`, sticky sessions or
+    // an HTTP/1.1 backend read them (RFC 9113 section 8.2.3), which would otherwise see "a=1, b=2".
+    const { cookie } = request.headers;
+    if (typeof cookie === 'string' && headers.get('cookie') !== cookie) headers.set('cookie', cookie);
   }
   const target = request.url ?? '/';
   // An absolute-form target's authority is the request's host, whatever Host says (RFC 9112

@@ -21,6 +21,8 @@ const dir = mkdtempSync(join(tmpdir(), 'switchyard-h2-'));
 interface Seen {
   readonly url: string;
   readonly headers: IncomingMessage['headers'];
+  /** The Cookie fields as they came, one entry per field line. */
+  readonly cookieFields: string[];
   readonly bodySha: string;
   readonly bodyLength: number;
 }
@@ -53,7 +55,8 @@ beforeAll(async () => {
       length += chunk.length;
     });
     request.on('end', () => {
-      seen.push({ url: request.url ?? '', headers: request.headers, bodySha: hash.digest('hex'), bodyLength: length });
+      const cookieFields = request.rawHeaders.filter((_, i) => i % 2 === 1 && request.rawHeaders[i - 1].toLowerCase() === 'cookie');
+      seen.push({ url: request.url ?? '', headers: request.headers, cookieFields, bodySha: hash.digest('hex'), bodyLength: length });
       response.setHeader('set-cookie', ['a=1; Path=/', 'b=2; Path=/']);
       response.setHeader('connection', 'keep-alive');
       response.setHeader('keep-alive', 'timeout=5');
@@ -112,7 +115,7 @@ interface Answer {
   readonly body: string;
 }
 
-function h2Request(session: ClientHttp2Session, headers: Record<string, string>, body?: Buffer): Promise<Answer> {
+function h2Request(session: ClientHttp2Session, headers: Record<string, string | string[]>, body?: Buffer): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const stream = session.request(headers, { endStream: body === undefined });
     let text = '';
@@ -181,6 +184,12 @@ describe.each(['node', 'deno'] as const)('HTTP/2 clients on %s', (runtime) => {
     expect(answer.headers.connection).toBeUndefined();
     expect(answer.headers['keep-alive']).toBeUndefined();
     expect(answer.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("joins an h2 request's cookie fields into one Cookie, with '; ', for the HTTP/1.1 backend", async () => {
+    const answer = await h2Request(tls, { ':method': 'GET', ':path': '/cookie-fields', ':authority': 'a.test', cookie: ['a=1', 'b=2'] });
+    expect(answer.headers[':status']).toBe(200);
+    expect(seen.find((each) => each.url === '/cookie-fields')!.cookieFields).toEqual(['a=1; b=2']);
   });
 
   it('streams a request body up whole and a response down as it comes', async () => {

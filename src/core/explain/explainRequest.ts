@@ -74,7 +74,10 @@ export function explainRequest(config: ExplainConfig, request: RequestToExplain)
     if (!(error instanceof PathRewriteError)) throw error;
     return steps.explanation(request, headers, record, { forwarded: false, status: 500, why: `rewrite_rules: ${error.message}`, provided: [] });
   }
-  if (!isAdmitted(admitted)) return steps.explanation(request, headers, record, refusal(admitted, record.error));
+  if (!isAdmitted(admitted)) {
+    const unrouted = steps.path !== null && !steps.route ? `no route serves host ${headers.get('host') ?? '(none)'} and path ${steps.path}` : undefined;
+    return steps.explanation(request, headers, record, refusal(admitted, unrouted ?? record.error));
+  }
 
   const { exchange, outgoing } = admitted;
   const provided: string[] = [];

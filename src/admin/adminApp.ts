@@ -5,6 +5,7 @@ import type { ReloadReport } from '../server/LiveConfig.ts';
 import type { BackendTraffic } from './BackendTraffic.ts';
 import type { Metrics } from './metrics.ts';
 import { statusPageHtml } from './statusPage.ts';
+import { explainQuery } from './explainQuery.ts';
 import { backendStatus, statusReport, type StatusSource } from './statusReport.ts';
 
 /** What the admin listener shows and changes. */
@@ -37,7 +38,8 @@ function sameOrigin(origin: string, host: string): boolean {
 const MAX_WEIGHT = 1000;
 
 /**
- * The admin listener's endpoints (docs/operations.md): `/metrics`, `/status`, `/api/status`, and
+ * The admin listener's endpoints (docs/operations.md): `/metrics`, `/status`, `/api/status`,
+ * `/api/explain` (what the balancer would do with a request, `switchyard explain`'s JSON), and
  * `/api/backends/{backend}/drain|undrain|weight` and `/api/reload`, which change the balancer
  * at run time. A token, when set, is asked of every request: `Authorization: Bearer TOKEN`, or
  * as the password of basic auth, which a browser asks for and then sends with the page's polls.
@@ -68,6 +70,10 @@ export function adminApp(admin: AdminContext): Hono {
   app.get('/metrics', async (c) => c.body(await admin.metrics.text(), 200, { 'content-type': admin.metrics.contentType }));
   app.get('/status', (c) => c.html(statusPageHtml(), 200, { 'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:" }));
   app.get('/api/status', (c) => c.json(statusReport(admin.live, admin.traffic)));
+  app.get('/api/explain', (c) => {
+    const answer = explainQuery(admin.live.config, new URL(c.req.url).searchParams);
+    return 'error' in answer ? c.json(answer, 400) : c.json(answer);
+  });
 
   app.post('/api/reload', async (c) => {
     const report = await admin.reload();

@@ -7,7 +7,8 @@ import { ACCESS_LOG_FORMATS, type AccessLogFormat } from '../core/observe/access
 import { parseAdminAddress } from '../admin/startAdmin.ts';
 import { CommandFailure, readFailure, unresolvableHost } from './CommandFailure.ts';
 import { describeConfig } from './describeConfig.ts';
-import { parseCommandLine, UsageError } from './parseCommandLine.ts';
+import { commandOf, parseCommandLine, UsageError } from './parseCommandLine.ts';
+import { explainCommand } from './explainCommand.ts';
 import { serveConfig, type Serving } from './serveConfig.ts';
 import { stopWithNpm } from './stopWithNpm.ts';
 
@@ -24,6 +25,11 @@ Commands:
   check --config FILE
         Validate a config, like nginx -t: print a summary and exit 0,
         or print each error as FILE:LINE:COL: field: message and exit 1.
+  explain --config FILE [-X METHOD] [-H 'Name: value']... [--from ADDRESS] URL [--json]
+        Print what the balancer would do with a request, sending nothing:
+        the route, guards, rules, gates and backends. Exits 0 when it would
+        be forwarded, 1 when the balancer would answer it itself, 2 when the
+        command line, the URL or the config is wrong.
 
 Options:
   -c, --config FILE      The config, YAML or JSON (a .json file is strict JSON)
@@ -33,6 +39,12 @@ Options:
       --admin HOST:PORT    Serve /metrics, /status and the admin API there (a port
                          alone means 127.0.0.1; another address needs admin.token)
       --watch            Reload the config when its file changes
+
+explain options:
+  -X, --request METHOD   The request's method (default GET)
+  -H, --header 'N: V'    A header field of the request; repeat for more
+      --from ADDRESS     The client's address, as the connection's peer
+      --json             The explanation as JSON (docs/routing.md)
   -h, --help             Show this help
   -v, --version          Show the version
 
@@ -51,6 +63,7 @@ const DRAIN_MS = 30_000;
  * `describeFailure`.
  */
 export async function runCommand(argv: string[]): Promise<number> {
+  if (commandOf(argv) === 'explain') return explainCommand(argv, env, HELP);
   let parsed: ReturnType<typeof parseCommandLine>;
   try {
     parsed = parseCommandLine(argv);

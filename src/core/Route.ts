@@ -48,11 +48,28 @@ export interface BodyLimit {
   exceeded: boolean;
 }
 
-/** Decides before forwarding: returns an answer to refuse the request (403, 429), or undefined to let it pass. */
-export type Guard = (exchange: Exchange) => Answer | undefined;
+/** Where a rule is written: `top level`, or the route's place, such as `hosts[0]`. */
+export type RuleLevel = string;
 
-/** Changes the outgoing request (headers, query, path) before it is forwarded. */
-export type RequestRewrite = (exchange: Exchange, outgoing: OutgoingRequest<Wire>) => void;
+/** Decides before forwarding whether a request goes on: a route's firewall (403) or its rate limit (429). */
+export interface Guard {
+  readonly rule: 'firewall_rules' | 'rate_limit';
+  readonly level: RuleLevel;
+  /** What it checks, in words: the firewall's checks (`ip_reject, path_reject`), the rate limit's policy. */
+  readonly summary: string;
+  /**
+   * Returns an answer to refuse the request, or undefined to let it pass. Dry (`explain`), it
+   * changes nothing: the rate limit looks at the client's bucket and takes no token.
+   */
+  check(exchange: Exchange, dry?: boolean): Answer | undefined;
+}
+
+/** One request rule: changes the outgoing request (headers, query, path, upstream Host) before it is forwarded. */
+export interface RequestRewrite {
+  readonly rule: 'header_rules' | 'param_rules' | 'rewrite_rules' | 'upstream_host';
+  readonly level: RuleLevel;
+  apply(exchange: Exchange, outgoing: OutgoingRequest<Wire>): void;
+}
 
 /** Changes the response headers before they reach the client. */
 export type ResponseRewrite = (exchange: Exchange, headers: HeaderFields) => void;
@@ -99,12 +116,28 @@ export interface Gate {
   pass<W extends Wire>(exchange: Exchange, outgoing: OutgoingRequest<W>, context: GateContext<W>): GateAnswer<W> | undefined | Promise<GateAnswer<W> | undefined>;
   /** Fields it adds to whatever answer the request gets past it (a backend's, or a later gate's refusal): CORS's. */
   respond?(exchange: Exchange, headers: HeaderFields): void;
+  /**
+   * What `pass` would do, said without doing it (`explain`): nothing sent, no password checked,
+   * no verdict remembered, the body untouched.
+   */
+  foresee(exchange: Exchange, outgoing: OutgoingRequest<Wire>): GateForecast;
 }
+
+/**
+ * A gate's forecast: it lets the request through, answers it itself (with this status), or asks
+ * something `explain` does not (the auth service, a password check) whose answer decides.
+ */
+export type GateForecast =
+  | { readonly verdict: 'passes'; readonly why: string }
+  | { readonly verdict: 'answers'; readonly status: number; readonly why: string }
+  | { readonly verdict: 'asks'; readonly why: string };
 
 /** A compiled route: where matching requests go and what happens to them on the way. */
 export interface Route {
   /** How logs and error bodies name the route, such as `www.mango.com` or `/mango`. */
   readonly name: string;
+  /** Where the config writes it, such as `hosts[0]` (`explain` names it). */
+  readonly at: string;
   /** The `host` it serves, as written; undefined for a path-only route. */
   readonly host: string | undefined;
   /** The path prefix it serves, as written (`/` when none is). */
@@ -119,6 +152,7 @@ export interface Route {
   readonly allowsTrace: boolean;
   /** Run in order; the first refusal wins. */
   readonly guards: readonly Guard[];
+  /** Run in order, each on the outgoing request as the one before left it. */
   readonly requestRewrites: readonly RequestRewrite[];
   readonly responseRewrites: readonly ResponseRewrite[];
   /** `compress`, the route's or the top level's; undefined when off. */

@@ -83,6 +83,7 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
     for (const pool of routePools) everyPool.add(pool);
     return {
       name: host ? (path === '/' ? host : host + path) : path,
+      at: `${at[0]}[${at[1]}]`,
       host,
       path,
       match: compileRouteMatch(entry.match, [...at, 'match'], problems),
@@ -97,12 +98,9 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
     };
   };
 
-  // Where each route is written, to name the first of two that no request could tell apart.
-  const written = new Map<Route, string>();
   const addRoute = (entry: RouteConfig, at: [string, number]) => {
     const route = compileRoute(entry, at);
     routesInOrder.push(route);
-    written.set(route, `${at[0]}[${at[1]}]`);
     const path = problems.attempt(() => routePath(route.path, [...at, 'path']));
     if (path === undefined || (entry.match && !route.match)) return;
     const twin = routes.add(route.host, path, route, route.match);
@@ -110,7 +108,7 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
     const field = entry.match ? 'match' : route.host === undefined ? 'path' : 'host';
     const served = route.host === undefined ? route.path : `${route.host}${entry.path ?? ''}`;
     const conditions = entry.match ? ' with the same match conditions' : '';
-    problems.add(new ConfigProblem([...at, field], `another route, ${written.get(twin)}, already serves ${served}${conditions}: no request could tell them apart`));
+    problems.add(new ConfigProblem([...at, field], `another route, ${twin.at}, already serves ${served}${conditions}: no request could tell them apart`));
   };
   config.hosts?.forEach((entry, i) => addRoute(entry, ['hosts', i]));
   config.paths?.forEach((entry, i) => addRoute(entry, ['paths', i]));

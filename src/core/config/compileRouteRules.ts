@@ -1,6 +1,7 @@
 import { compileFirewall } from '../firewall/compileFirewall.ts';
 import { compileRateLimit } from '../ratelimit/compileRateLimit.ts';
-import type { Guard, RequestRewrite, ResponseRewrite } from '../Route.ts';
+import type { Guard, RequestRewrite, ResponseRewrite, RuleLevel } from '../Route.ts';
+import { formatPath } from './parseConfig.ts';
 import { compileHeaderRules, type HeaderEdit } from '../rules/compileHeaderRules.ts';
 import { compileParamRules, type QueryEdit } from '../rules/compileParamRules.ts';
 import { compilePathRewrite, type PathRewrite } from '../rules/compilePathRewrite.ts';
@@ -21,12 +22,13 @@ export interface RuleCompileOptions {
   readonly now?: () => number;
 }
 
-type RuleLevel = Pick<Config, 'header_rules' | 'response_header_rules' | 'param_rules' | 'rewrite_rules' | 'upstream_host' | 'firewall_rules' | 'rate_limit'>;
+type Rules = Pick<Config, 'header_rules' | 'response_header_rules' | 'param_rules' | 'rewrite_rules' | 'upstream_host' | 'firewall_rules' | 'rate_limit'>;
 
 /** One level of rules (the top level's, or a route's) compiled. */
 export interface CompiledLevel {
   readonly firewall?: Guard;
   readonly rateLimit?: Guard;
+  readonly level: RuleLevel;
   readonly headers?: HeaderEdit;
   readonly responseHeaders?: HeaderEdit;
   readonly params?: QueryEdit;
@@ -64,21 +66,20 @@ export function compileRouteRules(
   const levels = [global, local];
 
   const guards = present([...levels.map((l) => l.firewall), ...levels.map((l) => l.rateLimit)]);
-  const headers = present(levels.map((l) => l.headers));
-  const params = present(levels.map((l) => l.params));
-  const paths = present(levels.map((l) => l.path));
+  const headers = leveled(levels, (l) => l.headers);
+  const params = leveled(levels, (l) => l.params);
+  const paths = leveled(levels, (l) => l.path);
   const host = entry.upstream_host !== undefined ? local.host : global.host;
   const responseHeaders = present(levels.map((l) => l.responseHeaders));
 
-  const requestRewrites: RequestRewrite[] = [];
-  if (headers.length + params.length + paths.length > 0 || host) {
-    requestRewrites.push((exchange, outgoing) => {
-      for (const edit of headers) edit(exchange, outgoing.headers);
-      for (const edit of params) outgoing.query = edit(exchange, outgoing.query);
-      for (const rewrite of paths) outgoing.path = rewrite(outgoing.path);
-      host?.(outgoing.headers);
-    });
-  }
+  // Named steps, so that `explain` can show the request before and after each.
+  const requestRewrites: RequestRewrite[] = [
+    ...headers.map(({ level, edit }): RequestRewrite => ({ rule: 'header_rules', level, apply: (exchange, outgoing) => edit(exchange, outgoing.headers) })),
+    ...params.map(({ level, edit }): RequestRewrite => ({ rule: 'param_rules', level, apply: (exchange, outgoing) => void (outgoing.query = edit(exchange, outgoing.query)) })),
+    ...paths.map(({ level, edit }): RequestRewrite => ({ rule: 'rewrite_rules', level, apply: (_, outgoing) => void (outgoing.path = edit(outgoing.path)) })),
+  ];
+  const hostLevel = entry.upstream_host !== undefined ? local.level : global.level;
+  if (host) requestRewrites.push({ rule: 'upstream_host', level: hostLevel, apply: (_, outgoing) => host(outgoing.headers) });
   const responseRewrites: ResponseRewrite[] = responseHeaders.length === 0 ? [] : [(exchange, response) => responseHeaders.forEach((edit) => edit(exchange, response))];
   return { guards, requestRewrites, responseRewrites };
 }
@@ -87,14 +88,26 @@ function present<T>(items: readonly (T | undefined)[]): T[] {
   return items.filter((item): item is T => item !== undefined);
 }
 
-function compileLevel(level: RuleLevel, at: readonly (string | number)[], options: RuleCompileOptions, problems: ConfigProblems): CompiledLevel {
+/** The levels' edits of one kind that are there, each with its level. */
+function leveled<T>(levels: readonly CompiledLevel[], edit: (level: CompiledLevel) => T | undefined): { level: RuleLevel; edit: T }[] {
+  return levels.flatMap((level) => {
+    const found = edit(level);
+    return found === undefined ? [] : [{ level: level.level, edit: found }];
+  });
+}
+
+function compileLevel(rules: Rules, at: readonly (string | number)[], options: RuleCompileOptions, problems: ConfigProblems): CompiledLevel {
+  const level = at.length === 0 ? 'top level' : formatPath(at);
+  const firewall = compileFirewall(rules.firewall_rules, [...at, 'firewall_rules'], problems);
+  const rateLimit = compileRateLimit(rules.rate_limit, options.now);
   return {
-    firewall: compileFirewall(level.firewall_rules, [...at, 'firewall_rules'], problems),
-    rateLimit: compileRateLimit(level.rate_limit, options.now),
-    headers: compileHeaderRules(level.header_rules, [...at, 'header_rules'], problems),
-    responseHeaders: compileHeaderRules(level.response_header_rules, [...at, 'response_header_rules'], problems),
-    params: compileParamRules(level.param_rules, [...at, 'param_rules'], problems),
-    path: compilePathRewrite(level.rewrite_rules, [...at, 'rewrite_rules'], problems),
-    host: problems.attempt(() => compileUpstreamHost(level.upstream_host, [...at, 'upstream_host'])),
+    level,
+    firewall: firewall && { rule: 'firewall_rules', level, summary: firewall.checks.join(', '), check: firewall.check },
+    rateLimit: rateLimit && { rule: 'rate_limit', level, summary: rateLimit.summary, check: rateLimit.check },
+    headers: compileHeaderRules(rules.header_rules, [...at, 'header_rules'], problems),
+    responseHeaders: compileHeaderRules(rules.response_header_rules, [...at, 'response_header_rules'], problems),
+    params: compileParamRules(rules.param_rules, [...at, 'param_rules'], problems),
+    path: compilePathRewrite(rules.rewrite_rules, [...at, 'rewrite_rules'], problems),
+    host: problems.attempt(() => compileUpstreamHost(rules.upstream_host, [...at, 'upstream_host'])),
   };
 }

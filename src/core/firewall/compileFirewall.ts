@@ -2,7 +2,8 @@ import { compileRegex } from '../compile/compileRegex.ts';
 import { ConfigProblem } from '../compile/ConfigProblem.ts';
 import type { ConfigProblems } from '../compile/ConfigProblems.ts';
 import * as answers from '../answers.ts';
-import type { Exchange, Guard } from '../Route.ts';
+import type { Answer } from '../Answer.ts';
+import type { Exchange } from '../Route.ts';
 import { clientIpOf } from './clientIp.ts';
 import { IpRanges } from './IpRanges.ts';
 import { PathPrefixes } from './PathPrefixes.ts';
@@ -23,15 +24,21 @@ export interface FirewallRules {
   readonly user_agent_reject?: readonly string[];
 }
 
+/** A compiled `firewall_rules`: the checks it makes, by name, and the check itself (403, whose cause names the rule that refused). */
+export interface Firewall {
+  readonly checks: readonly string[];
+  readonly check: (exchange: Exchange) => Answer | undefined;
+}
+
 /**
- * Compiles `firewall_rules` into a guard that answers 403 Forbidden. Checks run cheapest first:
+ * Compiles `firewall_rules` into a check that answers 403 Forbidden. Checks run cheapest first:
  * `ip_reject`, `ip_allow`, `method_allow`, `path_reject`, `header_reject`, `user_agent_reject`.
  * A request whose client address is unknown passes `ip_reject` and fails `ip_allow`.
  * Each bad address, range, path, method or pattern is recorded in `problems`, and the others
  * still compiled, so that every one is reported.
  * @returns undefined when the rules refuse nothing
  */
-export function compileFirewall(rules: FirewallRules | undefined, at: readonly (string | number)[], problems: ConfigProblems): Guard | undefined {
+export function compileFirewall(rules: FirewallRules | undefined, at: readonly (string | number)[], problems: ConfigProblems): Firewall | undefined {
   if (!rules) return undefined;
   const checks: [rule: string, refuses: (exchange: Exchange, address: bigint | undefined) => boolean][] = [];
 
@@ -68,10 +75,13 @@ export function compileFirewall(rules: FirewallRules | undefined, at: readonly (
   }
 
   if (checks.length === 0) return undefined;
-  return (exchange) => {
-    const address = clientIpOf(exchange);
-    for (const [rule, refuses] of checks) if (refuses(exchange, address)) return answers.forbidden(rule);
-    return undefined;
+  return {
+    checks: checks.map(([rule]) => rule),
+    check(exchange) {
+      const address = clientIpOf(exchange);
+      for (const [rule, refuses] of checks) if (refuses(exchange, address)) return answers.forbidden(rule);
+      return undefined;
+    },
   };
 }
 

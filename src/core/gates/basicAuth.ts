@@ -46,12 +46,9 @@ export function basicAuthGate(settings: BasicAuthSettings, checks: PasswordCheck
   return {
     name: 'basic_auth',
     async pass(exchange, outgoing, context): Promise<GateAnswer | undefined> {
-      const header = exchange.headers.get('authorization');
-      if (header === null) return refuse('no credentials');
-      if (header.length > MAX_CREDENTIALS) return refuse('credentials too long');
-      // Hono's own parser of the header (hono/utils/basic-auth), which reads only `headers.get`.
-      const credentials = auth({ headers: exchange.headers } as unknown as Request);
-      if (!credentials) return refuse('credentials that are not Basic user:password');
+      const credentials = readCredentials(exchange.headers);
+      if (typeof credentials === 'string') return refuse(credentials);
+      const header = exchange.headers.get('authorization')!;
       const key = VerdictCache.keyOf(header);
       let granted = verdicts.get(key);
       if (granted === undefined) {
@@ -75,7 +72,23 @@ export function basicAuthGate(settings: BasicAuthSettings, checks: PasswordCheck
       nameTheUser(outgoing.headers, settings, credentials.username);
       return undefined;
     },
+    foresee(exchange) {
+      const credentials = readCredentials(exchange.headers);
+      if (typeof credentials === 'string') return { verdict: 'answers', status: 401, why: `basic_auth: ${credentials}` };
+      const user = JSON.stringify(credentials.username.slice(0, 100));
+      if (!settings.users.has(credentials.username)) return { verdict: 'answers', status: 401, why: `basic_auth: ${user} is not a user of realm ${JSON.stringify(settings.realm)}` };
+      return { verdict: 'asks', why: `credentials for ${user}: the password check decides (401 when wrong); explain checks no password` };
+    },
   };
+}
+
+/** The user name and password of a request's `Authorization`, or why there are none to check. */
+function readCredentials(headers: HeaderFields): { username: string; password: string } | string {
+  const header = headers.get('authorization');
+  if (header === null) return 'no credentials';
+  if (header.length > MAX_CREDENTIALS) return 'credentials too long';
+  // Hono's own parser of the header (hono/utils/basic-auth), which reads only `headers.get`.
+  return auth({ headers } as unknown as Request) ?? 'credentials that are not Basic user:password';
 }
 
 function nameTheUser(headers: HeaderFields, settings: BasicAuthSettings, username: string): void {

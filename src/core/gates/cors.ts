@@ -53,26 +53,37 @@ export function corsGate(settings: CorsSettings): Gate {
     if (settings.credentials) headers.set('access-control-allow-credentials', 'true');
   };
 
+  /** The preflight's answer, or undefined for any other request. */
+  const preflight = (exchange: Exchange): GateAnswer | undefined => {
+    const origin = exchange.headers.get('origin');
+    if (exchange.method !== 'OPTIONS' || origin === null || !exchange.headers.has('access-control-request-method')) return undefined;
+    if (!originAllowed(origin, settings.origins)) {
+      const refusal = answers.originForbidden(`cors: preflight from origin ${JSON.stringify(origin.slice(0, 200))}, which is not allowed`);
+      if (echoesOrigin) addVary(refusal.headers, 'origin');
+      return refusal;
+    }
+    const headers = new FieldList();
+    allowOrigin(headers, origin);
+    headers.set('access-control-allow-methods', methods);
+    const askedHeaders = exchange.headers.get('access-control-request-headers');
+    const allowHeaders = allowedHeaders ?? askedHeaders;
+    if (allowHeaders) headers.set('access-control-allow-headers', allowHeaders);
+    if (settings.maxAge !== undefined) headers.set('access-control-max-age', String(settings.maxAge));
+    if (echoesOrigin) addVary(headers, 'origin');
+    if (allowedHeaders === undefined && askedHeaders !== null) addVary(headers, 'access-control-request-headers');
+    return { status: 204, headers, body: null };
+  };
+
   return {
     name: 'cors',
-    pass(exchange): GateAnswer | undefined {
+    pass: preflight,
+    foresee(exchange) {
+      const answer = preflight(exchange);
       const origin = exchange.headers.get('origin');
-      if (exchange.method !== 'OPTIONS' || origin === null || !exchange.headers.has('access-control-request-method')) return undefined;
-      if (!originAllowed(origin, settings.origins)) {
-        const refusal = answers.originForbidden(`cors: preflight from origin ${JSON.stringify(origin.slice(0, 200))}, which is not allowed`);
-        if (echoesOrigin) addVary(refusal.headers, 'origin');
-        return refusal;
-      }
-      const headers = new FieldList();
-      allowOrigin(headers, origin);
-      headers.set('access-control-allow-methods', methods);
-      const askedHeaders = exchange.headers.get('access-control-request-headers');
-      const allowHeaders = allowedHeaders ?? askedHeaders;
-      if (allowHeaders) headers.set('access-control-allow-headers', allowHeaders);
-      if (settings.maxAge !== undefined) headers.set('access-control-max-age', String(settings.maxAge));
-      if (echoesOrigin) addVary(headers, 'origin');
-      if (allowedHeaders === undefined && askedHeaders !== null) addVary(headers, 'access-control-request-headers');
-      return { status: 204, headers, body: null };
+      if (answer) return { verdict: 'answers', status: answer.status, why: answer.cause ?? `a preflight from origin ${JSON.stringify(origin)}, allowed: answered at the edge` };
+      if (origin === null) return { verdict: 'passes', why: 'no Origin: not a cross-origin request' };
+      const allowed = originAllowed(origin, settings.origins);
+      return { verdict: 'passes', why: `origin ${JSON.stringify(origin.slice(0, 200))} ${allowed ? 'allowed: the answer gets Access-Control-Allow-Origin' : 'not allowed: the answer gets no Access-Control-Allow-* fields'}` };
     },
     respond(exchange: Exchange, headers: HeaderFields): void {
       // The answer depends on Origin even when the request had none: a cache must not hand the

@@ -70,6 +70,10 @@ export function forwardAuthGate(settings: ForwardAuthSettings): Gate {
       if (noBody && body !== null) context.bodies.discard(body);
       return { status, headers, body: noBody ? null : body, cause: `forward_auth: the auth service answered ${status}` };
     },
+    foresee() {
+      const copied = settings.responseHeaders.length === 0 ? '' : ` with ${settings.responseHeaders.join(', ')} copied onto it`;
+      return { verdict: 'asks', why: `would ask ${settings.origin}${settings.target}; its answer decides (a 2xx lets the request through${copied}, anything else is the answer)` };
+    },
   };
 }
 

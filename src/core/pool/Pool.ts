@@ -85,6 +85,11 @@ export class Pool {
     return this.#live(exclude).length > 0;
   }
 
+  /** The members `pick` would choose among now (`explain`), changing nothing: no ejection ended, no strategy's position moved. */
+  pickable(): readonly PoolMember[] {
+    return this.#candidates(undefined, this.#now());
+  }
+
   #live(exclude: ReadonlySet<Backend> | undefined): readonly PoolMember[] {
     return this.#members.filter((member) => !member.backend.draining && member.backend.health.isUp && !exclude?.has(member.backend));
   }

@@ -5,7 +5,7 @@ import { isValidHost } from '../routing/normalizeHost.ts';
 import type { RequestFacts } from '../routing/MatchRequest.ts';
 import type { Answer } from '../Answer.ts';
 import * as answers from '../answers.ts';
-import type { Exchange, OutgoingRequest, Route } from '../Route.ts';
+import type { Exchange, Guard, OutgoingRequest, RequestRewrite, Route } from '../Route.ts';
 import { forward, type Transport } from './forward.ts';
 import { gateFields, passGates } from './passGates.ts';
 import { addForwardingHeaders } from './forwardingHeaders.ts';
@@ -56,6 +56,21 @@ export interface ClientRequest<W extends Wire = WebWire> {
   readonly body: W['body'] | null;
 }
 
+/**
+ * What `explain` watches as `admit` takes a request: the same steps with the same values a real
+ * request meets. With a trace, `admit` is dry: the guards spend nothing (no rate-limit token).
+ */
+export interface AdmitTrace {
+  /** The route lookup, with what it read: `route` is undefined for none (404). */
+  routed(lookup: { readonly host: string | undefined; readonly path: string; readonly request: RequestFacts }, route: Route | undefined): void;
+  /** A guard asked, and its refusal or undefined. */
+  guarded(guard: Guard, refusal: Answer | undefined): void;
+  /** Before a request rule applies. */
+  rewriting(step: RequestRewrite, outgoing: OutgoingRequest<Wire>): void;
+  /** After it applied (not called when it throws). */
+  rewritten(step: RequestRewrite, outgoing: OutgoingRequest<Wire>): void;
+}
+
 /** A request let in: where it goes, and as what. */
 export interface Admitted<W extends Wire = WebWire> {
   readonly exchange: Exchange;
@@ -70,7 +85,7 @@ export interface Admitted<W extends Wire = WebWire> {
  * forwarding headers and the route's request rules. Returns the balancer's own answer instead
  * when the request goes no further (400, 403, 404, 429).
  */
-export function admit<W extends Wire>(config: AdmitConfig, request: ClientRequest<W>, record = new RequestRecord()): Admitted<W> | Answer {
+export function admit<W extends Wire>(config: AdmitConfig, request: ClientRequest<W>, record = new RequestRecord(), trace?: AdmitTrace): Admitted<W> | Answer {
   const refused = (answer: Answer) => refuse(record, answer);
   record.method = request.method;
   record.path = request.target;
@@ -97,7 +112,9 @@ export function admit<W extends Wire>(config: AdmitConfig, request: ClientReques
 
   const host = (record.host = request.headers.get('host') ?? undefined);
   if (host !== undefined && !isValidHost(host)) return refused(answers.badRequest('the Host header is not a host'));
-  const route = (record.route = config.routes.match(host, path, { method: request.method, headers: request.headers, query: target.query }));
+  const facts: RequestFacts = { method: request.method, headers: request.headers, query: target.query };
+  const route = (record.route = config.routes.match(host, path, facts));
+  trace?.routed({ host, path, request: facts }, route);
   if (!route) return refused(answers.notFound());
   // TRACE echoes the request, credentials included, to whatever script asks (cross-site tracing):
   // refused, as nginx does, unless a route's method_allow names it (RFC 9110 section 9.3.8).
@@ -108,10 +125,10 @@ export function admit<W extends Wire>(config: AdmitConfig, request: ClientReques
   const clientAddress = (record.client = config.clientAddress?.(peer, request.headers) ?? peer);
   const exchange: Exchange = { method: request.method, headers: request.headers, scheme: request.scheme, clientAddress, host, path, query: target.query, requestId, route };
   for (const guard of route.guards) {
-    const refusal = guard(exchange);
+    const refusal = guard.check(exchange, trace !== undefined);
+    trace?.guarded(guard, refusal);
     if (!refusal) continue;
-    // A route's guards are its firewall (403) and its rate limit (429).
-    record.refusedBy = refusal.status === 429 ? 'rate_limit' : 'firewall';
+    record.refusedBy = guard.rule === 'rate_limit' ? 'rate_limit' : 'firewall';
     return refused(refusal);
   }
 
@@ -123,7 +140,11 @@ export function admit<W extends Wire>(config: AdmitConfig, request: ClientReques
   addForwardingHeaders(headers, { address: peer, protocol: request.scheme, host });
   headers.set('x-request-id', requestId);
   const outgoing: OutgoingRequest<W> = { method: request.method, path, query: target.query, headers, body: request.body };
-  for (const rewrite of route.requestRewrites) rewrite(exchange, outgoing);
+  for (const step of route.requestRewrites) {
+    trace?.rewriting(step, outgoing);
+    step.apply(exchange, outgoing);
+    trace?.rewritten(step, outgoing);
+  }
   return { exchange, outgoing, record };
 }
 

@@ -48,6 +48,14 @@ export class RateLimiter {
     return bucket.take(now);
   }
 
+  /**
+   * What `take` would answer, changing nothing: no token taken, no bucket made or moved.
+   * @returns 0 when a request with this key would pass now, else the milliseconds until it could
+   */
+  peek(key: string): number {
+    return this.#buckets.get(key)?.peek(this.#now()) ?? 0;
+  }
+
   #evict(now: number): void {
     // Sweeping every full bucket walks the whole map: at most once a second, so a flood of new
     // keys costs one eviction each, not one walk each.

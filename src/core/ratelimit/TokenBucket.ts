@@ -30,8 +30,18 @@ export class TokenBucket {
       this.#tokens -= 1;
       return 0;
     }
-    // The epsilon absorbs floating-point dust, so 0.999 tokens at 1/ms waits 1 ms, not 2.
-    return Math.max(1, Math.ceil((1 - this.#tokens) / this.#policy.refillPerMs - 1e-9));
+    return this.#wait(this.#tokens);
+  }
+
+  /** What `take` would answer at `now`, taking nothing and leaving the bucket as it is. */
+  peek(now: number): number {
+    const tokens = this.#tokensAt(now);
+    return tokens >= 1 ? 0 : this.#wait(tokens);
+  }
+
+  // The epsilon absorbs floating-point dust, so 0.999 tokens at 1/ms waits 1 ms, not 2.
+  #wait(tokens: number): number {
+    return Math.max(1, Math.ceil((1 - tokens) / this.#policy.refillPerMs - 1e-9));
   }
 
   /** Whether the bucket is full again at `now`: forgetting it then changes nothing. */
@@ -41,9 +51,12 @@ export class TokenBucket {
   }
 
   #refill(now: number): void {
-    // A clock that steps back must not drain or overfill the bucket.
-    const elapsed = Math.max(0, now - this.#updated);
-    this.#tokens = Math.min(this.#policy.capacity, this.#tokens + elapsed * this.#policy.refillPerMs);
+    this.#tokens = this.#tokensAt(now);
     this.#updated = Math.max(this.#updated, now);
+  }
+
+  // A clock that steps back must not drain or overfill the bucket.
+  #tokensAt(now: number): number {
+    return Math.min(this.#policy.capacity, this.#tokens + Math.max(0, now - this.#updated) * this.#policy.refillPerMs);
   }
 }

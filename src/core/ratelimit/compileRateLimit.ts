@@ -1,6 +1,7 @@
 import { clientIpOf } from '../firewall/clientIp.ts';
 import * as answers from '../answers.ts';
-import type { Exchange, Guard } from '../Route.ts';
+import type { Answer } from '../Answer.ts';
+import type { Exchange } from '../Route.ts';
 import { RateLimiter } from './RateLimiter.ts';
 import { prefixMask } from '../firewall/ipAddress.ts';
 
@@ -26,24 +27,35 @@ export const DEFAULT_IPV6_PREFIX = 64;
 /** Longer header values share one bucket, so random huge keys cannot fill memory. */
 export const MAX_HEADER_KEY_LENGTH = 256;
 
+/** A compiled `rate_limit`: its policy in words, and the check (dry, it looks at the bucket and takes no token). */
+export interface RateLimit {
+  readonly summary: string;
+  readonly check: (exchange: Exchange, dry?: boolean) => Answer | undefined;
+}
+
 /**
- * Compiles `rate_limit` into a guard that answers 429 Too Many Requests (RFC 6585 section 4)
+ * Compiles `rate_limit` into a check that answers 429 Too Many Requests (RFC 6585 section 4)
  * with `Retry-After` in whole seconds (RFC 9110 section 10.2.3). Buckets live in this process's
  * memory: per process on Node and Deno, per isolate on Workers.
  * @param now the clock in milliseconds; @default performance.now
  */
-export function compileRateLimit(rules: RateLimitRules | undefined, now?: () => number): Guard | undefined {
+export function compileRateLimit(rules: RateLimitRules | undefined, now?: () => number): RateLimit | undefined {
   if (!rules) return undefined;
   const limiter = new RateLimiter({ capacity: rules.burst ?? rules.requests, refillPerMs: rules.requests / rules.per }, { maxKeys: rules.max_keys, now });
   const key = rules.key ?? 'client_address';
   const header = typeof key === 'object' ? key.header.toLowerCase() : undefined;
   const ipv6Mask = prefixMask(rules.ipv6_prefix ?? DEFAULT_IPV6_PREFIX);
 
-  return (exchange) => {
-    const value = header === undefined ? null : exchange.headers.get(header);
-    const wait = limiter.take(value === null ? addressKey(exchange, ipv6Mask) : headerKey(value));
-    if (wait === 0) return undefined;
-    return answers.tooManyRequests(wait);
+  const burst = rules.burst ?? rules.requests;
+  return {
+    summary: `${rules.requests} requests per ${rules.per} ms, bursts of ${burst}, one bucket per ${header === undefined ? 'client address' : `${header} header (else client address)`}`,
+    check(exchange, dry) {
+      const value = header === undefined ? null : exchange.headers.get(header);
+      const key = value === null ? addressKey(exchange, ipv6Mask) : headerKey(value);
+      const wait = dry ? limiter.peek(key) : limiter.take(key);
+      if (wait === 0) return undefined;
+      return answers.tooManyRequests(wait);
+    },
   };
 }
 

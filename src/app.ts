@@ -3,13 +3,12 @@ import type { CompiledConfig } from './core/config/compileConfig.ts';
 import { ErrorLog, type LogTimers } from './core/ErrorLog.ts';
 import { admit, forwardAdmitted, isAdmitted } from './core/proxy/admit.ts';
 import { fetchUpstream } from './core/proxy/fetchUpstream.ts';
-import type { BodyCompression, Upstream, WebWire } from './core/Upstream.ts';
+import type { Background, BodyCompression, Upstream, WebWire } from './core/Upstream.ts';
 import { webBodies } from './core/proxy/webBodies.ts';
 import { isWebSocketUpgrade } from './core/proxy/webSocket.ts';
 import * as answers from './core/answers.ts';
 import { toResponse } from './core/toResponse.ts';
 import { RequestRecord, type RequestObserver } from './core/observe/RequestRecord.ts';
-import type { Background } from './core/proxy/Mirror.ts';
 
 /** What a runtime entry point hands the app: everything the core may not import itself. */
 export interface AppOptions {

@@ -6,7 +6,7 @@ import type { Answer } from './Answer.ts';
 import type { ErrorLog } from './ErrorLog.ts';
 import type { RouteMatch } from './routing/RouteMatch.ts';
 import type { CompressSettings } from './compress/CompressSettings.ts';
-import type { Mirror } from './proxy/Mirror.ts';
+import type { Mirror } from './pool/Mirror.ts';
 
 /** One request on its way through the balancer: what is known of it before it is forwarded. */
 export interface Exchange {

@@ -152,3 +152,11 @@ export interface BodyCompression<W extends Wire = WebWire> {
    */
   compress(body: W['body'], coding: ContentCoding): W['body'];
 }
+
+/** How a runtime runs work that outlives the client's exchange (a mirrored copy). */
+export interface Background<W extends Wire = WebWire> {
+  /** A signal for an exchange no client waits on: it never fires. A new one per exchange. */
+  detachedSignal(): W['signal'];
+  /** Keeps `task` alive after the response is sent (a Worker's `waitUntil`); elsewhere it simply runs. */
+  run(task: Promise<unknown>): void;
+}

@@ -6,9 +6,8 @@ import { FieldList } from '../core/http/FieldList.ts';
 import type { HeaderFields } from '../core/http/HeaderFields.ts';
 import type { Answer } from '../core/Answer.ts';
 import * as answers from '../core/answers.ts';
-import type { BodyHandling, Wire } from '../core/Upstream.ts';
+import type { Background, BodyHandling, Wire } from '../core/Upstream.ts';
 import type { RequestRecord } from '../core/observe/RequestRecord.ts';
-import type { Background } from '../core/proxy/Mirror.ts';
 import { classifyBodyError } from '../upstream/upstreamErrors.ts';
 import { nodeCompression } from './nodeCompression.ts';
 

@@ -3,9 +3,8 @@ import type { CompiledConfig } from '../../src/core/config/compileConfig.ts';
 import { ErrorLog } from '../../src/core/ErrorLog.ts';
 import { admit, forwardAdmitted, isAdmitted } from '../../src/core/proxy/admit.ts';
 import { webBodies } from '../../src/core/proxy/webBodies.ts';
-import type { Upstream, UpstreamRequest, WebWire } from '../../src/core/Upstream.ts';
+import type { Background, Upstream, UpstreamRequest, WebWire } from '../../src/core/Upstream.ts';
 import { RequestRecord } from '../../src/core/observe/RequestRecord.ts';
-import type { Background } from '../../src/core/proxy/Mirror.ts';
 import { clientRequest } from './clientRequest.ts';
 
 /** An upstream that answers 200 with the origin it was sent to as the body, and remembers each request. */

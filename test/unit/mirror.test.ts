@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config/loadConfig.ts';
-import { MIRROR_HEADER, MIRRORS_IN_FLIGHT, type Background } from '../../src/core/proxy/Mirror.ts';
-import type { Upstream, UpstreamRequest, WebWire } from '../../src/core/Upstream.ts';
+import { MIRROR_HEADER, MIRRORS_IN_FLIGHT } from '../../src/core/pool/Mirror.ts';
+import type { Background, Upstream, UpstreamRequest, WebWire } from '../../src/core/Upstream.ts';
 import { errorsOf } from '../helpers/configErrors.ts';
 import { seededRandom } from '../helpers/manualClock.ts';
 import { readWebBody } from '../helpers/readBody.ts';
@@ -149,6 +149,26 @@ paths:
     for (let i = 0; i < MIRRORS_IN_FLIGHT + 10; i++) expect((await throughBalancer(compiled, upstream, {}, background)).answer.status).toBe(200);
     expect(to(SHADOW)).toHaveLength(MIRRORS_IN_FLIGHT);
     expect(to(PRIMARY)).toHaveLength(MIRRORS_IN_FLIGHT + 10);
+  });
+
+  it('stops copying while the copies in flight hold 32 MiB of bodies', async () => {
+    const compiled = config(`    servers: [localhost:8081]\n    retries: { max_buffered_body: ${16 * 1024 * 1024} }\n    mirror: { pool: shadow }`);
+    const { upstream, to } = upstreams('hangs');
+    const background = collectingBackground();
+    const body = new Uint8Array(10 * 1024 * 1024);
+    for (let i = 0; i < 5; i++) {
+      const { answer } = await throughBalancer(compiled, upstream, { method: 'PUT', headers: ['host', 'app.test', 'content-length', String(body.byteLength)], body }, background);
+      expect(answer.status).toBe(200);
+    }
+    expect(to(SHADOW)).toHaveLength(3);
+    expect(to(PRIMARY)).toHaveLength(5);
+  });
+
+  it("removes a client's own mirror header from the real request", async () => {
+    const compiled = config('    pool: main');
+    const { upstream, to } = upstreams();
+    await throughBalancer(compiled, upstream, { headers: ['host', 'app.test', MIRROR_HEADER, '1'] });
+    expect(to(PRIMARY)[0].headers.get(MIRROR_HEADER)).toBeNull();
   });
 
   it('copies nothing where the runtime gives no background (WebSocket upgrades)', async () => {

@@ -1,6 +1,6 @@
 import { ConfigProblem } from '../compile/ConfigProblem.ts';
 import type { ConfigProblems } from '../compile/ConfigProblems.ts';
-import { Mirror } from '../proxy/Mirror.ts';
+import { Mirror } from '../pool/Mirror.ts';
 import type { RouteTarget } from '../Route.ts';
 import { namedPool, type TargetCompileContext } from './compileTarget.ts';
 import type { RouteConfig } from './schema/index.ts';

@@ -14,6 +14,7 @@ import { splitTarget } from './splitTarget.ts';
 import type { WebWire, Wire } from '../Upstream.ts';
 import { RequestRecord } from '../observe/RequestRecord.ts';
 import { requestIdFrom } from '../rules/requestId.ts';
+import { MIRROR_HEADER } from '../pool/Mirror.ts';
 import { compressAnswer } from '../compress/compressAnswer.ts';
 
 const ABSOLUTE_FORM = /^https?:\/\//i;
@@ -139,6 +140,9 @@ export function admit<W extends Wire>(config: AdmitConfig, request: ClientReques
   headers.delete('expect');
   addForwardingHeaders(headers, { address: peer, protocol: request.scheme, host });
   headers.set('x-request-id', requestId);
+  // Only the balancer's copies say they are copies: a backend that spares them side effects must
+  // not be fooled by a client saying so of a real request.
+  headers.delete(MIRROR_HEADER);
   const outgoing: OutgoingRequest<W> = { method: request.method, path, query: target.query, headers, body: request.body };
   for (const step of route.requestRewrites) {
     trace?.rewriting(step, outgoing);

@@ -6,10 +6,9 @@ import * as answers from '../answers.ts';
 import { mayRetry } from '../retry/RetrySettings.ts';
 import type { Exchange, OutgoingRequest } from '../Route.ts';
 import { toAnswer } from './toAnswer.ts';
-import type { BodyHandling, Upstream, UpstreamResponse, WebWire, Wire } from '../Upstream.ts';
+import type { Background, BodyHandling, Upstream, UpstreamResponse, WebWire, Wire } from '../Upstream.ts';
 import { UpstreamError, upstreamErrorOf } from '../UpstreamError.ts';
 import { RequestRecord, type Attempt } from '../observe/RequestRecord.ts';
-import type { Background } from './Mirror.ts';
 
 /** How a runtime forwards: its upstream client, its bodies, its word for a client gone, and where failures are told. */
 export interface Transport<W extends Wire = WebWire> {
@@ -68,7 +67,10 @@ export async function forward<W extends Wire>(exchange: Exchange, pool: Pool, ou
   }
 
   // A copy goes only with a body that could be kept to send twice: up to max_buffered_body.
-  if (mirrored && body.replayable) mirror.send(exchange, outgoing, body.replay(), transport, background);
+  if (mirrored && body.replayable) {
+    const copy = { ...outgoing, body: body.replay(), bodyBytes: outgoing.body === null ? 0 : declaredLength, timeouts: exchange.route.timeouts };
+    mirror.send(exchange, copy, { upstream: transport.upstream, bodies: transport.bodies, background });
+  }
 
   let lastError!: UpstreamError;
   let everyFailureWasConnect = true;

@@ -21,6 +21,15 @@ describe('match conditions', () => {
     expect(['GET', 'HEAD', 'POST', 'PUT', 'DELETE'].map((method) => route({ method }))).toEqual(['matched', 'matched', 'matched', 'general', 'general']);
   });
 
+  it('methods: a CORS preflight is matched by the method it asks about, so the route (and its cors) that serves that method gets it', () => {
+    const route = routesWith('{ methods: [POST] }');
+    const preflight = (asks: string) => ({ method: 'OPTIONS', headers: { origin: 'https://app.test', 'access-control-request-method': asks } });
+    expect(route(preflight('POST'))).toBe('matched');
+    expect(route(preflight('DELETE'))).toBe('general');
+    // An OPTIONS that is no preflight (no Origin) is an OPTIONS.
+    expect(route({ method: 'OPTIONS', headers: { 'access-control-request-method': 'POST' } })).toBe('general');
+  });
+
   it('headers: the name without case, the value exactly', () => {
     const route = routesWith('{ headers: { X-Canary: "1" } }');
     expect(route({ headers: { 'x-canary': '1' } })).toBe('matched');

@@ -238,7 +238,7 @@ paths:
       { random: () => (draws++, 0.5) },
     );
     expect(draws).toBe(0);
-    expect(explanation.target).toMatchObject({ kind: 'split', sticky_cookie: 'switchyard_split', sides: [{ pool: 'stable', weight: 95 }, { pool: 'canary', weight: 5 }] });
+    expect(explanation.target).toMatchObject({ kind: 'split', sticky_cookie: expect.stringMatching(/^switchyard_split_[0-9a-f]{8}$/), sides: [{ pool: 'stable', weight: 95 }, { pool: 'canary', weight: 5 }] });
     expect(explanation.verdict.why).toBe('forwarded to one side of the split: stable 95%, canary 5% (GET /)');
   });
 });

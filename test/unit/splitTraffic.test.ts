@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/core/config/loadConfig.ts';
+import { hash32 } from '../../src/core/balancing/hash32.ts';
 import { errorsOf } from '../helpers/configErrors.ts';
 import { seededRandom } from '../helpers/manualClock.ts';
 import { namingUpstream, throughBalancer } from '../helpers/throughBalancer.ts';
@@ -46,6 +47,8 @@ describe('split', () => {
 });
 
 describe('sticky split', () => {
+  /** The cookie of the `/` route's sticky split: switchyard_split_ and the hash of its host and path. */
+  const COOKIE = `switchyard_split_${hash32('/').toString(16).padStart(8, '0')}`;
   const sticky = (random: () => number, keys = 'sticky: true') =>
     config(`    split: [{ pool: stable, weight: 50 }, { pool: canary, weight: 50 }]\n    ${keys}`, random);
 
@@ -54,9 +57,9 @@ describe('sticky split', () => {
     const { upstream, sent } = namingUpstream();
     const first = await throughBalancer(compiled, upstream);
     expect(sent[0].origin).toBe(CANARY);
-    expect(first.answer.headers.get('set-cookie')).toBe('switchyard_split=canary; Path=/; HttpOnly; SameSite=Lax');
+    expect(first.answer.headers.get('set-cookie')).toBe(`${COOKIE}=canary; Path=/; HttpOnly; SameSite=Lax`);
     for (let i = 0; i < 50; i++) {
-      const again = await throughBalancer(compiled, upstream, { headers: ['host', 'app.test', 'cookie', 'a=1; switchyard_split=canary'] });
+      const again = await throughBalancer(compiled, upstream, { headers: ['host', 'app.test', 'cookie', `a=1; ${COOKIE}=canary`] });
       expect(again.answer.headers.get('set-cookie')).toBeNull();
     }
     expect(new Set(sent.map((request) => request.origin))).toEqual(new Set([CANARY]));
@@ -66,10 +69,39 @@ describe('sticky split', () => {
     const compiled = config('    split: [{ pool: stable, weight: 1 }, { pool: canary, weight: 0 }]\n    sticky: true', () => 0.5);
     const { upstream, sent } = namingUpstream();
     for (const side of ['canary', 'old-pool']) {
-      const { answer } = await throughBalancer(compiled, upstream, { headers: ['host', 'app.test', 'cookie', `switchyard_split=${side}`] });
-      expect(answer.headers.get('set-cookie')).toBe('switchyard_split=stable; Path=/; HttpOnly; SameSite=Lax');
+      const { answer } = await throughBalancer(compiled, upstream, { headers: ['host', 'app.test', 'cookie', `${COOKIE}=${side}`] });
+      expect(answer.headers.get('set-cookie')).toBe(`${COOKIE}=stable; Path=/; HttpOnly; SameSite=Lax`);
     }
     expect(sent.map((request) => request.origin)).toEqual([STABLE, STABLE]);
+  });
+
+  it('gives each route its own cookie, so two sticky splits do not undo each other', async () => {
+    const compiled = loadConfig(
+      `
+health_check: false
+pools:
+  stable: { servers: [localhost:8081] }
+  canary: { servers: [localhost:8082] }
+paths:
+  - path: /a
+    split: [{ pool: stable, weight: 50 }, { pool: canary, weight: 50 }]
+    sticky: true
+  - path: /b
+    split: [{ pool: stable, weight: 50 }, { pool: canary, weight: 50 }]
+    sticky: true
+`,
+      'lb.yaml',
+      { random: seededRandom(3) },
+    );
+    const { upstream } = namingUpstream();
+    const cookieOf = async (path: string, cookie = '') =>
+      (await throughBalancer(compiled, upstream, { target: path, headers: ['host', 'app.test', ...(cookie ? ['cookie', cookie] : [])] })).answer.headers.get('set-cookie')?.split(';')[0];
+    const a = (await cookieOf('/a'))!;
+    const b = (await cookieOf('/b', a))!;
+    expect(a.split('=')[0]).not.toBe(b.split('=')[0]);
+    // Back on /a with both cookies: kept, not drawn again.
+    expect(await cookieOf('/a', `${a}; ${b}`)).toBeUndefined();
+    expect(await cookieOf('/b', `${a}; ${b}`)).toBeUndefined();
   });
 
   it('takes the cookie name and max_age as the pool sticky key spells them', async () => {

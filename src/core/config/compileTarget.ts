@@ -10,6 +10,7 @@ import { poolSettingEntries } from './schema/pool.ts';
 import { TARGET_KEYS } from './schema/target.ts';
 import type { RouteConfig } from './schema/index.ts';
 import { suggest } from './suggest.ts';
+import { hash32 } from '../balancing/hash32.ts';
 
 /** The keys of a pool, which a route that names a pool, splits or answers itself does not take. */
 const POOL_KEYS = ['servers', ...Object.keys(poolSettingEntries)] as (keyof RouteConfig & keyof typeof poolSettingEntries | 'servers')[];
@@ -62,7 +63,7 @@ export function compileTarget(entry: RouteConfig, at: readonly (string | number)
     });
     if (sides.every((side) => side.weight === 0)) throw new ConfigProblem([...at, 'split'], 'every side of this split has weight 0: give at least one side a weight');
     const sticky = entry.sticky === undefined || entry.sticky === false ? undefined : entry.sticky === true ? {} : entry.sticky;
-    const split = new Split(sides, context.pools.random, sticky && { cookie: sticky.cookie ?? 'switchyard_split', maxAgeMs: sticky.max_age });
+    const split = new Split(sides, context.pools.random, sticky && { cookie: sticky.cookie ?? defaultSplitCookie(entry), maxAgeMs: sticky.max_age });
     return { target: { kind: 'split', split }, pools: sides.map((side) => side.pool) };
   }
   if (entry.redirect) {
@@ -102,4 +103,15 @@ function refuseOwnPoolKeys(entry: RouteConfig, at: readonly (string | number)[],
           : `this route answers itself (${target}) and has no backends: ${key} does nothing here`;
     throw new ConfigProblem([...at, key], where);
   }
+}
+
+/**
+ * A sticky split's cookie, unless named: one per route (`switchyard_split_` and a hash of its host
+ * and path), since every route's cookie goes to the whole site (`Path=/`): under one shared name,
+ * two splits would each find the other's side in it, draw again and overwrite it, and neither
+ * would stay sticky.
+ */
+function defaultSplitCookie(entry: RouteConfig): string {
+  const host = 'host' in entry && typeof entry.host === 'string' ? entry.host.toLowerCase() : '';
+  return `switchyard_split_${hash32(host + (entry.path ?? '/')).toString(16).padStart(8, '0')}`;
 }

@@ -34,7 +34,7 @@ export function poolsCases(fx: ConformanceFixture): void {
     it('keeps a client on its side with the cookie that names it', async () => {
       const first = await get('sticky-split.pools.test');
       const cookie = String(first.headers['set-cookie']).split(';')[0];
-      expect(cookie).toMatch(/^switchyard_split=pools-mango[12]$/);
+      expect(cookie).toMatch(/^switchyard_split_[0-9a-f]{8}=pools-mango[12]$/);
       const side = echo(first).name;
       for (let i = 0; i < 10; i++) {
         const again = await get('sticky-split.pools.test', '/', { cookie });

@@ -3,6 +3,7 @@ import type { HeaderFields } from '../http/HeaderFields.ts';
 import type { BodyHandling, Wire } from '../Upstream.ts';
 import type { CompressSettings } from './CompressSettings.ts';
 import { decideCompression, type CompressionDecision } from './decideCompression.ts';
+import { addVary } from '../http/vary.ts';
 
 /**
  * `compress`, the lifecycle's step after the response rules: the answer as it goes to the client,
@@ -32,13 +33,4 @@ export function compressAnswer<W extends Wire>(
   const etag = headers.get('etag');
   if (etag?.startsWith('"')) headers.set('etag', `W/${etag}`);
   return { answer: { ...answer, body: bodies.compression.compress(body, decision.coding) }, decision };
-}
-
-/** Adds `name` to the response's Vary, unless it is there already or Vary is `*`. */
-function addVary(headers: HeaderFields, name: string): void {
-  const vary = headers.get('vary');
-  if (vary === null) return headers.set('vary', name);
-  const names = vary.split(',').map((item) => item.trim().toLowerCase());
-  if (names.includes(name) || names.includes('*')) return;
-  headers.set('vary', `${vary}, ${name}`);
 }

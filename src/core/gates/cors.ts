@@ -2,6 +2,7 @@ import * as answers from '../answers.ts';
 import { FieldList } from '../http/FieldList.ts';
 import type { HeaderFields } from '../http/HeaderFields.ts';
 import type { Exchange, Gate, GateAnswer } from '../Route.ts';
+import { addVary } from '../http/vary.ts';
 
 /** A route's `cors`, compiled. */
 export interface CorsSettings {
@@ -99,12 +100,4 @@ export function corsGate(settings: CorsSettings): Gate {
       if (exposed) headers.set('access-control-expose-headers', exposed);
     },
   };
-}
-
-/** Adds a field name to `Vary` unless it is there already (or `*` is). */
-function addVary(headers: HeaderFields, name: string): void {
-  const vary = headers.get('vary');
-  if (vary === null) return headers.set('vary', name);
-  const names = vary.split(',').map((part) => part.trim().toLowerCase());
-  if (!names.includes(name) && !names.includes('*')) headers.append('vary', name);
 }

@@ -1,4 +1,6 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { request } from 'node:http';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -30,6 +32,16 @@ describe('switchyard explain', () => {
     expect(stdout).toContain('route     ✓ www.mango.com  (hosts[0])  host and path');
     expect(stdout).toContain('            path: /v1/items → /v2/items');
     expect(stdout).toMatch(/^verdict   forwarded to the route's own pool \(GET \/v2\/items\?MyCustomParam=Test\) \(exit 0\)$/m);
+  });
+
+  it("prints what the README's quick start shows, line for line", async () => {
+    const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
+    const block = /```sh\n\$ npx switchyard (explain [^\n]+)\n([\s\S]*?)```/.exec(readme);
+    expect(block, 'an explain example in the README').not.toBeNull();
+    const args = block![1].match(/'[^']*'|\S+/g)!.map((arg) => arg.replace(/^'(.*)'$/, '$1'));
+    const { code, stdout } = await cli(...args);
+    expect(code).toBe(0);
+    expect(stdout).toBe(block![2]);
   });
 
   it('exits 1 when the balancer would answer itself: 404, and 403 for a client the firewall refuses (--from)', async () => {

@@ -45,6 +45,31 @@ hosts:
     expect(explanationExitCode(explanation)).toBe(1);
   });
 
+  it('lists, for a 404, what each route serves instead: its host, its path, or both', () => {
+    const config = `
+health_check: false
+hosts:
+  - host: www.mango.test
+    servers: [localhost:8081]
+  - host: '*.apple.test'
+    path: /api
+    servers: [localhost:8082]
+paths:
+  - path: /static
+    servers: [localhost:8083]
+`;
+    const wrongHost = explain(config, { url: 'http://mango.test/api' });
+    expect(wrongHost.other_routes).toEqual([
+      { route: 'www.mango.test', at: 'hosts[0]', matched: false, why: 'serves host www.mango.test, not mango.test' },
+      { route: '*.apple.test/api', at: 'hosts[1]', matched: false, why: 'serves host *.apple.test, not mango.test' },
+      { route: '/static', at: 'paths[0]', matched: false, why: 'serves path /static, which /api is not under' },
+    ]);
+    const wrongPath = explain(config, { url: 'http://shop.apple.test/apis' });
+    expect(wrongPath.other_routes[1]).toEqual({ route: '*.apple.test/api', at: 'hosts[1]', matched: false, why: 'serves path /api, which /apis is not under' });
+    expect(formatExplanation(wrongPath)).toContain('elsewhere ✗ www.mango.test  (hosts[0])  serves host www.mango.test, not shop.apple.test\n          ✗ *.apple.test/api');
+    expect(explain(config, { url: 'http://www.mango.test/' }).other_routes).toEqual([]);
+  });
+
   it('says what admit refuses before any route: TRACE 405, a path that cannot be normalised 400', () => {
     expect(explain(text, { url: 'http://api.mango.test/', method: 'TRACE' }).verdict.status).toBe(405);
     const bad = explain(text, { url: 'http://api.mango.test/%2e%2e/%2e%2e/x' });

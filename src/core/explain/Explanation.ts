@@ -19,6 +19,12 @@ export interface Explanation {
   readonly path: string | null;
   /** The routes the table tried, in its precedence order, up to the one that serves the request. */
   readonly routes: readonly RouteConsidered[];
+  /**
+   * For a request no route serves (404): the config's other routes, in the order written (the
+   * first 20), each with what it serves instead: `serves host www.mango.com, not mango.com`,
+   * `serves path /api, which /apps is not under`. Empty when a route serves the request.
+   */
+  readonly other_routes: readonly RouteConsidered[];
   /** The route that serves the request (its name); null for none. */
   readonly route: string | null;
   readonly guards: readonly GuardVerdict[];

@@ -12,6 +12,7 @@ import type { Wire } from '../Upstream.ts';
 import { TOKEN } from '../httpToken.ts';
 import { parseIpAddress } from '../firewall/ipAddress.ts';
 import type { BackendExplained, Explanation, GateVerdict, GuardVerdict, PoolExplained, RouteConsidered, RuleApplied, TargetExplained, Verdict } from './Explanation.ts';
+import { normalizeConfigPath } from '../path/normalizeConfigPath.ts';
 
 /** The request to explain, as the command line or the admin query gives it. */
 export interface RequestToExplain {
@@ -110,10 +111,14 @@ function refusal(answer: Answer, cause: string | undefined): Omit<Verdict, 'prov
   return { forwarded: false, status: answer.status, why: cause ?? String(answer.status), provided: [] };
 }
 
+/** How many of the routes that do not serve a 404's request `explain` lists, with what they serve instead. */
+const OTHER_ROUTES = 20;
+
 /** What admit's trace learns, step by step. */
 class Trace implements AdmitTrace {
   path: string | null = null;
   routes: RouteConsidered[] = [];
+  otherRoutes: RouteConsidered[] = [];
   route: Route | undefined;
   readonly guards: GuardVerdict[] = [];
   readonly rules: RuleApplied[] = [];
@@ -142,6 +147,27 @@ class Trace implements AdmitTrace {
       this.routes.push({ route: value.name, at: value.at, matched: failure === undefined, why });
       if (value === route) break;
     }
+    if (route === undefined) this.otherRoutes = this.#elsewhere(lookup.host, lookup.path);
+  }
+
+  /**
+   * For a request no route serves, what each route of the config serves instead (its host, its
+   * path), up to OTHER_ROUTES of them. Asked of the route table itself, with the route's own host
+   * or path put in the request's place, so no second copy of the matching rules says it.
+   */
+  #elsewhere(host: string | undefined, path: string): RouteConsidered[] {
+    const table = this.#config.routes;
+    const tried = new Set(this.routes.map((considered) => considered.at));
+    const servedBy = (other: Route, asHost: string | undefined, asPath: string) => table.candidates(asHost, asPath).some((candidate) => candidate.value === other);
+    return this.#config.routesInOrder
+      .filter((other) => !tried.has(other.at))
+      .slice(0, OTHER_ROUTES)
+      .map((other) => {
+        const reasons = [];
+        if (other.host !== undefined && !servedBy(other, host, normalizeConfigPath(other.path) ?? other.path)) reasons.push(`serves host ${other.host}, not ${host ?? 'a request without Host'}`);
+        if (!servedBy(other, other.host ?? host, path)) reasons.push(`serves path ${other.path}, which ${path} is not under`);
+        return { route: other.name, at: other.at, matched: false, why: reasons.join('; ') };
+      });
   }
 
   guarded(guard: Parameters<AdmitTrace['guarded']>[0], refused: Answer | undefined): void {
@@ -168,6 +194,7 @@ class Trace implements AdmitTrace {
       request: { method: request.method.toUpperCase(), url: request.url, from: request.from ?? null, client: record.client ?? null, headers: headers.pairs() },
       path: this.path,
       routes: this.routes,
+      other_routes: this.otherRoutes,
       route: route?.name ?? null,
       guards: this.guards,
       rules: this.rules,

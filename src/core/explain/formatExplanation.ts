@@ -19,6 +19,7 @@ export function formatExplanation(explanation: Explanation): string {
   if (explanation.path !== null) section('path', [`${explanation.path} (normalised)`]);
   if (explanation.path !== null) {
     section('route', explanation.routes.length === 0 ? ['✗ no route serves this host and path'] : explanation.routes.map((route) => `${route.matched ? '✓' : '✗'} ${route.route}  (${route.at})  ${route.why}`));
+    section('elsewhere', explanation.other_routes.map((route) => `✗ ${route.route}  (${route.at})  ${route.why}`));
   }
   section('guards', explanation.guards.map((guard) => `${guard.passed ? '✓' : '✗'} ${guard.rule}  ${guard.level}  ${guard.why}`));
   section(

@@ -1,25 +1,12 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, PROJECT_ROOT, startBalancer, writeConfig } from '../helpers/startBalancer.ts';
+import { PROJECT_ROOT, startBalancer, writeConfig } from '../helpers/startBalancer.ts';
 import { startTestBackend, type TestBackend } from '../helpers/testBackend.ts';
 import { waitFor } from '../helpers/waitFor.ts';
-
-const run = promisify(execFile);
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd: PROJECT_ROOT, timeout: 10_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+import { cli } from '../helpers/runCli.ts';
 
 describe('switchyard check', () => {
   it('summarises a valid config and exits 0', async () => {

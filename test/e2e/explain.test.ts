@@ -1,28 +1,15 @@
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'node:http';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, PROJECT_ROOT, writeConfig } from '../helpers/startBalancer.ts';
+import { PROJECT_ROOT, writeConfig } from '../helpers/startBalancer.ts';
 import { serveProcess, type ServeProcess } from '../helpers/serveProcess.ts';
 import { startTestBackend, type TestBackend } from '../helpers/testBackend.ts';
 import { waitFor } from '../helpers/waitFor.ts';
+import { cli } from '../helpers/runCli.ts';
 
 // Issue 15, point 7: `switchyard explain` from the build (run `npm run build` first), and
 // `GET /api/explain` on the admin listener of a running balancer.
-
-const run = promisify(execFile);
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { cwd: PROJECT_ROOT, timeout: 10_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe('switchyard explain', () => {
   it('explains the quick start request and exits 0: it would be forwarded', async () => {
@@ -66,7 +53,7 @@ hosts:
     const { code, stdout } = await cli('explain', '--config', file, '-X', 'post', '-H', 'X-Version: 2', '-H', 'X-Other: a', '--json', 'http://api.test/items');
     expect(code).toBe(0);
     const explanation = JSON.parse(stdout);
-    expect(Object.keys(explanation)).toEqual(['request', 'path', 'routes', 'route', 'guards', 'rules', 'gates', 'target', 'mirror', 'compress', 'verdict']);
+    expect(Object.keys(explanation)).toEqual(['request', 'path', 'routes', 'other_routes', 'route', 'guards', 'rules', 'gates', 'target', 'mirror', 'compress', 'verdict']);
     expect(explanation.request).toEqual({
       method: 'POST',
       url: 'http://api.test/items',

@@ -20,20 +20,7 @@ paths:
 ${route}
 `;
 
-const config = (route: string, random?: () => number) =>
-  loadConfig(
-    `
-health_check: false
-pools:
-  main: { servers: [localhost:8081] }
-  shadow: { servers: [localhost:8082] }
-paths:
-  - path: /
-${route}
-`,
-    'lb.yaml',
-    { random },
-  );
+const config = (route: string, random?: () => number) => loadConfig(text(route), 'lb.yaml', { random });
 
 /** Work handed to the background, as a Worker's waitUntil would get it. */
 function collectingBackground(): Background<WebWire> & { readonly tasks: Promise<unknown>[] } {

@@ -5,7 +5,7 @@ import { ErrorLog } from '../../src/core/ErrorLog.ts';
 import { FieldList } from '../../src/core/http/FieldList.ts';
 import type { Exchange, GateContext, OutgoingRequest } from '../../src/core/Route.ts';
 import { basicAuthGate } from '../../src/core/gates/basicAuth.ts';
-import { PasswordChecks } from '../../src/core/gates/PasswordChecks.ts';
+import { InlinePasswordChecks } from '../../src/core/gates/InlinePasswordChecks.ts';
 import { parsePasswordHash, verifyPassword, type PasswordHash } from '../../src/core/gates/passwordHash.ts';
 import type { WebWire } from '../../src/core/Upstream.ts';
 import { webBodies } from '../../src/core/proxy/webBodies.ts';
@@ -52,7 +52,7 @@ describe('password hashes', () => {
 
 describe('basic_auth under a flood of wrong passwords', () => {
   it('checks at most `max` passwords at once, answers the rest 503 unchecked, and still lets a known user in from the cache', async () => {
-    const checks = new PasswordChecks(4);
+    const checks = new InlinePasswordChecks(4);
     const gate = basicAuthGate({ realm: 'R', users: new Map([['alice', hashOf(bcrypt.hashSync('right', 4))]]), forwardAuthorization: false }, checks);
     const right = exchangeWith(basic('alice', 'right'));
     expect(await gate.pass(right.exchange, right.outgoing, context)).toBeUndefined();
@@ -76,7 +76,7 @@ describe('basic_auth under a flood of wrong passwords', () => {
   });
 
   it('checks the same credentials sent by many requests at once only once', async () => {
-    const checks = new PasswordChecks(1);
+    const checks = new InlinePasswordChecks(1);
     const gate = basicAuthGate({ realm: 'R', users: new Map([['alice', hashOf(bcrypt.hashSync('right', 4))]]), forwardAuthorization: false }, checks);
     const verdicts = await Promise.all(Array.from({ length: 50 }, () => {
       const { exchange, outgoing } = exchangeWith(basic('alice', 'right'));
@@ -86,7 +86,7 @@ describe('basic_auth under a flood of wrong passwords', () => {
   });
 
   it('refuses a huge Authorization header unchecked', async () => {
-    const checks = new PasswordChecks(1);
+    const checks = new InlinePasswordChecks(1);
     const gate = basicAuthGate({ realm: 'R', users: new Map([['alice', hashOf(bcrypt.hashSync('right', 4))]]), forwardAuthorization: false }, checks);
     const { exchange, outgoing } = exchangeWith(basic('alice', 'x'.repeat(100_000)));
     const started = performance.now();

@@ -22,6 +22,7 @@ import { hstsRewrite } from '../rules/hsts.ts';
 import * as answers from '../answers.ts';
 import { compileCompress } from '../compress/CompressSettings.ts';
 import { compileGlobalGates, compileRouteGates } from './compileGates.ts';
+import type { PasswordChecks } from '../gates/PasswordChecks.ts';
 
 /** A config turned into the structures a request only looks up. */
 export interface CompiledConfig {
@@ -47,6 +48,11 @@ export interface CompileOptions {
   readonly now?: () => number;
   /** The config's file name: relative file names in it (`tls.ca`) are taken from its directory. @default names as written */
   readonly configFile?: string;
+  /**
+   * Where `basic_auth` checks passwords: worker threads on Node and Deno (`serve`); in the
+   * runtime's own thread, four at most per config, by default (Workers). @default InlinePasswordChecks
+   */
+  readonly passwordChecks?: PasswordChecks;
 }
 
 /**
@@ -69,7 +75,7 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
   const routes = new RouteTable<Route>();
   const routesInOrder: Route[] = [];
   const globalRules = compileGlobalRules(config, { now: options.now }, problems);
-  const globalGates = compileGlobalGates(config, problems);
+  const globalGates = compileGlobalGates(config, problems, options.passwordChecks);
   const targets: TargetCompileContext = { pools, named: new Map(), used: new Set() };
   for (const [name, entry] of Object.entries(config.pools ?? {})) {
     (targets.named as Map<string, Pool & { name: string }>).set(name, compilePool(entry, ['pools', name], pools, name) as Pool & { name: string });

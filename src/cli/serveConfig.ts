@@ -11,6 +11,7 @@ import { hostPort, isLoopback, parseAdminAddress, startAdmin, type AdminAddress,
 import { accessLogWriter } from '../server/accessLogWriter.ts';
 import { LiveConfig, type ReloadReport } from '../server/LiveConfig.ts';
 import { startServer } from '../server/startServer.ts';
+import { ThreadedPasswordChecks } from '../server/ThreadedPasswordChecks.ts';
 import { undiciUpstream } from '../upstream/undiciUpstream.ts';
 import { CommandFailure, listenFailure, readFailure } from './CommandFailure.ts';
 import { checkConfigFiles } from './configChecks.ts';
@@ -56,7 +57,9 @@ export async function serveConfig(options: ServeConfigOptions): Promise<Serving>
   const { file, log } = options;
   // Health probes, rare, travel on web streams; requests on the server's own (startServer).
   const probes = undiciUpstream();
-  const live = await LiveConfig.load(file, { env: options.env, log, probes, checkFiles: checkConfigFiles }).catch((error: unknown) => {
+  // basic_auth's checks, off the event loop; one set of threads for every config this process loads.
+  const passwordChecks = new ThreadedPasswordChecks();
+  const live = await LiveConfig.load(file, { env: options.env, log, probes, checkFiles: checkConfigFiles, passwordChecks }).catch((error: unknown) => {
     throw readFailure(error, file) ?? error;
   });
   for (const warning of live.config.warnings) log(formatIssue(warning));
@@ -133,7 +136,7 @@ export async function serveConfig(options: ServeConfigOptions): Promise<Serving>
       unwatchFile();
       live.stop();
       await Promise.all([server.close(drainMs), admin?.close()]);
-      await probes.close();
+      await Promise.all([probes.close(), passwordChecks.close()]);
       await accessLog?.close();
     },
   };

@@ -64,9 +64,13 @@ export interface Guard {
   check(exchange: Exchange, dry?: boolean): Answer | undefined;
 }
 
-/** One request rule: changes the outgoing request (headers, query, path, upstream Host) before it is forwarded. */
+/**
+ * One request rule: changes the outgoing request (headers, query, path, upstream Host) before it is
+ * forwarded. `identity_headers` is no key of its own: the removal, on every route, of the headers
+ * a gate of the config names the user in (docs/edge-middleware.md).
+ */
 export interface RequestRewrite {
-  readonly rule: 'header_rules' | 'param_rules' | 'rewrite_rules' | 'upstream_host';
+  readonly rule: 'identity_headers' | 'header_rules' | 'param_rules' | 'rewrite_rules' | 'upstream_host';
   readonly level: RuleLevel;
   apply(exchange: Exchange, outgoing: OutgoingRequest<Wire>): void;
 }
@@ -155,6 +159,12 @@ export interface Route {
   /** Run in order, each on the outgoing request as the one before left it. */
   readonly requestRewrites: readonly RequestRewrite[];
   readonly responseRewrites: readonly ResponseRewrite[];
+  /**
+   * `hsts`, the route's or the top level's (also among `responseRewrites`): the one response rule
+   * a refusal gets too (firewall, rate limit, gates), since a 401 over HTTPS should pin HTTPS as
+   * any answer does. Undefined when off.
+   */
+  readonly hsts?: ResponseRewrite;
   /** `compress`, the route's or the top level's; undefined when off. */
   readonly compress: CompressSettings | undefined;
   /** Run in order after the guards, each awaited; the first answer wins. */

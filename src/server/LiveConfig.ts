@@ -6,6 +6,7 @@ import { loadConfig, type LoadedConfig } from '../core/config/loadConfig.ts';
 import type { Environment } from '../core/config/substituteEnv.ts';
 import { startHealthChecks, type HealthChecks } from '../core/health/startHealthChecks.ts';
 import type { Upstream } from '../core/Upstream.ts';
+import type { PasswordChecks } from '../core/gates/PasswordChecks.ts';
 
 /** What became of the last reload, as `/api/status` reports it. */
 export interface ReloadReport {
@@ -27,6 +28,8 @@ export interface LiveConfigOptions {
   readonly log: (line: string) => void;
   /** Sends the health probes. */
   readonly probes: Upstream;
+  /** Where `basic_auth` checks passwords (`ThreadedPasswordChecks`), for every config loaded. @default inline, per config */
+  readonly passwordChecks?: PasswordChecks;
 }
 
 /**
@@ -173,8 +176,8 @@ export class LiveConfig {
  * `loadConfig`, then the checks of the files it names: their errors throw a `ConfigError` as the
  * schema's would, and their warnings join the config's.
  */
-export function loadChecked(text: string, file: string, options: Pick<LiveConfigOptions, 'env' | 'checkFiles'>): LoadedConfig {
-  const config = loadConfig(text, file, { env: options.env });
+export function loadChecked(text: string, file: string, options: Pick<LiveConfigOptions, 'env' | 'checkFiles' | 'passwordChecks'>): LoadedConfig {
+  const config = loadConfig(text, file, { env: options.env, passwordChecks: options.passwordChecks });
   const found = options.checkFiles?.(config) ?? [];
   if (found.some((issue) => issue.severity !== 'warning')) throw new ConfigError(inFileOrder([...found, ...config.warnings]));
   return found.length === 0 ? config : { ...config, warnings: inFileOrder([...config.warnings, ...found]) };

@@ -5,8 +5,9 @@ import { ErrorLog } from '../../src/core/ErrorLog.ts';
 import { FieldList } from '../../src/core/http/FieldList.ts';
 import type { Exchange, GateContext, OutgoingRequest } from '../../src/core/Route.ts';
 import { basicAuthGate } from '../../src/core/gates/basicAuth.ts';
-import { PasswordChecks } from '../../src/core/gates/PasswordChecks.ts';
+import { InlinePasswordChecks } from '../../src/core/gates/InlinePasswordChecks.ts';
 import { parsePasswordHash, verifyPassword, type PasswordHash } from '../../src/core/gates/passwordHash.ts';
+import type { PasswordChecks } from '../../src/core/gates/PasswordChecks.ts';
 import type { WebWire } from '../../src/core/Upstream.ts';
 import { webBodies } from '../../src/core/proxy/webBodies.ts';
 
@@ -52,7 +53,7 @@ describe('password hashes', () => {
 
 describe('basic_auth under a flood of wrong passwords', () => {
   it('checks at most `max` passwords at once, answers the rest 503 unchecked, and still lets a known user in from the cache', async () => {
-    const checks = new PasswordChecks(4);
+    const checks = new InlinePasswordChecks(4);
     const gate = basicAuthGate({ realm: 'R', users: new Map([['alice', hashOf(bcrypt.hashSync('right', 4))]]), forwardAuthorization: false }, checks);
     const right = exchangeWith(basic('alice', 'right'));
     expect(await gate.pass(right.exchange, right.outgoing, context)).toBeUndefined();
@@ -76,7 +77,7 @@ describe('basic_auth under a flood of wrong passwords', () => {
   });
 
   it('checks the same credentials sent by many requests at once only once', async () => {
-    const checks = new PasswordChecks(1);
+    const checks = new InlinePasswordChecks(1);
     const gate = basicAuthGate({ realm: 'R', users: new Map([['alice', hashOf(bcrypt.hashSync('right', 4))]]), forwardAuthorization: false }, checks);
     const verdicts = await Promise.all(Array.from({ length: 50 }, () => {
       const { exchange, outgoing } = exchangeWith(basic('alice', 'right'));
@@ -86,7 +87,7 @@ describe('basic_auth under a flood of wrong passwords', () => {
   });
 
   it('refuses a huge Authorization header unchecked', async () => {
-    const checks = new PasswordChecks(1);
+    const checks = new InlinePasswordChecks(1);
     const gate = basicAuthGate({ realm: 'R', users: new Map([['alice', hashOf(bcrypt.hashSync('right', 4))]]), forwardAuthorization: false }, checks);
     const { exchange, outgoing } = exchangeWith(basic('alice', 'x'.repeat(100_000)));
     const started = performance.now();
@@ -94,3 +95,36 @@ describe('basic_auth under a flood of wrong passwords', () => {
     expect(performance.now() - started).toBeLessThan(50);
   });
 });
+
+describe('basic_auth and user names', () => {
+  it("checks a name the config does not know against the costliest of the users' hashes, whatever their order or kind", async () => {
+    const cheap = hashOf(bcrypt.hashSync('a', 4));
+    const costly = hashOf(bcrypt.hashSync('b', 6));
+    const salt = randomBytes(16);
+    const b64 = (bytes: Buffer) => bytes.toString('base64').replace(/=+$/, '');
+    // scrypt ln=13,r=8 costs about 2^13 x 8 / 128 = 512 bcrypt rounds: more than cost 6's 64.
+    const scrypt = hashOf(`$scrypt$ln=13,r=8,p=1$${b64(salt)}$${b64(scryptSync('c', salt, 32, { N: 2 ** 13, r: 8, p: 1 }))}`);
+    for (const [users, costliest] of [
+      [[['amy', cheap], ['bea', costly]], costly],
+      [[['bea', costly], ['amy', cheap]], costly],
+      [[['amy', cheap], ['cid', scrypt], ['bea', costly]], scrypt],
+    ] as [[string, PasswordHash][], PasswordHash][]) {
+      const checked: PasswordHash[] = [];
+      const recording: PasswordChecks = { max: 1, inProgress: 0, tryCheck: (_, hash) => (checked.push(hash), Promise.resolve(true)) };
+      const gate = basicAuthGate({ realm: 'R', users: new Map(users), forwardAuthorization: false }, recording);
+      const { exchange, outgoing } = exchangeWith(basic('mallory', 'x'));
+      // Even a decoy that matches lets no unknown name in.
+      expect((await gate.pass(exchange, outgoing, context))?.status).toBe(401);
+      expect(checked).toEqual([costliest]);
+    }
+  });
+
+  it('answers 503 and logs why when a check cannot run (its thread died), rather than failing the request', async () => {
+    const failing: PasswordChecks = { max: 1, inProgress: 0, tryCheck: () => Promise.reject(new Error('the password-check thread exited (1)')) };
+    const gate = basicAuthGate({ realm: 'R', users: new Map([['alice', hashOf(bcrypt.hashSync('right', 4))]]), forwardAuthorization: false }, failing);
+    const { exchange, outgoing } = exchangeWith(basic('alice', 'right'));
+    const answer = await gate.pass(exchange, outgoing, context);
+    expect([answer?.status, answer?.headers.get('retry-after'), answer?.cause]).toEqual([503, '1', 'basic_auth: the password check failed: the password-check thread exited (1)']);
+  });
+});
+

@@ -161,6 +161,64 @@ describe('basic_auth', () => {
   });
 });
 
+describe('identity headers on routes without the gate', () => {
+  // The reviewer's case: a guarded GET route, and beside it a route to the same pool without auth.
+  const fallbackConfig = (fallback = '') => `
+pools:
+  app: { servers: [backend.test:80] }
+hosts:
+  - host: x.test
+    path: /admin
+    match: { methods: [GET] }
+    basic_auth: { users: { alice: "${ALICE}" }, user_header: X-User }
+    pool: app
+  - host: x.test
+    pool: app
+${fallback}`;
+
+  it("removes every header a gate of the config names the user in, on every route, so a client cannot forge one toward any backend", async () => {
+    echo();
+    const forged = { 'x-user': 'alice', 'x-auth-user': 'root', 'x-auth-roles': 'admin', 'x-other': 'kept' };
+    // open.test has no gate: X-User is locked.test's user_header, X-Auth-* asked.test's response_headers.
+    expect(await (await send('open.test', '/', { headers: forged })).text()).toBe('hello');
+    expect([seen!.headers.get('x-user'), seen!.headers.get('x-auth-user'), seen!.headers.get('x-auth-roles')]).toEqual([null, null, null]);
+    expect(seen!.headers.get('x-other')).toBe('kept');
+
+    // A request the guarded route's match refuses falls back to the open route: it gets there without the forged name.
+    const fallback = createApp({ config: loadConfig(fallbackConfig()), clientAddress: () => '192.0.2.10', log: () => {} });
+    const response = await fallback.request('http://lb.test/admin/users/1', { method: 'DELETE', headers: { host: 'x.test', 'x-user': 'alice' } });
+    expect(response.status).toBe(200);
+    expect(seen!.headers.get('x-user')).toBeNull();
+  });
+
+  it('lets a route\'s own header_rules set an identity header: the config is not the client', async () => {
+    echo();
+    const app = createApp({ config: loadConfig(`${config}    header_rules: { set: { X-User: service } }\n`), clientAddress: () => '192.0.2.10', log: () => {} });
+    await app.request('http://lb.test/', { headers: { host: 'any.test', 'x-user': 'alice' } });
+    expect(seen!.headers.get('x-user')).toBe('service');
+  });
+
+  it('warns, naming match, when a request the guarded route refuses could fall back to an unguarded route on the same pool', () => {
+    const warnings = loadConfig(fallbackConfig()).warnings;
+    expect(warnings.map((warning) => `${warning.path}: ${warning.message}`)).toEqual([
+      'hosts[0].match: a request this route\'s match refuses goes on to hosts[1] (x.test, pool "app"), which has no basic_auth or forward_auth and sends to the same backends: its basic_auth does not guard those requests; guard that route too, or send it elsewhere (docs/edge-middleware.md)',
+    ]);
+    // Not when the fallback is guarded too, nor when it sends elsewhere.
+    const guarded = fallbackConfig(`    basic_auth: { users: { bob: "${ALICE}" } }`);
+    expect(loadConfig(guarded).warnings).toEqual([]);
+    expect(loadConfig(fallbackConfig().replace(/pool: app\n$/, 'servers: [other.test:80]\n')).warnings).toEqual([]);
+  });
+});
+
+describe('hsts on refusals', () => {
+  it("gives each route its hsts rewrite apart, for the answers that get no other response rule (firewall, rate limit, gates)", () => {
+    const route = loadConfig(`hsts: max-age=63072000\n${config}`).routesInOrder.find((candidate) => candidate.name === 'locked.test')!;
+    const headers = new Headers();
+    route.hsts!({ scheme: 'https' } as never, headers as never);
+    expect(headers.get('strict-transport-security')).toBe('max-age=63072000');
+  });
+});
+
 describe('forward_auth', () => {
   it("asks the auth service with the client's headers and X-Forwarded-*, and copies the listed answer headers, replacing forged ones", async () => {
     echo();

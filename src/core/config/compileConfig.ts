@@ -1,7 +1,7 @@
 import type { Backend } from '../pool/Backend.ts';
 import type { Pool } from '../pool/Pool.ts';
 import { DEFAULT_TIMEOUTS, type Timeouts } from '../Upstream.ts';
-import type { ResponseRewrite, Route } from '../Route.ts';
+import type { RequestRewrite, ResponseRewrite, Route } from '../Route.ts';
 import { normalizeConfigPath } from '../path/normalizeConfigPath.ts';
 import { RouteTable } from '../routing/RouteTable.ts';
 import { compileClientAddress, type ClientAddressResolver } from '../firewall/clientAddress.ts';
@@ -22,6 +22,9 @@ import { hstsRewrite } from '../rules/hsts.ts';
 import * as answers from '../answers.ts';
 import { compileCompress } from '../compress/CompressSettings.ts';
 import { compileGlobalGates, compileRouteGates } from './compileGates.ts';
+import type { PasswordChecks } from '../gates/PasswordChecks.ts';
+import { identityHeadersRewrite } from '../gates/identityHeaders.ts';
+import { warnAuthFallbacks } from './warnAuthFallbacks.ts';
 
 /** A config turned into the structures a request only looks up. */
 export interface CompiledConfig {
@@ -47,6 +50,11 @@ export interface CompileOptions {
   readonly now?: () => number;
   /** The config's file name: relative file names in it (`tls.ca`) are taken from its directory. @default names as written */
   readonly configFile?: string;
+  /**
+   * Where `basic_auth` checks passwords: worker threads on Node and Deno (`serve`); in the
+   * runtime's own thread, four at most per config, by default (Workers). @default InlinePasswordChecks
+   */
+  readonly passwordChecks?: PasswordChecks;
 }
 
 /**
@@ -69,7 +77,8 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
   const routes = new RouteTable<Route>();
   const routesInOrder: Route[] = [];
   const globalRules = compileGlobalRules(config, { now: options.now }, problems);
-  const globalGates = compileGlobalGates(config, problems);
+  const globalGates = compileGlobalGates(config, problems, options.passwordChecks);
+  const identityHeaders = identityHeadersRewrite(config);
   const targets: TargetCompileContext = { pools, named: new Map(), used: new Set() };
   for (const [name, entry] of Object.entries(config.pools ?? {})) {
     (targets.named as Map<string, Pool & { name: string }>).set(name, compilePool(entry, ['pools', name], pools, name) as Pool & { name: string });
@@ -91,7 +100,7 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
       pools: routePools,
       timeouts: resolveTimeouts(config.timeouts, entry.timeouts),
       allowsTrace: [config.firewall_rules, entry.firewall_rules].some((rules) => rules?.method_allow?.some((method) => method.toUpperCase() === 'TRACE')),
-      ...withHsts(compileRouteRules(entry, at, globalRules, { now: options.now }, problems), entry.hsts ?? config.hsts),
+      ...withHsts(withoutIdentityHeaders(compileRouteRules(entry, at, globalRules, { now: options.now }, problems), identityHeaders), entry.hsts ?? config.hsts),
       compress: compileCompress(entry.compress ?? config.compress),
       gates: compileRouteGates(entry, at, globalGates, problems),
       mirror: problems.attempt(() => compileMirror(entry, at, target, targets, problems)),
@@ -124,6 +133,7 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
   const listeners = compileListeners(config, problems);
   warnUnreachablePathRejects(config, problems);
   warnShadowedFirewalls(config, problems);
+  warnAuthFallbacks(routesInOrder, (i) => (i < (config.hosts?.length ?? 0) ? ['hosts', i] : ['paths', i - (config.hosts?.length ?? 0)]), problems);
   checkBackendTlsUse(config, poolPlaces(config, routesInOrder, targets), problems);
   if (problems.hasErrors) return undefined;
   return { routes, routesInOrder, backends: [...pools.backends.values()], pools: [...everyPool], clientAddress, server: serverSettings(config), listeners };
@@ -154,8 +164,15 @@ function routePath(path: string, at: (string | number)[]): string {
 }
 
 /** A route's rules with `hsts` (the route's, else the top level's) added after its response rules. */
-function withHsts<R extends { readonly responseRewrites: readonly ResponseRewrite[] }>(rules: R, hsts: string | undefined): R {
-  return hsts === undefined ? rules : { ...rules, responseRewrites: [...rules.responseRewrites, hstsRewrite(hsts)] };
+function withHsts<R extends { readonly responseRewrites: readonly ResponseRewrite[] }>(rules: R, hsts: string | undefined): R & { hsts?: ResponseRewrite } {
+  if (hsts === undefined) return rules;
+  const rewrite = hstsRewrite(hsts);
+  return { ...rules, responseRewrites: [...rules.responseRewrites, rewrite], hsts: rewrite };
+}
+
+/** The config's identity headers removed first, on every route (`identityHeadersRewrite`). */
+function withoutIdentityHeaders<R extends { readonly requestRewrites: readonly RequestRewrite[] }>(rules: R, removal: RequestRewrite | undefined): R {
+  return removal === undefined ? rules : { ...rules, requestRewrites: [removal, ...rules.requestRewrites] };
 }
 
 type TimeoutsConfig = Config['timeouts'];

@@ -6,7 +6,8 @@ import { corsGate, DEFAULT_CORS_METHODS } from '../gates/cors.ts';
 import { forwardAuthGate } from '../gates/forwardAuth.ts';
 import { maxRequestBodyGate } from '../gates/maxRequestBody.ts';
 import { parsePasswordHash, type PasswordHash } from '../gates/passwordHash.ts';
-import { PasswordChecks } from '../gates/PasswordChecks.ts';
+import { InlinePasswordChecks } from '../gates/InlinePasswordChecks.ts';
+import type { PasswordChecks } from '../gates/PasswordChecks.ts';
 import type { Config, HostRouteConfig, PathRouteConfig } from './schema/index.ts';
 
 type GateKey = 'cors' | 'basic_auth' | 'forward_auth' | 'max_request_body';
@@ -27,8 +28,8 @@ export interface GlobalGates {
   readonly passwordChecks: PasswordChecks;
 }
 
-export function compileGlobalGates(config: Config, problems: ConfigProblems): GlobalGates {
-  const passwordChecks = new PasswordChecks();
+/** @param passwordChecks where the runtime runs password checks (default: inline, bounded per config) */
+export function compileGlobalGates(config: Config, problems: ConfigProblems, passwordChecks: PasswordChecks = new InlinePasswordChecks()): GlobalGates {
   const byKey = new Map<GateKey, Gate>();
   for (const key of ORDER) {
     const gate = compileGate(config, key, [key], passwordChecks, problems);

@@ -59,7 +59,7 @@ export interface GuardVerdict {
 
 /** One request rule, and what it changed: only the fields that differ before and after. */
 export interface RuleApplied {
-  readonly rule: 'header_rules' | 'param_rules' | 'rewrite_rules' | 'upstream_host';
+  readonly rule: 'identity_headers' | 'header_rules' | 'param_rules' | 'rewrite_rules' | 'upstream_host';
   readonly level: string;
   /** `header NAME`, `query`, `path`; before/after null for absent. */
   readonly changes: readonly { readonly field: string; readonly before: string | null; readonly after: string | null }[];

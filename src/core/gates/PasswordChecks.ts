@@ -1,22 +1,20 @@
+import type { PasswordHash } from './passwordHash.ts';
+
 /**
- * The password checks in progress, bounded for a whole config: each costs tens to hundreds of
- * milliseconds of CPU, so a flood of wrong passwords, on however many routes, can busy at most
- * `max` of them at once; past it `basic_auth` answers 503 without checking.
+ * Where `basic_auth`'s password checks run, and how many at once, for a whole config: a runtime
+ * capability. Each check costs tens to hundreds of milliseconds of CPU, so it is bounded: past
+ * `max` checks in hand, a flood of wrong passwords, on however many routes, is answered 503
+ * unchecked. On Node and Deno the checks run on worker threads, off the event loop
+ * (`src/server/ThreadedPasswordChecks.ts`); on Workers, which have no threads, in the isolate
+ * itself (`InlinePasswordChecks`).
  */
-export class PasswordChecks {
-  #inProgress = 0;
-
-  /** @param max checks at once (default 4: two cores' worth, twice over, on the machines a balancer runs on) */
-  constructor(readonly max = 4) {}
-
-  get inProgress(): number {
-    return this.#inProgress;
-  }
-
-  /** Runs `check` if a place is free; undefined when none is. */
-  tryRun<T>(check: () => Promise<T>): Promise<T> | undefined {
-    if (this.#inProgress >= this.max) return undefined;
-    this.#inProgress++;
-    return check().finally(() => this.#inProgress--);
-  }
+export interface PasswordChecks {
+  /** Checks in hand at most, running or waiting for a place. */
+  readonly max: number;
+  readonly inProgress: number;
+  /**
+   * Whether `password` is the one `hash` was made of; undefined, unchecked, when `max` checks are
+   * in hand already. Rejects only when the check could not run (a thread that died).
+   */
+  tryCheck(password: string, hash: PasswordHash): Promise<boolean> | undefined;
 }

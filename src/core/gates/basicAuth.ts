@@ -3,7 +3,7 @@ import * as answers from '../answers.ts';
 import type { HeaderFields } from '../http/HeaderFields.ts';
 import type { Gate, GateAnswer } from '../Route.ts';
 import type { PasswordChecks } from './PasswordChecks.ts';
-import { verifyPassword, type PasswordHash } from './passwordHash.ts';
+import { checkCost, type PasswordHash } from './passwordHash.ts';
 import { VerdictCache } from './VerdictCache.ts';
 
 /** A route's `basic_auth`, compiled. */
@@ -24,23 +24,22 @@ const MAX_CREDENTIALS = 1024;
 
 /**
  * `basic_auth` (RFC 7617): 401 with `WWW-Authenticate` unless the request's credentials name a
- * user whose password hash they match. Checks are asynchronous, bounded by `checks` (503 with
- * `Retry-After` past it), remembered (`VerdictCache`), and shared by concurrent requests with the
- * same credentials. A user the config does not name costs the same check as one it does (against
- * another user's hash), so the time taken does not tell which names exist.
+ * user whose password hash they match. Checks run where the runtime's `checks` run them (worker
+ * threads on Node and Deno), bounded (503 with `Retry-After` past it), remembered
+ * (`VerdictCache`), and shared by concurrent requests with the same credentials. A user the
+ * config does not name costs a check against the costliest hash of the users', so it is never
+ * the quicker answer: where every hash has the same kind and cost, the time taken does not tell
+ * which names exist.
  */
 export function basicAuthGate(settings: BasicAuthSettings, checks: PasswordChecks): Gate {
   const verdicts = new VerdictCache();
   const pending = new Map<string, Promise<boolean>>();
-  const decoy = settings.users.values().next().value!;
+  const decoy = [...settings.users.values()].reduce((costliest, hash) => (checkCost(hash) > checkCost(costliest) ? hash : costliest));
   const refuse = (why: string) => answers.unauthorized(settings.realm, `basic_auth: ${why}`);
 
   const check = (username: string, password: string): Promise<boolean> | undefined => {
     const hash = settings.users.get(username);
-    return checks.tryRun(async () => {
-      const matches = await verifyPassword(password, hash ?? decoy);
-      return matches && hash !== undefined;
-    });
+    return checks.tryCheck(password, hash ?? decoy)?.then((matches) => matches && hash !== undefined);
   };
 
   return {
@@ -66,7 +65,13 @@ export function basicAuthGate(settings: BasicAuthSettings, checks: PasswordCheck
             () => {},
           ).finally(() => pending.delete(key));
         }
-        granted = await checking;
+        try {
+          granted = await checking;
+        } catch (error) {
+          const cause = `basic_auth: the password check failed: ${error instanceof Error ? error.message : String(error)}`;
+          context.errorLog.failed(503, exchange, cause);
+          return answers.gateUnavailable('the password check failed; try again', cause, 1);
+        }
       }
       if (!granted) return refuse(`wrong user name or password for ${JSON.stringify(credentials.username.slice(0, 100))}`);
       nameTheUser(outgoing.headers, settings, credentials.username);

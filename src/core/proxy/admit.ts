@@ -130,6 +130,7 @@ export function admit<W extends Wire>(config: AdmitConfig, request: ClientReques
     trace?.guarded(guard, refusal);
     if (!refusal) continue;
     record.refusedBy = guard.rule === 'rate_limit' ? 'rate_limit' : 'firewall';
+    route.hsts?.(exchange, refusal.headers);
     return refused(refusal);
   }
 
@@ -183,6 +184,7 @@ export async function forwardAdmitted<W extends Wire>({ exchange, outgoing, reco
     const context = { subrequest: transport.subrequest ?? transport.upstream, bodies: transport.bodies, signal: transport.signal, errorLog: transport.errorLog };
     const refusal = await passGates(exchange, outgoing, context, record);
     if (refusal) {
+      exchange.route.hsts?.(exchange, refusal.headers);
       refusal.headers.set('x-request-id', exchange.requestId);
       return refusal;
     }

@@ -128,7 +128,11 @@ export interface BodyHandling<W extends Wire = WebWire> {
   /**
    * Returns the request body made to fail once more than `bytes` of it have passed (`max_request_body`
    * on a body of unknown length): `exceeded` is called first, then the body errors, which aborts the
-   * upload to the backend. The client's own body is not destroyed, so it can still be answered.
+   * upload to the backend. It may fail before anyone reads it (a first chunk over the limit while
+   * the backend is still being connected to, or never is): that must not be an unheard error, and
+   * `forward` reads `exceeded` rather than the reader's error. The client's connection is left able
+   * to carry the 413: Node's request stream is not destroyed (its connection would go with it) but
+   * read and dropped; a web stream is cancelled, which its runtime's server answers all the same.
    */
   limit(body: W['body'], bytes: number, exceeded: () => void): W['body'];
 }

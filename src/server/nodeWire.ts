@@ -120,6 +120,11 @@ export const nodeBodies: BodyHandling<NodeWire> = {
         callback(new BodyOverLimit(bytes));
       },
     });
+    // The limited body fails once (past the limit, or the client's upload breaking off), maybe
+    // before the upstream client has taken it (still connecting, or never, the backend down) or
+    // after it let go: an error nobody hears would end the process. Its reader hears it too;
+    // `forward` reads `exceeded` whatever the reader did.
+    counted.on('error', () => {});
     body.once('error', (error) => counted.destroy(error));
     return body.pipe(counted);
   },

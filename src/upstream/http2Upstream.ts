@@ -163,7 +163,11 @@ class Http2Exchange<W extends Wire> {
     const source = body instanceof ReadableStream ? Readable.fromWeb(body as import('node:stream/web').ReadableStream) : (body as Readable);
     // The client's upload breaking off cancels the call; the backend's stream closing first
     // unpipes it, leaving the client's request unread rather than destroyed.
-    source.once('error', () => this.#cancel(new UpstreamError('failed', 'the request body broke off')));
+    const brokeOff = () => this.#cancel(new UpstreamError('failed', 'the request body broke off'));
+    // It may have broken off while the session was opened (cut off at max_request_body, the
+    // client gone): its error was told then, and would never come again.
+    if (source.readableAborted) return brokeOff();
+    source.once('error', brokeOff);
     source.pipe(stream);
   }
 

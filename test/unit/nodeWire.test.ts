@@ -323,6 +323,53 @@ describe('nodeBodies.limit', () => {
     await within(new Promise((resolve) => client.once('end', resolve)), 'the client stream drained');
   });
 
+  /** Errors that reached no listener while `during` ran and a few ticks after it. */
+  async function unheardErrors(during: () => void | Promise<void>): Promise<unknown[]> {
+    const unheard: unknown[] = [];
+    const hear = (error: unknown) => void unheard.push(error);
+    process.on('uncaughtException', hear);
+    try {
+      await during();
+      for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('uncaughtException', hear);
+    }
+    return unheard;
+  }
+
+  it('fails quietly when its first chunk is over the limit before anyone reads it, and a late reader still hears why', async () => {
+    let exceeded = false;
+    const client = new PassThrough();
+    let limited!: Readable | Uint8Array;
+    // The upstream client takes the body only once connected, if ever (the backend down).
+    const unheard = await unheardErrors(() => {
+      limited = nodeBodies.limit(client, 1024, () => (exceeded = true));
+      client.write(Buffer.alloc(2048));
+    });
+    expect(unheard).toEqual([]);
+    expect(exceeded).toBe(true);
+    expect(client.destroyed).toBe(false);
+    await expect(collect(limited)).rejects.toThrow('the request body went past 1024 bytes');
+  });
+
+  it('fails quietly when the client breaks off its upload before anyone reads it', async () => {
+    const client = new PassThrough();
+    let limited!: Readable | Uint8Array;
+    const unheard = await unheardErrors(() => {
+      limited = nodeBodies.limit(client, 1024, () => {});
+      client.destroy(new Error('aborted'));
+    });
+    expect(unheard).toEqual([]);
+    await expect(collect(limited)).rejects.toThrow('aborted');
+  });
+
+  it('counts a byte body by its length', async () => {
+    let exceeded = false;
+    const limited = nodeBodies.limit(Buffer.alloc(2048), 1024, () => (exceeded = true));
+    expect(exceeded).toBe(true);
+    await expect(collect(limited)).rejects.toThrow('the request body went past 1024 bytes');
+  });
+
   it('passes the client stream failing on to the limited body', async () => {
     const client = new PassThrough();
     const limited = nodeBodies.limit(client, 100, () => {});

@@ -75,6 +75,9 @@ export async function forward<W extends Wire>(exchange: Exchange, pool: Pool, ou
   let lastError!: UpstreamError;
   let everyFailureWasConnect = true;
   for (let attempt = 0; ; attempt++) {
+    // Cut off at max_request_body before this try could send it (a first chunk over the limit, or
+    // past it while the last try failed): nothing is left to send, and the client is told why.
+    if (outgoing.bodyLimit?.exceeded) return bodyTooLarge(outgoing.bodyLimit.bytes, record);
     tried.add(backend);
     backend.inFlight++;
     // Recorded as it is sent: a client that leaves meanwhile is logged with the backend it waited on.

@@ -76,7 +76,8 @@ describe("the balancer's own answers", () => {
       .flatMap((file) =>
         readFileSync(file, 'utf8')
           .split('\n')
-          .flatMap((line, i) => (/(writeHead|status:|rawAnswer|plainAnswer|plainResponse)\W*\(?\s*[45]\d\d\b/.test(line) ? [`${relative(src, file)}:${i + 1}: ${line.trim()}`] : [])),
+          // A verdict that says `why` a status would be answered (explain's) describes an answer, and builds none.
+          .flatMap((line, i) => (/(writeHead|status:|rawAnswer|plainAnswer|plainResponse)\W*\(?\s*[45]\d\d\b/.test(line) && !/\bwhy:/.test(line) ? [`${relative(src, file)}:${i + 1}: ${line.trim()}`] : [])),
       );
     expect(handMade).toEqual([]);
   });

@@ -23,7 +23,7 @@ import * as answers from '../answers.ts';
 import { compileCompress } from '../compress/CompressSettings.ts';
 import { compileGlobalGates, compileRouteGates } from './compileGates.ts';
 import type { PasswordChecks } from '../gates/PasswordChecks.ts';
-import { identityHeadersRewrite } from '../gates/identityHeaders.ts';
+import { identityHeadersRewrite } from './identityHeaders.ts';
 import { warnAuthFallbacks } from './warnAuthFallbacks.ts';
 
 /** A config turned into the structures a request only looks up. */

@@ -1,5 +1,5 @@
 import type { RequestRewrite } from '../Route.ts';
-import type { Config } from '../config/schema/index.ts';
+import type { Config } from './schema/index.ts';
 
 type GateLevel = Pick<Config, 'basic_auth' | 'forward_auth'>;
 

@@ -58,6 +58,24 @@ export function gatesCases(fx: ConformanceFixture): void {
       expect(within.json()).toMatchObject({ bytes: 1000 });
     });
 
+    describe('WebSocket', () => {
+      it('guards upgrades too: a handshake is answered 401 without credentials, and opens with them', async () => {
+        const outcome = (headers: Record<string, string>) =>
+          new Promise<number | string>((resolve) => {
+            const socket = openWebSocket(fx.balancer.url, '/ws', { host: 'auth.gates.test', ...headers });
+            socket.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
+            socket.once('open', () => (socket.close(), resolve(101)));
+            socket.once('error', (error) => resolve(`error: ${error.message}`));
+          });
+        expect(await outcome({})).toBe(401);
+        expect(await outcome({ authorization: ALICE })).toBe(101);
+      });
+    });
+
+    // Last of the group: under `wrangler dev` on a loaded machine, a WebSocket handshake sent right
+    // after this cut-off upload was seen to get no answer at all (6 of 6 runs with two busy cores;
+    // never alone, never with the handshake first), an interaction of the local proxy's connections
+    // this suite does not own. The closing note of issue 15 records it.
     it('cuts a body of unknown length off at max_request_body with 413', async () => {
       const request = open(fx.balancer.url, '/upload', { method: 'POST', headers: { host: 'body.gates.test' } });
       for (let i = 0; i < 3; i++) request.write(Buffer.alloc(500, 98));
@@ -65,20 +83,6 @@ export function gatesCases(fx: ConformanceFixture): void {
       const { status, body } = await request.response;
       body.resume();
       expect(status).toBe(413);
-    });
-
-    describe('WebSocket', () => {
-      it('guards upgrades too: a handshake is answered 401 without credentials, and opens with them', async () => {
-        const outcome = (headers: Record<string, string>) =>
-          new Promise<number>((resolve) => {
-            const socket = openWebSocket(fx.balancer.url, '/ws', { host: 'auth.gates.test', ...headers });
-            socket.once('unexpected-response', (_request, response) => resolve(response.statusCode ?? 0));
-            socket.once('open', () => (socket.close(), resolve(101)));
-            socket.once('error', () => {});
-          });
-        expect(await outcome({})).toBe(401);
-        expect(await outcome({ authorization: ALICE })).toBe(101);
-      });
     });
   });
 }

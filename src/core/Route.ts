@@ -114,6 +114,14 @@ export interface Gate {
   /** The config key it comes from; `RequestRecord.refusedBy` when it refuses. */
   readonly name: 'cors' | 'basic_auth' | 'forward_auth' | 'max_request_body';
   /**
+   * The request headers it sets to name the client's identity (`user_header`, forward_auth's
+   * `response_headers`), lower case: a client's own copies are removed wherever they could reach
+   * the backends it guards (config/identityHeaders.ts).
+   */
+  readonly identityHeaders?: readonly string[];
+  /** Whether it lets the client's own `Authorization` through, checked (`forward_authorization`). */
+  readonly forwardsAuthorization?: boolean;
+  /**
    * Answers the request itself (a preflight, 401, 413, the auth service's refusal), or lets it
    * through, possibly changed (headers copied from the auth service, the body watched).
    */

@@ -109,7 +109,7 @@ function get(url: string, host: string, token?: string): Promise<{ status: numbe
   });
 }
 
-describe('GET /api/explain', () => {
+describe.each(['node', 'deno'] as const)('GET /api/explain on %s', (runtime) => {
   let a: TestBackend;
   let b: TestBackend;
   let served: ServeProcess;
@@ -117,7 +117,7 @@ describe('GET /api/explain', () => {
   beforeAll(async () => {
     [a, b] = await Promise.all([startTestBackend('a'), startTestBackend('b')]);
     served = await serveProcess(
-      'node',
+      runtime,
       `health_check: { interval: 200ms, jitter: 50ms, timeout: 1s }
 admin: { address: "127.0.0.1:0", token: "${TOKEN}" }
 rate_limit: { requests: 1, per: 1m }

@@ -6,6 +6,7 @@ import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/core/config/loadConfig.ts';
 import type { RequestRecord } from '../../src/core/observe/RequestRecord.ts';
 import { errorsOf } from '../helpers/configErrors.ts';
+import type { IdentityHeadersStep } from '../../src/core/config/identityHeaders.ts';
 
 // The edge middleware through the app on the web wire, against backends and an auth service
 // simulated by msw (docs/edge-middleware.md).
@@ -189,6 +190,29 @@ ${fallback}`;
     const response = await fallback.request('http://lb.test/admin/users/1', { method: 'DELETE', headers: { host: 'x.test', 'x-user': 'alice' } });
     expect(response.status).toBe(200);
     expect(seen!.headers.get('x-user')).toBeNull();
+  });
+
+  it('removes them only where they could reach a backend a gate guards, and leaves a checked, forwarded Authorization', () => {
+    const { routesInOrder } = loadConfig(`
+hosts:
+  - host: sso.test
+    forward_auth: { url: "http://auth.test/", response_headers: [Authorization, X-User] }
+    servers: [a.test:80]
+  - host: open-a.test
+    servers: [a.test:80]
+  - host: kept.test
+    basic_auth: { users: { alice: "${ALICE}" }, forward_authorization: true }
+    servers: [a.test:80]
+  - host: api.test
+    servers: [b.test:80]
+`);
+    const removed = (host: string) => (routesInOrder.find((route) => route.host === host)!.requestRewrites[0] as IdentityHeadersStep).names.sort();
+    expect(removed('sso.test')).toEqual(['authorization', 'x-user']);
+    expect(removed('open-a.test')).toEqual(['authorization', 'x-user']);
+    // Its own basic_auth checks the client's Authorization and forwards it.
+    expect(removed('kept.test')).toEqual(['x-user']);
+    // Other backends: an API's bearer tokens reach it.
+    expect(removed('api.test')).toEqual([]);
   });
 
   it('lets a route\'s own header_rules set an identity header: the config is not the client', async () => {

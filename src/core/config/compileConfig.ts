@@ -23,7 +23,7 @@ import * as answers from '../answers.ts';
 import { compileCompress } from '../compress/CompressSettings.ts';
 import { compileGlobalGates, compileRouteGates } from './compileGates.ts';
 import type { PasswordChecks } from '../gates/PasswordChecks.ts';
-import { identityHeadersRewrite } from './identityHeaders.ts';
+import { fillIdentityHeaders, identityHeadersStep, namesIdentity } from './identityHeaders.ts';
 import { warnAuthFallbacks } from './warnAuthFallbacks.ts';
 
 /** A config turned into the structures a request only looks up. */
@@ -78,7 +78,7 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
   const routesInOrder: Route[] = [];
   const globalRules = compileGlobalRules(config, { now: options.now }, problems);
   const globalGates = compileGlobalGates(config, problems, options.passwordChecks);
-  const identityHeaders = identityHeadersRewrite(config);
+  const guardsIdentity = namesIdentity(config);
   const targets: TargetCompileContext = { pools, named: new Map(), used: new Set() };
   for (const [name, entry] of Object.entries(config.pools ?? {})) {
     (targets.named as Map<string, Pool & { name: string }>).set(name, compilePool(entry, ['pools', name], pools, name) as Pool & { name: string });
@@ -100,7 +100,7 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
       pools: routePools,
       timeouts: resolveTimeouts(config.timeouts, entry.timeouts),
       allowsTrace: [config.firewall_rules, entry.firewall_rules].some((rules) => rules?.method_allow?.some((method) => method.toUpperCase() === 'TRACE')),
-      ...withHsts(withoutIdentityHeaders(compileRouteRules(entry, at, globalRules, { now: options.now }, problems), identityHeaders), entry.hsts ?? config.hsts),
+      ...withHsts(withoutIdentityHeaders(compileRouteRules(entry, at, globalRules, { now: options.now }, problems), guardsIdentity ? identityHeadersStep() : undefined), entry.hsts ?? config.hsts),
       compress: compileCompress(entry.compress ?? config.compress),
       gates: compileRouteGates(entry, at, globalGates, problems),
       mirror: problems.attempt(() => compileMirror(entry, at, target, targets, problems)),
@@ -121,6 +121,7 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
   };
   config.hosts?.forEach((entry, i) => addRoute(entry, ['hosts', i]));
   config.paths?.forEach((entry, i) => addRoute(entry, ['paths', i]));
+  fillIdentityHeaders(routesInOrder);
   for (const name of targets.named.keys()) {
     if (!targets.used.has(name)) problems.warn(['pools', name], `no route sends to pool "${name}": name it in a route's pool or split, or remove it`);
   }
@@ -170,7 +171,7 @@ function withHsts<R extends { readonly responseRewrites: readonly ResponseRewrit
   return { ...rules, responseRewrites: [...rules.responseRewrites, rewrite], hsts: rewrite };
 }
 
-/** The config's identity headers removed first, on every route (`identityHeadersRewrite`). */
+/** The identity headers removed first (config/identityHeaders.ts). */
 function withoutIdentityHeaders<R extends { readonly requestRewrites: readonly RequestRewrite[] }>(rules: R, removal: RequestRewrite | undefined): R {
   return removal === undefined ? rules : { ...rules, requestRewrites: [removal, ...rules.requestRewrites] };
 }

@@ -44,6 +44,8 @@ export function basicAuthGate(settings: BasicAuthSettings, checks: PasswordCheck
 
   return {
     name: 'basic_auth',
+    identityHeaders: settings.userHeader ? [settings.userHeader] : [],
+    forwardsAuthorization: settings.forwardAuthorization,
     async pass(exchange, outgoing, context): Promise<GateAnswer | undefined> {
       const credentials = readCredentials(exchange.headers);
       if (typeof credentials === 'string') return refuse(credentials);

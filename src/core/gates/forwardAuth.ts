@@ -36,6 +36,7 @@ export function forwardAuthGate(settings: ForwardAuthSettings): Gate {
   const timeouts = { connect: settings.timeout, responseHeaders: settings.timeout, bodyIdle: settings.timeout };
   return {
     name: 'forward_auth',
+    identityHeaders: settings.responseHeaders,
     async pass<W extends Wire>(exchange: Exchange, outgoing: OutgoingRequest<W>, context: GateContext<W>): Promise<GateAnswer<W> | undefined> {
       let response: UpstreamResponse<W>;
       try {

@@ -49,6 +49,10 @@ export async function startConformanceFixture(runtime: RuntimeName, transport: T
   const [deadPort, dead1, dead2] = await Promise.all([unusedPort(), unusedPort(), unusedPort()]);
   // JSON, which is YAML too: the same text works as a file (node, deno) and as LB_CONFIG (workerd).
   const config = {
+    // Probes wait 5 s rather than 1 s: while the whole suite runs (wrk, Chromium, three runtimes on
+    // two cores), a busy machine was seen to time a live backend's probes out three in a row on
+    // workerd, and the route answered 503. A dead port is refused at once, whatever the timeout.
+    health_check: { timeout: '5s' },
     hosts: [
       // The tutorial's rules, as in examples/loadbalancer.yaml.
       {

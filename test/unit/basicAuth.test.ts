@@ -48,6 +48,9 @@ describe('password hashes', () => {
     expect(parsePasswordHash('$apr1$abc$def')).toMatch(/^MD5-crypt hash cannot be used/);
     expect(parsePasswordHash(bcrypt.hashSync('x', 4).replace('$04$', '$13$'))).toMatch(/^a bcrypt cost of 13 is outside 4-12/);
     expect(parsePasswordHash('$scrypt$ln=20,r=8,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5a2V5')).toMatch(/out of bounds/);
+    // Within the memory bound, but N >= 2^(16 r), which node:crypto refuses at every check.
+    expect(parsePasswordHash('$scrypt$ln=16,r=1,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5a2V5')).toMatch(/^scrypt parameters ln=16,r=1 break N < 2\^\(16 r\)/);
+    expect(() => scryptSync('x', 'saltsalt', 32, { N: 2 ** 16, r: 1, p: 1, maxmem: 64 * 2 ** 20 })).toThrow();
   });
 });
 

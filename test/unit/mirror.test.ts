@@ -151,6 +151,22 @@ paths:
     expect(to(PRIMARY)).toHaveLength(5);
   });
 
+  it('answers the client, and counts nothing in flight, when the upstream throws at once for the copy', async () => {
+    const compiled = config('    pool: main\n    mirror: { pool: shadow }');
+    const { upstream: answering } = upstreams();
+    const throwing: Upstream = (request) => {
+      if (request.origin === SHADOW) throw new Error('thrown at once');
+      return answering(request);
+    };
+    const background = collectingBackground();
+    const { answer } = await throughBalancer(compiled, throwing, {}, background);
+    await Promise.all(background.tasks);
+    expect(answer.status).toBe(200);
+    const route = compiled.routesInOrder[0];
+    expect(route.mirror!.inFlight).toBe(0);
+    expect(route.mirror!.pool.members[0].backend.inFlight).toBe(0);
+  });
+
   it("removes a client's own mirror header from the real request", async () => {
     const compiled = config('    pool: main');
     const { upstream, to } = upstreams();

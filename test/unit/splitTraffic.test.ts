@@ -104,6 +104,32 @@ paths:
     expect(await cookieOf('/b', `${a}; ${b}`)).toBeUndefined();
   });
 
+  it('gives a canary route beside the general one (same host and path, a match) a cookie of its own', () => {
+    const compiled = loadConfig(
+      `
+health_check: false
+pools:
+  a: { servers: [localhost:8081] }
+  b: { servers: [localhost:8082] }
+  c: { servers: [localhost:8083] }
+  d: { servers: [localhost:8084] }
+hosts:
+  - host: x.test
+    match: { headers: { x-beta: "1" } }
+    split: [{ pool: a, weight: 1 }, { pool: b, weight: 1 }]
+    sticky: true
+  - host: x.test
+    split: [{ pool: c, weight: 1 }, { pool: d, weight: 1 }]
+    sticky: true
+`,
+      'lb.yaml',
+    );
+    const cookies = compiled.routesInOrder.map((route) => (route.target.kind === 'split' ? route.target.split.sticky?.cookie : undefined));
+    expect(cookies[0]).toMatch(/^switchyard_split_[0-9a-f]{8}$/);
+    expect(cookies[1]).toMatch(/^switchyard_split_[0-9a-f]{8}$/);
+    expect(cookies[0]).not.toBe(cookies[1]);
+  });
+
   it('takes the cookie name and max_age as the pool sticky key spells them', async () => {
     const compiled = sticky(() => 0.1, 'sticky: { cookie: side, max_age: 1h }');
     const { answer } = await throughBalancer(compiled, namingUpstream().upstream);

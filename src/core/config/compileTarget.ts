@@ -106,12 +106,14 @@ function refuseOwnPoolKeys(entry: RouteConfig, at: readonly (string | number)[],
 }
 
 /**
- * A sticky split's cookie, unless named: one per route (`switchyard_split_` and a hash of its host
- * and path), since every route's cookie goes to the whole site (`Path=/`): under one shared name,
+ * A sticky split's cookie, unless named: one per route (`switchyard_split_` and a hash of its host,
+ * path and match), since every route's cookie goes to the whole site (`Path=/`): under one shared name,
  * two splits would each find the other's side in it, draw again and overwrite it, and neither
  * would stay sticky.
  */
 function defaultSplitCookie(entry: RouteConfig): string {
   const host = 'host' in entry && typeof entry.host === 'string' ? entry.host.toLowerCase() : '';
-  return `switchyard_split_${hash32(host + (entry.path ?? '/')).toString(16).padStart(8, '0')}`;
+  // The match too: a canary route beside the general one serves the same host and path.
+  const match = entry.match === undefined ? '' : JSON.stringify(entry.match);
+  return `switchyard_split_${hash32(host + (entry.path ?? '/') + match).toString(16).padStart(8, '0')}`;
 }

@@ -58,6 +58,9 @@ export function parsePasswordHash(text: string): PasswordHash | string {
     if (log2N < 1 || r < 1 || p < 1 || p > MAX_SCRYPT_P || 128 * 2 ** log2N * r > MAX_SCRYPT_MEMORY) {
       return `scrypt parameters ln=${log2N},r=${r},p=${p} are out of bounds: ln and r with 128 * 2^ln * r at most 32 MiB, p 1-${MAX_SCRYPT_P}; ${HOW_TO_HASH}`;
     }
+    // RFC 7914 section 2: N < 2^(128 r / 8). OpenSSL (node:crypto, on the checking threads) refuses
+    // other pairs, which would fail every login; refused here, they fail the config instead.
+    if (log2N >= 16 * r) return `scrypt parameters ln=${log2N},r=${r} break N < 2^(16 r) (RFC 7914 section 2): raise r or lower ln; ${HOW_TO_HASH}`;
     if (!salt || salt.length < 8 || !key || key.length < 16) return `a scrypt hash needs a salt of at least 8 bytes and a key of at least 16, in base64; ${HOW_TO_HASH}`;
     return { kind: 'scrypt', log2N, r, p, salt, key };
   }

@@ -82,17 +82,20 @@ export class Mirror {
     this.#inFlight++;
     this.#bytesInFlight += request.bodyBytes;
     backend.inFlight++;
-    const copy = transport.upstream({
-      origin: backend.origin,
-      target: backend.basePath + request.path + request.query,
-      method: request.method,
-      headers,
-      body: request.body,
-      signal: transport.background.detachedSignal(),
-      timeouts: request.timeouts,
-      tls: backend.tls,
-      protocol: backend.protocol,
-    });
+    // Called inside a promise: an upstream that throws at once fails the copy, never the request.
+    const copy = Promise.resolve().then(() =>
+      transport.upstream({
+        origin: backend.origin,
+        target: backend.basePath + request.path + request.query,
+        method: request.method,
+        headers,
+        body: request.body,
+        signal: transport.background.detachedSignal(),
+        timeouts: request.timeouts,
+        tls: backend.tls,
+        protocol: backend.protocol,
+      }),
+    );
     const settled = copy
       .then(
         (response) => {

@@ -87,6 +87,8 @@ export function compressCases(fx: ConformanceFixture): void {
           const coding = response.headers['content-encoding'];
           expect(coding).toBe(fx.facts.compressesStreams ? 'br' : undefined);
           const decoded: Readable = coding === 'br' ? response.body.pipe(createBrotliDecompress()) : coding === 'gzip' ? response.body.pipe(createGunzip()) : response.body;
+          // The request is aborted below, mid-stream: the decoder then meets a cut-off stream, which is the test's doing.
+          decoded.on('error', () => {});
           const first = await within(new Promise<string>((resolve) => decoded.once('data', (chunk: Buffer) => resolve(chunk.toString()))), 'the first event');
           expect(first).toBe('data: one\n\n');
         } finally {

@@ -15,7 +15,7 @@ export function mirrorCases(fx: ConformanceFixture): void {
       const body = 'a'.repeat(1000);
       // A declared length: only a body that can be kept to send twice is copied (HTTP/2 clients declare none by themselves).
       const reply = await send(fx.balancer.url, path, { method: 'POST', headers: { host: 'copy.mirror.test', 'content-type': 'text/plain', 'content-length': String(body.length) }, body });
-      expect(reply.status).toBe(200);
+      expect(reply.status, reply.text()).toBe(200);
       expect(echo(reply).name).toBe('mango1');
       expect(echo(reply).headers['x-switchyard-mirror']).toBeUndefined();
       await waitFor(() => fx.apple.seen.some((seen) => seen.url === path), 5_000, 'the copy reaching the mirror pool');

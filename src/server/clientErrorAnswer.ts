@@ -1,6 +1,10 @@
 import type { Socket } from 'node:net';
 import type { Answer } from '../core/Answer.ts';
 import * as answers from '../core/answers.ts';
+import { FieldList } from '../core/http/FieldList.ts';
+import { RequestRecord, type RequestObserver } from '../core/observe/RequestRecord.ts';
+import { splitTarget } from '../core/proxy/splitTarget.ts';
+import { requestIdFrom } from '../core/rules/requestId.ts';
 import { answerBytes } from './answerBytes.ts';
 import { afterPendingResponse, closeSoon, currentResponse } from './socketEnd.ts';
 
@@ -44,10 +48,41 @@ function requestLineTooLong(packet: Buffer | undefined, maxRequestTarget: number
  * request the client pipelined before it goes out first; the one whose own body broke is cut
  * short by the answer.
  */
-export function answerClientError(error: Error & { code?: string; rawPacket?: Buffer }, socket: Socket, maxRequestTarget: number): void {
+export function answerClientError(error: Error & { code?: string; rawPacket?: Buffer }, socket: Socket, maxRequestTarget: number, observe?: RequestObserver): void {
   const answer = clientErrorAnswer(error, socket, maxRequestTarget);
   if (!answer) return void socket.destroy();
+  const record = observe && refusedRecord(error.rawPacket, socket, maxRequestTarget, answer);
+  if (record) answer.headers.set('x-request-id', record.requestId);
   const current = currentResponse(socket);
   const owed = current?.req?.complete ? afterPendingResponse(socket) : Promise.resolve();
-  void owed.then(() => (socket.writable ? closeSoon(socket, answerBytes(answer)) : socket.destroy()));
+  void owed.then(() => {
+    if (!socket.writable) return void socket.destroy();
+    const bytes = answerBytes(answer);
+    closeSoon(socket, bytes);
+    if (!record || !observe) return;
+    record.bytesSent = typeof answer.body === 'string' ? Buffer.byteLength(answer.body) : 0;
+    record.finish(answer.status);
+    observe(record);
+  });
+}
+
+/**
+ * The access log's record of a request the parser refused: its method and target where the bytes
+ * read start with a request line (the target cut at max_request_target, so a 414's line costs no
+ * more than an admitted request's), the peer, a new request id, and why.
+ */
+function refusedRecord(packet: Buffer | undefined, socket: Socket, maxRequestTarget: number, answer: Answer): RequestRecord {
+  const record = new RequestRecord();
+  record.client = socket.remoteAddress;
+  record.requestId = requestIdFrom(new FieldList());
+  const line = packet === undefined ? undefined : /^([A-Z]{1,20}) (\S+)/.exec(packet.toString('latin1', 0, Math.min(packet.length, maxRequestTarget + 32)));
+  if (line) {
+    record.method = line[1];
+    const target = splitTarget(line[2].slice(0, maxRequestTarget));
+    record.path = target.path;
+    record.query = target.query;
+  }
+  const body = typeof answer.body === 'string' ? answer.body : '';
+  record.error = body.split('\n', 1)[0] || String(answer.status);
+  return record;
 }

@@ -173,7 +173,7 @@ function openListener(settings: ListenerSettings, live: LiveConfig, handler: Han
     session.once('close', () => sessions.delete(session));
   });
 
-  server.on('clientError', (error: Error & { code?: string; rawPacket?: Buffer }, socket: Socket) => answerClientError(error, socket, live.config.server.maxRequestTarget));
+  server.on('clientError', (error: Error & { code?: string; rawPacket?: Buffer }, socket: Socket) => answerClientError(error, socket, live.config.server.maxRequestTarget, handler.observe));
   // A client that gives up during the handshake is no one's error.
   server.on('tlsClientError', () => {});
   return Object.assign(listener, { server, guard, settings, sessions });

@@ -165,6 +165,32 @@ describe.each(['node', 'deno'] as const)('--access-log json, the default (%s)', 
     expect(typeof line.error).toBe('string');
   });
 
+  it("logs a request the HTTP parser refuses (400, 431) with its method, path, status and why, and sends its id", async () => {
+    const raw = (text: string) =>
+      new Promise<string>((resolve) => {
+        const socket = connect(Number(new URL(served.url).port), '127.0.0.1');
+        let data = '';
+        socket.on('data', (chunk: Buffer) => void (data += chunk.toString('latin1')));
+        socket.on('error', () => {});
+        socket.on('close', () => resolve(data));
+        socket.write(text);
+      });
+    const badPath = `/bad-framing-${process.pid}-${++counter}`;
+    const answer = await raw(`POST ${badPath}?a=1 HTTP/1.1\r\nHost: app.test\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nxy`);
+    expect(answer).toMatch(/^HTTP\/1\.1 400 /);
+    const id = /\r\nx-request-id: ([^\r]+)\r\n/i.exec(answer)?.[1];
+    expect(id).toMatch(UUID);
+    const line = await lineFor(served, id!);
+    expect(line).toMatchObject({ method: 'POST', path: badPath, query: 'a=1', status: 400, route: null, backend: null, attempts: 0, error: 'Bad Request: the request is not valid HTTP/1.1' });
+    expect(line.bytes_sent).toBeGreaterThan(0);
+
+    const bigPath = `/big-head-${process.pid}-${++counter}`;
+    const big = await raw(`GET ${bigPath} HTTP/1.1\r\nHost: app.test\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`);
+    expect(big).toMatch(/^HTTP\/1\.1 431 /);
+    const bigLine = await lineFor(served, /\r\nx-request-id: ([^\r]+)\r\n/i.exec(big)![1]);
+    expect(bigLine).toMatchObject({ method: 'GET', path: bigPath, status: 431, error: 'Request Header Fields Too Large' });
+  });
+
   it('shows a retried request with attempts 2 and the backend that answered', async () => {
     // Round robin over [dead, other]: of two requests, one tries the dead backend first.
     const ids = [nextId('retry'), nextId('retry')];

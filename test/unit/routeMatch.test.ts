@@ -6,8 +6,8 @@ import { countLookups } from '../helpers/countLookups.ts';
 import { errorsOf } from '../helpers/configErrors.ts';
 
 /** A config whose path-only `/` route is `general` and whose `hosts` route for m.test carries `match`. */
-function routesWith(match: string) {
-  const { routes } = loadConfig(`hosts:\n  - host: m.test\n    match: ${match}\n    servers: [localhost:1]\npaths:\n  - path: /\n    servers: [localhost:2]\n`, 'lb.yaml');
+function routesWith(match: string, routeKeys = '') {
+  const { routes } = loadConfig(`hosts:\n  - host: m.test\n    match: ${match}\n${routeKeys}    servers: [localhost:1]\npaths:\n  - path: /\n    servers: [localhost:2]\n`, 'lb.yaml');
   return (init: { method?: string; headers?: Record<string, string>; query?: string } = {}) => {
     const headers = new FieldList();
     for (const [name, value] of Object.entries(init.headers ?? {})) headers.append(name, value);
@@ -21,13 +21,15 @@ describe('match conditions', () => {
     expect(['GET', 'HEAD', 'POST', 'PUT', 'DELETE'].map((method) => route({ method }))).toEqual(['matched', 'matched', 'matched', 'general', 'general']);
   });
 
-  it('methods: a CORS preflight is matched by the method it asks about, so the route (and its cors) that serves that method gets it', () => {
-    const route = routesWith('{ methods: [POST] }');
+  it('methods: on a route with cors, a CORS preflight is matched by the method it asks about, so that cors answers it', () => {
+    const route = routesWith('{ methods: [POST] }', '    cors: { origins: ["https://app.test"] }\n');
     const preflight = (asks: string) => ({ method: 'OPTIONS', headers: { origin: 'https://app.test', 'access-control-request-method': asks } });
     expect(route(preflight('POST'))).toBe('matched');
     expect(route(preflight('DELETE'))).toBe('general');
     // An OPTIONS that is no preflight (no Origin) is an OPTIONS.
     expect(route({ method: 'OPTIONS', headers: { 'access-control-request-method': 'POST' } })).toBe('general');
+    // Without cors, the route has no answer for a preflight: an OPTIONS goes where OPTIONS goes.
+    expect(routesWith('{ methods: [POST] }')(preflight('POST'))).toBe('general');
   });
 
   it('headers: the name without case, the value exactly', () => {

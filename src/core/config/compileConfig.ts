@@ -90,19 +90,20 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
     const path = entry.path ?? '/';
     const { target, pools: routePools } = problems.attempt(() => compileTarget(entry, at, targets)) ?? UNSERVED;
     for (const pool of routePools) everyPool.add(pool);
+    const gates = compileRouteGates(entry, at, globalGates, problems);
     return {
       name: host ? (path === '/' ? host : host + path) : path,
       at: `${at[0]}[${at[1]}]`,
       host,
       path,
-      match: compileRouteMatch(entry.match, [...at, 'match'], problems),
+      match: compileRouteMatch(entry.match, [...at, 'match'], problems, gates.some((gate) => gate.name === 'cors')),
       target,
       pools: routePools,
       timeouts: resolveTimeouts(config.timeouts, entry.timeouts),
       allowsTrace: [config.firewall_rules, entry.firewall_rules].some((rules) => rules?.method_allow?.some((method) => method.toUpperCase() === 'TRACE')),
       ...withHsts(withoutIdentityHeaders(compileRouteRules(entry, at, globalRules, { now: options.now }, problems), guardsIdentity ? identityHeadersStep() : undefined), entry.hsts ?? config.hsts),
       compress: compileCompress(entry.compress ?? config.compress),
-      gates: compileRouteGates(entry, at, globalGates, problems),
+      gates,
       mirror: problems.attempt(() => compileMirror(entry, at, target, targets, problems)),
     };
   };

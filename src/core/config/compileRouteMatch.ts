@@ -6,14 +6,14 @@ import type { RouteMatchConfig } from './schema/match.ts';
 type ValueTestConfig = NonNullable<RouteMatchConfig['headers']>[string];
 
 /**
- * Compiles a route's `match`: `methods` is one condition, each header, query parameter and
+ * Compiles a route's `match` (`answersPreflights`: the route has `cors`, see methodCondition): `methods` is one condition, each header, query parameter and
  * cookie named is one more. Header names are compared without case, methods in upper case
  * (methods are case-sensitive, RFC 9110 section 9.1, and every registered one is upper case);
  * values exactly. Patterns are checked for catastrophic backtracking (compileRegex) and matched
  * unanchored and case-sensitively, as `RegExp#test` does.
  * @returns undefined without `match`, or when a pattern is refused (recorded in `problems`)
  */
-export function compileRouteMatch(match: RouteMatchConfig | undefined, at: readonly (string | number)[], problems: ConfigProblems): RouteMatch | undefined {
+export function compileRouteMatch(match: RouteMatchConfig | undefined, at: readonly (string | number)[], problems: ConfigProblems, answersPreflights = false): RouteMatch | undefined {
   if (!match) return undefined;
   const conditions: Condition[] = [];
   let refused = false;
@@ -21,7 +21,7 @@ export function compileRouteMatch(match: RouteMatchConfig | undefined, at: reado
     const methods = new Set(match.methods.map((method) => method.toUpperCase()));
     // As in method_allow: HEAD asks for what GET does, without the body, so they go to one route.
     if (methods.has('GET')) methods.add('HEAD');
-    conditions.push(methodCondition(methods));
+    conditions.push(methodCondition(methods, answersPreflights));
   }
   const names = { query: Object.keys(match.query ?? {}), cookies: Object.keys(match.cookies ?? {}) };
   for (const kind of ['headers', 'query', 'cookies'] as const) {

@@ -23,8 +23,9 @@ export interface WantedNames {
  * to scan (which the head limits bound) and nothing more, however many routes read them.
  */
 export class MatchRequest {
-  /** The method the request is for: a CORS preflight's is the one it asks about. */
   readonly method: string;
+  /** For a CORS preflight, the method it asks about; undefined for any other request. */
+  readonly preflightFor: string | undefined;
   readonly headers: HeaderFields;
   readonly #rawQuery: string;
   readonly #wanted: WantedNames;
@@ -32,7 +33,8 @@ export class MatchRequest {
   #cookies?: Map<string, string>;
 
   constructor(facts: RequestFacts, wanted: WantedNames = {}) {
-    this.method = preflightMethod(facts) ?? facts.method;
+    this.method = facts.method;
+    this.preflightFor = preflightMethod(facts);
     this.headers = facts.headers;
     this.#rawQuery = facts.query;
     this.#wanted = wanted;
@@ -78,9 +80,7 @@ export class MatchRequest {
 
 /**
  * The method a CORS preflight asks about (an OPTIONS with Origin and
- * Access-Control-Request-Method; Fetch standard, section 3.2.2), so that it reaches the route
- * whose `methods` serve the request it announces, and that route's `cors` answers it: routed as
- * OPTIONS, it would fall through to another route. Undefined for any other request.
+ * Access-Control-Request-Method; Fetch standard, section 3.2.2). Undefined for any other request.
  */
 function preflightMethod(facts: RequestFacts): string | undefined {
   if (facts.method !== 'OPTIONS' || !facts.headers.has('origin')) return undefined;

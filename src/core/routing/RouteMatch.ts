@@ -63,11 +63,16 @@ export class RouteMatch {
   }
 }
 
-/** The `methods` condition: one of `methods` (upper case; `GET` brings `HEAD`, as it does in `method_allow`). */
-export function methodCondition(methods: ReadonlySet<string>): Condition {
+/**
+ * The `methods` condition: one of `methods` (upper case; `GET` brings `HEAD`, as it does in
+ * `method_allow`). On a route whose `cors` answers preflights, a preflight is read as the method it
+ * asks about, so that it reaches that route and its `cors` answers it (routed as OPTIONS, it would
+ * fall through to another route); elsewhere an OPTIONS is an OPTIONS.
+ */
+export function methodCondition(methods: ReadonlySet<string>, answersPreflights = false): Condition {
   return {
     field: 'methods',
-    read: (request) => request.method,
+    read: answersPreflights ? (request) => request.preflightFor ?? request.method : (request) => request.method,
     passes: (method) => method !== undefined && methods.has(method),
     description: `methods in ${[...methods].sort().join(', ')}`,
     identity: JSON.stringify(['methods', [...methods].sort()]),

@@ -232,6 +232,27 @@ hosts:
     expect(loadConfig(guarded).warnings).toEqual([]);
     expect(loadConfig(fallbackConfig().replace(/pool: app\n$/, 'servers: [other.test:80]\n')).warnings).toEqual([]);
   });
+
+  it('finds the fallbacks the route table would take: a wildcard host and a path-only route on the same backend', () => {
+    const { warnings } = loadConfig(`
+hosts:
+  - host: x.test
+    path: /admin
+    match: { methods: [GET] }
+    basic_auth: { users: { alice: "${ALICE}" } }
+    servers: [backend.test:80]
+  - host: '*.test'
+    servers: [backend.test:80]
+  - host: other.test
+    servers: [backend.test:80]
+paths:
+  - path: /
+    servers: [backend.test:80]
+`);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].path).toBe('hosts[0].match');
+    expect(warnings[0].message).toMatch(/^a request this route's match refuses goes on to hosts\[1\] \(\*\.test\), paths\[0\] \(\/\), which has no basic_auth/);
+  });
 });
 
 describe('hsts on refusals', () => {

@@ -135,7 +135,7 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
   const listeners = compileListeners(config, problems);
   warnUnreachablePathRejects(config, problems);
   warnShadowedFirewalls(config, problems);
-  warnAuthFallbacks(routesInOrder, (i) => (i < (config.hosts?.length ?? 0) ? ['hosts', i] : ['paths', i - (config.hosts?.length ?? 0)]), problems);
+  warnAuthFallbacks(routes, routesInOrder, (i) => (i < (config.hosts?.length ?? 0) ? ['hosts', i] : ['paths', i - (config.hosts?.length ?? 0)]), problems);
   checkBackendTlsUse(config, poolPlaces(config, routesInOrder, targets), problems);
   if (problems.hasErrors) return undefined;
   return { routes, routesInOrder, backends: [...pools.backends.values()], pools: [...everyPool], clientAddress, server: serverSettings(config), listeners };

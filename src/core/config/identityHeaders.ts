@@ -1,4 +1,5 @@
 import type { Backend } from '../pool/Backend.ts';
+import { routeBackends } from './routeBackends.ts';
 import type { RequestRewrite, Route } from '../Route.ts';
 import type { Config } from './schema/index.ts';
 
@@ -45,7 +46,7 @@ export function fillIdentityHeaders(routes: readonly Route[]): void {
   const byBackend = new Map<Backend, Set<string>>();
   for (const route of routes) {
     const names = route.gates.flatMap((gate) => gate.identityHeaders ?? []);
-    for (const backend of names.length === 0 ? [] : backendsOf(route)) {
+    for (const backend of names.length === 0 ? [] : routeBackends(route)) {
       const set = byBackend.get(backend) ?? new Set<string>();
       for (const name of names) set.add(name);
       byBackend.set(backend, set);
@@ -54,12 +55,8 @@ export function fillIdentityHeaders(routes: readonly Route[]): void {
   for (const route of routes) {
     const step = route.requestRewrites.find((rewrite): rewrite is IdentityHeadersStep => rewrite.rule === 'identity_headers');
     if (!step) continue;
-    const names = new Set(backendsOf(route).flatMap((backend) => [...(byBackend.get(backend) ?? [])]));
+    const names = new Set(routeBackends(route).flatMap((backend) => [...(byBackend.get(backend) ?? [])]));
     if (route.gates.some((gate) => gate.forwardsAuthorization)) names.delete('authorization');
     step.names.push(...names);
   }
-}
-
-function backendsOf(route: Route): Backend[] {
-  return route.pools.flatMap((pool) => pool.members.map((member) => member.backend));
 }

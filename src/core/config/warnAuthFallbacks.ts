@@ -1,28 +1,31 @@
 import type { ConfigProblems } from '../compile/ConfigProblems.ts';
+import { routeBackends } from './routeBackends.ts';
 import type { Route } from '../Route.ts';
-import { isUnder, routePrefix } from './routePrefix.ts';
+import type { RouteTable } from '../routing/RouteTable.ts';
+import { routePrefix } from './routePrefix.ts';
 
 const AUTH_GATES = new Set(['basic_auth', 'forward_auth']);
 
 /**
  * Warns of a route with `basic_auth` or `forward_auth` and a `match` whose refusals are not
  * refusals: a request that does not match (another method, a missing header) goes to the next
- * route that serves it, and when that route has no such gate and sends to one of the same pools,
- * it reaches the backend unchecked (`DELETE /admin/users/1` past a `match: { methods: [GET] }`).
- * Kept simple: the same host as written (or both path-only) and a path that contains this one's;
- * a warning, since the fallback may be meant (a public read route beside a guarded write one).
+ * route that serves it, and when that route has no such gate and sends to one of the same
+ * backends, it reaches the backend unchecked (`DELETE /admin/users/1` past a `match: { methods:
+ * [GET] }`). The routes it could go on to are asked of the route table itself (its candidates for
+ * the route's own host and path, after the route): wildcard hosts and path-only routes included.
+ * A warning, since the fallback may be meant (a public read route beside a guarded write one).
  */
-export function warnAuthFallbacks(routes: readonly Route[], placeOf: (index: number) => (string | number)[], problems: ConfigProblems): void {
+export function warnAuthFallbacks(table: RouteTable<Route>, routes: readonly Route[], placeOf: (index: number) => (string | number)[], problems: ConfigProblems): void {
   const guarded = (route: Route) => route.gates.some((gate) => AUTH_GATES.has(gate.name));
   routes.forEach((route, i) => {
     const prefix = routePrefix(route.path);
     if (!route.match || !guarded(route) || prefix === undefined) return;
-    const fallbacks = routes.flatMap((other) => {
-      const otherPrefix = routePrefix(other.path);
-      if (other === route || guarded(other) || otherPrefix === undefined) return [];
-      if (other.host?.toLowerCase() !== route.host?.toLowerCase() || !isUnder(prefix, otherPrefix)) return [];
-      const shared = other.pools.filter((pool) => route.pools.includes(pool));
-      return shared.length === 0 ? [] : [`${other.at} (${other.name}${shared[0].name ? `, pool "${shared[0].name}"` : ''})`];
+    const guardedBackends = new Set(routeBackends(route));
+    const candidates = table.candidates(route.host, prefix).map((candidate) => candidate.value);
+    const fallbacks = candidates.slice(candidates.indexOf(route) + 1).flatMap((other) => {
+      if (guarded(other) || !routeBackends(other).some((backend) => guardedBackends.has(backend))) return [];
+      const shared = other.pools.find((pool) => route.pools.includes(pool));
+      return [`${other.at} (${other.name}${shared?.name ? `, pool "${shared.name}"` : ''})`];
     });
     if (fallbacks.length === 0) return;
     const gates = route.gates.filter((gate) => AUTH_GATES.has(gate.name)).map((gate) => gate.name).join(' and ');

@@ -3,10 +3,9 @@ import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'pr
 import type { CompiledConfig } from '../core/config/compileConfig.ts';
 import type { HealthState } from '../core/health/HealthState.ts';
 import type { RequestRecord } from '../core/observe/RequestRecord.ts';
-import { CODES, codeIndex } from './statusClass.ts';
+import { CODES, codeIndex, NO_ROUTE } from './metricLabels.ts';
 
-/** The `route` label of a request no route took (400, 404): no route is named so, hosts and paths cannot hold parentheses. */
-export const NO_ROUTE = '(none)';
+export { NO_ROUTE } from './metricLabels.ts';
 
 
 /**

@@ -1,3 +1,6 @@
+/** The `route` label of a request no route took (400, 404): no route is named so, hosts and paths cannot hold parentheses. */
+export const NO_ROUTE = '(none)';
+
 /** The status classes the metrics count by, in order. */
 export const CODES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
 

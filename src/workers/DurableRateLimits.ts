@@ -1,6 +1,7 @@
 import type { RateLimitStore, SharedPolicy } from '../core/ratelimit/RateLimitStore.ts';
 import { Reachability } from './Reachability.ts';
-import { rateLimitObject, type SwitchyardState } from './SwitchyardState.ts';
+import type { SharedStateObject } from './stateMessages.ts';
+import { rateLimitObject } from './SwitchyardState.ts';
 import { withTimeout } from './withTimeout.ts';
 import type { DurableObjectNamespace } from './workersTypes.ts';
 
@@ -22,11 +23,11 @@ const MAX_REFUSALS = 10_000;
  */
 export class DurableRateLimits implements RateLimitStore {
   readonly fallbackShare = 1;
-  readonly #namespace: DurableObjectNamespace<SwitchyardState>;
+  readonly #namespace: DurableObjectNamespace<SharedStateObject>;
   readonly #refusedUntil = new Map<string, number>();
   readonly #reach: Reachability;
 
-  constructor(namespace: DurableObjectNamespace<SwitchyardState>, log: (line: string) => void) {
+  constructor(namespace: DurableObjectNamespace<SharedStateObject>, log: (line: string) => void) {
     this.#namespace = namespace;
     this.#reach = new Reachability('rate limits', log);
   }

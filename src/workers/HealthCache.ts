@@ -1,7 +1,6 @@
 import type { LoadedConfig } from '../core/config/loadConfig.ts';
 import { Reachability } from './Reachability.ts';
-import type { EjectionReport, IsolateReport, SharedView } from './stateMessages.ts';
-import type { SwitchyardState } from './SwitchyardState.ts';
+import type { EjectionReport, IsolateReport, SharedStateObject, SharedView } from './stateMessages.ts';
 import { TrafficTally } from './TrafficTally.ts';
 import { withTimeout } from './withTimeout.ts';
 import type { DurableObjectStub } from './workersTypes.ts';
@@ -38,12 +37,12 @@ export class HealthCache {
   #otherConfigSaid = false;
   readonly #config: LoadedConfig;
   readonly #hash: number;
-  readonly #state: () => DurableObjectStub<SwitchyardState>;
+  readonly #state: () => DurableObjectStub<SharedStateObject>;
   readonly #options: HealthCacheOptions;
   readonly #reach: Reachability;
 
   /** @param state the `health` object's stub, looked up per call */
-  constructor(config: LoadedConfig, hash: number, state: () => DurableObjectStub<SwitchyardState>, options: HealthCacheOptions) {
+  constructor(config: LoadedConfig, hash: number, state: () => DurableObjectStub<SharedStateObject>, options: HealthCacheOptions) {
     this.#config = config;
     this.#hash = hash;
     this.#state = state;

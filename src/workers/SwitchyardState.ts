@@ -6,7 +6,7 @@ import { fetchUpstream } from '../core/proxy/fetchUpstream.ts';
 import type { SharedPolicy } from '../core/ratelimit/RateLimitStore.ts';
 import { TokenBucket } from '../core/ratelimit/TokenBucket.ts';
 import { SharedHealth } from './SharedHealth.ts';
-import type { IsolateReport, SharedView } from './stateMessages.ts';
+import type { IsolateReport, SharedStateObject, SharedView } from './stateMessages.ts';
 import { workerConfigSource, loadWorkerConfig } from './workerConfig.ts';
 import { workerMetrics } from './workerMetrics.ts';
 import type { Env } from './workersTypes.ts';
@@ -32,7 +32,7 @@ export function configHash(key: string): number {
  * `rate_limit` object holds one token bucket of one limit for one key. Nothing is written to
  * storage but the alarm: an object evicted or restarted probes again and starts its buckets full.
  */
-export class SwitchyardState extends DurableObject<Env> {
+export class SwitchyardState extends DurableObject<Env> implements SharedStateObject {
   /** null when the config does not load (said once); undefined until first needed. */
   #health: SharedHealth | null | undefined;
   readonly #buckets = new Map<string, TokenBucket>();

@@ -1,4 +1,5 @@
 import type { ActiveState } from '../core/health/HealthState.ts';
+import type { SharedPolicy } from '../core/ratelimit/RateLimitStore.ts';
 
 // What isolates and the SWITCHYARD_STATE Durable Object tell each other (RPC arguments and
 // results: plain data, structured-cloned).
@@ -47,4 +48,16 @@ export interface IsolateReport {
   readonly config: number;
   readonly ejections: readonly EjectionReport[];
   readonly traffic: TrafficCounts;
+}
+
+/** The SWITCHYARD_STATE object's RPC methods (src/workers/SwitchyardState.ts), as isolates call them. */
+export interface SharedStateObject {
+  /** An isolate's report in, the verdicts out; undefined when the object has no config that loads. */
+  sync(report: IsolateReport): Promise<SharedView | undefined>;
+  /** `/metrics` for the whole Worker. */
+  metrics(): string | undefined;
+  /** `/status` for the whole Worker. */
+  status(): unknown;
+  /** Takes a token from a `rate_limit` object's bucket: 0 when the request may pass, else the milliseconds until it could. */
+  take(limit: string, policy: SharedPolicy): number;
 }

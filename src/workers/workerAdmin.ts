@@ -1,5 +1,6 @@
 import { carriesToken } from '../admin/carriesToken.ts';
-import { HEALTH_OBJECT, type SwitchyardState } from './SwitchyardState.ts';
+import type { SharedStateObject } from './stateMessages.ts';
+import { HEALTH_OBJECT } from './SwitchyardState.ts';
 import { withTimeout } from './withTimeout.ts';
 import type { DurableObjectNamespace } from './workersTypes.ts';
 
@@ -24,7 +25,7 @@ export function asksAdmin(request: Request): boolean {
  * endpoints say nothing of themselves to whoever lacks the token.
  * @returns undefined when the request is not the admin's
  */
-export async function answerAdmin(request: Request, token: string, namespace: DurableObjectNamespace<SwitchyardState>): Promise<Response | undefined> {
+export async function answerAdmin(request: Request, token: string, namespace: DurableObjectNamespace<SharedStateObject>): Promise<Response | undefined> {
   if (!(await carriesToken(request.headers.get('authorization') ?? undefined, token))) return undefined;
   const state = namespace.get(namespace.idFromName(HEALTH_OBJECT));
   const headers = { 'cache-control': 'no-store' };

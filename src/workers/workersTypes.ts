@@ -1,7 +1,7 @@
 // The few Workers runtime types the entry point uses, declared here rather than pulling in
 // @cloudflare/workers-types, whose globals would clash with the DOM and Node types of the rest of
 // the project.
-import type { SwitchyardState } from './SwitchyardState.ts';
+import type { SharedStateObject } from './stateMessages.ts';
 
 /** The Worker's bindings, as wrangler.toml, `wrangler secret` or `wrangler dev --var` set them. */
 export interface Env {
@@ -15,7 +15,7 @@ export interface Env {
    * The Durable Object namespace of `SwitchyardState` (wrangler.toml): health, rate limits,
    * `/metrics` and `/status` shared by every isolate. Without it each isolate keeps its own.
    */
-  readonly SWITCHYARD_STATE?: DurableObjectNamespace<SwitchyardState>;
+  readonly SWITCHYARD_STATE?: DurableObjectNamespace<SharedStateObject>;
   /** Every other var, secret or binding: `${env:NAME}` in the config reads the text ones. */
   readonly [binding: string]: unknown;
 }

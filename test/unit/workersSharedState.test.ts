@@ -5,6 +5,7 @@ import { HealthCache } from '../../src/workers/HealthCache.ts';
 import { DurableRateLimits } from '../../src/workers/DurableRateLimits.ts';
 import { loadWorkerConfig, workerConfigSource } from '../../src/workers/workerConfig.ts';
 import type { DurableObjectNamespace, DurableObjectStub } from '../../src/workers/workersTypes.ts';
+import type { SharedStateObject } from '../../src/workers/stateMessages.ts';
 import type { LoadedConfig } from '../../src/core/config/loadConfig.ts';
 import { startTestBackend, type TestBackend } from '../helpers/testBackend.ts';
 import { deadPort } from '../helpers/deadPort.ts';
@@ -20,7 +21,7 @@ function objectContext() {
 }
 
 /** An isolate: its own compiled config, and its copy of the object's verdicts. */
-function isolate(env: { LB_CONFIG: string }, stub: () => DurableObjectStub<SwitchyardState>, log: (line: string) => void = () => {}) {
+function isolate(env: { LB_CONFIG: string }, stub: () => DurableObjectStub<SharedStateObject>, log: (line: string) => void = () => {}) {
   const source = workerConfigSource(env, '');
   const loaded = loadWorkerConfig(env, { ...source, text: env.LB_CONFIG });
   if (!loaded.ok) throw new Error(loaded.problem);
@@ -62,7 +63,7 @@ describe("the SWITCHYARD_STATE object and the isolates' copies", () => {
 
   it('gives every isolate the same verdicts, and an ejection one isolate decides reaches the other', async () => {
     const state = new SwitchyardState(objectContext() as never, env);
-    const stub = () => state as unknown as DurableObjectStub<SwitchyardState>;
+    const stub = () => state as unknown as DurableObjectStub<SharedStateObject>;
     const [one, two] = [isolate(env, stub), isolate(env, stub)];
     await state.alarm();
     await Promise.all([one.cache.syncNow(), two.cache.syncNow()]);
@@ -87,7 +88,7 @@ describe("the SWITCHYARD_STATE object and the isolates' copies", () => {
 
   it('sums the traffic every isolate reports into /metrics, which promtool accepts', async () => {
     const state = new SwitchyardState(objectContext() as never, env);
-    const stub = () => state as unknown as DurableObjectStub<SwitchyardState>;
+    const stub = () => state as unknown as DurableObjectStub<SharedStateObject>;
     const [one, two] = [isolate(env, stub), isolate(env, stub)];
     const record = { route: one.config.routesInOrder[0], status: 200, refusedBy: undefined, attempts: [] } as never;
     one.cache.tally.observe(record);
@@ -105,7 +106,7 @@ describe("the SWITCHYARD_STATE object and the isolates' copies", () => {
     const lines: string[] = [];
     let answering = false;
     const state = new SwitchyardState(objectContext() as never, env);
-    const stub = () => ({ sync: (report: never) => (answering ? state.sync(report) : Promise.reject(new Error('Durable Object reset'))) }) as unknown as DurableObjectStub<SwitchyardState>;
+    const stub = () => ({ sync: (report: never) => (answering ? state.sync(report) : Promise.reject(new Error('Durable Object reset'))) }) as unknown as DurableObjectStub<SharedStateObject>;
     const { cache } = isolate(env, stub, (line) => lines.push(line));
     cache.tally.observe({ route: undefined, status: 404, attempts: [] } as never);
     await cache.syncNow();
@@ -124,7 +125,7 @@ describe("the SWITCHYARD_STATE object and the isolates' copies", () => {
     const state = new SwitchyardState(objectContext() as never, { LB_CONFIG: env.LB_CONFIG.replace('"2s"', '"3s"') });
     await state.alarm();
     const lines: string[] = [];
-    const { config, cache } = isolate(env, () => state as unknown as DurableObjectStub<SwitchyardState>, (line) => lines.push(line));
+    const { config, cache } = isolate(env, () => state as unknown as DurableObjectStub<SharedStateObject>, (line) => lines.push(line));
     await cache.syncNow();
     expect(cache.following).toBe(false);
     expect(backendOf(config, dead).health.state).toBe('unknown');
@@ -151,7 +152,7 @@ describe('rate limits in Durable Objects', () => {
           },
         };
       },
-    } as unknown as DurableObjectNamespace<SwitchyardState>;
+    } as unknown as DurableObjectNamespace<SharedStateObject>;
     return { ns, calls, objects };
   }
   const policy = { requests: 1, perMs: 60_000, burst: 2 };

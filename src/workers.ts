@@ -18,17 +18,17 @@ export default {
    * isolate's own probes once per check interval. With the binding and `admin.token`, a GET of
    * `/metrics` or `/status` that carries the token is the Worker's own.
    */
-  async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
+  fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
     const balancer = isolateBalancer(env, bundledConfig, log);
     if (!balancer.ok) return configBroken();
+    const forward = () => {
+      const refresh = balancer.probeIfStale(Date.now());
+      if (refresh) ctx.waitUntil(refresh);
+      return balancer.app.fetch(request, env, ctx);
+    };
     const token = balancer.config.config.admin?.token;
-    if (token !== undefined && env.SWITCHYARD_STATE && asksAdmin(request)) {
-      const answer = await answerAdmin(request, token, env.SWITCHYARD_STATE);
-      if (answer) return answer;
-    }
-    const refresh = balancer.probeIfStale(Date.now());
-    if (refresh) ctx.waitUntil(refresh);
-    return balancer.app.fetch(request, env, ctx);
+    if (token === undefined || !env.SWITCHYARD_STATE || !asksAdmin(request)) return forward();
+    return answerAdmin(request, token, env.SWITCHYARD_STATE).then((answer) => answer ?? forward());
   },
 
   /**

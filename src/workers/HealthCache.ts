@@ -104,7 +104,7 @@ export class HealthCache {
     this.#reach.answered();
     if (view?.config !== this.#hash) {
       this.#following = false;
-      if (!this.#otherConfigSaid) this.#options.log('switchyard: the SWITCHYARD_STATE Durable Object serves another config (a deployment rolling out?); this isolate keeps its own health until it serves this one');
+      if (!this.#otherConfigSaid) this.#options.log('switchyard: the SWITCHYARD_STATE Durable Object serves another config, or none (a deployment rolling out?); this isolate keeps its own health until it serves this one');
       this.#otherConfigSaid = true;
       return;
     }

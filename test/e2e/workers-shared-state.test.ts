@@ -16,9 +16,9 @@ const TOKEN = 'an-admin-token-for-the-test';
 const RATE = 10;
 const BURST = 10;
 
-/** A backend whose health check the test turns off, counting the requests it gets besides probes. */
+/** A backend whose health check (`healthy`) or answers (`failing`: 503) the test turns off, counting the requests it gets besides probes. */
 async function switchableBackend() {
-  const state = { healthy: true, requests: 0, probes: 0 };
+  const state = { healthy: true, failing: false, requests: 0, probes: 0 };
   const server: Server = createServer((req, res) => {
     if (req.url === '/healthcheck') {
       state.probes++;
@@ -26,7 +26,8 @@ async function switchableBackend() {
       return;
     }
     state.requests++;
-    res.end('switchable');
+    if (state.failing) res.writeHead(503).end('failing');
+    else res.end('switchable');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = `127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -49,6 +50,7 @@ describe('the Worker with its SWITCHYARD_STATE Durable Object', () => {
     const config = {
       admin: { token: TOKEN },
       health_check: { interval: '1s', unhealthy_threshold: 1, healthy_threshold: 1 },
+      passive_health: { failures: 2, cooldown: '60s' },
       paths: [
         { path: '/limited', servers: [steady.address], rate_limit: { requests: RATE, per: '1s', burst: BURST, key: { header: 'x-client' } } },
         { path: '/', servers: [switchable.address, steady.address], algorithm: 'round_robin' },
@@ -109,6 +111,23 @@ describe('the Worker with its SWITCHYARD_STATE Durable Object', () => {
     const before = switchable.state.requests;
     for (let i = 0; i < 4; i++) await get(first.url, `/back/${i}`);
     expect(switchable.state.requests).toBeGreaterThan(before);
+  });
+
+  it('passes an ejection one Worker decides to the other, which then sends the backend nothing', async () => {
+    switchable.state.failing = true;
+    const failed = switchable.state.requests;
+    // Round robin: the backend gets every other request of the first Worker, and fails two in a row.
+    for (let i = 0; i < 8 && switchable.state.requests < failed + 2; i++) await get(first.url, `/fail/${i}`);
+    expect(switchable.state.requests).toBe(failed + 2);
+    // The first Worker tells the object with its next request; the second hears it at its next refresh.
+    await get(first.url, '/tell');
+    await waitFor(async () => (await healthOf(second, switchable.address)) === 'ejected', 5_000, 'the object to hold the ejection');
+    await get(second.url, '/refresh');
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const before = switchable.state.requests;
+    for (let i = 0; i < 10; i++) expect((await get(second.url, `/ejected/${i}`)).status).toBe(200);
+    expect(switchable.state.requests).toBe(before);
+    switchable.state.failing = false;
   });
 
   it(`admits about ${RATE} requests a second in total across both Workers, one bucket per key`, async () => {

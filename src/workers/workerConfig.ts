@@ -30,12 +30,12 @@ export function loadWorkerConfig(
   options: Omit<LoadOptions, 'env'> & { readonly read?: (name: string, value: string | undefined) => void } = {},
 ): { readonly ok: true; readonly config: LoadedConfig } | { readonly ok: false; readonly problem: string } {
   try {
-    const env_ = (name: string) => {
+    const read = (name: string) => {
       const value = bindingText(env, name);
       options.read?.(name, value);
       return value;
     };
-    return { ok: true, config: loadConfig(source.text, source.fileName, { ...options, env: env_ }) };
+    return { ok: true, config: loadConfig(source.text, source.fileName, { ...options, env: read }) };
   } catch (error) {
     const problem = error instanceof ConfigError ? error.message : `${source.fileName}: ${error instanceof Error ? error.message : String(error)}`;
     return { ok: false, problem };

@@ -1,5 +1,6 @@
+import cluster from 'node:cluster';
 import { readFile } from 'node:fs/promises';
-import { ConfigError, formatIssue } from '../core/config/ConfigError.ts';
+import { formatIssue } from '../core/config/ConfigError.ts';
 import { loadChecked } from '../server/LiveConfig.ts';
 import { checkConfigFiles } from './configChecks.ts';
 import type { Environment } from '../core/config/substituteEnv.ts';
@@ -11,12 +12,17 @@ import { commandOf, parseCommandLine, UsageError } from './parseCommandLine.ts';
 import { explainCommand } from './explainCommand.ts';
 import { serveConfig, type Serving } from './serveConfig.ts';
 import { stopWithNpm } from './stopWithNpm.ts';
+import { runPermissionRefused } from './workers/runPermission.ts';
+import { runPrimary } from './workers/primary.ts';
+import { runWorker } from './workers/worker.ts';
+import { workerCount } from './workers/workerCount.ts';
+export { describeFailure } from './describeFailure.ts';
 
 const HELP = `Usage: switchyard <command> [options]
 
 Commands:
   serve --config FILE [--port 8080] [--hostname 127.0.0.1] [--access-log json|text|off]
-        [--admin HOST:PORT] [--watch]
+        [--admin HOST:PORT] [--watch] [--workers N|auto]
         Serve the load balancer. --port 0 picks a free port. Prints
         "listening on http://HOST:PORT" once ready (then "admin listening on
         ..." with --admin), then one access log line per request. SIGHUP
@@ -39,6 +45,9 @@ Options:
       --admin HOST:PORT    Serve /metrics, /status and the admin API there (a port
                          alone means 127.0.0.1; another address needs admin.token)
       --watch            Reload the config when its file changes
+      --workers N|auto   Serve from N processes sharing the listeners (auto: one
+                         per CPU), with one health prober and one admin listener
+                         for all; under Deno the serve task needs --allow-run
 
 explain options:
   -X, --request METHOD   The request's method (default GET)
@@ -92,7 +101,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 2;
   }
   if (command === 'check') return check(values.config);
-  return serve(values.config, { portText: values.port, hostname: values.hostname, accessLog: values['access-log'], admin: values.admin, watch: values.watch });
+  return serve(values.config, { portText: values.port, hostname: values.hostname, accessLog: values['access-log'], admin: values.admin, watch: values.watch, workers: values.workers });
 }
 
 async function check(file: string): Promise<number> {
@@ -122,8 +131,21 @@ async function serve(file: string, options: ServeOptions): Promise<number> {
     console.error(`switchyard serve: --admin ${options.admin} is not HOST:PORT (an IPv6 address in brackets) or a port`);
     return 2;
   }
+  const workers = options.workers === undefined ? 1 : workerCount(options.workers);
+  if (workers === undefined) {
+    console.error(`switchyard serve: --workers ${options.workers} is not a number of workers (1-256) or auto`);
+    return 2;
+  }
   const unresolvable = hostname === undefined ? undefined : unresolvableHost(hostname, port ?? 8080);
   if (unresolvable) throw unresolvable;
+  const slot = Number(process.env.SWITCHYARD_WORKER);
+  if (cluster.isWorker && slot > 0) return runWorker({ file, port, hostname, accessLog: format as AccessLogFormat, env, slot, workers });
+  if (workers > 1) {
+    const refused = runPermissionRefused();
+    if (refused) throw new CommandFailure(refused);
+    const fromCommandLine = port !== undefined || hostname !== undefined;
+    return runPrimary({ file, workers, fromCommandLine, admin: adminFlag, watch: options.watch, env, drainMs: DRAIN_MS });
+  }
   const log = (line: string) => console.error(line);
   // systemd's reload sends SIGHUP, whose default would end the process: taken before the
   // listening line, which is what tells a supervisor the signals are safe to send.
@@ -165,11 +187,5 @@ interface ServeOptions {
   readonly accessLog?: string;
   readonly admin?: string;
   readonly watch?: boolean;
-}
-
-/** One line for what stopped a command: no stack trace for the user's mistakes. */
-export function describeFailure(error: unknown): string {
-  if (error instanceof ConfigError) return error.message;
-  if (error instanceof CommandFailure) return `switchyard: ${error.message}`;
-  return `switchyard: ${error instanceof Error ? error.message : String(error)}`;
+  readonly workers?: string;
 }

@@ -1,0 +1,133 @@
+import { request } from 'node:http';
+import { afterEach, describe, expect, it } from 'vitest';
+import { serveProcess, type ServeProcess, type ServeRuntime } from '../helpers/serveProcess.ts';
+import { startTestBackend, type TestBackend } from '../helpers/testBackend.ts';
+import { waitFor } from '../helpers/waitFor.ts';
+
+// `serve --workers 2`: node:cluster workers behind one primary. Which worker served a request is
+// read from the access log, whose lines carry `"worker": N` in this mode.
+
+interface Answer {
+  readonly status: number;
+  readonly servedBy: string | undefined;
+}
+
+/** One request on a connection of its own, so the primary hands each to the next worker. */
+function get(url: string, path: string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, url), { headers: { connection: 'close' } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode!, servedBy: res.headers['x-served-by'] as string | undefined }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+interface LogLine {
+  readonly path: string;
+  readonly worker: number;
+  readonly backend: string;
+  readonly attempts: number;
+}
+
+const accessLog = (served: ServeProcess): LogLine[] =>
+  served
+    .stdout()
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as LogLine);
+
+const readyPids = (served: ServeProcess): Map<number, number> =>
+  new Map([...served.stderr().matchAll(/worker (\d+) \(pid (\d+)\) ready/g)].map((match) => [Number(match[1]), Number(match[2])]));
+
+const metric = async (served: ServeProcess, series: string): Promise<number> => {
+  const text = await (await fetch(`${served.adminUrl}/metrics`)).text();
+  const line = text.split('\n').find((each) => each.startsWith(`${series} `));
+  return line === undefined ? NaN : Number(line.slice(series.length + 1));
+};
+
+const opened: { stop(): Promise<void> }[] = [];
+afterEach(async () => {
+  await Promise.all(opened.splice(0).map((each) => each.stop().catch(() => {})));
+});
+
+async function backend(name: string): Promise<TestBackend> {
+  const started = await startTestBackend(name);
+  opened.push({ stop: () => started.close() });
+  return started;
+}
+
+async function serve(runtime: ServeRuntime, config: string): Promise<ServeProcess> {
+  const served = await serveProcess(runtime, config, { args: ['--workers', '2', '--admin', '0'], admin: true });
+  opened.push(served);
+  return served;
+}
+
+describe.each<ServeRuntime>(['node', 'deno'])('serve --workers 2 on %s', (runtime) => {
+  it('serves requests from both workers and merges their metrics', async () => {
+    const a = await backend('a');
+    const served = await serve(runtime, `paths:\n  - path: /\n    servers: [${a.address}]\n`);
+    expect([...readyPids(served).keys()].sort()).toEqual([1, 2]);
+    for (let i = 0; i < 20; i++) expect((await get(served.url, `/n${i}`)).status).toBe(200);
+    await waitFor(() => accessLog(served).length === 20, 5000, '20 access log lines');
+    const workers = accessLog(served).map((line) => line.worker);
+    // Round-robin: each new connection goes to the next worker.
+    expect(workers.filter((worker) => worker === 1).length).toBe(10);
+    expect(workers.filter((worker) => worker === 2).length).toBe(10);
+    expect(await metric(served, 'switchyard_requests_total{route="/",code="2xx"}')).toBe(20);
+    expect(await metric(served, 'switchyard_backend_requests_total{route="/",backend="' + a.address + '",code="2xx"}')).toBe(20);
+  }, 60_000);
+});
+
+describe('serve --workers 2 on node', () => {
+  const health = 'health_check: { interval: 400ms, jitter: 10ms, unhealthy_threshold: 1 }\n';
+
+  it('probes each backend once for the machine, and every worker avoids a backend the primary finds down', async () => {
+    const [a, b] = [await backend('a'), await backend('b')];
+    const served = await serve('node', `${health}paths:\n  - path: /\n    servers: [${a.address}, ${b.address}]\n`);
+    const probes = () => b.seen.filter((seen) => seen.url === '/healthcheck').length;
+    const before = probes();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
+    // One prober: about 2000 / 410 = 5 probes; one per worker as well would be 3 times as many.
+    expect(probes() - before).toBeGreaterThanOrEqual(3);
+    expect(probes() - before).toBeLessThanOrEqual(6);
+
+    await b.close();
+    await waitFor(() => served.stderr().includes(`health: http://${b.address} is DOWN`), 2000, 'the primary to find b down');
+    const logged = accessLog(served).length;
+    for (let i = 0; i < 10; i++) expect(await get(served.url, `/after${i}`)).toEqual({ status: 200, servedBy: 'a' });
+    await waitFor(() => accessLog(served).length === logged + 10, 5000, '10 more access log lines');
+    const after = accessLog(served).slice(logged);
+    expect(new Set(after.map((line) => line.worker))).toEqual(new Set([1, 2]));
+    // Not one try went to b: each worker knew before its first request.
+    expect(after.every((line) => line.attempts === 1 && line.backend === a.address)).toBe(true);
+    expect(await metric(served, `switchyard_backend_up{backend="${b.address}"}`)).toBe(0);
+  }, 60_000);
+
+  it('restarts a worker that is killed, and says so', async () => {
+    const a = await backend('a');
+    const served = await serve('node', `paths:\n  - path: /\n    servers: [${a.address}]\n`);
+    const killed = readyPids(served).get(2)!;
+    process.kill(killed, 'SIGKILL');
+    await waitFor(() => readyPids(served).get(2) !== killed, 10_000, 'worker 2 to be replaced');
+    expect(served.stderr()).toContain(`switchyard: worker 2 (pid ${killed}) exited (SIGKILL); restarting it`);
+    for (let i = 0; i < 6; i++) expect((await get(served.url, `/r${i}`)).status).toBe(200);
+    await waitFor(() => accessLog(served).length === 6, 5000, '6 access log lines');
+    expect(new Set(accessLog(served).map((line) => line.worker))).toEqual(new Set([1, 2]));
+    expect(await metric(served, 'switchyard_worker_restarts_total')).toBe(1);
+  }, 60_000);
+
+  it('drains in-flight requests on every worker on SIGTERM to the primary, then exits 0', async () => {
+    const a = await backend('a');
+    const served = await serve('node', `paths:\n  - path: /\n    servers: [${a.address}]\n`);
+    const slow = Promise.all(Array.from({ length: 4 }, (_, i) => get(served.url, `/slow/1500?${i}`)));
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    const exited = new Promise<number | null>((resolve) => served.child.once('exit', (code) => resolve(code)));
+    served.child.kill('SIGTERM');
+    const answers = await slow;
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
+    expect(await exited).toBe(0);
+    expect(new Set(accessLog(served).map((line) => line.worker))).toEqual(new Set([1, 2]));
+  }, 60_000);
+});

@@ -1,7 +1,9 @@
+import { writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { serveProcess, type ServeProcess, type ServeRuntime } from '../helpers/serveProcess.ts';
 import { startTestBackend, type TestBackend } from '../helpers/testBackend.ts';
+import { deadPort } from '../helpers/deadPort.ts';
 import { waitFor } from '../helpers/waitFor.ts';
 
 // `serve --workers 2`: node:cluster workers behind one primary. Which worker served a request is
@@ -129,5 +131,47 @@ describe('serve --workers 2 on node', () => {
     expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
     expect(await exited).toBe(0);
     expect(new Set(accessLog(served).map((line) => line.worker))).toEqual(new Set([1, 2]));
+  }, 60_000);
+
+  /** Sends `count` requests, each on its own connection (so to alternate workers), and says who served them. */
+  const servedBy = async (served: ServeProcess, count: number) => {
+    const answers: Answer[] = [];
+    for (let i = 0; i < count; i++) answers.push(await get(served.url, `/by${i}`));
+    return answers.map((answer) => answer.servedBy);
+  };
+
+  it('reloads every worker on SIGHUP to the primary', async () => {
+    const [a, b] = [await backend('a'), await backend('b')];
+    const served = await serve('node', `paths:\n  - path: /\n    servers: [${a.address}]\n`);
+    await writeFile(served.file, `paths:\n  - path: /\n    servers: [${b.address}]\n`);
+    served.hangUp();
+    await waitFor(() => served.stderr().match(/config reloaded \(the primary\)/g)?.length === 2, 5000, 'both workers to reload');
+    expect(served.stderr()).toMatch(/config reloaded \(SIGHUP\)/);
+    expect(await servedBy(served, 6)).toEqual(['b', 'b', 'b', 'b', 'b', 'b']);
+  }, 60_000);
+
+  it('drains a backend on every worker when the admin API is told to', async () => {
+    const [a, b] = [await backend('a'), await backend('b')];
+    const served = await serve('node', `paths:\n  - path: /\n    servers: [${a.address}, ${b.address}]\n`);
+    expect(new Set(await servedBy(served, 8))).toEqual(new Set(['a', 'b']));
+    expect((await fetch(`${served.adminUrl}/api/backends/${a.address}/drain`, { method: 'POST' })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await servedBy(served, 8)).toEqual(Array(8).fill('b'));
+  }, 60_000);
+
+  it('shares an ejection one worker decides with the others, through the primary', async () => {
+    const a = await backend('a');
+    const dead = `127.0.0.1:${await deadPort()}`;
+    const served = await serve('node', `health_check: false\npassive_health: { failures: 3, cooldown: 30s }\npaths:\n  - path: /\n    servers: [${a.address}, ${dead}]\n`);
+    for (let i = 0; i < 20 && !served.stderr().includes(`${dead} ejected`); i++) await get(served.url, `/warm${i}`);
+    await waitFor(() => served.stderr().includes(`health: http://${dead} ejected for 30s`), 2000, 'an ejection');
+    expect(await servedBy(served, 8)).toEqual(Array(8).fill('a'));
+    await waitFor(() => accessLog(served).filter((line) => line.path.startsWith('/by')).length === 8, 5000, '8 more access log lines');
+    const after = accessLog(served).filter((line) => line.path.startsWith('/by'));
+    expect(new Set(after.map((line) => line.worker))).toEqual(new Set([1, 2]));
+    expect(after.every((line) => line.attempts === 1 && line.backend === a.address)).toBe(true);
+    // Decided once, by one worker: the other took it rather than failing three times itself.
+    expect(served.stderr().match(/ejected for/g)).toHaveLength(1);
+    expect(await metric(served, `switchyard_backend_ejections_total{backend="${dead}"}`)).toBe(1);
   }, 60_000);
 });

@@ -94,11 +94,15 @@ function openSink(fd: number, log: (line: string) => void): Sink {
           // Nobody is reading any more.
         }
       },
+      // Waits for the writes, but never ends the stream: ending shuts the socket down for writing
+      // (stdio pipes are socket pairs), which would cut off every other process writing to it
+      // (the other workers of --workers). The descriptor closes when the process exits.
       close: () =>
         new Promise<void>((resolve) => {
+          if (stream.writableLength === 0) return resolve();
           const timer = setTimeout(resolve, 2000);
           timer.unref?.();
-          stream.end(() => (clearTimeout(timer), resolve()));
+          stream.once('drain', () => (clearTimeout(timer), resolve()));
         }),
     };
   }

@@ -130,6 +130,8 @@ describe('serve --workers 2 on node', () => {
     const answers = await slow;
     expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
     expect(await exited).toBe(0);
+    // 'exit' may come before the last of stdout is read.
+    await waitFor(() => accessLog(served).length === 4, 2000, 'the 4 access log lines');
     expect(new Set(accessLog(served).map((line) => line.worker))).toEqual(new Set([1, 2]));
   }, 60_000);
 

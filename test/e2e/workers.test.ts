@@ -80,14 +80,12 @@ describe.each<ServeRuntime>(['node', 'deno'])('serve --workers 2 on %s', (runtim
     expect(await metric(served, 'switchyard_requests_total{route="/",code="2xx"}')).toBe(20);
     expect(await metric(served, 'switchyard_backend_requests_total{route="/",backend="' + a.address + '",code="2xx"}')).toBe(20);
   }, 60_000);
-});
 
-describe('serve --workers 2 on node', () => {
   const health = 'health_check: { interval: 400ms, jitter: 10ms, unhealthy_threshold: 1 }\n';
 
   it('probes each backend once for the machine, and every worker avoids a backend the primary finds down', async () => {
     const [a, b] = [await backend('a'), await backend('b')];
-    const served = await serve('node', `${health}paths:\n  - path: /\n    servers: [${a.address}, ${b.address}]\n`);
+    const served = await serve(runtime, `${health}paths:\n  - path: /\n    servers: [${a.address}, ${b.address}]\n`);
     const probes = () => b.seen.filter((seen) => seen.url === '/healthcheck').length;
     const before = probes();
     await new Promise((resolve) => setTimeout(resolve, 2000));
@@ -109,7 +107,7 @@ describe('serve --workers 2 on node', () => {
 
   it('restarts a worker that is killed, and says so', async () => {
     const a = await backend('a');
-    const served = await serve('node', `paths:\n  - path: /\n    servers: [${a.address}]\n`);
+    const served = await serve(runtime, `paths:\n  - path: /\n    servers: [${a.address}]\n`);
     const killed = readyPids(served).get(2)!;
     process.kill(killed, 'SIGKILL');
     await waitFor(() => readyPids(served).get(2) !== killed, 10_000, 'worker 2 to be replaced');
@@ -122,7 +120,7 @@ describe('serve --workers 2 on node', () => {
 
   it('drains in-flight requests on every worker on SIGTERM to the primary, then exits 0', async () => {
     const a = await backend('a');
-    const served = await serve('node', `paths:\n  - path: /\n    servers: [${a.address}]\n`);
+    const served = await serve(runtime, `paths:\n  - path: /\n    servers: [${a.address}]\n`);
     const slow = Promise.all(Array.from({ length: 4 }, (_, i) => get(served.url, `/slow/1500?${i}`)));
     await new Promise((resolve) => setTimeout(resolve, 400));
     const exited = new Promise<number | null>((resolve) => served.child.once('exit', (code) => resolve(code)));
@@ -144,7 +142,7 @@ describe('serve --workers 2 on node', () => {
 
   it('reloads every worker on SIGHUP to the primary', async () => {
     const [a, b] = [await backend('a'), await backend('b')];
-    const served = await serve('node', `paths:\n  - path: /\n    servers: [${a.address}]\n`);
+    const served = await serve(runtime, `paths:\n  - path: /\n    servers: [${a.address}]\n`);
     await writeFile(served.file, `paths:\n  - path: /\n    servers: [${b.address}]\n`);
     served.hangUp();
     await waitFor(() => served.stderr().match(/config reloaded \(the primary\)/g)?.length === 2, 5000, 'both workers to reload');
@@ -154,7 +152,7 @@ describe('serve --workers 2 on node', () => {
 
   it('drains a backend on every worker when the admin API is told to', async () => {
     const [a, b] = [await backend('a'), await backend('b')];
-    const served = await serve('node', `paths:\n  - path: /\n    servers: [${a.address}, ${b.address}]\n`);
+    const served = await serve(runtime, `paths:\n  - path: /\n    servers: [${a.address}, ${b.address}]\n`);
     expect(new Set(await servedBy(served, 8))).toEqual(new Set(['a', 'b']));
     expect((await fetch(`${served.adminUrl}/api/backends/${a.address}/drain`, { method: 'POST' })).status).toBe(200);
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -164,7 +162,7 @@ describe('serve --workers 2 on node', () => {
   it('shares an ejection one worker decides with the others, through the primary', async () => {
     const a = await backend('a');
     const dead = `127.0.0.1:${await deadPort()}`;
-    const served = await serve('node', `health_check: false\npassive_health: { failures: 3, cooldown: 30s }\npaths:\n  - path: /\n    servers: [${a.address}, ${dead}]\n`);
+    const served = await serve(runtime, `health_check: false\npassive_health: { failures: 3, cooldown: 30s }\npaths:\n  - path: /\n    servers: [${a.address}, ${dead}]\n`);
     for (let i = 0; i < 20 && !served.stderr().includes(`${dead} ejected`); i++) await get(served.url, `/warm${i}`);
     await waitFor(() => served.stderr().includes(`health: http://${dead} ejected for 30s`), 2000, 'an ejection');
     expect(await servedBy(served, 8)).toEqual(Array(8).fill('a'));

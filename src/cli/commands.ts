@@ -11,7 +11,7 @@ import { describeConfig } from './describeConfig.ts';
 import { commandOf, parseCommandLine, UsageError } from './parseCommandLine.ts';
 import { explainCommand } from './explainCommand.ts';
 import { serveConfig, type Serving } from './serveConfig.ts';
-import { stopWithNpm } from './stopWithNpm.ts';
+import { DRAIN_MS, stopSignals } from './stopSignals.ts';
 import { runPermissionRefused } from './workers/runPermission.ts';
 import { runPrimary } from './workers/primary.ts';
 import { runWorker } from './workers/worker.ts';
@@ -62,9 +62,6 @@ Under Deno: deno task serve --config FILE [options], the same options
 
 /** `${env:NAME}` in a config: the process environment, on Node and on Deno (`--allow-env`). */
 const env: Environment = (name) => process.env[name];
-
-/** How long in-flight requests may take to finish after SIGTERM or SIGINT. */
-const DRAIN_MS = 30_000;
 
 /**
  * The command line, the same under Node (`switchyard ...`) and Deno (`deno task serve ...`):
@@ -143,8 +140,7 @@ async function serve(file: string, options: ServeOptions): Promise<number> {
   if (workers > 1) {
     const refused = runPermissionRefused();
     if (refused) throw new CommandFailure(refused);
-    const fromCommandLine = port !== undefined || hostname !== undefined;
-    return runPrimary({ file, workers, fromCommandLine, admin: adminFlag, watch: options.watch, env, drainMs: DRAIN_MS });
+    return runPrimary({ file, workers, listen: { port, hostname }, admin: adminFlag, watch: options.watch, env, drainMs: DRAIN_MS });
   }
   const log = (line: string) => console.error(line);
   // systemd's reload sends SIGHUP, whose default would end the process: taken before the
@@ -153,26 +149,9 @@ async function serve(file: string, options: ServeOptions): Promise<number> {
   process.on('SIGHUP', () => void (serving ? serving.reload('SIGHUP') : log('switchyard: SIGHUP before the balancer is ready: ignored')));
   serving = await serveConfig({ file, port, hostname, accessLog: format as AccessLogFormat, admin: adminFlag, watch: options.watch, env, log });
 
-  // The handlers stay for the whole drain: a second SIGINT within a second is the same Ctrl-C
-  // reaching the server twice (deno task passes it on to its process group), a later one means
-  // "now": the drain is cut short and the process exits.
-  let stopping = 0;
-  const stopped = new Promise<void>((resolve) => {
-    const stop = () => {
-      const now = Date.now();
-      if (stopping === 0) {
-        stopping = now;
-        unwatch();
-        return resolve();
-      }
-      if (now - stopping < 1000) return;
-      log('switchyard: stopping again: in-flight requests are cut off');
-      serving?.flushLog();
-      process.exit(1);
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-    const unwatch = stopWithNpm(() => (log('switchyard: npm, which started this process, has gone: stopping as on SIGTERM'), stop()));
+  const stopped = stopSignals(log, () => {
+    serving?.flushLog();
+    process.exit(1);
   });
   for (const url of serving.urls) console.log(`listening on ${url}`);
   if (serving.adminUrl) console.log(`admin listening on ${serving.adminUrl}`);

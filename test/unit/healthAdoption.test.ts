@@ -34,7 +34,7 @@ describe('HealthState: verdicts and ejections decided elsewhere', () => {
   it('keeps a backend out until the adopted ejection ends, then on probation: one failure ejects it again', () => {
     let now = 1000;
     const health = state(() => now);
-    health.adoptEjection(1500, 500, 'GET / -> cannot connect', 3);
+    health.adoptEjection(1500, 500, 1, 'GET / -> cannot connect', 3);
     expect(health.isEjected(1499)).toBe(true);
     expect(health.isEjected(1500)).toBe(false);
     now = 1600;
@@ -46,11 +46,28 @@ describe('HealthState: verdicts and ejections decided elsewhere', () => {
     const health = state();
     const events: HealthEvent[] = [];
     health.subscribe((event) => events.push(event));
-    health.adoptEjection(2000, 1000, 'first', 3);
-    health.adoptEjection(1800, 800, 'echo', 3);
-    health.adoptEjection(900, 800, 'over', 3);
+    health.adoptEjection(2000, 1000, 1, 'first', 3);
+    health.adoptEjection(1800, 800, 1, 'echo', 3);
+    health.adoptEjection(900, 800, 1, 'over', 3);
     expect(health.ejectedUntil).toBe(2000);
     expect(events).toEqual([{ kind: 'ejected', reason: 'first', streak: 3, cooldownMs: 1000, adopted: true }]);
+  });
+
+  it('doubles the cool-down across two workers that take turns seeing the failures, as one process would', () => {
+    let now = 10_000;
+    const settings = { passive: { ...DEFAULT_PASSIVE_HEALTH, failures: 1, cooldownMs: 1000, maxCooldownMs: 60_000 }, now: () => now };
+    const workers = [new HealthState(settings), new HealthState(settings)];
+    const cooldowns: number[] = [];
+    for (let round = 0; round < 4; round++) {
+      const seeing = workers[round % 2];
+      const other = workers[(round + 1) % 2];
+      seeing.recordFailure('GET / -> 502');
+      cooldowns.push(seeing.cooldownMs);
+      // The primary passes the ejection on: what the other worker takes, as backendView sends it.
+      other.adoptEjection(seeing.ejectedUntil, seeing.cooldownMs, seeing.ejections, 'ejected by another worker');
+      now = seeing.ejectedUntil + 1;
+    }
+    expect(cooldowns).toEqual([1000, 2000, 4000, 8000]);
   });
 });
 

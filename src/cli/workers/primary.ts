@@ -4,27 +4,28 @@ import { Counter } from 'prom-client';
 import { formatIssue } from '../../core/config/ConfigError.ts';
 import type { Environment } from '../../core/config/substituteEnv.ts';
 import type { HealthState } from '../../core/health/HealthState.ts';
-import { BackendTraffic } from '../../admin/BackendTraffic.ts';
 import { Metrics } from '../../admin/metrics.ts';
 import { hostPort, startAdmin, type AdminAddress, type RunningAdmin } from '../../admin/startAdmin.ts';
 import { LiveConfig, type ReloadReport } from '../../server/LiveConfig.ts';
-import { sameListeners } from '../../server/startServer.ts';
+import { checkSameListeners } from '../../server/startServer.ts';
 import { undiciUpstream } from '../../upstream/undiciUpstream.ts';
+import { checkAdminReload } from '../adminReloadCheck.ts';
 import { CommandFailure, listenFailure, readFailure } from '../CommandFailure.ts';
 import { checkConfigFiles } from '../configChecks.ts';
-import { configuredAdmin } from '../serveConfig.ts';
-import { stopWithNpm } from '../stopWithNpm.ts';
+import { configuredAdmin } from '../configuredAdmin.ts';
+import { listenersFor, type ListenFlags } from '../startListeners.ts';
+import { stopSignals } from '../stopSignals.ts';
 import { watchConfig } from '../watchConfig.ts';
 import { backendView } from './backendView.ts';
-import { MachineMetrics } from './MachineMetrics.ts';
+import { MachineCounts } from './MachineCounts.ts';
 import type { ToPrimary, ToWorker } from './messages.ts';
 import { WorkerSet } from './WorkerSet.ts';
 
 export interface PrimaryOptions {
   readonly file: string;
   readonly workers: number;
-  /** Whether `--port` or `--hostname` replace the config's `listen`. */
-  readonly fromCommandLine: boolean;
+  /** `--port` and `--hostname`, which replace the config's `listen`. */
+  readonly listen: ListenFlags;
   readonly admin?: AdminAddress;
   readonly watch?: boolean;
   readonly env: Environment;
@@ -35,8 +36,8 @@ export interface PrimaryOptions {
  * The primary process of `serve --workers N`: reads the config and sends its text to every
  * worker (at start, and after SIGHUP, the admin API or `--watch`), runs the one health prober of
  * the machine and passes its verdicts on, passes each worker's ejections to the others, serves
- * the admin listener with every worker's metrics merged, replaces a worker that crashes, and on
- * SIGTERM or SIGINT drains them all. Resolves with the exit code.
+ * the admin listener with every worker's counts merged, replaces a worker that crashes or cannot
+ * take a reload, and on SIGTERM or SIGINT drains them all. Resolves with the exit code.
  */
 export async function runPrimary(options: PrimaryOptions): Promise<number> {
   const { file } = options;
@@ -52,20 +53,25 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   metrics?.watch(live.config, live.loadedAt);
 
   const configMessage = (): ToWorker => ({ type: 'config', text: live.text, backends: live.config.backends.map((backend) => backendView(backend)), monitor: metrics !== undefined });
-  let settle: { ready: (urls: readonly string[]) => void; failed: (message: string) => void } | undefined;
-  const received = (message: ToPrimary, worker: Worker) => {
+  let starting: { ready: (slot: number, urls: readonly string[]) => void; failed: (message: string) => void } | undefined;
+  const received = (message: ToPrimary, worker: Worker, slot: number) => {
     if (message?.type === 'hello') worker.send(configMessage());
-    else if (message?.type === 'ready') settle?.ready(message.urls);
-    else if (message?.type === 'failed') settle ? settle.failed(message.message) : log(message.message);
+    else if (message?.type === 'ready') starting?.ready(slot, message.urls);
+    else if (message?.type === 'failed') starting ? starting.failed(message.message) : log(message.message);
+    else if (message?.type === 'reload-failed') workers.replace(worker);
     else if (message?.type === 'ejected') {
       const backend = live.config.backends.find((candidate) => candidate.id === message.id);
       if (!backend) return;
-      backend.health.adoptEjection(message.untilMs, message.cooldownMs, message.reason, message.streak);
+      backend.health.adoptEjection(message.untilMs, message.cooldownMs, message.ejections, message.reason, message.streak);
       workers.broadcast({ type: 'backend', backend: backendView(backend) }, worker);
     }
   };
-  const machineMetrics = metrics && new MachineMetrics(metrics, () => workers.metrics());
-  const workers = new WorkerSet({ count: options.workers, log, received, restarted: () => restarts?.inc(), exited: (id) => void machineMetrics?.retire(id) });
+  const counts = metrics && new MachineCounts(metrics, () => workers.counts());
+  const exited = (id: number, slot: number, how: string, wasReady: boolean) => {
+    counts?.retire(id);
+    if (starting && !wasReady) starting.failed(`worker ${slot} exited (${how}) before it was ready`);
+  };
+  const workers = new WorkerSet({ count: options.workers, log, received, drainMs: options.drainMs, restarted: () => restarts?.inc(), exited });
 
   // The prober's verdicts, for every backend of every config loaded.
   const followed = new WeakSet<HealthState>();
@@ -79,12 +85,15 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     }
   };
   follow();
+  const { fromConfig } = listenersFor(options.listen, live.config);
   live.onReload((next) => {
-    if (!options.fromCommandLine && !sameListeners(live.config.listeners, next.listeners)) {
-      throw new Error('listen: the listeners (addresses, tls, redirect_https, http2) change only with a restart; the certificates of a listener are renewed by a reload');
+    if (fromConfig) checkSameListeners(live.config.listeners, next.listeners);
+    if (!adminAt) {
+      if (configuredAdmin(next)) throw new Error('admin.address: the admin listener starts at start-up only; restart to start it');
+      return;
     }
-    const wanted = options.admin ?? configuredAdmin(next);
-    if (!options.admin && (wanted && hostPort(wanted)) !== (adminAt && hostPort(adminAt))) throw new Error('admin.address: with --workers the admin listener moves only with a restart');
+    // The workers' admin listener is the primary's, bound once: it does not move with a reload.
+    if (hostPort(checkAdminReload(next, options.admin)) !== hostPort(adminAt)) throw new Error('admin.address: with --workers the admin listener moves only with a restart');
   });
   const reload = async (reason: string, ifChanged = false): Promise<ReloadReport | undefined> => {
     const report = await live.reload(reason, ifChanged);
@@ -99,9 +108,9 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   process.on('SIGHUP', () => void reload('SIGHUP'));
 
   const urls = await new Promise<readonly string[]>((resolve, reject) => {
-    let ready = 0;
-    settle = {
-      ready: (urls) => ++ready === options.workers && resolve(urls),
+    const ready = new Set<number>();
+    starting = {
+      ready: (slot, urls) => ready.add(slot).size === options.workers && resolve(urls),
       failed: (message) => reject(new CommandFailure(message.replace(/^switchyard: /, ''))),
     };
     workers.start();
@@ -111,32 +120,19 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     await probes.close();
     throw error;
   });
-  settle = undefined;
+  starting = undefined;
 
   let admin: RunningAdmin | undefined;
-  if (adminAt && machineMetrics) {
+  if (adminAt && counts) {
     const changed = (backend: Parameters<typeof backendView>[0]) => workers.broadcast({ type: 'backend', backend: backendView(backend) });
-    admin = await startAdmin(adminAt, { live, token: () => live.config.config.admin?.token, metrics: machineMetrics, traffic: new BackendTraffic(), reload: () => reload('the admin API'), changed }).catch((error: unknown) => {
+    admin = await startAdmin(adminAt, { live, token: () => live.config.config.admin?.token, metrics: counts, traffic: () => counts.traffic(), reload: () => reload('the admin API'), changed }).catch((error: unknown) => {
       workers.kill();
       throw listenFailure(error, adminAt.host, adminAt.port) ?? new CommandFailure(error instanceof Error ? error.message : String(error));
     });
   }
   const unwatchFile = options.watch ? watchConfig(file, () => void reload('a change to the file', true), log) : () => {};
 
-  const stopped = new Promise<void>((resolve) => {
-    let stopping = 0;
-    const stop = () => {
-      const now = Date.now();
-      if (stopping === 0) return void ((stopping = now), resolve());
-      if (now - stopping < 1000) return;
-      log('switchyard: stopping again: in-flight requests are cut off');
-      workers.kill();
-      process.exit(1);
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-    stopWithNpm(() => (log('switchyard: npm, which started this process, has gone: stopping as on SIGTERM'), stop()));
-  });
+  const stopped = stopSignals(log, () => void workers.stopNow().then(() => process.exit(1)));
   for (const url of urls) console.log(`listening on ${url}`);
   if (admin) console.log(`admin listening on ${admin.url}`);
   log(`switchyard: ${options.workers} workers serving (pid ${process.pid} is the primary)`);

@@ -60,8 +60,8 @@ async function backend(name: string): Promise<TestBackend> {
   return started;
 }
 
-async function serve(runtime: ServeRuntime, config: string): Promise<ServeProcess> {
-  const served = await serveProcess(runtime, config, { args: ['--workers', '2', '--admin', '0'], admin: true });
+async function serve(runtime: ServeRuntime, config: string, options: { env?: Record<string, string>; admin?: string[] } = {}): Promise<ServeProcess> {
+  const served = await serveProcess(runtime, config, { args: ['--workers', '2', ...(options.admin ?? ['--admin', '0'])], admin: true, env: options.env });
   opened.push(served);
   return served;
 }
@@ -173,5 +173,81 @@ describe.each<ServeRuntime>(['node', 'deno'])('serve --workers 2 on %s', (runtim
     // Decided once, by one worker: the other took it rather than failing three times itself.
     expect(served.stderr().match(/ejected for/g)).toHaveLength(1);
     expect(await metric(served, `switchyard_backend_ejections_total{backend="${dead}"}`)).toBe(1);
+  }, 60_000);
+
+  // Test only: each worker waits this long before it listens (see worker.ts), so what the primary
+  // sends while a worker starts reaches it in that window.
+  const slowStart = { SWITCHYARD_TEST_WORKER_LISTEN_DELAY_MS: '2500' };
+  const primaryPid = (served: ServeProcess) => Number(/\(pid (\d+) is the primary\)/.exec(served.stderr())?.[1]);
+
+  it('gives a worker that is starting the reload and the drain sent meanwhile', async () => {
+    const [a, b, c] = [await backend('a'), await backend('b'), await backend('c')];
+    const served = await serve(runtime, `paths:\n  - path: /\n    servers: [${a.address}]\n`, { env: slowStart });
+    const killed = readyPids(served).get(1)!;
+    process.kill(killed, 'SIGKILL');
+    await waitFor(() => served.stderr().includes(`worker 1 (pid ${killed}) exited`), 5000, 'worker 1 to exit');
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    await writeFile(served.file, `paths:\n  - path: /\n    servers: [${b.address}, ${c.address}]\n`);
+    served.hangUp();
+    await waitFor(() => served.stderr().includes('config reloaded (SIGHUP)'), 5000, 'the primary to reload');
+    expect((await fetch(`${served.adminUrl}/api/backends/${c.address}/drain`, { method: 'POST' })).status).toBe(200);
+    await waitFor(() => readyPids(served).get(1) !== killed, 15_000, 'worker 1 to be replaced');
+    expect(await servedBy(served, 8)).toEqual(Array(8).fill('b'));
+  }, 90_000);
+
+  it('stops at once on SIGTERM while a worker is starting', async () => {
+    const a = await backend('a');
+    const served = await serve(runtime, `paths:\n  - path: /\n    servers: [${a.address}]\n`, { env: slowStart });
+    const killed = readyPids(served).get(1)!;
+    process.kill(killed, 'SIGKILL');
+    await waitFor(() => served.stderr().includes(`worker 1 (pid ${killed}) exited`), 5000, 'worker 1 to exit');
+    await new Promise((resolve) => setTimeout(resolve, 800));
+    const exited = new Promise<number | null>((resolve) => served.child.once('exit', (code) => resolve(code)));
+    const asked = Date.now();
+    process.kill(primaryPid(served), 'SIGTERM');
+    expect(await exited).toBe(0);
+    // The restarted worker ends its start and stops, rather than serving until killed after the drain time (35 s).
+    expect(Date.now() - asked, served.stderr()).toBeLessThan(10_000);
+  }, 90_000);
+
+  it('shows on /api/status the requests in flight on any worker', async () => {
+    const a = await backend('a');
+    const served = await serve(runtime, `paths:\n  - path: /\n    servers: [${a.address}]\n`);
+    const slow = get(served.url, '/slow/3000');
+    const status = async () => ((await (await fetch(`${served.adminUrl}/api/status`)).json()) as { backends: { in_flight: number; requests_last_minute: number }[] }).backends[0];
+    await waitFor(async () => (await status()).in_flight === 1, 2500, 'in_flight 1 on /api/status');
+    expect((await slow).status).toBe(200);
+    await waitFor(async () => (await status()).in_flight === 0, 2500, 'in_flight 0 on /api/status');
+    expect((await status()).requests_last_minute).toBe(1);
+  }, 60_000);
+
+  it('refuses a reload that takes the token from an admin listener off loopback', async () => {
+    const a = await backend('a');
+    const config = (token: string) => `admin: { address: "0.0.0.0:0"${token} }\npaths:\n  - path: /\n    servers: [${a.address}]\n`;
+    const served = await serve(runtime, config(', token: "s3cret-admin-token"'), { admin: [] });
+    const port = new URL(served.adminUrl!).port;
+    const statusCode = async () => (await fetch(`http://127.0.0.1:${port}/api/status`)).status;
+    expect(await statusCode()).toBe(401);
+    await writeFile(served.file, config(''));
+    served.hangUp();
+    await waitFor(() => served.stderr().includes('reload (SIGHUP) failed'), 5000, 'the reload to be refused');
+    expect(served.stderr()).toContain('admin.token: the admin listener on 0.0.0.0:');
+    expect(await statusCode()).toBe(401);
+  }, 60_000);
+
+  it('takes its workers down with it when the primary is killed', async () => {
+    const a = await backend('a');
+    const served = await serve(runtime, `paths:\n  - path: /\n    servers: [${a.address}]\n`);
+    const pids = [...readyPids(served).values()];
+    process.kill(primaryPid(served), 'SIGKILL');
+    const alive = (pid: number) => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    await waitFor(() => !pids.some(alive), 5000, `the workers (pids ${pids.join(', ')}) to exit`);
   }, 60_000);
 });

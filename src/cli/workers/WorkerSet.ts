@@ -103,7 +103,7 @@ export class WorkerSet {
     this.#stopping = true;
     const exited = [...this.#members.values()].map((member) => new Promise<void>((resolve) => (member.worker.isDead() ? resolve() : member.worker.once('exit', () => resolve()))));
     // Sent to a worker that has not said hello yet too: it stops before it serves.
-    for (const member of this.#members.values()) this.#stopMember(member, drainMs, true);
+    for (const member of this.#members.values()) this.#stopMember(member, drainMs);
     const late = setTimeout(() => this.kill(), drainMs + 5000);
     await Promise.all(exited);
     clearTimeout(late);
@@ -129,9 +129,10 @@ export class WorkerSet {
     if (member.greeted && member.worker.isConnected()) member.worker.send(message);
   }
 
-  #stopMember(member: Member, drainMs: number, early = false): void {
-    if (member.stopping || !member.worker.isConnected() || (!member.greeted && !early)) return;
-    member.stopping = true;
+  #stopMember(member: Member, drainMs: number): void {
+    if (member.stopping || !member.worker.isConnected()) return;
+    // One that has not said hello may not be listening yet and lose it: its hello asks again.
+    if (member.greeted) member.stopping = true;
     member.worker.send({ type: 'stop', drainMs } satisfies ToWorker);
   }
 

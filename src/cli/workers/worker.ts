@@ -82,8 +82,6 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   process.on('SIGHUP', () => {});
   // Ctrl-C reaches the whole group: this worker drains as the primary tells it to, and a second one cuts off.
   void stopSignals(log, cutOff).then(() => askStop(DRAIN_MS));
-  // The primary has gone (killed): nothing will hand this worker new connections; it finishes what it holds.
-  process.on('disconnect', () => askStop(DRAIN_MS));
   send({ type: 'hello' });
 
   const counts = async (): Promise<WorkerCounts> => {

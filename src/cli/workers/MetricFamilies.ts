@@ -1,18 +1,22 @@
-/** One metric of an exposition: its `# HELP` text, type, how processes' series merge, and its series by their text (`name{labels}`). */
+/** One metric of an exposition: its `# HELP` line, type, how processes' series merge, and its series by their text (`name{labels}`). */
 interface Family {
   readonly help: string;
   readonly type: string;
   readonly aggregator: string;
-  readonly series: Map<string, number>;
+  readonly keys: string[];
+  readonly values: number[];
   /** How many processes gave each series, for `average`. */
-  readonly seen: Map<string, number>;
+  readonly seen: number[];
+  /** Where each key is, built the first time a process lists the series in another order. */
+  index?: Map<string, number>;
 }
 
 /**
  * Metrics of several processes merged by the text of each series, as prom-client's
- * `AggregatorRegistry` does by labels, but with no label object per value: a series is a string
- * key into a Map, so a merge costs a line split and a Map update per series. Each metric merges
- * by its prom-client `aggregator` (sum unless the process said otherwise).
+ * `AggregatorRegistry` does by labels, but with no label object per value. Processes that run
+ * the same config list the same series in the same order, so a series is first looked for at its
+ * place in the list (a string comparison), and only then by a Map. Each metric merges by its
+ * prom-client `aggregator` (sum unless the process said otherwise).
  */
 export class MetricFamilies {
   readonly #families = new Map<string, Family>();
@@ -21,11 +25,12 @@ export class MetricFamilies {
    * Adds one process's exposition (the Prometheus text format, as prom-client writes it: no
    * timestamps, a `# HELP` and `# TYPE` line before each metric's series).
    * @param aggregators how the metrics that are not summed merge, by name
-   * @param keep which metrics to take, by name and type @default all
+   * @param keep which metrics to take, by name, type and aggregator @default all
    */
   add(text: string, aggregators: Readonly<Record<string, string>> = {}, keep: (name: string, type: string, aggregator: string) => boolean = () => true): void {
     let family: Family | undefined;
     let help = '';
+    let position = 0;
     for (const line of text.split('\n')) {
       if (line === '') continue;
       if (line.startsWith('# HELP ')) {
@@ -36,14 +41,15 @@ export class MetricFamilies {
         const [, , name, type] = line.split(' ');
         const aggregator = aggregators[name] ?? 'sum';
         family = undefined;
+        position = 0;
         if (aggregator === 'omit' || !keep(name, type, aggregator)) continue;
         family = this.#families.get(name);
-        if (!family) this.#families.set(name, (family = { help, type, aggregator, series: new Map(), seen: new Map() }));
+        if (!family) this.#families.set(name, (family = { help, type, aggregator, keys: [], values: [], seen: [] }));
         continue;
       }
       if (!family || line.startsWith('#')) continue;
       const space = line.lastIndexOf(' ');
-      merge(family, line.slice(0, space), Number(line.slice(space + 1)));
+      merge(family, line.slice(0, space), Number(line.slice(space + 1)), position++);
     }
   }
 
@@ -51,8 +57,8 @@ export class MetricFamilies {
   addAll(other: MetricFamilies): void {
     for (const [name, theirs] of other.#families) {
       let family = this.#families.get(name);
-      if (!family) this.#families.set(name, (family = { ...theirs, series: new Map(), seen: new Map() }));
-      for (const [key, value] of theirs.series) merge(family, key, value, theirs.seen.get(key) ?? 1);
+      if (!family) this.#families.set(name, (family = { help: theirs.help, type: theirs.type, aggregator: theirs.aggregator, keys: [], values: [], seen: [] }));
+      theirs.keys.forEach((key, i) => merge(family, key, theirs.values[i], i, theirs.seen[i]));
     }
   }
 
@@ -61,25 +67,39 @@ export class MetricFamilies {
     const lines: string[] = [];
     for (const [name, family] of this.#families) {
       lines.push(family.help, `# TYPE ${name} ${family.type}`);
-      for (const [key, value] of family.series) lines.push(`${key} ${family.aggregator === 'average' ? value / family.seen.get(key)! : value}`);
+      const average = family.aggregator === 'average';
+      family.keys.forEach((key, i) => lines.push(`${key} ${average ? family.values[i] / family.seen[i] : family.values[i]}`));
     }
     lines.push('');
     return lines.join('\n');
   }
 }
 
-function merge(family: Family, key: string, value: number, seen = 1): void {
-  const before = family.series.get(key);
-  family.seen.set(key, (family.seen.get(key) ?? 0) + seen);
-  if (before === undefined) return void family.series.set(key, value);
+function merge(family: Family, key: string, value: number, position: number, seen = 1): void {
+  let at = family.keys[position] === key ? position : undefined;
+  if (at === undefined && family.keys.length > 0) {
+    family.index ??= new Map(family.keys.map((each, i) => [each, i]));
+    at = family.index.get(key);
+  }
+  if (at === undefined) {
+    family.index?.set(key, family.keys.length);
+    family.keys.push(key);
+    family.values.push(value);
+    family.seen.push(seen);
+    return;
+  }
+  const before = family.values[at];
+  family.seen[at] += seen;
   switch (family.aggregator) {
     case 'first':
       return;
     case 'min':
-      return void family.series.set(key, Math.min(before, value));
+      family.values[at] = Math.min(before, value);
+      return;
     case 'max':
-      return void family.series.set(key, Math.max(before, value));
+      family.values[at] = Math.max(before, value);
+      return;
     default:
-      family.series.set(key, before + value);
+      family.values[at] = before + value;
   }
 }

@@ -1,7 +1,8 @@
-import { writeFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import { serveProcess, type ServeProcess, type ServeRuntime } from '../helpers/serveProcess.ts';
+import { serveProcess, serveUntilExit, type ServeProcess, type ServeRuntime } from '../helpers/serveProcess.ts';
+import { writeConfig } from '../helpers/startBalancer.ts';
 import { startTestBackend, type TestBackend } from '../helpers/testBackend.ts';
 import { deadPort } from '../helpers/deadPort.ts';
 import { waitFor } from '../helpers/waitFor.ts';
@@ -250,4 +251,27 @@ describe.each<ServeRuntime>(['node', 'deno'])('serve --workers 2 on %s', (runtim
     };
     await waitFor(() => !pids.some(alive), 5000, `the workers (pids ${pids.join(', ')}) to exit`);
   }, 60_000);
+
+  it('fails to start, saying why, when a worker exits before it is ready', async () => {
+    const a = await backend('a');
+    const file = await writeConfig(`paths:\n  - path: /\n    servers: [${a.address}]\n`);
+    const exit = serveUntilExit(runtime, { file }, { args: ['--workers', '2'], env: slowStart });
+    let killed: number | undefined;
+    await waitFor(async () => (killed = await workerOf(file, 1)) !== undefined, 20_000, 'worker 1 to start');
+    process.kill(killed!, 'SIGKILL');
+    const { code, stdout, stderr } = await exit;
+    expect(code).toBe(1);
+    expect(stdout).not.toContain('listening on');
+    expect(stderr).toContain('worker 1 exited (SIGKILL) before it was ready');
+  }, 60_000);
 });
+
+/** The pid of worker `slot` of the `serve` of `file`, found in /proc by its command line and environment. */
+async function workerOf(file: string, slot: number): Promise<number | undefined> {
+  for (const name of await readdir('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const [cmdline, environ] = await Promise.all([readFile(`/proc/${name}/cmdline`, 'utf8').catch(() => ''), readFile(`/proc/${name}/environ`, 'utf8').catch(() => '')]);
+    if (cmdline.includes(file) && environ.split('\0').includes(`SWITCHYARD_WORKER=${slot}`)) return Number(name);
+  }
+  return undefined;
+}

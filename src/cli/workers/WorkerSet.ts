@@ -12,6 +12,8 @@ export interface WorkerSetOptions {
   readonly exited?: (id: number, slot: number, how: string, wasReady: boolean) => void;
   /** Told of each restart, for the metric. */
   readonly restarted?: () => void;
+  /** Starts a worker process with these environment variables added. @default node:cluster's `fork` */
+  readonly fork?: (env: Record<string, string>) => Worker;
 }
 
 /** What the set knows of one worker process. */
@@ -49,9 +51,12 @@ export class WorkerSet {
   #delayMs = 0;
   #stopping = false;
 
+  readonly #forkProcess: (env: Record<string, string>) => Worker;
+
   constructor(options: WorkerSetOptions) {
     this.#options = options;
-    cluster.setupPrimary({ silent: false });
+    if (!options.fork) cluster.setupPrimary({ silent: false });
+    this.#forkProcess = options.fork ?? ((env) => cluster.fork(env));
   }
 
   /** Forks every worker. */
@@ -137,7 +142,7 @@ export class WorkerSet {
   }
 
   #fork(slot: number): void {
-    const worker = cluster.fork({ SWITCHYARD_WORKER: String(slot) });
+    const worker = this.#forkProcess({ SWITCHYARD_WORKER: String(slot) });
     const member: Member = { worker, slot, greeted: false, ready: false, superseded: false, stopping: false };
     this.#members.set(worker, member);
     const pid = worker.process.pid;

@@ -10,17 +10,18 @@ const LISTENING = /listening on http:\/\/(\[[^\]]+\]|[^\s:/]+):(\d+)/;
 
 /**
  * @param {{ runtime: 'node' | 'deno', configPath: string, timeoutMs: number, accessLog?: 'off' | 'json' | 'text',
- *   admin?: boolean, stdoutToDevNull?: boolean }} options
+ *   admin?: boolean, stdoutToDevNull?: boolean, args?: string[] }} options
  *   `accessLog` defaults to `off`, as nginx runs here, and as every scenario but `oplog` measured
  *   before the access log existed. `admin` adds `--admin 127.0.0.1:PORT` (metrics kept and served);
  *   the result then has `adminUrl`. `stdoutToDevNull` sends standard output, the access log, to
  *   /dev/null instead of through a pipe to the harness, whose reads would cost the shared CPU; the
- *   port is then picked here, since the `listening on` line cannot be read.
+ *   port is then picked here, since the `listening on` line cannot be read. `args` are more
+ *   flags for `serve` (`--workers 2`).
  */
-export async function startSwitchyard({ runtime, configPath, timeoutMs, accessLog = 'off', admin = false, stdoutToDevNull = false }) {
+export async function startSwitchyard({ runtime, configPath, timeoutMs, accessLog = 'off', admin = false, stdoutToDevNull = false, args = [] }) {
   const port = stdoutToDevNull ? await freePort() : 0;
   const adminPort = admin ? await freePort() : undefined;
-  const flags = ['--config', configPath, '--port', String(port), '--hostname', '127.0.0.1', '--access-log', accessLog, ...(admin ? ['--admin', `127.0.0.1:${adminPort}`] : [])];
+  const flags = ['--config', configPath, '--port', String(port), '--hostname', '127.0.0.1', '--access-log', accessLog, ...(admin ? ['--admin', `127.0.0.1:${adminPort}`] : []), ...args];
   const stdout = stdoutToDevNull ? openSync('/dev/null', 'w') : undefined;
   let record;
   try {

@@ -1,12 +1,14 @@
 import { MinuteWindow, type MinuteTotals } from '../core/observe/MinuteWindow.ts';
 import type { RequestRecord } from '../core/observe/RequestRecord.ts';
+import type { Backend } from '../core/pool/Backend.ts';
+import type { TrafficView } from './statusReport.ts';
 
 /**
  * Each backend's requests and errors over the last minute, for the status page: a try counts as an
  * error when the backend failed it or answered 5xx. Kept by backend id, so a reload that keeps a
  * backend keeps its minute.
  */
-export class BackendTraffic {
+export class BackendTraffic implements TrafficView {
   readonly #windows = new Map<string, MinuteWindow>();
   readonly #now: () => number;
   /** The backends of the config in use; undefined until `keepOnly` first says. */
@@ -45,6 +47,11 @@ export class BackendTraffic {
   /** The last minute of a backend, by id. */
   lastMinute(id: string): MinuteTotals {
     return this.#windows.get(id)?.totals(this.#now()) ?? { requests: 0, errors: 0 };
+  }
+
+  /** A backend's requests in flight in this process. */
+  inFlight(backend: Backend): number {
+    return backend.inFlight;
   }
 
   /** Forgets backends no config names any more. */

@@ -1,11 +1,9 @@
 import { Hono, type Context } from 'hono';
 import type { Backend } from '../core/pool/Backend.ts';
 import type { ReloadReport } from '../server/LiveConfig.ts';
-import type { BackendTraffic } from './BackendTraffic.ts';
-import type { Metrics } from './metrics.ts';
 import { statusPageHtml } from './statusPage.ts';
 import { explainQuery } from './explainQuery.ts';
-import { backendStatus, statusReport, type StatusSource } from './statusReport.ts';
+import { backendStatus, statusReport, type StatusSource, type TrafficView } from './statusReport.ts';
 import { carriesToken } from './carriesToken.ts';
 
 /** What the admin listener shows and changes. */
@@ -16,10 +14,21 @@ export interface AdminContext {
   readonly token: () => string | undefined;
   /** Whether the listener is on a loopback address: then only loopback names are answered. */
   readonly loopbackOnly?: boolean;
-  readonly metrics: Metrics;
-  readonly traffic: BackendTraffic;
+  /** `/metrics`: this process's (`Metrics`), or the whole machine's under `--workers`. */
+  readonly metrics: MetricsExposition;
+  /** Each backend's traffic, read per request: this process's, or the whole machine's under `--workers` (a round trip to the workers). */
+  readonly traffic: () => TrafficView | Promise<TrafficView>;
   /** Reloads the config file, as SIGHUP does. */
   readonly reload: () => Promise<ReloadReport | undefined>;
+  /** Told of each drain, undrain or weight the admin API applies (`--workers` passes it on to every worker). @default none */
+  readonly changed?: (backend: Backend) => void;
+}
+
+/** What `/metrics` answers with. */
+export interface MetricsExposition {
+  /** The exposition, in the Prometheus text format. */
+  text(): Promise<string>;
+  readonly contentType: string;
 }
 
 /** `Host` values that can only have come to a loopback listener: 127.0.0.0/8, ::1 or localhost, with a port or not. */
@@ -69,7 +78,7 @@ export function adminApp(admin: AdminContext): Hono {
   app.get('/', (c) => c.redirect('status', 302));
   app.get('/metrics', async (c) => c.body(await admin.metrics.text(), 200, { 'content-type': admin.metrics.contentType }));
   app.get('/status', (c) => c.html(statusPageHtml(), 200, { 'content-security-policy': "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:" }));
-  app.get('/api/status', (c) => c.json(statusReport(admin.live, admin.traffic)));
+  app.get('/api/status', async (c) => c.json(statusReport(admin.live, await admin.traffic())));
   app.get('/api/explain', (c) => {
     const answer = explainQuery(admin.live.config, new URL(c.req.url).searchParams);
     return 'error' in answer ? c.json(answer, 400) : c.json(answer);
@@ -99,14 +108,15 @@ export function adminApp(admin: AdminContext): Hono {
 }
 
 /** Applies a change to a backend of the config in use and answers with its status, or 404 naming the backends there are. */
-function changeBackend(c: Context, admin: AdminContext, change: (backend: Backend) => void): Response {
+async function changeBackend(c: Context, admin: AdminContext, change: (backend: Backend) => void): Promise<Response> {
   const name = c.req.param('backend') ?? '';
   const { config } = admin.live;
   const backend = config.backends.find((candidate) => candidate.name === name || candidate.id === name);
   if (!backend) return c.json({ error: `no backend ${JSON.stringify(name)}; the backends are ${config.backends.map((each) => each.name).join(', ')}` }, 404);
   change(backend);
+  admin.changed?.(backend);
   const routes = config.routesInOrder.filter((route) => route.pools.some((pool) => pool.members.some((member) => member.backend === backend))).map((route) => route.name);
-  return c.json(backendStatus(backend, admin.traffic, routes));
+  return c.json(backendStatus(backend, await admin.traffic(), routes));
 }
 
 /** A weight from a request body: `5`, `{"weight": 5}`, or null (back to the config's); undefined when it is neither. */

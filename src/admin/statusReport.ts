@@ -2,7 +2,7 @@ import type { LoadedConfig } from '../core/config/loadConfig.ts';
 import type { Backend } from '../core/pool/Backend.ts';
 import type { RouteTarget } from '../core/Route.ts';
 import type { ReloadReport } from '../server/LiveConfig.ts';
-import type { BackendTraffic } from './BackendTraffic.ts';
+import type { MinuteTotals } from '../core/observe/MinuteWindow.ts';
 
 /** What `/api/status` reads: the config in use and where it came from. */
 export interface StatusSource {
@@ -13,11 +13,19 @@ export interface StatusSource {
   readonly lastReload: ReloadReport | undefined;
 }
 
+/** Each backend's traffic as the status shows it: this process's (`BackendTraffic`), or the whole machine's under `--workers`. */
+export interface TrafficView {
+  /** The last minute's requests and errors of a backend, by id. */
+  lastMinute(id: string): MinuteTotals;
+  /** Requests sent to the backend and not yet answered in full. */
+  inFlight(backend: Backend): number;
+}
+
 /** A backend's health in one word, the worst first: what it means for new requests. */
 export type BackendHealth = 'draining' | 'down' | 'ejected' | 'up';
 
 /** `/api/status`: the routes, the named pools, and each backend's health and traffic (docs/operations.md). */
-export function statusReport(live: StatusSource, traffic: BackendTraffic, now = Date.now()) {
+export function statusReport(live: StatusSource, traffic: TrafficView, now = Date.now()) {
   const { config } = live;
   const routesOf = new Map<Backend, string[]>();
   const routes = config.routesInOrder.map((route) => {
@@ -71,7 +79,7 @@ function describeTarget(target: RouteTarget) {
 export type BackendStatus = ReturnType<typeof backendStatus>;
 
 /** One backend as `/api/status` shows it, and as the admin API answers a change to it. */
-export function backendStatus(backend: Backend, traffic: BackendTraffic, routes: readonly string[], now = Date.now()) {
+export function backendStatus(backend: Backend, traffic: TrafficView, routes: readonly string[], now = Date.now()) {
   const { health } = backend;
   const ejected = health.isEjected(now);
   const minute = traffic.lastMinute(backend.id);
@@ -86,7 +94,7 @@ export function backendStatus(backend: Backend, traffic: BackendTraffic, routes:
     ejected,
     draining: backend.draining,
     weight: backend.weight ?? null,
-    in_flight: backend.inFlight,
+    in_flight: traffic.inFlight(backend),
     requests_per_second: Math.round((minute.requests / 60) * 1000) / 1000,
     error_rate: minute.requests === 0 ? 0 : Math.round((minute.errors / minute.requests) * 10_000) / 10_000,
     requests_last_minute: minute.requests,

@@ -1,5 +1,6 @@
+import cluster from 'node:cluster';
 import { readFile } from 'node:fs/promises';
-import { ConfigError, formatIssue } from '../core/config/ConfigError.ts';
+import { formatIssue } from '../core/config/ConfigError.ts';
 import { loadChecked } from '../server/LiveConfig.ts';
 import { checkConfigFiles } from './configChecks.ts';
 import type { Environment } from '../core/config/substituteEnv.ts';
@@ -10,13 +11,18 @@ import { describeConfig } from './describeConfig.ts';
 import { commandOf, parseCommandLine, UsageError } from './parseCommandLine.ts';
 import { explainCommand } from './explainCommand.ts';
 import { serveConfig, type Serving } from './serveConfig.ts';
-import { stopWithNpm } from './stopWithNpm.ts';
+import { DRAIN_MS, stopSignals } from './stopSignals.ts';
+import { runPermissionRefused } from './workers/runPermission.ts';
+import { runPrimary } from './workers/primary.ts';
+import { runWorker } from './workers/worker.ts';
+import { workerCount } from './workers/workerCount.ts';
+export { describeFailure } from './describeFailure.ts';
 
 const HELP = `Usage: switchyard <command> [options]
 
 Commands:
   serve --config FILE [--port 8080] [--hostname 127.0.0.1] [--access-log json|text|off]
-        [--admin HOST:PORT] [--watch]
+        [--admin HOST:PORT] [--watch] [--workers N|auto]
         Serve the load balancer. --port 0 picks a free port. Prints
         "listening on http://HOST:PORT" once ready (then "admin listening on
         ..." with --admin), then one access log line per request. SIGHUP
@@ -39,6 +45,9 @@ Options:
       --admin HOST:PORT    Serve /metrics, /status and the admin API there (a port
                          alone means 127.0.0.1; another address needs admin.token)
       --watch            Reload the config when its file changes
+      --workers N|auto   Serve from N processes sharing the listeners (auto: one
+                         per CPU), with one health prober and one admin listener
+                         for all; under Deno the serve task needs --allow-run
 
 explain options:
   -X, --request METHOD   The request's method (default GET)
@@ -53,9 +62,6 @@ Under Deno: deno task serve --config FILE [options], the same options
 
 /** `${env:NAME}` in a config: the process environment, on Node and on Deno (`--allow-env`). */
 const env: Environment = (name) => process.env[name];
-
-/** How long in-flight requests may take to finish after SIGTERM or SIGINT. */
-const DRAIN_MS = 30_000;
 
 /**
  * The command line, the same under Node (`switchyard ...`) and Deno (`deno task serve ...`):
@@ -92,7 +98,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 2;
   }
   if (command === 'check') return check(values.config);
-  return serve(values.config, { portText: values.port, hostname: values.hostname, accessLog: values['access-log'], admin: values.admin, watch: values.watch });
+  return serve(values.config, { portText: values.port, hostname: values.hostname, accessLog: values['access-log'], admin: values.admin, watch: values.watch, workers: values.workers });
 }
 
 async function check(file: string): Promise<number> {
@@ -122,8 +128,20 @@ async function serve(file: string, options: ServeOptions): Promise<number> {
     console.error(`switchyard serve: --admin ${options.admin} is not HOST:PORT (an IPv6 address in brackets) or a port`);
     return 2;
   }
+  const workers = options.workers === undefined ? 1 : workerCount(options.workers);
+  if (workers === undefined) {
+    console.error(`switchyard serve: --workers ${options.workers} is not a number of workers (1-256) or auto`);
+    return 2;
+  }
   const unresolvable = hostname === undefined ? undefined : unresolvableHost(hostname, port ?? 8080);
   if (unresolvable) throw unresolvable;
+  const slot = Number(process.env.SWITCHYARD_WORKER);
+  if (cluster.isWorker && slot > 0) return runWorker({ file, port, hostname, accessLog: format as AccessLogFormat, env, slot, workers });
+  if (workers > 1) {
+    const refused = runPermissionRefused();
+    if (refused) throw new CommandFailure(refused);
+    return runPrimary({ file, workers, listen: { port, hostname }, admin: adminFlag, watch: options.watch, env, drainMs: DRAIN_MS });
+  }
   const log = (line: string) => console.error(line);
   // systemd's reload sends SIGHUP, whose default would end the process: taken before the
   // listening line, which is what tells a supervisor the signals are safe to send.
@@ -131,26 +149,9 @@ async function serve(file: string, options: ServeOptions): Promise<number> {
   process.on('SIGHUP', () => void (serving ? serving.reload('SIGHUP') : log('switchyard: SIGHUP before the balancer is ready: ignored')));
   serving = await serveConfig({ file, port, hostname, accessLog: format as AccessLogFormat, admin: adminFlag, watch: options.watch, env, log });
 
-  // The handlers stay for the whole drain: a second SIGINT within a second is the same Ctrl-C
-  // reaching the server twice (deno task passes it on to its process group), a later one means
-  // "now": the drain is cut short and the process exits.
-  let stopping = 0;
-  const stopped = new Promise<void>((resolve) => {
-    const stop = () => {
-      const now = Date.now();
-      if (stopping === 0) {
-        stopping = now;
-        unwatch();
-        return resolve();
-      }
-      if (now - stopping < 1000) return;
-      log('switchyard: stopping again: in-flight requests are cut off');
-      serving?.flushLog();
-      process.exit(1);
-    };
-    process.on('SIGTERM', stop);
-    process.on('SIGINT', stop);
-    const unwatch = stopWithNpm(() => (log('switchyard: npm, which started this process, has gone: stopping as on SIGTERM'), stop()));
+  const stopped = stopSignals(log, () => {
+    serving?.flushLog();
+    process.exit(1);
   });
   for (const url of serving.urls) console.log(`listening on ${url}`);
   if (serving.adminUrl) console.log(`admin listening on ${serving.adminUrl}`);
@@ -165,11 +166,5 @@ interface ServeOptions {
   readonly accessLog?: string;
   readonly admin?: string;
   readonly watch?: boolean;
-}
-
-/** One line for what stopped a command: no stack trace for the user's mistakes. */
-export function describeFailure(error: unknown): string {
-  if (error instanceof ConfigError) return error.message;
-  if (error instanceof CommandFailure) return `switchyard: ${error.message}`;
-  return `switchyard: ${error instanceof Error ? error.message : String(error)}`;
+  readonly workers?: string;
 }

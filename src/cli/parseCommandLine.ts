@@ -9,6 +9,7 @@ export const OPTIONS = {
   'access-log': { type: 'string' },
   admin: { type: 'string' },
   watch: { type: 'boolean' },
+  workers: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'v' },
 } as const;

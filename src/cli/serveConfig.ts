@@ -1,20 +1,20 @@
 import { formatIssue } from '../core/config/ConfigError.ts';
-import type { ListenerSettings } from '../core/config/compileListeners.ts';
-import type { LoadedConfig } from '../core/config/loadConfig.ts';
 import type { Environment } from '../core/config/substituteEnv.ts';
 import type { AccessLogFormat } from '../core/observe/accessLogLine.ts';
 import type { RequestObserver } from '../core/observe/RequestRecord.ts';
 import type { AdminContext } from '../admin/adminApp.ts';
 import { BackendTraffic } from '../admin/BackendTraffic.ts';
 import { Metrics } from '../admin/metrics.ts';
-import { hostPort, isLoopback, parseAdminAddress, startAdmin, type AdminAddress, type RunningAdmin } from '../admin/startAdmin.ts';
+import { hostPort, startAdmin, type AdminAddress, type RunningAdmin } from '../admin/startAdmin.ts';
 import { accessLogWriter } from '../server/accessLogWriter.ts';
 import { LiveConfig, type ReloadReport } from '../server/LiveConfig.ts';
-import { startServer } from '../server/startServer.ts';
 import { ThreadedPasswordChecks } from '../server/ThreadedPasswordChecks.ts';
 import { undiciUpstream } from '../upstream/undiciUpstream.ts';
 import { CommandFailure, listenFailure, readFailure } from './CommandFailure.ts';
+import { checkAdminReload } from './adminReloadCheck.ts';
 import { checkConfigFiles } from './configChecks.ts';
+import { configuredAdmin } from './configuredAdmin.ts';
+import { listenersFor, startOrExplain } from './startListeners.ts';
 import { watchConfig } from './watchConfig.ts';
 
 export interface ServeConfigOptions {
@@ -69,12 +69,7 @@ export async function serveConfig(options: ServeConfigOptions): Promise<Serving>
   const accessLog = options.accessLog === 'off' ? undefined : accessLogWriter(options.accessLog, log);
   const observe = allOf([accessLog?.observe, monitor?.metrics.observe, monitor?.traffic.observe]);
 
-  const fromCommandLine = options.port !== undefined || options.hostname !== undefined || live.config.listeners.length === 0;
-  const listeners: readonly ListenerSettings[] = fromCommandLine ? [plainListener(options.hostname ?? '127.0.0.1', options.port ?? 8080)] : live.config.listeners;
-  const server = await startServer({ live, listeners, fromConfig: !fromCommandLine, log, observe }).catch((error: unknown) => {
-    const failed = (error as { listener?: ListenerSettings }).listener;
-    throw (failed && listenFailure(error, failed.host, failed.port)) ?? error;
-  });
+  const server = await startOrExplain({ live, ...listenersFor(options, live.config), log, observe });
   const reload = async (reason: string, ifChanged = false): Promise<ReloadReport | undefined> => {
     const report = await live.reload(reason, ifChanged);
     if (!report || !monitor) return report;
@@ -88,15 +83,13 @@ export async function serveConfig(options: ServeConfigOptions): Promise<Serving>
   let admin: RunningAdmin | undefined;
   if (adminAt && monitor) {
     monitor.metrics.watch(live.config, live.loadedAt);
-    const context: AdminContext = { live, token: () => live.config.config.admin?.token, ...monitor, reload: () => reload('the admin API') };
+    const context: AdminContext = { live, token: () => live.config.config.admin?.token, metrics: monitor.metrics, traffic: () => monitor.traffic, reload: () => reload('the admin API') };
     admin = await startAdmin(adminAt, context).catch((error: unknown) => {
       throw listenFailure(error, adminAt.host, adminAt.port) ?? new CommandFailure(error instanceof Error ? error.message : String(error));
     });
     // A reload may move the admin listener, or take away the token it needs; `--admin` fixes the address.
     live.onReload(async (next) => {
-      const wanted = options.admin ?? configuredAdmin(next);
-      if (!wanted) throw new Error('admin: the admin listener cannot be stopped by a reload; restart without it');
-      if (!isLoopback(wanted.host) && next.config.admin?.token === undefined) throw new Error(`admin.token: the admin listener on ${hostPort(wanted)} is not on loopback, so it needs a token`);
+      const wanted = checkAdminReload(next, options.admin);
       // Port 0 at start-up was a free port, now bound: the same address for as long as it is unchanged.
       const current = options.admin ?? configuredAdmin(live.config);
       if (current && hostPort(wanted) === hostPort(current)) return;
@@ -142,19 +135,8 @@ export async function serveConfig(options: ServeConfigOptions): Promise<Serving>
   };
 }
 
-/** The one listener `--port` and `--hostname` make. */
-function plainListener(host: string, port: number): ListenerSettings {
-  return { address: `${host.includes(':') ? `[${host}]` : host}:${port}`, host, port, redirectHttps: false, http2: false };
-}
-
-/** The admin listener the config asks for, if any. */
-function configuredAdmin(config: LoadedConfig): AdminAddress | undefined {
-  const address = config.config.admin?.address;
-  return address === undefined ? undefined : parseAdminAddress(address);
-}
-
 /** One observer for several; undefined when there is none, so a request pays nothing for it. */
-function allOf(observers: readonly (RequestObserver | undefined)[]): RequestObserver | undefined {
+export function allOf(observers: readonly (RequestObserver | undefined)[]): RequestObserver | undefined {
   const present = observers.filter((observer) => observer !== undefined);
   if (present.length <= 1) return present[0];
   return (record) => {

@@ -71,9 +71,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   // the guards' timers take them up here, for connections from now on. Certificates are read
   // again; the addresses, which would need sockets closed and opened, are not changed.
   live.onReload((next) => {
-    if (options.fromConfig && !sameListeners(options.listeners, next.listeners)) {
-      throw new Error('listen: the listeners (addresses, tls, redirect_https, http2) change only with a restart; the certificates of a listener are renewed by a reload');
-    }
+    if (options.fromConfig) checkSameListeners(options.listeners, next.listeners);
     // Read now, so a certificate that cannot be used refuses the reload; put in use with the swap.
     const renewed = listeners.map((listener, i) =>
       options.fromConfig && listener.settings.tls ? certificatesOf(next, next.listeners[i]) : undefined,
@@ -195,10 +193,13 @@ function applyLimits(server: Server, limits: ServerSettings): void {
   server.keepAliveTimeout = limits.clientIdle;
 }
 
-/** Whether two configs listen alike: the same addresses, each plain or TLS, redirecting or not, in order. */
-function sameListeners(a: readonly ListenerSettings[], b: readonly ListenerSettings[]): boolean {
+/**
+ * Refuses a reload whose listeners differ from those in use (the same addresses, each plain or TLS,
+ * redirecting or not, in order): moving one would need sockets closed and opened.
+ */
+export function checkSameListeners(current: readonly ListenerSettings[], next: readonly ListenerSettings[]): void {
   const shape = (list: readonly ListenerSettings[]) => JSON.stringify(list.map((listener) => [listener.host, listener.port, !!listener.tls, listener.redirectHttps, listener.http2]));
-  return shape(a) === shape(b);
+  if (shape(current) !== shape(next)) throw new Error('listen: the listeners (addresses, tls, redirect_https, http2) change only with a restart; the certificates of a listener are renewed by a reload');
 }
 
 function listen(server: Server, settings: ListenerSettings): Promise<void> {

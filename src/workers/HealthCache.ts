@@ -51,7 +51,7 @@ export class HealthCache {
     for (const { id, health } of config.backends) {
       health.subscribe((event) => {
         if (event.kind !== 'ejected' || event.adopted) return;
-        this.#ejections.push({ backend: id, untilMs: health.ejectedUntil, cooldownMs: event.cooldownMs, reason: event.reason, streak: event.streak });
+        this.#ejections.push({ backend: id, untilMs: health.ejectedUntil, cooldownMs: event.cooldownMs, ejections: health.ejections, reason: event.reason, streak: event.streak });
         // Told at the next request, not a TTL later: the other isolates should stop sending it requests now.
         this.#syncedAt = -Infinity;
       });
@@ -118,7 +118,7 @@ export class HealthCache {
       const backend = this.#config.backends.find((each) => each.id === verdict.id);
       if (!backend) continue;
       if (verdict.state !== 'unknown') backend.health.adoptVerdict(verdict.state, verdict.reason);
-      if (verdict.ejectedUntil > now) backend.health.adoptEjection(verdict.ejectedUntil, verdict.cooldownMs, 'ejected in another isolate');
+      if (verdict.ejectedUntil > now) backend.health.adoptEjection(verdict.ejectedUntil, verdict.cooldownMs, verdict.ejections, 'ejected in another isolate');
     }
   }
 }

@@ -63,6 +63,7 @@ export class SharedHealth {
         reason: this.#reasons.get(health) ?? '',
         ejectedUntil: health.isEjected(now) ? health.ejectedUntil : 0,
         cooldownMs: health.cooldownMs,
+        ejections: health.ejections,
       })),
     };
   }
@@ -72,7 +73,7 @@ export class SharedHealth {
     if (report.config !== this.hash) return;
     for (const ejection of report.ejections) {
       const backend = this.config.backends.find((each) => each.id === ejection.backend);
-      backend?.health.adoptEjection(ejection.untilMs, ejection.cooldownMs, ejection.reason, ejection.streak);
+      backend?.health.adoptEjection(ejection.untilMs, ejection.cooldownMs, ejection.ejections, ejection.reason, ejection.streak);
     }
     const { requests, rateLimited, tries } = report.traffic;
     for (const [route, code, count] of requests) {

@@ -15,6 +15,8 @@ export interface BackendVerdict {
   /** When a passive ejection reported by some isolate ends (ms since the epoch); 0 for none in force. */
   readonly ejectedUntil: number;
   readonly cooldownMs: number;
+  /** Ejections in a row, so the next cool-down doubles from it in whichever isolate sees the next failure. */
+  readonly ejections: number;
 }
 
 /** The Durable Object's answer to `sync`: the verdicts, and which config they are of. */
@@ -29,6 +31,7 @@ export interface EjectionReport {
   readonly backend: string;
   readonly untilMs: number;
   readonly cooldownMs: number;
+  readonly ejections: number;
   readonly reason: string;
   readonly streak: number;
 }

@@ -90,7 +90,7 @@ describe('switchyard --help and --version', () => {
     expect(await cli('serve', '--prot', '8080', '--config', 'lb.yaml')).toMatchObject({ code: 2, stderr: 'switchyard: unknown option --prot; did you mean --port?\n' });
     expect(await cli('check', '--frobnicate')).toMatchObject({
       code: 2,
-      stderr: 'switchyard: unknown option --frobnicate; the options are -c/--config, -p/--port, -H/--hostname, --access-log, --admin, --watch, -h/--help, -v/--version\n',
+      stderr: 'switchyard: unknown option --frobnicate; the options are -c/--config, -p/--port, -H/--hostname, --access-log, --admin, --watch, --workers, -h/--help, -v/--version\n',
     });
     expect(await cli('check', '--config')).toMatchObject({ code: 2, stderr: 'switchyard: option --config needs a value\n' });
   });

@@ -58,7 +58,7 @@ function setup(options: { token?: string; text?: string; loopbackOnly?: boolean;
     loopbackOnly: options.loopbackOnly,
     token: () => state.token,
     metrics,
-    traffic,
+    traffic: () => traffic,
     reload: async () => {
       reloads++;
       return (options.reload ?? (() => undefined))(state);

@@ -57,7 +57,7 @@ describe('command-line messages', () => {
     [['serve', '--hostnme', 'a'], 'unknown option --hostnme; did you mean --hostname?'],
     [['check', '--conifg', 'a'], 'unknown option --conifg; did you mean --config?'],
     [['serve', '-P', '80'], 'unknown option -P; did you mean -p?'],
-    [['serve', '-x'], 'unknown option -x; the options are -c/--config, -p/--port, -H/--hostname, --access-log, --admin, --watch, -h/--help, -v/--version'],
+    [['serve', '-x'], 'unknown option -x; the options are -c/--config, -p/--port, -H/--hostname, --access-log, --admin, --watch, --workers, -h/--help, -v/--version'],
     [['serve', '--port'], 'option --port needs a value'],
     [['--help=yes'], 'option --help takes no value'],
   ])('%j: %s', (argv, message) => {

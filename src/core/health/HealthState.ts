@@ -85,6 +85,11 @@ export class HealthState {
     return this.#cooldownMs;
   }
 
+  /** Ejections in a row so far: the next cool-down is the shortest times 2 to this power (until a clean spell resets it). */
+  get ejections(): number {
+    return this.#ejections;
+  }
+
   /**
    * Takes a verdict reached elsewhere (another process's prober, `--workers`) as its own: the
    * state changes at once, with no threshold, and subscribers hear it as `adopted`.
@@ -99,14 +104,17 @@ export class HealthState {
 
   /**
    * Takes an ejection decided elsewhere (another worker saw the failures): the backend is out
-   * until `untilMs`, on probation after, as if it had ejected it itself. An ejection that ends no
-   * later than the one in force changes nothing.
+   * until `untilMs`, on probation after, as if it had ejected it itself, and its repeat count is
+   * taken too, so the next cool-down doubles from it wherever the next failure is seen. An
+   * ejection that ends no later than the one in force changes nothing.
+   * @param ejections the ejections in a row that one was, counted where it was decided
    * @param streak the failed requests that led to it, for the log line
    */
-  adoptEjection(untilMs: number, cooldownMs: number, reason: string, streak = 0): void {
+  adoptEjection(untilMs: number, cooldownMs: number, ejections: number, reason: string, streak = 0): void {
     if (untilMs <= this.#ejectedUntil || untilMs <= this.#now()) return;
     this.#ejectedUntil = this.#ejectedUntilLast = untilMs;
     this.#cooldownMs = cooldownMs;
+    this.#ejections = Math.max(this.#ejections, ejections);
     this.#failures = 0;
     this.#probation = true;
     this.#emit({ kind: 'ejected', reason, streak, cooldownMs, adopted: true });

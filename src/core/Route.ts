@@ -62,6 +62,12 @@ export interface Guard {
    * changes nothing: the rate limit looks at the client's bucket and takes no token.
    */
   check(exchange: Exchange, dry?: boolean): Answer | undefined;
+  /**
+   * Set where the verdict lives elsewhere (a rate limit shared through `store`): asked instead of
+   * `check` for a real request, its verdict awaited by `forwardAdmitted`, so the request still
+   * has one path. `check` then answers only `explain`, which spends nothing.
+   */
+  readonly shared?: (exchange: Exchange) => Promise<Answer | undefined>;
 }
 
 /**

@@ -25,6 +25,7 @@ import { compileGlobalGates, compileRouteGates } from './compileGates.ts';
 import type { PasswordChecks } from '../gates/PasswordChecks.ts';
 import { fillIdentityHeaders, identityHeadersStep, namesIdentity } from './identityHeaders.ts';
 import { warnAuthFallbacks } from './warnAuthFallbacks.ts';
+import type { RateLimitStore } from '../ratelimit/RateLimitStore.ts';
 
 /** A config turned into the structures a request only looks up. */
 export interface CompiledConfig {
@@ -48,6 +49,8 @@ export interface CompileOptions {
   readonly random?: () => number;
   /** Clock for passive health cool-downs and retry budgets. @default Date.now */
   readonly now?: () => number;
+  /** Where rate limits are shared, when the config has `store` (Node and Deno: src/store). */
+  readonly rateLimitStore?: RateLimitStore;
   /** The config's file name: relative file names in it (`tls.ca`) are taken from its directory. @default names as written */
   readonly configFile?: string;
   /**
@@ -76,7 +79,7 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
   };
   const routes = new RouteTable<Route>();
   const routesInOrder: Route[] = [];
-  const globalRules = compileGlobalRules(config, { now: options.now }, problems);
+  const globalRules = compileGlobalRules(config, { now: options.now, rateLimitStore: options.rateLimitStore }, problems);
   const globalGates = compileGlobalGates(config, problems, options.passwordChecks);
   const guardsIdentity = namesIdentity(config);
   const targets: TargetCompileContext = { pools, named: new Map(), used: new Set() };
@@ -101,7 +104,7 @@ export function compileConfig(config: Config, problems: ConfigProblems, options:
       pools: routePools,
       timeouts: resolveTimeouts(config.timeouts, entry.timeouts),
       allowsTrace: [config.firewall_rules, entry.firewall_rules].some((rules) => rules?.method_allow?.some((method) => method.toUpperCase() === 'TRACE')),
-      ...withHsts(withoutIdentityHeaders(compileRouteRules(entry, at, globalRules, { now: options.now }, problems), guardsIdentity ? identityHeadersStep() : undefined), entry.hsts ?? config.hsts),
+      ...withHsts(withoutIdentityHeaders(compileRouteRules(entry, at, globalRules, { now: options.now, rateLimitStore: options.rateLimitStore }, problems), guardsIdentity ? identityHeadersStep() : undefined), entry.hsts ?? config.hsts),
       compress: compileCompress(entry.compress ?? config.compress),
       gates,
       mirror: problems.attempt(() => compileMirror(entry, at, target, targets, problems)),

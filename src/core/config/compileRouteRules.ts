@@ -1,5 +1,6 @@
 import { compileFirewall } from '../firewall/compileFirewall.ts';
 import { compileRateLimit } from '../ratelimit/compileRateLimit.ts';
+import type { RateLimitStore } from '../ratelimit/RateLimitStore.ts';
 import type { Guard, RequestRewrite, ResponseRewrite, RuleLevel } from '../Route.ts';
 import { formatPath } from './parseConfig.ts';
 import { compileHeaderRules, type HeaderEdit } from '../rules/compileHeaderRules.ts';
@@ -20,6 +21,8 @@ export interface RouteRules {
 export interface RuleCompileOptions {
   /** The rate limiter's clock, in milliseconds. @default performance.now */
   readonly now?: () => number;
+  /** Where rate limits are shared (`store`); without it each process keeps its own buckets. */
+  readonly rateLimitStore?: RateLimitStore;
 }
 
 type Rules = Pick<Config, 'header_rules' | 'response_header_rules' | 'param_rules' | 'rewrite_rules' | 'upstream_host' | 'firewall_rules' | 'rate_limit'>;
@@ -99,11 +102,11 @@ function leveled<T>(levels: readonly CompiledLevel[], edit: (level: CompiledLeve
 function compileLevel(rules: Rules, at: readonly (string | number)[], options: RuleCompileOptions, problems: ConfigProblems): CompiledLevel {
   const level = at.length === 0 ? 'top level' : formatPath(at);
   const firewall = compileFirewall(rules.firewall_rules, [...at, 'firewall_rules'], problems);
-  const rateLimit = compileRateLimit(rules.rate_limit, options.now);
+  const rateLimit = compileRateLimit(rules.rate_limit, options.now, options.rateLimitStore && { store: options.rateLimitStore, name: level });
   return {
     level,
     firewall: firewall && { rule: 'firewall_rules', level, summary: firewall.checks.join(', '), check: firewall.check },
-    rateLimit: rateLimit && { rule: 'rate_limit', level, summary: rateLimit.summary, check: rateLimit.check },
+    rateLimit: rateLimit && { rule: 'rate_limit', level, summary: rateLimit.summary, check: rateLimit.check, ...(rateLimit.shared && { shared: rateLimit.shared }) },
     headers: compileHeaderRules(rules.header_rules, [...at, 'header_rules'], problems),
     responseHeaders: compileHeaderRules(rules.response_header_rules, [...at, 'response_header_rules'], problems),
     params: compileParamRules(rules.param_rules, [...at, 'param_rules'], problems),

@@ -78,6 +78,17 @@ export interface Admitted<W extends Wire = WebWire> {
   readonly outgoing: OutgoingRequest<W>;
   /** What the logs and metrics learn of it, filled in on the way. */
   readonly record: RequestRecord;
+  /**
+   * The verdict of a guard that asks elsewhere (a shared rate limit) and of those after it, still
+   * on its way: `forwardAdmitted` awaits it before anything else. Absent without a shared guard.
+   */
+  readonly verdict?: Promise<GuardRefusal | undefined>;
+}
+
+/** A guard's refusal, and which guard it was. */
+export interface GuardRefusal {
+  readonly guard: Guard;
+  readonly answer: Answer;
 }
 
 /**
@@ -125,13 +136,18 @@ export function admit<W extends Wire>(config: AdmitConfig, request: ClientReques
   const { peer } = request;
   const clientAddress = (record.client = config.clientAddress?.(peer, request.headers) ?? peer);
   const exchange: Exchange = { method: request.method, headers: request.headers, scheme: request.scheme, clientAddress, host, path, query: target.query, requestId, route };
-  for (const guard of route.guards) {
+  const { guards } = route;
+  let verdict: Promise<GuardRefusal | undefined> | undefined;
+  for (let i = 0; i < guards.length; i++) {
+    const guard = guards[i]!;
+    // A shared guard's verdict comes later; those after it wait for it, so a refusal still stops the rest.
+    if (guard.shared && !trace) {
+      verdict = guardsInTurn(guards.slice(i), exchange);
+      break;
+    }
     const refusal = guard.check(exchange, trace !== undefined);
     trace?.guarded(guard, refusal);
-    if (!refusal) continue;
-    record.refusedBy = guard.rule === 'rate_limit' ? 'rate_limit' : 'firewall';
-    route.hsts?.(exchange, refusal.headers);
-    return refused(refusal);
+    if (refusal) return refusedByGuard(record, exchange, { guard, answer: refusal });
   }
 
   const headers = FieldList.copyOf(request.headers);
@@ -150,7 +166,23 @@ export function admit<W extends Wire>(config: AdmitConfig, request: ClientReques
     step.apply(exchange, outgoing);
     trace?.rewritten(step, outgoing);
   }
-  return { exchange, outgoing, record };
+  return verdict ? { exchange, outgoing, record, verdict } : { exchange, outgoing, record };
+}
+
+/** The guards from a shared one on, in turn: the first refusal, or undefined when all let the request pass. */
+async function guardsInTurn(guards: readonly Guard[], exchange: Exchange): Promise<GuardRefusal | undefined> {
+  for (const guard of guards) {
+    const answer = guard.shared ? await guard.shared(exchange) : guard.check(exchange);
+    if (answer) return { guard, answer };
+  }
+  return undefined;
+}
+
+/** A guard's refusal as the client gets it: counted as the guard's, with the route's HSTS and the request id. */
+function refusedByGuard(record: RequestRecord, exchange: Exchange, { guard, answer }: GuardRefusal): Answer {
+  record.refusedBy = guard.rule === 'rate_limit' ? 'rate_limit' : 'firewall';
+  exchange.route.hsts?.(exchange, answer.headers);
+  return refuse(record, answer);
 }
 
 /** The balancer's own answer to a request it goes no further with: its cause recorded, its id sent back. */
@@ -173,13 +205,18 @@ export function isAdmitted<W extends Wire>(result: Admitted<W> | Answer): result
 }
 
 /**
- * The second half: the route's gates asked (CORS preflight, basic_auth, forward_auth,
+ * The second half: a shared guard's verdict awaited (a rate limit kept in Redis), refused as
+ * `admit` would have; the route's gates asked (CORS preflight, basic_auth, forward_auth,
  * max_request_body); then the route's own answer (`redirect`, `respond`), or the request forwarded
  * to the route's pool, or to the side of its split this request draws (with retries). The route's
  * response rules and the gates' fields (CORS) then apply to whatever answer comes back, the
  * route's own included, and its body is compressed where the route's `compress` says so.
  */
-export async function forwardAdmitted<W extends Wire>({ exchange, outgoing, record }: Admitted<W>, transport: Transport<W>): Promise<Answer<W['body']>> {
+export async function forwardAdmitted<W extends Wire>({ exchange, outgoing, record, verdict }: Admitted<W>, transport: Transport<W>): Promise<Answer<W['body']>> {
+  if (verdict) {
+    const refusal = await verdict;
+    if (refusal) return refusedByGuard(record, exchange, refusal);
+  }
   if (exchange.route.gates.length > 0) {
     const context = { subrequest: transport.subrequest ?? transport.upstream, bodies: transport.bodies, signal: transport.signal, errorLog: transport.errorLog };
     const refusal = await passGates(exchange, outgoing, context, record);

@@ -4,6 +4,7 @@ import type { Answer } from '../Answer.ts';
 import type { Exchange } from '../Route.ts';
 import { RateLimiter } from './RateLimiter.ts';
 import { prefixMask } from '../firewall/ipAddress.ts';
+import type { RateLimitStore } from './RateLimitStore.ts';
 
 /** `rate_limit`, as the config schema reads it (durations in milliseconds). */
 export interface RateLimitRules {
@@ -31,32 +32,62 @@ export const MAX_HEADER_KEY_LENGTH = 256;
 export interface RateLimit {
   readonly summary: string;
   readonly check: (exchange: Exchange, dry?: boolean) => Answer | undefined;
+  /** With a store: the check that asks it (the `Guard`'s `shared`). */
+  readonly shared?: (exchange: Exchange) => Promise<Answer | undefined>;
+}
+
+/** Where a limit is shared: the store, and the limit's name there (where it is written, such as `hosts[0]`). */
+export interface SharedLimitOptions {
+  readonly store: RateLimitStore;
+  readonly name: string;
 }
 
 /**
  * Compiles `rate_limit` into a check that answers 429 Too Many Requests (RFC 6585 section 4)
  * with `Retry-After` in whole seconds (RFC 9110 section 10.2.3). Buckets live in this process's
- * memory: per process on Node and Deno, per isolate on Workers.
+ * memory: per process on Node and Deno, per isolate on Workers; or, given a shared store, in the
+ * store, with local buckets holding `fallbackShare` of the limit for when it cannot answer.
  * @param now the clock in milliseconds; @default performance.now
  */
-export function compileRateLimit(rules: RateLimitRules | undefined, now?: () => number): RateLimit | undefined {
+export function compileRateLimit(rules: RateLimitRules | undefined, now?: () => number, sharedIn?: SharedLimitOptions): RateLimit | undefined {
   if (!rules) return undefined;
-  const limiter = new RateLimiter({ capacity: rules.burst ?? rules.requests, refillPerMs: rules.requests / rules.per }, { maxKeys: rules.max_keys, now });
+  const share = sharedIn?.store.fallbackShare ?? 1;
+  const limiter = new RateLimiter({ capacity: Math.max(1, (rules.burst ?? rules.requests) * share), refillPerMs: (rules.requests * share) / rules.per }, { maxKeys: rules.max_keys, now });
   const key = rules.key ?? 'client_address';
   const header = typeof key === 'object' ? key.header.toLowerCase() : undefined;
   const ipv6Mask = prefixMask(rules.ipv6_prefix ?? DEFAULT_IPV6_PREFIX);
 
   const burst = rules.burst ?? rules.requests;
-  return {
-    summary: `${rules.requests} requests per ${rules.per} ms, bursts of ${burst}, one bucket per ${header === undefined ? 'client address' : `${header} header (else client address)`}`,
+  const keyOf = (exchange: Exchange) => {
+    const value = header === undefined ? null : exchange.headers.get(header);
+    return value === null ? addressKey(exchange, ipv6Mask) : headerKey(value);
+  };
+  const summary = `${rules.requests} requests per ${rules.per} ms, bursts of ${burst}, one bucket per ${header === undefined ? 'client address' : `${header} header (else client address)`}`;
+  const local: RateLimit = {
+    summary,
     check(exchange, dry) {
-      const value = header === undefined ? null : exchange.headers.get(header);
-      const key = value === null ? addressKey(exchange, ipv6Mask) : headerKey(value);
+      const key = keyOf(exchange);
       const wait = dry ? limiter.peek(key) : limiter.take(key);
       if (wait === 0) return undefined;
       return answers.tooManyRequests(wait);
     },
   };
+  if (!sharedIn) return local;
+  const { store, name } = sharedIn;
+  const policy = { requests: rules.requests, perMs: rules.per, burst };
+  return {
+    summary: `${summary}, shared by every instance (store); explain looks at this instance's fallback bucket only`,
+    // Dry, the shared bucket is not consulted: a peek would cost a round trip for a guess.
+    check: (exchange) => answerOf(limiter.peek(keyOf(exchange))),
+    async shared(exchange) {
+      const key = keyOf(exchange);
+      return answerOf((await store.take(name, key, policy)) ?? limiter.take(key));
+    },
+  };
+}
+
+function answerOf(wait: number): Answer | undefined {
+  return wait === 0 ? undefined : answers.tooManyRequests(wait);
 }
 
 function headerKey(value: string): string {

@@ -1,0 +1,23 @@
+/** A rate limit's policy as a shared store keeps it: bursts of `burst`, `requests` per `perMs` on average. */
+export interface SharedPolicy {
+  readonly requests: number;
+  readonly perMs: number;
+  readonly burst: number;
+}
+
+/**
+ * Where rate limits are kept when every instance must share them (`store` in the config; Redis on
+ * Node and Deno): a capability the entry point passes to the compiler, so the core never talks
+ * to Redis itself. Without one, buckets are this process's.
+ */
+export interface RateLimitStore {
+  /** The share of each limit an instance enforces alone when the store cannot answer, above 0 and at most 1. */
+  readonly fallbackShare: number;
+  /**
+   * Takes a token from the shared bucket `key` of the limit `limit` (where the limit is written,
+   * such as `hosts[0]`). Never rejects: resolves to 0 when the request may pass, the milliseconds
+   * until it could, or undefined when the store cannot answer in time (the caller then asks its
+   * local buckets, scaled by `fallbackShare`).
+   */
+  take(limit: string, key: string, policy: SharedPolicy): Promise<number | undefined>;
+}

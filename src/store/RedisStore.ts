@@ -1,0 +1,91 @@
+import type { RateLimitStore, SharedPolicy } from '../core/ratelimit/RateLimitStore.ts';
+import { gcraArguments, gcraWait } from './gcraScript.ts';
+
+/**
+ * What the store needs of a Redis connection (src/store/redisLink.ts makes one from ioredis):
+ * its state, its transitions, and the GCRA script (EVALSHA, EVAL on NOSCRIPT).
+ */
+export interface RedisLink {
+  /** `ready` when commands can be sent now. */
+  readonly ready: boolean;
+  /** Called with `true` when the link becomes ready, `false` with the reason when it is lost. */
+  onChange(listener: (ready: boolean, reason?: string) => void): void;
+  /** Runs the GCRA script on one key; rejects on timeout, a lost connection or a Redis error. */
+  gcra(key: string, args: readonly [string, string]): Promise<unknown>;
+  close(): Promise<void>;
+}
+
+/** Why a limited request was answered by the local buckets. */
+export type FallbackReason = 'unreachable' | 'timeout' | 'error';
+
+/** What the store has done, for /metrics (`switchyard_store_up`, `switchyard_store_fallbacks_total{reason}`). */
+export interface StoreStats {
+  readonly up: boolean;
+  readonly fallbacks: Readonly<Record<FallbackReason, number>>;
+}
+
+export interface RedisStoreOptions {
+  /** Before every key (`store.prefix`). */
+  readonly prefix: string;
+  /** `store.fallback_share`. */
+  readonly fallbackShare: number;
+  /** Where the URL is named in log lines, password hidden. */
+  readonly name: string;
+  /** One line per change of state, never per request. */
+  readonly log: (line: string) => void;
+}
+
+/**
+ * Rate limits kept in Redis for every instance: one GCRA script call per limited request. While
+ * Redis cannot answer (not connected, `store.timeout` passed, an error), `take` resolves to
+ * undefined at once and the caller's local buckets answer; nothing waits for a reconnection, and
+ * nothing needs re-syncing after one: the script's keys expire by themselves.
+ */
+export class RedisStore implements RateLimitStore {
+  readonly fallbackShare: number;
+  readonly #link: RedisLink;
+  readonly #options: RedisStoreOptions;
+  #up: boolean;
+  readonly #fallbacks: Record<FallbackReason, number> = { unreachable: 0, timeout: 0, error: 0 };
+
+  constructor(link: RedisLink, options: RedisStoreOptions) {
+    this.#link = link;
+    this.#options = options;
+    this.fallbackShare = options.fallbackShare;
+    this.#up = link.ready;
+    link.onChange((ready, reason) => this.#changed(ready, reason));
+  }
+
+  get stats(): StoreStats {
+    return { up: this.#up, fallbacks: { ...this.#fallbacks } };
+  }
+
+  take(limit: string, key: string, policy: SharedPolicy): Promise<number | undefined> {
+    if (!this.#link.ready) return Promise.resolve(this.#fallback('unreachable'));
+    return this.#link.gcra(`${this.#options.prefix}rl:${limit}:${key}`, gcraArguments(policy)).then(gcraWait, (error: Error) =>
+      this.#fallback(/timed? ?out/i.test(error.message) ? 'timeout' : 'error', error),
+    );
+  }
+
+  close(): Promise<void> {
+    return this.#link.close();
+  }
+
+  #fallback(reason: FallbackReason, error?: Error): undefined {
+    this.#fallbacks[reason]++;
+    // A timeout or an error on a link that stays up is counted, not logged per request.
+    if (error && reason === 'error' && this.#fallbacks.error === 1) this.#options.log(`store: redis at ${this.#options.name} answered an error (${error.message}); that request was limited by the local buckets`);
+    return undefined;
+  }
+
+  #changed(ready: boolean, reason?: string): void {
+    if (ready === this.#up) return;
+    this.#up = ready;
+    const { name, fallbackShare } = this.#options;
+    this.#options.log(
+      ready
+        ? `store: redis at ${name} is reachable; rate limits are shared again`
+        : `store: redis at ${name} is unreachable${reason ? ` (${reason})` : ''}; rate limits fall back to local buckets holding ${fallbackShare} of each limit`,
+    );
+  }
+}

@@ -46,6 +46,7 @@ export class RedisStore implements RateLimitStore {
   readonly #link: RedisLink;
   readonly #options: RedisStoreOptions;
   #up: boolean;
+  #wasUp: boolean;
   readonly #fallbacks: Record<FallbackReason, number> = { unreachable: 0, timeout: 0, error: 0 };
 
   constructor(link: RedisLink, options: RedisStoreOptions) {
@@ -53,6 +54,7 @@ export class RedisStore implements RateLimitStore {
     this.#options = options;
     this.fallbackShare = options.fallbackShare;
     this.#up = link.ready;
+    this.#wasUp = link.ready;
     link.onChange((ready, reason) => this.#changed(ready, reason));
   }
 
@@ -82,9 +84,11 @@ export class RedisStore implements RateLimitStore {
     if (ready === this.#up) return;
     this.#up = ready;
     const { name, fallbackShare } = this.#options;
+    const again = this.#wasUp;
+    this.#wasUp = true;
     this.#options.log(
       ready
-        ? `store: redis at ${name} is reachable; rate limits are shared again`
+        ? `store: redis at ${name} is reachable; rate limits are shared${again ? ' again' : ''}`
         : `store: redis at ${name} is unreachable${reason ? ` (${reason})` : ''}; rate limits fall back to local buckets holding ${fallbackShare} of each limit`,
     );
   }

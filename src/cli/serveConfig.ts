@@ -16,6 +16,8 @@ import { undiciUpstream } from '../upstream/undiciUpstream.ts';
 import { CommandFailure, listenFailure, readFailure } from './CommandFailure.ts';
 import { checkConfigFiles } from './configChecks.ts';
 import { watchConfig } from './watchConfig.ts';
+import { SharedStores } from '../store/SharedStores.ts';
+import { loadRedisLink } from '../store/loadRedisLink.ts';
 
 export interface ServeConfigOptions {
   readonly file: string;
@@ -59,20 +61,25 @@ export async function serveConfig(options: ServeConfigOptions): Promise<Serving>
   const probes = undiciUpstream();
   // basic_auth's checks, off the event loop; one set of threads for every config this process loads.
   const passwordChecks = new ThreadedPasswordChecks();
-  const live = await LiveConfig.load(file, { env: options.env, log, probes, checkFiles: checkConfigFiles, passwordChecks }).catch((error: unknown) => {
+  // `store`: one Redis connection, kept across reloads that leave the store's settings alone.
+  const stores = new SharedStores((url, timeoutMs) => loadRedisLink(url, timeoutMs, log), log);
+  const live = await LiveConfig.load(file, { env: options.env, log, probes, checkFiles: checkConfigFiles, passwordChecks, stores }).catch(async (error: unknown) => {
+    await stores.close();
     throw readFailure(error, file) ?? error;
   });
   for (const warning of live.config.warnings) log(formatIssue(warning));
   const adminAt = options.admin ?? configuredAdmin(live.config);
   // Metrics and the status page's counts are kept only when something can read them.
-  const monitor = adminAt && { metrics: new Metrics(() => live.config), traffic: new BackendTraffic() };
+  const monitor = adminAt && { metrics: new Metrics(() => live.config, () => stores.stats), traffic: new BackendTraffic() };
   const accessLog = options.accessLog === 'off' ? undefined : accessLogWriter(options.accessLog, log);
   const observe = allOf([accessLog?.observe, monitor?.metrics.observe, monitor?.traffic.observe]);
 
   const fromCommandLine = options.port !== undefined || options.hostname !== undefined || live.config.listeners.length === 0;
   const listeners: readonly ListenerSettings[] = fromCommandLine ? [plainListener(options.hostname ?? '127.0.0.1', options.port ?? 8080)] : live.config.listeners;
-  const server = await startServer({ live, listeners, fromConfig: !fromCommandLine, log, observe }).catch((error: unknown) => {
+  const server = await startServer({ live, listeners, fromConfig: !fromCommandLine, log, observe }).catch(async (error: unknown) => {
     const failed = (error as { listener?: ListenerSettings }).listener;
+    // An open Redis connection would keep the process from exiting.
+    await stores.close();
     throw (failed && listenFailure(error, failed.host, failed.port)) ?? error;
   });
   const reload = async (reason: string, ifChanged = false): Promise<ReloadReport | undefined> => {
@@ -136,7 +143,7 @@ export async function serveConfig(options: ServeConfigOptions): Promise<Serving>
       unwatchFile();
       live.stop();
       await Promise.all([server.close(drainMs), admin?.close()]);
-      await Promise.all([probes.close(), passwordChecks.close()]);
+      await Promise.all([probes.close(), passwordChecks.close(), stores.close()]);
       await accessLog?.close();
     },
   };

@@ -22,6 +22,8 @@ export interface ServeOptions {
   readonly listeners?: number;
   /** Also wait for the `admin listening on` line that follows them. @default false */
   readonly admin?: boolean;
+  /** Added to the environment the process inherits (`NODE_OPTIONS`). @default none */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /** A `serve` process started by `serveProcess`. */
@@ -92,7 +94,7 @@ export interface ServeExit {
 }
 
 /** Runs `serve` as `serveProcess` does until it exits by itself (within 30 s), as it must when it refuses to start. */
-export async function serveUntilExit(runtime: ServeRuntime, config: ServeConfig, options: Pick<ServeOptions, 'args' | 'loopback'> = {}): Promise<ServeExit> {
+export async function serveUntilExit(runtime: ServeRuntime, config: ServeConfig, options: Pick<ServeOptions, 'args' | 'loopback' | 'env'> = {}): Promise<ServeExit> {
   const { output, exited, stop } = await start(runtime, config, options);
   try {
     const code = await within(exited, `${runtime} to exit by itself`, 30_000);
@@ -102,11 +104,11 @@ export async function serveUntilExit(runtime: ServeRuntime, config: ServeConfig,
   }
 }
 
-async function start(runtime: ServeRuntime, config: ServeConfig, { args = [], loopback = true }: ServeOptions) {
+async function start(runtime: ServeRuntime, config: ServeConfig, { args = [], loopback = true, env }: ServeOptions) {
   const file = typeof config === 'string' ? await writeConfig(config) : config.file;
   const flags = ['--config', file, ...(loopback ? LOOPBACK : []), ...args];
   const [command, argv] = runtime === 'node' ? [process.execPath, [CLI, 'serve', ...flags]] : [DENO_BINARY, ['task', 'serve', ...flags]];
-  const child = spawn(command, argv, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(command, argv, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true, ...(env && { env: { ...process.env, ...env } }) });
   const output = { stdout: '', stderr: '' };
   child.stdout.on('data', (chunk: Buffer) => void (output.stdout += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => void (output.stderr += chunk.toString()));

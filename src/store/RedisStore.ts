@@ -45,7 +45,8 @@ export class RedisStore implements RateLimitStore {
   readonly fallbackShare: number;
   readonly #link: RedisLink;
   readonly #options: RedisStoreOptions;
-  #up: boolean;
+  /** Undefined until the link first connects or fails, so a Redis unreachable from start-up is logged too. */
+  #up: boolean | undefined;
   #wasUp: boolean;
   readonly #fallbacks: Record<FallbackReason, number> = { unreachable: 0, timeout: 0, error: 0 };
 
@@ -53,13 +54,13 @@ export class RedisStore implements RateLimitStore {
     this.#link = link;
     this.#options = options;
     this.fallbackShare = options.fallbackShare;
-    this.#up = link.ready;
+    this.#up = link.ready || undefined;
     this.#wasUp = link.ready;
     link.onChange((ready, reason) => this.#changed(ready, reason));
   }
 
   get stats(): StoreStats {
-    return { up: this.#up, fallbacks: { ...this.#fallbacks } };
+    return { up: this.#up === true, fallbacks: { ...this.#fallbacks } };
   }
 
   take(limit: string, key: string, policy: SharedPolicy): Promise<number | undefined> {
@@ -85,7 +86,7 @@ export class RedisStore implements RateLimitStore {
     this.#up = ready;
     const { name, fallbackShare } = this.#options;
     const again = this.#wasUp;
-    this.#wasUp = true;
+    if (ready) this.#wasUp = true;
     this.#options.log(
       ready
         ? `store: redis at ${name} is reachable; rate limits are shared${again ? ' again' : ''}`

@@ -48,6 +48,20 @@ describe('RedisStore', () => {
     expect(await store.take('top level', 'ip:1', policy)).toBe(0);
   });
 
+  it('says so once when Redis is unreachable from the start, and when it first answers', async () => {
+    const fake = fakeLink(false);
+    const log: string[] = [];
+    const store = new RedisStore(fake.link, options(log));
+    expect(store.stats.up).toBe(false);
+    fake.change(false, 'ECONNREFUSED');
+    fake.change(false, 'ECONNREFUSED');
+    fake.change(true);
+    expect(log).toEqual([
+      'store: redis at redis://127.0.0.1:6379 is unreachable (ECONNREFUSED); rate limits fall back to local buckets holding 0.5 of each limit',
+      'store: redis at redis://127.0.0.1:6379 is reachable; rate limits are shared',
+    ]);
+  });
+
   it('falls back on a timeout or an error instead of failing the request', async () => {
     const fake = fakeLink();
     const store = new RedisStore(fake.link, options([]));

@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkMetrics } from '../helpers/promtool.ts';
@@ -32,17 +33,19 @@ describe.skipIf(why !== undefined)('a rate limit shared by two balancers through
 
   beforeAll(async () => {
     [redis, backend] = await Promise.all([startRedis(), startTestBackend()]);
-    const config = `
+    const config = configFor(redis.url);
+    for (let i = 0; i < 2; i++) balancers.push(await serveProcess('node', config, { args: ['--admin', '127.0.0.1:0', '--access-log', 'off'], admin: true, env }));
+    await waitFor(async () => (await Promise.all(balancers.map(storeUp))).every((up) => up === 1), 10_000, 'both balancers to reach Redis');
+  });
+
+  const configFor = (url: string) => `
 health_check: false
-store: { redis: "${redis.url}", timeout: 100ms, fallback_share: 0.5 }
+store: { redis: "${url}", timeout: 100ms, fallback_share: 0.5 }
 paths:
   - path: /
     servers: [${backend.address}]
     rate_limit: { requests: ${RATE}, per: 1s, burst: ${BURST} }
 `;
-    for (let i = 0; i < 2; i++) balancers.push(await serveProcess('node', config, { args: ['--admin', '127.0.0.1:0', '--access-log', 'off'], admin: true, env }));
-    await waitFor(async () => (await Promise.all(balancers.map(storeUp))).every((up) => up === 1), 10_000, 'both balancers to reach Redis');
-  });
 
   afterAll(async () => {
     await Promise.all(balancers.map((balancer) => balancer.stop()));
@@ -89,6 +92,35 @@ paths:
     const calls = [...info.matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+)/g)].reduce((sum, match) => sum + Number(match[1]), 0);
     expect(calls).toBeGreaterThanOrEqual(after.admitted + after.limited);
     expect(after.admitted).toBeLessThanOrEqual(BURST + RATE * 1.5 * 1.1 + 5);
+  });
+
+  it('moves to another Redis on a reload that changes the URL, under load, failing nothing', async () => {
+    const other = await startRedis();
+    try {
+      const running = load(balancers, 2_500);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      for (const balancer of balancers) {
+        await writeFile(balancer.file, configFor(other.url));
+        balancer.hangUp();
+      }
+      await waitFor(() => balancers.every((balancer) => /config reloaded \(SIGHUP\)/.test(balancer.stderr())), 5_000, 'both balancers to reload');
+      const counts = await running;
+      expect(counts.failed, `failures: ${counts.failures.slice(0, 5).join('; ')}`).toBe(0);
+      const calls = async (server: RedisServer) => {
+        const client = await RespClient.connect(server.port);
+        const info = String(await client.command('INFO', 'commandstats'));
+        const clients = String(await client.command('CLIENT', 'LIST')).trim().split('\n').length - 1;
+        client.close();
+        return { calls: [...info.matchAll(/cmdstat_(?:evalsha|eval):calls=(\d+)/g)].reduce((sum, match) => sum + Number(match[1]), 0), clients };
+      };
+      // The new Redis took the limit over; the old one lost both balancers' connections (only ours is left).
+      expect((await calls(other)).calls).toBeGreaterThan(0);
+      await waitFor(async () => (await calls(redis)).clients === 0, 5_000, 'the old connections to close');
+      for (const balancer of balancers) expect(await storeUp(balancer)).toBe(1);
+    } finally {
+      for (const balancer of balancers) await writeFile(balancer.file, configFor(redis.url));
+      await other.stop();
+    }
   });
 
   it('writes the store metrics, which pass promtool', async () => {

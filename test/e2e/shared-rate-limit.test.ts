@@ -23,8 +23,12 @@ const why = !redisServer ? 'redis-server is not installed (.ci/run installs it)'
 if (why) console.warn(`shared-rate-limit.test.ts skipped: ${why}`);
 const env: Record<string, string> | undefined = ioredisPath ? { SWITCHYARD_IOREDIS: ioredisPath, NODE_OPTIONS: `--import ${fileURLToPath(new URL('../helpers/ioredisHook.mjs', import.meta.url))}` } : undefined;
 
+// store.timeout is long: accuracy is measured here, not how a machine busy with other test files
+// answers within 100 ms (a slow answer falls back to local buckets, which the unit tests cover).
 const RATE = 100;
-const BURST = 20;
+// A burst of half a second's worth: the clients, in this test's process on a loaded machine, may
+// pause for a few hundred ms, and GCRA keeps no more credit than the burst through a pause.
+const BURST = 50;
 
 describe.skipIf(why !== undefined)('a rate limit shared by two balancers through Redis', () => {
   let redis: RedisServer;
@@ -40,7 +44,7 @@ describe.skipIf(why !== undefined)('a rate limit shared by two balancers through
 
   const configFor = (url: string) => `
 health_check: false
-store: { redis: "${url}", timeout: 100ms, fallback_share: 0.5 }
+store: { redis: "${url}", timeout: 1s, fallback_share: 0.5 }
 paths:
   - path: /
     servers: [${backend.address}]

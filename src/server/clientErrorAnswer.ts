@@ -3,6 +3,7 @@ import type { Answer } from '../core/Answer.ts';
 import * as answers from '../core/answers.ts';
 import { FieldList } from '../core/http/FieldList.ts';
 import { RequestRecord, type RequestObserver } from '../core/observe/RequestRecord.ts';
+import { causeOf } from '../core/proxy/admit.ts';
 import { splitTarget } from '../core/proxy/splitTarget.ts';
 import { requestIdFrom } from '../core/rules/requestId.ts';
 import { answerBytes } from './answerBytes.ts';
@@ -82,7 +83,6 @@ function refusedRecord(packet: Buffer | undefined, socket: Socket, maxRequestTar
     record.path = target.path;
     record.query = target.query;
   }
-  const body = typeof answer.body === 'string' ? answer.body : '';
-  record.error = body.split('\n', 1)[0] || String(answer.status);
+  record.error = causeOf(answer);
   return record;
 }

@@ -3,17 +3,9 @@ import { redisLink, type IoRedisConstructor } from './redisLink.ts';
 
 let ioredis: Promise<IoRedisConstructor> | undefined;
 
-/**
- * ioredis, imported the first time a config has `store` (a balancer without one never loads it).
- * The specifier is not written literally so that the type check does not need ioredis's types.
- */
+/** ioredis, imported the first time a config has `store` (a balancer without one never loads it). */
 export function importIoRedis(): Promise<IoRedisConstructor> {
-  const specifier: string = 'ioredis';
-  ioredis ??= import(specifier).then((module: { Redis?: IoRedisConstructor; default?: IoRedisConstructor }) => {
-    const Redis = module.Redis ?? module.default;
-    if (typeof Redis !== 'function') throw new Error('the ioredis module has no Redis class');
-    return Redis;
-  });
+  ioredis ??= import('ioredis').then((module) => module.Redis as unknown as IoRedisConstructor);
   return ioredis;
 }
 

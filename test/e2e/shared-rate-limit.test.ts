@@ -1,6 +1,4 @@
-import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkMetrics } from '../helpers/promtool.ts';
 import { RespClient, startRedis, type RedisServer } from '../helpers/redisServer.ts';
@@ -12,16 +10,6 @@ import { waitFor } from '../helpers/waitFor.ts';
 // .ci/run) and two `switchyard serve` processes from the build (run `npm run build` first) sharing
 // one rate limit through it. The limit holds in total, not per process; Redis killed under load
 // fails no request (each process falls back to its local buckets); Redis restarted is used again.
-//
-// ioredis is a dependency from issue 16 on; until it is installed, SWITCHYARD_IOREDIS names another
-// copy, which the balancers load through a module hook (test/helpers/ioredisHook.mjs).
-
-const ioredisPath = process.env.SWITCHYARD_IOREDIS;
-const ioredis = await import(ioredisPath ?? 'ioredis').catch(() => undefined);
-const redisServer = existsSync('/usr/bin/redis-server');
-const why = !redisServer ? 'redis-server is not installed (.ci/run installs it)' : !ioredis ? 'ioredis cannot be imported (install it, or set SWITCHYARD_IOREDIS to its built/index.js)' : undefined;
-if (why) console.warn(`shared-rate-limit.test.ts skipped: ${why}`);
-const env: Record<string, string> | undefined = ioredisPath ? { SWITCHYARD_IOREDIS: ioredisPath, NODE_OPTIONS: `--import ${fileURLToPath(new URL('../helpers/ioredisHook.mjs', import.meta.url))}` } : undefined;
 
 // store.timeout is long: accuracy is measured here, not how a machine busy with other test files
 // answers within 100 ms (a slow answer falls back to local buckets, which the unit tests cover).
@@ -30,7 +18,7 @@ const RATE = 100;
 // pause for a few hundred ms, and GCRA keeps no more credit than the burst through a pause.
 const BURST = 50;
 
-describe.skipIf(why !== undefined)('a rate limit shared by two balancers through Redis', () => {
+describe('a rate limit shared by two balancers through Redis', () => {
   let redis: RedisServer;
   let backend: TestBackend;
   const balancers: ServeProcess[] = [];
@@ -38,7 +26,7 @@ describe.skipIf(why !== undefined)('a rate limit shared by two balancers through
   beforeAll(async () => {
     [redis, backend] = await Promise.all([startRedis(), startTestBackend()]);
     const config = configFor(redis.url);
-    for (let i = 0; i < 2; i++) balancers.push(await serveProcess('node', config, { args: ['--admin', '127.0.0.1:0', '--access-log', 'off'], admin: true, env }));
+    for (let i = 0; i < 2; i++) balancers.push(await serveProcess('node', config, { args: ['--admin', '127.0.0.1:0', '--access-log', 'off'], admin: true }));
     await waitFor(async () => (await Promise.all(balancers.map(storeUp))).every((up) => up === 1), 10_000, 'both balancers to reach Redis');
   });
 

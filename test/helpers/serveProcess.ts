@@ -22,7 +22,7 @@ export interface ServeOptions {
   readonly listeners?: number;
   /** Also wait for the `admin listening on` line that follows them. @default false */
   readonly admin?: boolean;
-  /** Added to the environment the process inherits (`NODE_OPTIONS`). @default none */
+  /** Added to the environment the process inherits (a variable a `${env:NAME}` reads). @default none */
   readonly env?: Readonly<Record<string, string>>;
 }
 

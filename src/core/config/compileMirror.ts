@@ -19,5 +19,5 @@ export function compileMirror(entry: RouteConfig, at: readonly (string | number)
   const pool = namedPool(entry.mirror.pool, [...place, 'pool'], context);
   const sendsTo = target.kind === 'pool' ? [target.pool] : target.split.sides.map((side) => side.pool);
   if (sendsTo.includes(pool)) problems.warn([...place, 'pool'], `the route's requests already go to pool "${entry.mirror.pool}": its backends would get each copied request twice`);
-  return new Mirror(pool, entry.mirror.pool, entry.mirror.percent ?? 100, context.pools.random);
+  return new Mirror(pool, entry.mirror.percent ?? 100, context.pools.random);
 }

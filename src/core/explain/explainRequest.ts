@@ -200,7 +200,7 @@ class Trace implements AdmitTrace {
       rules: this.rules,
       gates: this.gates,
       target: this.target,
-      mirror: mirror ? { pool: mirror.poolName, percent: mirror.percent } : null,
+      mirror: mirror ? { pool: mirror.pool.name ?? '', percent: mirror.percent } : null,
       compress: route?.compress ? describeCompress(route.compress) : null,
       verdict,
     };

@@ -42,18 +42,16 @@ export interface MirrorTransport<W extends Wire> {
  * awaited, and its failures are only its backend's health observations.
  */
 export class Mirror {
-  /** The pool the copies go to, and its name in the config. */
+  /** The pool the copies go to: a named one (`pool.name`). */
   readonly pool: Pool;
-  readonly poolName: string;
   /** The share of requests copied, 0-100. */
   readonly percent: number;
   readonly #random: () => number;
   #inFlight = 0;
   #bytesInFlight = 0;
 
-  constructor(pool: Pool, poolName: string, percent: number, random: () => number) {
+  constructor(pool: Pool, percent: number, random: () => number) {
     this.pool = pool;
-    this.poolName = poolName;
     this.percent = percent;
     this.#random = random;
   }

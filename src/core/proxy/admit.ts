@@ -193,7 +193,7 @@ function refuse(record: RequestRecord, answer: Answer): Answer {
 }
 
 /** The reason an own answer gives, from its body's first line (`Bad Request: the path ...`). */
-function causeOf(answer: Answer & { cause?: string }): string {
+export function causeOf(answer: Answer & { cause?: string }): string {
   if (answer.cause) return answer.cause;
   const body = typeof answer.body === 'string' ? answer.body : '';
   return body.split('\n', 1)[0] || String(answer.status);

@@ -1,21 +1,18 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '../../../src/store/RedisStore.ts';
 import { redisLink, type IoRedisConstructor } from '../../../src/store/redisLink.ts';
 import { startRedis, type RedisServer } from '../../helpers/redisServer.ts';
 import { waitFor } from '../../helpers/waitFor.ts';
 
-// ioredis is a dependency from issue 16 on; SWITCHYARD_IOREDIS points at another copy until it is installed.
-const ioredis = await import(process.env.SWITCHYARD_IOREDIS ?? 'ioredis').catch(() => undefined);
-const Redis = ioredis?.Redis as IoRedisConstructor | undefined;
-
-describe.skipIf(!Redis)('RedisStore over ioredis and a real redis-server', () => {
+describe('RedisStore over ioredis and a real redis-server', () => {
   let redis: RedisServer;
   beforeAll(async () => void (redis = await startRedis()));
   afterAll(async () => redis?.stop());
 
   it('shares a limit, falls back while Redis is killed, and shares it again when it restarts', async () => {
     const log: string[] = [];
-    const store = new RedisStore(redisLink(Redis!, redis.url, 200), { prefix: 't:', fallbackShare: 0.5, name: redis.url, log: (line) => void log.push(line) });
+    const store = new RedisStore(redisLink(Redis as unknown as IoRedisConstructor, redis.url, 200), { prefix: 't:', fallbackShare: 0.5, name: redis.url, log: (line) => void log.push(line) });
     const policy = { requests: 1, perMs: 60_000, burst: 2 };
     await waitFor(() => store.stats.up, 5_000, 'the link is ready');
     expect(await Promise.all([1, 2, 3].map(() => store.take('top level', 'k', policy)))).toEqual([0, 0, expect.any(Number)]);

@@ -3,7 +3,6 @@ import { timingSafeEqual } from 'hono/utils/buffer';
 import type { Backend } from '../core/pool/Backend.ts';
 import type { ReloadReport } from '../server/LiveConfig.ts';
 import type { BackendTraffic } from './BackendTraffic.ts';
-import type { Metrics } from './metrics.ts';
 import { statusPageHtml } from './statusPage.ts';
 import { explainQuery } from './explainQuery.ts';
 import { backendStatus, statusReport, type StatusSource } from './statusReport.ts';
@@ -16,10 +15,20 @@ export interface AdminContext {
   readonly token: () => string | undefined;
   /** Whether the listener is on a loopback address: then only loopback names are answered. */
   readonly loopbackOnly?: boolean;
-  readonly metrics: Metrics;
+  /** `/metrics`: this process's (`Metrics`), or the whole machine's under `--workers`. */
+  readonly metrics: MetricsExposition;
   readonly traffic: BackendTraffic;
   /** Reloads the config file, as SIGHUP does. */
   readonly reload: () => Promise<ReloadReport | undefined>;
+  /** Told of each drain, undrain or weight the admin API applies (`--workers` passes it on to every worker). @default none */
+  readonly changed?: (backend: Backend) => void;
+}
+
+/** What `/metrics` answers with. */
+export interface MetricsExposition {
+  /** The exposition, in the Prometheus text format. */
+  text(): Promise<string>;
+  readonly contentType: string;
 }
 
 /** `Host` values that can only have come to a loopback listener: 127.0.0.0/8, ::1 or localhost, with a port or not. */
@@ -105,6 +114,7 @@ function changeBackend(c: Context, admin: AdminContext, change: (backend: Backen
   const backend = config.backends.find((candidate) => candidate.name === name || candidate.id === name);
   if (!backend) return c.json({ error: `no backend ${JSON.stringify(name)}; the backends are ${config.backends.map((each) => each.name).join(', ')}` }, 404);
   change(backend);
+  admin.changed?.(backend);
   const routes = config.routesInOrder.filter((route) => route.pools.some((pool) => pool.members.some((member) => member.backend === backend))).map((route) => route.name);
   return c.json(backendStatus(backend, admin.traffic, routes));
 }

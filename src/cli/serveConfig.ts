@@ -150,18 +150,18 @@ export async function serveConfig(options: ServeConfigOptions): Promise<Serving>
 }
 
 /** The one listener `--port` and `--hostname` make. */
-function plainListener(host: string, port: number): ListenerSettings {
+export function plainListener(host: string, port: number): ListenerSettings {
   return { address: `${host.includes(':') ? `[${host}]` : host}:${port}`, host, port, redirectHttps: false, http2: false };
 }
 
 /** The admin listener the config asks for, if any. */
-function configuredAdmin(config: LoadedConfig): AdminAddress | undefined {
+export function configuredAdmin(config: LoadedConfig): AdminAddress | undefined {
   const address = config.config.admin?.address;
   return address === undefined ? undefined : parseAdminAddress(address);
 }
 
 /** One observer for several; undefined when there is none, so a request pays nothing for it. */
-function allOf(observers: readonly (RequestObserver | undefined)[]): RequestObserver | undefined {
+export function allOf(observers: readonly (RequestObserver | undefined)[]): RequestObserver | undefined {
   const present = observers.filter((observer) => observer !== undefined);
   if (present.length <= 1) return present[0];
   return (record) => {

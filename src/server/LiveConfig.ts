@@ -28,8 +28,11 @@ export interface LiveConfigOptions {
    */
   readonly checkFiles?: (config: LoadedConfig) => readonly ConfigIssue[];
   readonly log: (line: string) => void;
-  /** Sends the health probes. */
-  readonly probes: Upstream;
+  /**
+   * Sends the health probes. Without it no backend is probed here: its verdicts come from
+   * elsewhere (`HealthState.adoptVerdict`: the primary process of `--workers`).
+   */
+  readonly probes?: Upstream;
   /** Where `basic_auth` checks passwords (`ThreadedPasswordChecks`), for every config loaded. @default inline, per config */
   readonly passwordChecks?: PasswordChecks;
   /**
@@ -101,10 +104,14 @@ export class LiveConfig {
    * that no request meets a backend already known to be dead. Rejects with a `ConfigError`.
    */
   static async load(file: string, options: LiveConfigOptions): Promise<LiveConfig> {
-    const text = await readFile(file, 'utf8');
+    return LiveConfig.fromText(file, await readFile(file, 'utf8'), options);
+  }
+
+  /** `load` with the file's text already read (a `--workers` worker is sent the primary's). */
+  static async fromText(file: string, text: string, options: LiveConfigOptions): Promise<LiveConfig> {
     const { config, store } = loadWithStore(text, file, options);
     options.stores?.commit(store);
-    const health = startHealthChecks(config.backends, { upstream: options.probes, log: options.log });
+    const health = options.probes ? startHealthChecks(config.backends, { upstream: options.probes, log: options.log }) : NO_HEALTH_CHECKS;
     await health.probeAll();
     return new LiveConfig(file, text, config, health, options);
   }
@@ -117,6 +124,11 @@ export class LiveConfig {
   /** When the config in use was loaded, in ms since the epoch. */
   get loadedAt(): number {
     return this.#loadedAt;
+  }
+
+  /** The text the config in use was compiled from. */
+  get text(): string {
+    return this.#text;
   }
 
   get lastReload(): ReloadReport | undefined {
@@ -139,19 +151,26 @@ export class LiveConfig {
     return run;
   }
 
+  /** `reload` with the text given rather than read (a `--workers` worker takes the primary's). */
+  reloadText(text: string, reason: string): Promise<ReloadReport | undefined> {
+    const run = this.#queue.then(() => this.#reload(reason, false, text));
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
   /** Stops the health checks (the shared store is closed by whoever made it). */
   stop(): void {
     this.#health.stop();
   }
 
-  async #reload(reason: string, ifChanged: boolean): Promise<ReloadReport | undefined> {
+  async #reload(reason: string, ifChanged: boolean, given?: string): Promise<ReloadReport | undefined> {
     const { log } = this.#options;
     let next: LoadedConfig;
     let text: string;
     let store: RateLimitStore | undefined;
     const changes: ReloadChange[] = [];
     try {
-      text = await readFile(this.file, 'utf8');
+      text = given ?? (await readFile(this.file, 'utf8'));
       if (ifChanged && text === this.#text) return undefined;
       ({ config: next, store } = loadWithStore(text, this.file, this.#options));
       const previous = this.#config;
@@ -194,6 +213,9 @@ export class LiveConfig {
     return (this.#lastReload = { at: this.#loadedAt, result: 'success', errors: [] });
   }
 }
+
+/** Where backends are not probed by this process. */
+const NO_HEALTH_CHECKS: HealthChecks = { stop() {}, async probeAll() {}, async update() {} };
 
 /**
  * `loadConfig`, then the checks of the files it names: their errors throw a `ConfigError` as the

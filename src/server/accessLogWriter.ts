@@ -1,7 +1,7 @@
 import { fstatSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { jsonLine, textLine } from '../core/observe/accessLogLine.ts';
-import type { RequestObserver } from '../core/observe/RequestRecord.ts';
+import type { RequestObserver, RequestRecord } from '../core/observe/RequestRecord.ts';
 
 /** Past this many bytes waiting to be written, lines are dropped (and counted) rather than held. */
 const MAX_PENDING = 16 * 1024 * 1024;
@@ -26,8 +26,8 @@ export interface AccessLogWriter {
  * - A file or a terminal is written directly, as nginx writes its log files.
  * @param log where to say that lines were dropped, or cannot be written
  */
-export function accessLogWriter(format: 'json' | 'text', log: (line: string) => void, fd = 1): AccessLogWriter {
-  const line = format === 'json' ? jsonLine : textLine;
+export function accessLogWriter(format: 'json' | 'text' | ((record: RequestRecord) => string), log: (line: string) => void, fd = 1): AccessLogWriter {
+  const line = format === 'json' ? jsonLine : format === 'text' ? textLine : format;
   const sink = openSink(fd, log);
   let lines: string[] = [];
   let scheduled = false;

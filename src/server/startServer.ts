@@ -196,7 +196,7 @@ function applyLimits(server: Server, limits: ServerSettings): void {
 }
 
 /** Whether two configs listen alike: the same addresses, each plain or TLS, redirecting or not, in order. */
-function sameListeners(a: readonly ListenerSettings[], b: readonly ListenerSettings[]): boolean {
+export function sameListeners(a: readonly ListenerSettings[], b: readonly ListenerSettings[]): boolean {
   const shape = (list: readonly ListenerSettings[]) => JSON.stringify(list.map((listener) => [listener.host, listener.port, !!listener.tls, listener.redirectHttps, listener.http2]));
   return shape(a) === shape(b);
 }

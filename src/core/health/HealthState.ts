@@ -5,8 +5,8 @@ export type ActiveState = 'unknown' | 'up' | 'down';
 
 /** A change worth a log line. */
 export type HealthEvent =
-  | { readonly kind: 'up' | 'down'; readonly reason: string; readonly streak: number; readonly first: boolean }
-  | { readonly kind: 'ejected'; readonly reason: string; readonly streak: number; readonly cooldownMs: number }
+  | { readonly kind: 'up' | 'down'; readonly reason: string; readonly streak: number; readonly first: boolean; readonly adopted?: true }
+  | { readonly kind: 'ejected'; readonly reason: string; readonly streak: number; readonly cooldownMs: number; readonly adopted?: true }
   | { readonly kind: 'returned'; readonly cooldownMs: number };
 
 export interface HealthStateOptions {
@@ -73,6 +73,43 @@ export class HealthState {
     this.#ejectedUntil = 0;
     this.#emit({ kind: 'returned', cooldownMs: this.#cooldownMs });
     return true;
+  }
+
+  /** When the current ejection ends, in ms since the epoch; 0 when there is none. */
+  get ejectedUntil(): number {
+    return this.#ejectedUntil;
+  }
+
+  /** How long the latest ejection's cool-down was, in ms (0 before any). */
+  get cooldownMs(): number {
+    return this.#cooldownMs;
+  }
+
+  /**
+   * Takes a verdict reached elsewhere (another process's prober, `--workers`) as its own: the
+   * state changes at once, with no threshold, and subscribers hear it as `adopted`.
+   */
+  adoptVerdict(state: 'up' | 'down', reason: string): void {
+    if (state === this.#state) return;
+    const first = this.#state === 'unknown';
+    this.#state = state;
+    this.#probeStreak = 0;
+    this.#emit({ kind: state, reason, streak: 0, first, adopted: true });
+  }
+
+  /**
+   * Takes an ejection decided elsewhere (another worker saw the failures): the backend is out
+   * until `untilMs`, on probation after, as if it had ejected it itself. An ejection that ends no
+   * later than the one in force changes nothing.
+   * @param streak the failed requests that led to it, for the log line
+   */
+  adoptEjection(untilMs: number, cooldownMs: number, reason: string, streak = 0): void {
+    if (untilMs <= this.#ejectedUntil || untilMs <= this.#now()) return;
+    this.#ejectedUntil = this.#ejectedUntilLast = untilMs;
+    this.#cooldownMs = cooldownMs;
+    this.#failures = 0;
+    this.#probation = true;
+    this.#emit({ kind: 'ejected', reason, streak, cooldownMs, adopted: true });
   }
 
   /** Subscribes to state changes; returns the unsubscribe function. */

@@ -18,6 +18,7 @@ import { checkConfigFiles } from './configChecks.ts';
 import { watchConfig } from './watchConfig.ts';
 import { SharedStores } from '../store/SharedStores.ts';
 import { loadRedisLink } from '../store/loadRedisLink.ts';
+import { shareHealth } from '../store/shareHealth.ts';
 
 export interface ServeConfigOptions {
   readonly file: string;
@@ -68,6 +69,8 @@ export async function serveConfig(options: ServeConfigOptions): Promise<Serving>
     throw readFailure(error, file) ?? error;
   });
   for (const warning of live.config.warnings) log(formatIssue(warning));
+  // With `store`, verdicts, ejections and drains are shared with every instance using the same Redis.
+  const fleet = shareHealth(live, stores, { log });
   const adminAt = options.admin ?? configuredAdmin(live.config);
   // Metrics and the status page's counts are kept only when something can read them.
   const monitor = adminAt && { metrics: new Metrics(() => live.config, () => stores.stats), traffic: new BackendTraffic() };
@@ -95,7 +98,7 @@ export async function serveConfig(options: ServeConfigOptions): Promise<Serving>
   let admin: RunningAdmin | undefined;
   if (adminAt && monitor) {
     monitor.metrics.watch(live.config, live.loadedAt);
-    const context: AdminContext = { live, token: () => live.config.config.admin?.token, ...monitor, reload: () => reload('the admin API') };
+    const context: AdminContext = { live, token: () => live.config.config.admin?.token, ...monitor, reload: () => reload('the admin API'), changed: (backend) => fleet.drainChanged(backend) };
     admin = await startAdmin(adminAt, context).catch((error: unknown) => {
       throw listenFailure(error, adminAt.host, adminAt.port) ?? new CommandFailure(error instanceof Error ? error.message : String(error));
     });
@@ -142,6 +145,7 @@ export async function serveConfig(options: ServeConfigOptions): Promise<Serving>
     async stop(drainMs) {
       unwatchFile();
       live.stop();
+      fleet.close();
       await Promise.all([server.close(drainMs), admin?.close()]);
       await Promise.all([probes.close(), passwordChecks.close(), stores.close()]);
       await accessLog?.close();

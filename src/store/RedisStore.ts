@@ -1,19 +1,6 @@
 import type { RateLimitStore, SharedPolicy } from '../core/ratelimit/RateLimitStore.ts';
 import { gcraArguments, gcraWait } from './gcraScript.ts';
-
-/**
- * What the store needs of a Redis connection (src/store/redisLink.ts makes one from ioredis):
- * its state, its transitions, and the GCRA script (EVALSHA, EVAL on NOSCRIPT).
- */
-export interface RedisLink {
-  /** `ready` when commands can be sent now. */
-  readonly ready: boolean;
-  /** Called with `true` when the link becomes ready, `false` with the reason when it is lost. */
-  onChange(listener: (ready: boolean, reason?: string) => void): void;
-  /** Runs the GCRA script on one key; rejects on timeout, a lost connection or a Redis error. */
-  gcra(key: string, args: readonly [string, string]): Promise<unknown>;
-  close(): Promise<void>;
-}
+import type { RedisLink } from './redisLink.ts';
 
 /** Why a limited request was answered by the local buckets. */
 export type FallbackReason = 'unreachable' | 'timeout' | 'error';

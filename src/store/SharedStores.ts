@@ -1,7 +1,8 @@
 import type { Config } from '../core/config/schema/index.ts';
 import { DEFAULT_FALLBACK_SHARE, DEFAULT_STORE_PREFIX, DEFAULT_STORE_TIMEOUT_MS, redact } from '../core/config/schema/store.ts';
 import type { RateLimitStore } from '../core/ratelimit/RateLimitStore.ts';
-import { RedisStore, type FallbackReason, type RedisLink, type StoreStats } from './RedisStore.ts';
+import { RedisStore, type FallbackReason, type StoreStats } from './RedisStore.ts';
+import type { RedisLink } from './redisLink.ts';
 
 /** `store` as a config says it, defaults filled in. */
 export interface StoreSettings {
@@ -23,6 +24,12 @@ export function storeSettings(config: Config): StoreSettings | undefined {
   };
 }
 
+/** The link of the store in use and its key prefix: what health is shared through (`FleetHealth`). */
+export interface SharedLink {
+  readonly link: RedisLink;
+  readonly prefix: string;
+}
+
 /** Opens a link to Redis at `url` (src/store/redisLink.ts with ioredis; a fake in tests). */
 export type LinkOpener = (url: string, timeoutMs: number) => RedisLink;
 
@@ -35,9 +42,10 @@ export type LinkOpener = (url: string, timeoutMs: number) => RedisLink;
 export class SharedStores {
   readonly #open: LinkOpener;
   readonly #log: (line: string) => void;
-  #current: { key: string; store: RedisStore } | undefined;
+  #current: Made | undefined;
   /** Stores made for a reload not yet applied or refused. */
-  readonly #pending = new Map<RateLimitStore, { key: string; store: RedisStore }>();
+  readonly #pending = new Map<RateLimitStore, Made>();
+  readonly #linkListeners: ((shared: SharedLink | undefined) => void)[] = [];
   /** Fallbacks counted by stores closed since, so the counter never goes backwards. */
   readonly #retired: Record<FallbackReason, number> = { unreachable: 0, timeout: 0, error: 0 };
 
@@ -54,8 +62,9 @@ export class SharedStores {
     if (this.#current?.key === key) return this.#current.store;
     for (const made of this.#pending.values()) if (made.key === key) return made.store;
     const name = redact(settings.url);
-    const store = new RedisStore(this.#open(settings.url, settings.timeoutMs), { prefix: settings.prefix, fallbackShare: settings.fallbackShare, name, log: this.#log });
-    this.#pending.set(store, { key, store });
+    const link = this.#open(settings.url, settings.timeoutMs);
+    const store = new RedisStore(link, { prefix: settings.prefix, fallbackShare: settings.fallbackShare, name, log: this.#log });
+    this.#pending.set(store, { key, store, shared: { link, prefix: settings.prefix } });
     return store;
   }
 
@@ -66,7 +75,15 @@ export class SharedStores {
     if (made) this.#pending.delete(store!);
     const previous = this.#current;
     this.#current = made;
+    if (previous === made) return;
+    for (const listener of this.#linkListeners) listener(made?.shared);
     if (previous) this.#retire(previous.store);
+  }
+
+  /** Calls `listener` with the link in use now and again each time a reload changes it (undefined: no store). */
+  onLink(listener: (shared: SharedLink | undefined) => void): void {
+    this.#linkListeners.push(listener);
+    listener(this.#current?.shared);
   }
 
   /** The config compiled against `store` was refused: a store made for it alone is closed. */
@@ -91,6 +108,7 @@ export class SharedStores {
     const stores = [...this.#pending.values(), ...(this.#current ? [this.#current] : [])].map((made) => made.store);
     this.#pending.clear();
     this.#current = undefined;
+    for (const listener of this.#linkListeners) listener(undefined);
     await Promise.all(stores.map((store) => store.close()));
   }
 
@@ -99,4 +117,10 @@ export class SharedStores {
     for (const reason of Object.keys(fallbacks) as FallbackReason[]) this.#retired[reason] += fallbacks[reason];
     void store.close();
   }
+}
+
+interface Made {
+  readonly key: string;
+  readonly store: RedisStore;
+  readonly shared: SharedLink;
 }

@@ -1,5 +1,45 @@
-import type { RedisLink } from './RedisStore.ts';
 import { GCRA_SCRIPT } from './gcraScript.ts';
+
+/**
+ * What the store needs of a Redis connection (`redisLink` makes one from ioredis): its state, its
+ * transitions, the GCRA script for rate limits, and the hash and channel that share health.
+ */
+export interface RedisLink {
+  /** `ready` when commands can be sent now. */
+  readonly ready: boolean;
+  /** Called with `true` when the link becomes ready, `false` with the reason when it is lost. */
+  onChange(listener: (ready: boolean, reason?: string) => void): void;
+  /** Runs the GCRA script on one key; rejects on timeout, a lost connection or a Redis error. */
+  gcra(key: string, args: readonly [string, string]): Promise<unknown>;
+  /**
+   * Publishes `message` on `channel`; with `record`, in one transaction (MULTI) with setting
+   * `record.field` of the hash `record.key` to `record.value`, so a reader of the hash never
+   * misses what a subscriber heard. Rejects as `gcra` does.
+   */
+  announce(channel: string, message: string, record?: HashRecord): Promise<void>;
+  /** Every field of the hash `key`. */
+  readHash(key: string): Promise<Record<string, string>>;
+  /**
+   * Subscribes to `channel` on a second connection (a subscribed connection takes no other
+   * command); once per link. `subscribed` runs each time the subscription is made, after every
+   * reconnection too: what was published meanwhile is lost, so that is when to read the hash.
+   */
+  subscribe(channel: string, listener: ChannelListener): void;
+  close(): Promise<void>;
+}
+
+/** A field of a hash and its new value. */
+export interface HashRecord {
+  readonly key: string;
+  readonly field: string;
+  readonly value: string;
+}
+
+export interface ChannelListener {
+  heard(message: string): void;
+  subscribed(): void;
+}
+
 
 /** The part of ioredis's `Redis` class this link uses (ioredis 6, https://github.com/redis/ioredis). */
 export interface IoRedisClient {
@@ -7,8 +47,22 @@ export interface IoRedisClient {
   on(event: 'ready' | 'end', listener: () => void): unknown;
   on(event: 'error', listener: (error: Error & { code?: string }) => void): unknown;
   on(event: 'close', listener: () => void): unknown;
+  on(event: 'message', listener: (channel: string, message: string) => void): unknown;
   defineCommand(name: string, definition: { numberOfKeys: number; lua: string }): void;
+  multi(): IoRedisTransaction;
+  hgetall(key: string): Promise<Record<string, string>>;
+  publish(channel: string, message: string): Promise<unknown>;
+  subscribe(channel: string): Promise<unknown>;
+  duplicate(options: Record<string, unknown>): IoRedisClient;
+  disconnect(reconnect?: boolean): void;
   quit(): Promise<unknown>;
+}
+
+/** The part of ioredis's MULTI this link uses. */
+export interface IoRedisTransaction {
+  hset(key: string, field: string, value: string): IoRedisTransaction;
+  publish(channel: string, message: string): IoRedisTransaction;
+  exec(): Promise<unknown>;
 }
 
 /** ioredis's constructor: `import { Redis } from 'ioredis'`, passed in by the entry point. */
@@ -38,12 +92,36 @@ export function redisLink(Redis: IoRedisConstructor, url: string, timeoutMs: num
   client.on('ready', () => listeners.forEach((listener) => listener(true)));
   client.on('close', () => listeners.forEach((listener) => listener(false, lastError)));
   const gcra = (client as unknown as { switchyardGcra(key: string, ...args: string[]): Promise<unknown> }).switchyardGcra.bind(client);
+  let subscriber: IoRedisClient | undefined;
   return {
     get ready() {
       return client.status === 'ready';
     },
     onChange: (listener) => void listeners.push(listener),
     gcra: (key, args) => gcra(key, ...args),
-    close: async () => void (await client.quit().catch(() => undefined)),
+    announce: async (channel, message, record) => {
+      if (!record) return void (await client.publish(channel, message));
+      await client.multi().hset(record.key, record.field, record.value).publish(channel, message).exec();
+    },
+    readHash: (key) => client.hgetall(key),
+    subscribe: (channel, listener) => {
+      if (subscriber) throw new Error('a link subscribes to one channel');
+      subscriber = subscribe(client, channel, listener);
+    },
+    close: async () => void (await Promise.all([client, subscriber].map((each) => each?.quit().catch(() => undefined)))),
   };
+}
+
+/**
+ * The subscriber connection: subscribes anew on every connection rather than letting ioredis
+ * resubscribe by itself (`autoResubscribe`), so that `subscribed` says when messages flow again.
+ * A subscription that fails drops the connection, which then comes back and tries again. Its
+ * errors are the main connection's too, which reports them.
+ */
+function subscribe(client: IoRedisClient, channel: string, listener: ChannelListener): IoRedisClient {
+  const subscriber = client.duplicate({ autoResubscribe: false, enableOfflineQueue: false, commandTimeout: 5_000, enableAutoPipelining: false });
+  subscriber.on('error', () => {});
+  subscriber.on('message', (from, message) => from === channel && listener.heard(message));
+  subscriber.on('ready', () => void subscriber.subscribe(channel).then(() => listener.subscribed(), () => subscriber.disconnect(true)));
+  return subscriber;
 }

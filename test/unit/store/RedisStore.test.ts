@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { RedisStore, type RedisLink } from '../../../src/store/RedisStore.ts';
+import { RedisStore } from '../../../src/store/RedisStore.ts';
+import type { RedisLink } from '../../../src/store/redisLink.ts';
+import { noHealthSharing } from '../../helpers/fakeRedis.ts';
 
 function fakeLink(ready = true) {
   let listener: (ready: boolean, reason?: string) => void = () => {};
@@ -9,6 +11,7 @@ function fakeLink(ready = true) {
     ready,
     onChange: (l) => void (listener = l),
     gcra: (key, args) => (calls.push({ key, args }), reply()),
+    ...noHealthSharing,
     close: async () => {},
   };
   return { link, calls, answer: (next: () => Promise<unknown>) => void (reply = next), change: (up: boolean, reason?: string) => ((link.ready = up), listener(up, reason)) };

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Upstream } from '../../../src/core/Upstream.ts';
 import { LiveConfig } from '../../../src/server/LiveConfig.ts';
-import type { RedisLink } from '../../../src/store/RedisStore.ts';
+import type { RedisLink } from '../../../src/store/redisLink.ts';
+import { noHealthSharing } from '../../helpers/fakeRedis.ts';
 import { SharedStores } from '../../../src/store/SharedStores.ts';
 import { Metrics } from '../../../src/admin/metrics.ts';
 
@@ -12,11 +13,12 @@ const probes: Upstream = async () => ({ status: 200, headers: [], body: null }) 
 
 /** Links that never connect, and what became of each. */
 function fakeLinks() {
-  const opened: { url: string; timeoutMs: number; closed: boolean }[] = [];
+  const opened: { url: string; timeoutMs: number; closed: boolean; link: RedisLink }[] = [];
   const open = (url: string, timeoutMs: number): RedisLink => {
-    const made = { url, timeoutMs, closed: false };
+    const link: RedisLink = { ready: false, onChange: () => {}, gcra: () => Promise.reject(new Error('not connected')), ...noHealthSharing, close: async () => void (made.closed = true) };
+    const made = { url, timeoutMs, closed: false, link };
     opened.push(made);
-    return { ready: false, onChange: () => {}, gcra: () => Promise.reject(new Error('not connected')), close: async () => void (made.closed = true) };
+    return link;
   };
   return { opened, open };
 }
@@ -50,7 +52,10 @@ describe('SharedStores through LiveConfig', () => {
     const stores = new SharedStores(links.open, (line) => void log.push(line));
     await writeFile(file, config('store: { redis: "redis://127.0.0.1:1", timeout: 50ms }'));
     live = await LiveConfig.load(file, { log: () => {}, probes, stores });
-    expect(links.opened).toEqual([{ url: 'redis://127.0.0.1:1', timeoutMs: 50, closed: false }]);
+    expect(links.opened).toMatchObject([{ url: 'redis://127.0.0.1:1', timeoutMs: 50, closed: false }]);
+    // Health is shared through the link in use (FleetHealth): told now, and at each change.
+    const shared: (string | undefined)[] = [];
+    stores.onLink((link) => void shared.push(link && `${links.opened.findIndex((made) => made.link === link.link)} ${link.prefix}`));
     expect(live.config.routesInOrder[0].guards.at(-1)?.shared).toBeTypeOf('function');
 
     // Same store, another route change: no new connection.
@@ -81,12 +86,14 @@ describe('SharedStores through LiveConfig', () => {
       ['redis://127.0.0.1:3', false],
     ]);
     expect(stores.stats).toEqual({ up: false, fallbacks: { unreachable: 0, timeout: 0, error: 0 } });
+    expect(shared).toEqual(['0 switchyard:', '2 switchyard:']);
 
     // No store: the last one closed, rate limits local again.
     await writeFile(file, config(''));
     expect((await live.reload('test'))?.result).toBe('success');
     expect(links.opened.every((link) => link.closed)).toBe(true);
     expect(stores.stats).toBeUndefined();
+    expect(shared.at(-1)).toBeUndefined();
     expect(live.config.routesInOrder[0].guards.at(-1)?.shared).toBeUndefined();
     await stores.close();
   });

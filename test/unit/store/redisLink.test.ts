@@ -5,7 +5,7 @@ import { redisLink, type IoRedisConstructor } from '../../../src/store/redisLink
 import { startRedis, type RedisServer } from '../../helpers/redisServer.ts';
 import { waitFor } from '../../helpers/waitFor.ts';
 
-describe('RedisStore over ioredis and a real redis-server', () => {
+describe('redisLink over ioredis and a real redis-server', () => {
   let redis: RedisServer;
   beforeAll(async () => void (redis = await startRedis()));
   afterAll(async () => redis?.stop());
@@ -33,5 +33,25 @@ describe('RedisStore over ioredis and a real redis-server', () => {
     ]);
     expect(store.stats.fallbacks.unreachable).toBe(1);
     await store.close();
+  });
+
+  it('publishes with the hash field in one transaction, reads the hash, and subscribes again after Redis restarts', async () => {
+    const Constructor = Redis as unknown as IoRedisConstructor;
+    const [publisher, subscriber] = [redisLink(Constructor, redis.url, 1_000), redisLink(Constructor, redis.url, 1_000)];
+    const heard: string[] = [];
+    let subscriptions = 0;
+    subscriber.subscribe('t:health', { heard: (message) => void heard.push(message), subscribed: () => void subscriptions++ });
+    await waitFor(() => publisher.ready && subscriptions === 1, 5_000, 'both links ready and one subscribed');
+    await publisher.announce('t:health', 'one', { key: 't:health', field: 'verdict x', value: 'down' });
+    await publisher.announce('t:health', 'two');
+    await waitFor(() => heard.length === 2, 5_000, 'both messages heard');
+    expect(heard).toEqual(['one', 'two']);
+    expect(await subscriber.readHash('t:health')).toEqual({ 'verdict x': 'down' });
+    await redis.kill();
+    await redis.start();
+    await waitFor(() => publisher.ready && subscriptions === 2, 5_000, 'subscribed again');
+    await publisher.announce('t:health', 'three');
+    await waitFor(() => heard.length === 3, 5_000, 'heard after the restart');
+    await Promise.all([publisher.close(), subscriber.close()]);
   });
 });

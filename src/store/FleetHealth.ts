@@ -1,4 +1,3 @@
-import { hostname } from 'node:os';
 import process from 'node:process';
 import type { HealthEvent, HealthState } from '../core/health/HealthState.ts';
 import type { Backend } from '../core/pool/Backend.ts';
@@ -7,7 +6,10 @@ import type { SharedLink } from './SharedStores.ts';
 
 export interface FleetHealthOptions {
   readonly log: (line: string) => void;
-  /** Names this process in what it publishes and in the others' log lines. @default `HOST/PID/RANDOM` */
+  /**
+   * Names this process in what it publishes and in the others' log lines. @default `HOSTNAME/PID/RANDOM`:
+   * the `HOSTNAME` environment variable (containers set it; `os.hostname()` would need `--allow-sys` on Deno), else `PID/RANDOM`
+   */
   readonly instance?: string;
   /** Told after news from another instance changed a backend here (the `--workers` primary passes it on). @default none */
   readonly applied?: (backend: Backend) => void;
@@ -53,6 +55,8 @@ export class FleetHealth {
   readonly #unsent = new Map<string, HealthNews>();
   /** Backends down here because another instance said so (not this instance's own verdict). */
   readonly #heardDown = new Set<string>();
+  /** This instance's own latest down verdict of each backend, to write again where Redis lost it. */
+  readonly #ownDown = new Map<string, HealthNews>();
   /** The fleet's drained backends as known here, with the instance that drained each: a reload's new backend objects are drained again. */
   readonly #drained = new Map<string, string>();
   /** Set while news is applied, so that the changes it makes are not published back. */
@@ -62,7 +66,7 @@ export class FleetHealth {
   constructor(options: FleetHealthOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.instance = options.instance ?? `${hostname()}/${process.pid}/${crypto.randomUUID().slice(0, 4)}`;
+    this.instance = options.instance ?? [process.env.HOSTNAME, process.pid, crypto.randomUUID().slice(0, 4)].filter(Boolean).join('/');
   }
 
   /**
@@ -88,6 +92,7 @@ export class FleetHealth {
       this.#followed.set(backend.id, followed);
       // Probed before it was followed (at start-up, or new health settings on reload).
       if (backend.health.state === 'down') this.#tell({ kind: 'down', backend: backend.id, reason: 'its first check failed', streak: 1 });
+      else this.#ownDown.delete(backend.id);
     }
     // What the fleet holds of a backend new here.
     if (added) void this.#sync();
@@ -149,8 +154,10 @@ export class FleetHealth {
 
   /** Publishes news of this instance, and keeps it (verdicts, drains) until the hash holds it. */
   #tell(news: DistributiveOmit<HealthNews, 'from'>): void {
-    if (!this.#shared) return;
     const told = { ...news, from: this.instance } as HealthNews;
+    if (told.kind === 'down') this.#ownDown.set(told.backend, told);
+    if (told.kind === 'up') this.#ownDown.delete(told.backend);
+    if (!this.#shared) return;
     this.#noteDrain(told);
     const field = fieldOf(told);
     if (field) this.#unsent.set(field, told);
@@ -252,7 +259,8 @@ export class FleetHealth {
   #tellOwn(id: string): void {
     const followed = this.#followed.get(id);
     const field = (kind: string) => `${kind} ${id}`;
-    if (followed?.health.state === 'down' && !this.#heardDown.has(id) && !this.#unsent.has(field('verdict'))) this.#tell({ kind: 'down', backend: id, reason: 'still down', streak: 0 });
+    const down = this.#ownDown.get(id);
+    if (down && followed?.health.state === 'down' && !this.#heardDown.has(id) && !this.#unsent.has(field('verdict'))) this.#tell(down);
     if (this.#drained.get(id) === this.instance && !this.#unsent.has(field('drain'))) this.#tell({ kind: 'drained', backend: id });
   }
 

@@ -6,8 +6,12 @@ import { join } from 'node:path';
 
 /** A throwaway redis-server on a loopback port: no persistence, no config file, killed by `stop`. */
 export interface RedisServer {
+  /** The plain port, which the helper itself (and `RespClient`) speaks to. */
   readonly port: number;
+  /** `redis://127.0.0.1:PORT`, without the password. */
   readonly url: string;
+  /** With `tls`: `rediss://127.0.0.1:TLS_PORT`, without the password. */
+  readonly tlsUrl: string | undefined;
   /** SIGKILLs it (the "Redis dies" case); `start` brings it back on the same port. */
   kill(): Promise<void>;
   start(): Promise<void>;
@@ -22,22 +26,35 @@ async function freePort(): Promise<number> {
   return port;
 }
 
+export interface RedisOptions {
+  /** Also listen with TLS on a second port, with this certificate (made for 127.0.0.1), clients not asked for one. */
+  readonly tls?: { readonly cert: string; readonly key: string; readonly ca: string };
+  /** `--requirepass`. */
+  readonly password?: string;
+  /** @default 5000 */
+  readonly timeoutMs?: number;
+}
+
 /**
  * Starts Debian's redis-server (installed by .ci/run). `--port 0` would turn TCP off, so a free
  * port is found first; `--save ''` and `--appendonly no` keep it in memory, and the flags override
  * any config file. Resolves once it answers PING; rejects after `timeoutMs`.
  */
-export async function startRedis(timeoutMs = 5_000): Promise<RedisServer> {
+export async function startRedis({ tls, password, timeoutMs = 5_000 }: RedisOptions = {}): Promise<RedisServer> {
   const port = await freePort();
+  const tlsPort = tls && (await freePort());
   const dir = mkdtempSync(join(tmpdir(), 'switchyard-redis-'));
+  const flags = ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--dir', dir, '--logfile', '', '--daemonize', 'no'];
+  if (tls) flags.push('--tls-port', String(tlsPort), '--tls-cert-file', tls.cert, '--tls-key-file', tls.key, '--tls-ca-cert-file', tls.ca, '--tls-auth-clients', 'no');
+  if (password) flags.push('--requirepass', password);
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawn('redis-server', ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no', '--protected-mode', 'yes', '--dir', dir, '--logfile', '', '--daemonize', 'no'], { stdio: 'ignore' });
+    child = spawn('redis-server', flags, { stdio: 'ignore' });
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
       try {
-        const client = await RespClient.connect(port);
+        const client = await RespClient.connect(port, password);
         const pong = await client.command('PING');
         client.close();
         if (pong === 'PONG') return;
@@ -56,7 +73,7 @@ export async function startRedis(timeoutMs = 5_000): Promise<RedisServer> {
     await exited;
   };
   await start();
-  return { port, url: `redis://127.0.0.1:${port}`, kill, start, stop: async () => (await kill(), rmSync(dir, { recursive: true, force: true })) };
+  return { port, url: `redis://127.0.0.1:${port}`, tlsUrl: tls && `rediss://127.0.0.1:${tlsPort}`, kill, start, stop: async () => (await kill(), rmSync(dir, { recursive: true, force: true })) };
 }
 
 type Reply = string | number | null | Error | Reply[];
@@ -78,11 +95,14 @@ export class RespClient {
     socket.on('error', (error) => this.#waiting.splice(0).forEach((w) => w.reject(error)));
   }
 
-  static connect(port: number): Promise<RespClient> {
-    return new Promise((resolve, reject) => {
+  /** Connects to the plain port, and authenticates first with `password`. */
+  static async connect(port: number, password?: string): Promise<RespClient> {
+    const client = await new Promise<RespClient>((resolve, reject) => {
       const socket = connect(port, '127.0.0.1', () => resolve(new RespClient(socket)));
       socket.once('error', reject);
     });
+    if (password) await client.command('AUTH', password);
+    return client;
   }
 
   command(...args: (string | number)[]): Promise<Reply> {

@@ -71,9 +71,11 @@ export type IoRedisConstructor = new (url: string, options: Record<string, unkno
 /**
  * Connects to `url` with the settings a balancer needs, which are not ioredis's defaults: no
  * offline queue and no retries per request (a request never waits for Redis to come back),
- * `timeoutMs` per command (`store.timeout`), reconnection forever with a backoff capped at 2 s,
- * and automatic pipelining (commands of one tick leave in one write). Never throws: the link is
- * simply not ready until Redis answers.
+ * `timeoutMs` per command (`store.timeout`), reconnection forever with a backoff capped at 2 s.
+ * Commands are pipelined (sent without waiting for the replies before them) but not batched by
+ * event-loop turn: ioredis's `enableAutoPipelining` cost more CPU per call (13.5 against 12.9 us)
+ * and gave fewer calls per second (22,000-24,000 against 34,000-45,000) with 50 callers on this
+ * machine. Never throws: the link is simply not ready until Redis answers.
  */
 export function redisLink(Redis: IoRedisConstructor, url: string, timeoutMs: number): RedisLink {
   const client = new Redis(url, {
@@ -82,7 +84,6 @@ export function redisLink(Redis: IoRedisConstructor, url: string, timeoutMs: num
     commandTimeout: timeoutMs,
     connectTimeout: 1_000,
     retryStrategy: (attempt: number) => Math.min(attempt * 100, 2_000),
-    enableAutoPipelining: true,
   });
   // ioredis runs it by EVALSHA and sends the source (EVAL) once after a NOSCRIPT.
   client.defineCommand('switchyardGcra', { numberOfKeys: 1, lua: GCRA_SCRIPT });
@@ -119,7 +120,7 @@ export function redisLink(Redis: IoRedisConstructor, url: string, timeoutMs: num
  * errors are the main connection's too, which reports them.
  */
 function subscribe(client: IoRedisClient, channel: string, listener: ChannelListener): IoRedisClient {
-  const subscriber = client.duplicate({ autoResubscribe: false, enableOfflineQueue: false, commandTimeout: 5_000, enableAutoPipelining: false });
+  const subscriber = client.duplicate({ autoResubscribe: false, enableOfflineQueue: false, commandTimeout: 5_000 });
   subscriber.on('error', () => {});
   subscriber.on('message', (from, message) => from === channel && listener.heard(message));
   subscriber.on('ready', () => void subscriber.subscribe(channel).then(() => listener.subscribed(), () => subscriber.disconnect(true)));

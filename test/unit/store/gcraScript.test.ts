@@ -28,9 +28,12 @@ describe('the GCRA script', () => {
   it('lets a burst through at once, then refuses with the wait until the next request', async () => {
     const policy = { requests: 10, perMs: 1000, burst: 5 };
     const waits = [];
+    const started = performance.now();
     for (let i = 0; i < 6; i++) waits.push(await take(policy));
+    // Redis's clock moved on while the six were sent: the wait is what is left of the 100 ms.
+    const elapsed = performance.now() - started;
     expect(waits.slice(0, 5)).toEqual([0, 0, 0, 0, 0]);
-    expect(waits[5]).toBeGreaterThan(80);
+    expect(waits[5]).toBeGreaterThanOrEqual(Math.min(100, 100 - elapsed - 1));
     expect(waits[5]).toBeLessThanOrEqual(100);
   });
 

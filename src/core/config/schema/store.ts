@@ -24,13 +24,13 @@ const redisUrl = v.pipe(
 );
 
 /**
- * State shared by every instance (docs/fleet.md): with it rate limits are global; without it
- * each process keeps its own. Node and Deno only; Workers share through a Durable Object.
+ * State shared by every instance (docs/fleet.md): with it rate limits are global, and health
+ * verdicts, ejections and admin drains reach every instance; without it each process keeps its own. Node and Deno only; Workers share through a Durable Object.
  */
 export const store = v.strictObject({
   redis: redisUrl,
   prefix: v.optional(
-    v.pipe(v.string(), v.minLength(1, 'a prefix is not empty'), v.description(`Put before every key and channel name, so several fleets can share one Redis (default \`${DEFAULT_STORE_PREFIX}\`).`)),
+    v.pipe(v.string(), v.minLength(1, 'a prefix is not empty'), v.description(`Put before every key and channel name (\`PREFIXrl:...\` for rate limits, \`PREFIXhealth\` for health), so several fleets can share one Redis (default \`${DEFAULT_STORE_PREFIX}\`).`)),
   ),
   timeout: v.optional(
     v.pipe(duration, v.description(`How long a rate-limited request waits for Redis before the local fallback answers (default ${DEFAULT_STORE_TIMEOUT_MS}ms).`)),

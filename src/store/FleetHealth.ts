@@ -36,8 +36,8 @@ const RETRY_MS = 1_000;
  * `<prefix>health` (fields `verdict <URL>`, `drain <URL>`), read after every (re)subscription, so
  * an instance that starts, or was cut off from Redis, catches up; what the hash lost (a Redis
  * restarted without persistence) each instance writes again from what it found itself. Ejections
- * are not kept: they end by themselves. Nothing
- * here is on the request path: publishing is not awaited, and news is applied when it arrives.
+ * are not kept: they end by themselves. Nothing here is on the request path: publishing is not
+ * awaited, and news is applied when it arrives.
  *
  * Conflicting views: the latest change wins. Every instance keeps probing, so a `down` heard from
  * another instance holds here until this instance's own probes pass `healthy_threshold` times in a
@@ -121,7 +121,8 @@ export class FleetHealth {
     shared.link.onChange((ready) => void (ready && current() && this.#sync()));
     for (const { backend } of this.#followed.values()) {
       if (backend.draining && !this.#drained.has(backend.id)) this.#drained.set(backend.id, this.instance);
-      this.#tellOwn(backend.id);
+      this.#tellOwn(backend.id, 'verdict');
+      this.#tellOwn(backend.id, 'drain');
     }
   }
 
@@ -189,7 +190,8 @@ export class FleetHealth {
     const followed = this.#followed.get(news.backend);
     if (!followed) return;
     const { backend, health } = followed;
-    const before = JSON.stringify([health.state, health.ejectedUntil, backend.draining]);
+    const state = () => `${health.state} ${health.ejectedUntil} ${backend.draining}`;
+    const before = state();
     this.#applying = true;
     try {
       switch (news.kind) {
@@ -215,7 +217,7 @@ export class FleetHealth {
     } finally {
       this.#applying = false;
     }
-    if (JSON.stringify([health.state, health.ejectedUntil, backend.draining]) !== before) this.#options.applied?.(backend);
+    if (state() !== before) this.#options.applied?.(backend);
   }
 
   #noteDrain(news: HealthNews): void {
@@ -244,24 +246,27 @@ export class FleetHealth {
       if (news && fieldOf(news) === field) held.set(field, news);
     }
     for (const id of new Set([...this.#followed.keys(), ...[...held.values()].map((news) => news.backend)])) {
-      for (const field of [`verdict ${id}`, `drain ${id}`]) {
+      for (const kind of ['verdict', 'drain'] as const) {
+        const field = `${kind} ${id}`;
         if (this.#unsent.has(field)) continue;
         const found = held.get(field);
         if (found) {
           if (found.from !== this.instance) this.#apply(found);
-        } else this.#tellOwn(id);
+        } else this.#tellOwn(id, kind);
       }
     }
     for (const news of this.#unsent.values()) void this.#send(news);
   }
 
-  /** Queues what this instance holds of a backend by its own findings: its down verdict, its drain. */
-  #tellOwn(id: string): void {
-    const followed = this.#followed.get(id);
-    const field = (kind: string) => `${kind} ${id}`;
+  /** Tells what this instance holds of a backend by its own findings: its down verdict, its drain. */
+  #tellOwn(id: string, kind: 'verdict' | 'drain'): void {
+    if (this.#unsent.has(`${kind} ${id}`)) return;
+    if (kind === 'drain') {
+      if (this.#drained.get(id) === this.instance) this.#tell({ kind: 'drained', backend: id });
+      return;
+    }
     const down = this.#ownDown.get(id);
-    if (down && followed?.health.state === 'down' && !this.#heardDown.has(id) && !this.#unsent.has(field('verdict'))) this.#tell(down);
-    if (this.#drained.get(id) === this.instance && !this.#unsent.has(field('drain'))) this.#tell({ kind: 'drained', backend: id });
+    if (down && this.#followed.get(id)?.health.state === 'down' && !this.#heardDown.has(id)) this.#tell(down);
   }
 
   #later(): void {

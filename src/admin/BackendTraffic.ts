@@ -30,6 +30,18 @@ export class BackendTraffic {
     }
   };
 
+  /**
+   * Adds tries counted elsewhere to a backend's current second: an isolate's report to the
+   * Worker's Durable Object, which sees no request itself.
+   */
+  add(id: string, tries: number, errors: number): void {
+    if (this.#known && !this.#known.has(id)) return;
+    const now = this.#now();
+    let window = this.#windows.get(id);
+    if (!window) this.#windows.set(id, (window = new MinuteWindow()));
+    for (let i = 0; i < tries; i++) window.add(i < errors, now);
+  }
+
   /** The last minute of a backend, by id. */
   lastMinute(id: string): MinuteTotals {
     return this.#windows.get(id)?.totals(this.#now()) ?? { requests: 0, errors: 0 };

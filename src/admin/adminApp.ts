@@ -1,11 +1,11 @@
 import { Hono, type Context } from 'hono';
-import { timingSafeEqual } from 'hono/utils/buffer';
 import type { Backend } from '../core/pool/Backend.ts';
 import type { ReloadReport } from '../server/LiveConfig.ts';
 import type { BackendTraffic } from './BackendTraffic.ts';
 import { statusPageHtml } from './statusPage.ts';
 import { explainQuery } from './explainQuery.ts';
 import { backendStatus, statusReport, type StatusSource } from './statusReport.ts';
+import { carriesToken } from './carriesToken.ts';
 
 /** What the admin listener shows and changes. */
 export interface AdminContext {
@@ -67,7 +67,7 @@ export function adminApp(admin: AdminContext): Hono {
       return c.json({ error: 'a change from another web origin is refused' }, 403);
     }
     const token = admin.token();
-    if (token !== undefined && !(await carriesToken(c, token))) {
+    if (token !== undefined && !(await carriesToken(c.req.header('authorization'), token))) {
       return c.json({ error: 'this admin listener needs its token: Authorization: Bearer TOKEN' }, 401, { 'www-authenticate': 'Basic realm="switchyard admin", charset="UTF-8"' });
     }
     c.header('cache-control', 'no-store');
@@ -130,21 +130,4 @@ function parseWeight(text: string): number | null | undefined {
   if (typeof value === 'object' && value !== null && 'weight' in value) value = value.weight;
   if (value === null) return null;
   return Number.isInteger(value) && (value as number) >= 1 && (value as number) <= MAX_WEIGHT ? (value as number) : undefined;
-}
-
-/** Whether the request carries the token: as a bearer token, or as basic auth's password (any user). */
-async function carriesToken(c: Context, token: string): Promise<boolean> {
-  const authorization = c.req.header('authorization') ?? '';
-  const [scheme = '', credentials = ''] = authorization.split(' ', 2);
-  let given: string | undefined;
-  if (scheme.toLowerCase() === 'bearer') given = credentials;
-  else if (scheme.toLowerCase() === 'basic') {
-    try {
-      const decoded = atob(credentials);
-      given = decoded.slice(decoded.indexOf(':') + 1);
-    } catch {
-      return false;
-    }
-  }
-  return given !== undefined && (await timingSafeEqual(given, token));
 }

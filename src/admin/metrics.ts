@@ -4,17 +4,10 @@ import type { CompiledConfig } from '../core/config/compileConfig.ts';
 import type { HealthState } from '../core/health/HealthState.ts';
 import type { RequestRecord } from '../core/observe/RequestRecord.ts';
 import type { FallbackReason, StoreStats } from '../store/RedisStore.ts';
+import { CODES, codeIndex, NO_ROUTE } from './metricLabels.ts';
 
-/** The `route` label of a request no route took (400, 404): no route is named so, hosts and paths cannot hold parentheses. */
-export const NO_ROUTE = '(none)';
+export { NO_ROUTE } from './metricLabels.ts';
 
-const CODES = ['1xx', '2xx', '3xx', '4xx', '5xx'] as const;
-
-/** The status class a status counts under; a try the backend never answered counts as `5xx`, as the balancer answers it. */
-function codeIndex(status: number | undefined): number {
-  if (status === undefined) return 4;
-  return Math.min(4, Math.max(0, Math.floor(status / 100) - 1));
-}
 
 /**
  * The Prometheus metrics (docs/operations.md lists them), kept by prom-client in their own

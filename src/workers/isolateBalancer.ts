@@ -2,14 +2,17 @@ import type { Context, Hono } from 'hono';
 import { createApp } from '../app.ts';
 import { jsonLine, textLine } from '../core/observe/accessLogLine.ts';
 import type { RequestObserver } from '../core/observe/RequestRecord.ts';
-import { ConfigError } from '../core/config/ConfigError.ts';
-import { loadConfig, type LoadedConfig } from '../core/config/loadConfig.ts';
+import type { LoadedConfig } from '../core/config/loadConfig.ts';
 import { startHealthChecks, type HealthChecks } from '../core/health/startHealthChecks.ts';
 import { fetchUpstream } from '../core/proxy/fetchUpstream.ts';
 import { fetchWebSocket } from '../core/proxy/webSocket.ts';
 import { runtimeEncodedCompression } from '../core/proxy/webCompression.ts';
 import * as answers from '../core/answers.ts';
 import { toResponse } from '../core/toResponse.ts';
+import { DurableRateLimits } from './DurableRateLimits.ts';
+import { HealthCache } from './HealthCache.ts';
+import { configHash, HEALTH_OBJECT } from './SwitchyardState.ts';
+import { bindingText, loadWorkerConfig, workerConfigSource } from './workerConfig.ts';
 import type { Env } from './workersTypes.ts';
 
 /** What one isolate keeps between requests: the compiled config, the app built on it, its health checks. */
@@ -19,7 +22,13 @@ export type IsolateBalancer =
       readonly config: LoadedConfig;
       readonly app: Hono;
       readonly health: HealthChecks;
-      /** Runs a round of probes unless one ran within the shortest check interval; resolves when done. */
+      /** The Worker's shared health (with the SWITCHYARD_STATE binding): this isolate's cached copy. */
+      readonly shared: HealthCache | undefined;
+      /**
+       * Brings health up to date unless it is fresh: with the binding, a sync with the Durable
+       * Object once per TTL; without it (or while the object does not answer), a round of this
+       * isolate's own probes once per the shortest check interval. Resolves when done.
+       */
       probeIfStale(now: number): Promise<void> | undefined;
     }
   | { readonly ok: false; readonly problem: string };
@@ -33,80 +42,82 @@ export const MISSING_CONFIG =
   '(npx wrangler secret put LB_CONFIG < lb.yaml; locally, npx wrangler dev --var LB_CONFIG:"$(cat lb.yaml)"), ' +
   'or set LB_DEMO=1 to serve the bundled examples/loadbalancer.yaml (npx wrangler dev --var LB_DEMO:1)';
 
+/** How long an isolate goes by its copy of the shared verdicts: the check interval, within 1 to 2 seconds. */
+export function sharedHealthTtl(intervalMs: number): number {
+  return Math.min(2_000, Math.max(1_000, intervalMs));
+}
+
 /**
  * The balancer for this isolate, compiled once from `LB_CONFIG` (or, when `LB_DEMO` is 1, the
  * bundled example) and reused by every later request and cron event the isolate serves. A config
  * that fails to load, or is missing, is remembered too, so every request answers 500 at once
  * instead of parsing the text again. Health checks never run on timers here (timers do not outlive
- * a request on Workers): the entry point runs rounds of probes itself, from requests and from Cron
- * Triggers.
+ * a request on Workers): with the SWITCHYARD_STATE binding a Durable Object probes for every
+ * isolate and keeps the rate limits; without it the entry point runs rounds of probes itself,
+ * from requests and from Cron Triggers, and each isolate keeps its own buckets.
  * @param bundledConfig the text of examples/loadbalancer.yaml, as wrangler bundles it
  */
 export function isolateBalancer(env: Env, bundledConfig: string, log: (line: string) => void): IsolateBalancer {
-  const demo = env.LB_CONFIG === undefined && isDemo(env.LB_DEMO);
-  const source = env.LB_CONFIG ?? (demo ? bundledConfig : undefined);
-  const fileName = demo ? 'examples/loadbalancer.yaml' : 'LB_CONFIG';
-  const key = source === undefined ? 'missing' : `${fileName}\n${source}`;
+  const source = workerConfigSource(env, bundledConfig);
+  const { key } = source;
   if (current?.key === key && [...current.reads].every(([name, value]) => bindingText(env, name) === value)) return current.balancer;
   const reads = new Map<string, string | undefined>();
-  if (source === undefined) {
+  if (source.text === undefined) {
     log(MISSING_CONFIG);
     return remember(key, reads, { ok: false, problem: MISSING_CONFIG });
   }
-  let balancer: IsolateBalancer;
-  try {
-    const read = (name: string) => {
-      const value = bindingText(env, name);
-      reads.set(name, value);
-      return value;
-    };
-    const config = loadConfig(source, fileName, { env: read });
-    const upstream = fetchUpstream();
-    const health = startHealthChecks(config.backends, { upstream, log, schedule: false });
-    const intervals = config.backends.flatMap((backend) => (backend.health.active ? [backend.health.active.intervalMs] : []));
-    const interval = intervals.length > 0 ? Math.min(...intervals) : Infinity;
-    let lastRound = -Infinity;
-    balancer = {
-      ok: true,
-      config,
-      app: createApp({
-        config,
-        upstream,
-        clientAddress,
-        log,
-        observe: accessLogOf(env.LB_ACCESS_LOG, log),
-        // workerd's fetch performs the upgrade itself and answers 101 with the backend's socket
-        // attached (`response.webSocket`); returned as it is, the runtime joins it to the client.
-        webSocket: fetchWebSocket(),
-        // workerd encodes a returned body by its Content-Encoding: compressing it here too would encode it twice.
-        compression: runtimeEncodedCompression,
-        clientAcceptEncoding,
-      }),
-      health,
-      probeIfStale(now) {
-        if (interval === Infinity || now - lastRound < interval) return undefined;
-        lastRound = now;
-        return health.probeAll();
-      },
-    };
-  } catch (error) {
-    const problem = error instanceof ConfigError ? error.message : `${fileName}: ${error instanceof Error ? error.message : String(error)}`;
-    log(`switchyard: cannot load the config:\n${problem}`);
-    balancer = { ok: false, problem };
+  const namespace = env.SWITCHYARD_STATE;
+  const loaded = loadWorkerConfig(env, { ...source, text: source.text }, {
+    read: (name, value) => reads.set(name, value),
+    rateLimitStore: namespace && new DurableRateLimits(namespace, log),
+  });
+  if (!loaded.ok) {
+    log(`switchyard: cannot load the config:\n${loaded.problem}`);
+    return remember(key, reads, { ok: false, problem: loaded.problem });
   }
-  return remember(key, reads, balancer);
+  const { config } = loaded;
+  const upstream = fetchUpstream();
+  let shared: HealthCache | undefined;
+  // While the Durable Object answers, it logs each health change once for the whole Worker.
+  const health = startHealthChecks(config.backends, { upstream, log: (line) => void (shared?.following || log(line)), schedule: false });
+  const intervals = config.backends.flatMap((backend) => (backend.health.active ? [backend.health.active.intervalMs] : []));
+  const interval = intervals.length > 0 ? Math.min(...intervals) : Infinity;
+  if (namespace) shared = new HealthCache(config, configHash(key), () => namespace.get(namespace.idFromName(HEALTH_OBJECT)), { ttlMs: sharedHealthTtl(interval), log });
+  const accessLog = accessLogOf(env.LB_ACCESS_LOG, log);
+  const tally = shared?.tally.observe;
+  let lastRound = -Infinity;
+  return remember(key, reads, {
+    ok: true,
+    config,
+    app: createApp({
+      config,
+      upstream,
+      clientAddress,
+      log,
+      observe: tally && accessLog ? (record) => (tally(record), accessLog(record)) : (tally ?? accessLog),
+      // workerd's fetch performs the upgrade itself and answers 101 with the backend's socket
+      // attached (`response.webSocket`); returned as it is, the runtime joins it to the client.
+      webSocket: fetchWebSocket(),
+      // workerd encodes a returned body by its Content-Encoding: compressing it here too would encode it twice.
+      compression: runtimeEncodedCompression,
+      clientAcceptEncoding,
+    }),
+    health,
+    shared,
+    probeIfStale(now) {
+      const sync = shared?.syncIfStale(now);
+      if (shared?.following || interval === Infinity || now - lastRound < interval) return sync;
+      lastRound = now;
+      const round = health.probeAll();
+      return sync ? Promise.all([sync, round]).then(() => undefined) : round;
+    },
+  });
 }
 
 function remember(key: string, reads: ReadonlyMap<string, string | undefined>, balancer: IsolateBalancer): IsolateBalancer {
   if (current?.balancer.ok) current.balancer.health.stop();
   current = { key, reads, balancer };
   return balancer;
-}
-
-/** A binding as `${env:NAME}` reads it: vars and secrets are text; a KV namespace or such is not set. */
-function bindingText(env: Env, name: string): string | undefined {
-  const value = env[name];
-  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' ? String(value) : undefined;
 }
 
 /**
@@ -122,10 +133,6 @@ function accessLogOf(setting: unknown, log: (line: string) => void): RequestObse
   return (record) => console.log(line(record));
 }
 
-/** `LB_DEMO=1` (or `true`) asks for the bundled demo config; anything else does not. */
-function isDemo(value: string | undefined): boolean {
-  return value === '1' || value?.toLowerCase() === 'true';
-}
 
 /** The answer to every request while the config is broken; the details go to the Worker's logs only. */
 export function configBroken(): Response {

@@ -6,7 +6,7 @@ import { send } from './client.ts';
 
 // What only the Workers entry point does, seen through `wrangler dev`: the bundled config only when
 // the demo is asked for (LB_DEMO=1), a loud 500 without LB_CONFIG, and health probes without timers
-// (per isolate, and from Cron Triggers).
+// (per isolate, and from Cron Triggers) when there is no SWITCHYARD_STATE binding.
 
 describe('the Worker under wrangler dev', () => {
   let backend: TestBackend;
@@ -20,7 +20,8 @@ describe('the Worker under wrangler dev', () => {
     // The backend's address comes from another var, through ${env:NAME}.
     const config = { paths: [{ path: '/', servers: ['${env:SWITCHYARD_BACKEND}'], health_check: { interval: '1h' } }] };
     [withConfig, bundled, unset] = await Promise.all([
-      startOnRuntime('workerd', { config: JSON.stringify(config), vars: { SWITCHYARD_BACKEND: backend.address } }),
+      // Without the SWITCHYARD_STATE object: each isolate probes for itself, as these cases say.
+      startOnRuntime('workerd', { config: JSON.stringify(config), vars: { SWITCHYARD_BACKEND: backend.address } }, { sharedState: 'none' }),
       startOnRuntime('workerd', { demo: true }),
       startOnRuntime('workerd', undefined),
     ]);

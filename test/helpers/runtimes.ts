@@ -1,7 +1,7 @@
 import { signalGroup, stopGroup } from './processGroup.ts';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CLI, PROJECT_ROOT, startBalancer, writeConfig } from './startBalancer.ts';
@@ -104,6 +104,16 @@ export interface StartOptions {
    * @default false
    */
   readonly configListeners?: boolean;
+  /**
+   * workerd only: how the Worker has its SWITCHYARD_STATE Durable Object. `own`: wrangler.toml as
+   * it is. `none`: without the binding and its migration, each isolate on its own health and
+   * buckets. `borrowed`: a second Worker (`switchyard-second`) whose binding names the `own`
+   * Worker's object (`script_name`), which wrangler's dev registry (`registry`) finds in that other
+   * `wrangler dev`: two isolates sharing one object, as on Cloudflare. @default 'own'
+   */
+  readonly sharedState?: 'own' | 'none' | 'borrowed';
+  /** workerd only: wrangler's dev registry (WRANGLER_REGISTRY_PATH), the same for Workers that share an object. @default wrangler's own */
+  readonly registry?: string;
 }
 
 /**
@@ -136,14 +146,39 @@ export async function startOnRuntime(runtime: RuntimeName, configText: string | 
     [
       WRANGLER,
       'dev',
+      ...(options.sharedState && options.sharedState !== 'own' ? ['--config', await wranglerConfig(options.sharedState, persistDir)] : []),
       ...['--port', '0', '--ip', '127.0.0.1', '--inspector-port', '0', '--persist-to', persistDir],
       ...workerVarArgs(typeof configText === 'string' ? { config: configText } : (configText ?? {})),
       ...['--show-interactive-dev-session=false', '--log-level', 'info'],
     ],
     /Ready on (http:\/\/\S+)/,
     60_000,
-    { WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', CI: '1' },
+    { WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', CI: '1', ...(options.registry ? { WRANGLER_REGISTRY_PATH: options.registry } : {}) },
   );
+}
+
+/**
+ * wrangler.toml for a Worker without the SWITCHYARD_STATE object (no binding, no migration), or
+ * borrowing the `switchyard` Worker's (named `switchyard-second`, its binding naming that script,
+ * no migration), written into `dir` with `main` made absolute so the copy finds the Worker.
+ */
+async function wranglerConfig(sharedState: 'none' | 'borrowed', dir: string): Promise<string> {
+  const text = await readFile(join(PROJECT_ROOT, 'wrangler.toml'), 'utf8');
+  const dropped = sharedState === 'none' ? /^\[\[(durable_objects\.bindings|migrations)\]\]/ : /^\[\[migrations\]\]/;
+  const kept: string[] = [];
+  let skipping = false;
+  for (const line of text.split('\n')) {
+    if (dropped.test(line)) skipping = true;
+    else if (skipping && line.trim() === '') skipping = false;
+    else if (skipping) continue;
+    else if (line.startsWith('main = ')) kept.push(`main = ${JSON.stringify(join(PROJECT_ROOT, JSON.parse(line.slice(7)) as string))}`);
+    else if (sharedState === 'borrowed' && line === 'name = "switchyard"') kept.push('name = "switchyard-second"');
+    else if (sharedState === 'borrowed' && line === 'class_name = "SwitchyardState"') kept.push(line, 'script_name = "switchyard"');
+    else kept.push(line);
+  }
+  const file = join(dir, 'wrangler.toml');
+  await writeFile(file, kept.join('\n'));
+  return file;
 }
 
 /** What `wrangler dev` is given besides plain config text: the demo, or `LB_CONFIG` with more vars. */

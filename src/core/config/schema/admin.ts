@@ -17,7 +17,7 @@ export const admin = v.strictObject({
     v.pipe(
       v.string(),
       v.minLength(16, 'an admin token has at least 16 characters'),
-      v.description('Required as `Authorization: Bearer TOKEN` (or as the password of HTTP basic auth, for a browser) on every admin request; required for an address other than loopback. Write it as `${env:NAME}`.'),
+      v.description('Required as `Authorization: Bearer TOKEN` (or as the password of HTTP basic auth, for a browser) on every admin request; required for an address other than loopback. On Workers with the `SWITCHYARD_STATE` Durable Object, a GET of `/metrics` or `/status` carrying it answers for the whole Worker. Write it as `${env:NAME}`.'),
     ),
   ),
 });

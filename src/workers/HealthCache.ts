@@ -1,0 +1,124 @@
+import type { LoadedConfig } from '../core/config/loadConfig.ts';
+import { Reachability } from './Reachability.ts';
+import type { EjectionReport, IsolateReport, SharedStateObject, SharedView } from './stateMessages.ts';
+import { TrafficTally } from './TrafficTally.ts';
+import { withTimeout } from './withTimeout.ts';
+import type { DurableObjectStub } from './workersTypes.ts';
+
+/** How long a sync may take before the isolate gives up on it and goes by its own health. */
+const SYNC_TIMEOUT_MS = 5_000;
+
+/** Ejections kept for the next report while the object does not answer; older ones are over by then anyway. */
+const MAX_PENDING_EJECTIONS = 100;
+
+export interface HealthCacheOptions {
+  /** How long the object's verdicts are used before the next request asks again (in the background). */
+  readonly ttlMs: number;
+  readonly log: (line: string) => void;
+}
+
+/**
+ * One isolate's copy of the Worker's health, kept by the SWITCHYARD_STATE object: refreshed at
+ * most once per `ttlMs`, in the background of a request (`waitUntil`), so no request waits for the
+ * object. Each refresh takes the verdicts and ejections (adopted into this isolate's backends)
+ * and hands over this isolate's own ejections and traffic. While the object answers, the isolate
+ * runs no probes of its own (`following`); while it does not, or serves another config (a
+ * deployment rolling out), the isolate probes and ejects alone, as without the binding.
+ */
+export class HealthCache {
+  /** This isolate's requests since its last report. */
+  readonly tally = new TrafficTally();
+  #following = true;
+  #syncedAt = -Infinity;
+  #syncing: Promise<void> | undefined;
+  /** A sync that waits out the TTL to report requests counted since the last one. */
+  #flush: Promise<void> | undefined;
+  #ejections: EjectionReport[] = [];
+  #otherConfigSaid = false;
+  readonly #config: LoadedConfig;
+  readonly #hash: number;
+  readonly #state: () => DurableObjectStub<SharedStateObject>;
+  readonly #options: HealthCacheOptions;
+  readonly #reach: Reachability;
+
+  /** @param state the `health` object's stub, looked up per call */
+  constructor(config: LoadedConfig, hash: number, state: () => DurableObjectStub<SharedStateObject>, options: HealthCacheOptions) {
+    this.#config = config;
+    this.#hash = hash;
+    this.#state = state;
+    this.#options = options;
+    this.#reach = new Reachability('health', options.log);
+    for (const { id, health } of config.backends) {
+      health.subscribe((event) => {
+        if (event.kind !== 'ejected' || event.adopted) return;
+        this.#ejections.push({ backend: id, untilMs: health.ejectedUntil, cooldownMs: event.cooldownMs, reason: event.reason, streak: event.streak });
+        // Told at the next request, not a TTL later: the other isolates should stop sending it requests now.
+        this.#syncedAt = -Infinity;
+      });
+    }
+  }
+
+  /** Whether the isolate goes by the object's verdicts (and so runs no probes of its own). */
+  get following(): boolean {
+    return this.#following;
+  }
+
+  /**
+   * Starts a refresh when the copy is older than the TTL or an ejection waits to be told, else
+   * schedules one for when the TTL is over (once); resolves when it is done.
+   */
+  syncIfStale(now: number): Promise<void> | undefined {
+    if (this.#syncing) return undefined;
+    const age = now - this.#syncedAt;
+    if (age >= this.#options.ttlMs || this.#ejections.length > 0) return this.syncNow();
+    if (this.#flush) return undefined;
+    // The last requests of a burst are reported a TTL later, not whenever the next request comes.
+    this.#flush = new Promise((resolve) => setTimeout(resolve, this.#options.ttlMs - age)).then(() => {
+      this.#flush = undefined;
+      return this.syncNow();
+    });
+    return this.#flush;
+  }
+
+  /** Starts a refresh now, unless one is under way (then that one's promise). */
+  syncNow(): Promise<void> {
+    if (this.#syncing) return this.#syncing;
+    this.#syncedAt = Date.now();
+    this.#syncing = this.#sync().finally(() => (this.#syncing = undefined));
+    return this.#syncing;
+  }
+
+  async #sync(): Promise<void> {
+    const report: IsolateReport = { config: this.#hash, ejections: this.#ejections, traffic: this.tally.take() };
+    this.#ejections = [];
+    let view: SharedView | undefined;
+    try {
+      view = await withTimeout(this.#state().sync(report), SYNC_TIMEOUT_MS);
+    } catch (error) {
+      this.#ejections = [...report.ejections, ...this.#ejections].slice(-MAX_PENDING_EJECTIONS);
+      this.tally.restore(report.traffic);
+      this.#following = false;
+      this.#reach.failed(error);
+      return;
+    }
+    this.#reach.answered();
+    if (view?.config !== this.#hash) {
+      this.#following = false;
+      if (!this.#otherConfigSaid) this.#options.log('switchyard: the SWITCHYARD_STATE Durable Object serves another config, or none (a deployment rolling out?); this isolate keeps its own health until it serves this one');
+      this.#otherConfigSaid = true;
+      return;
+    }
+    this.#following = true;
+    this.#adopt(view);
+  }
+
+  #adopt(view: SharedView): void {
+    const now = Date.now();
+    for (const verdict of view.backends) {
+      const backend = this.#config.backends.find((each) => each.id === verdict.id);
+      if (!backend) continue;
+      if (verdict.state !== 'unknown') backend.health.adoptVerdict(verdict.state, verdict.reason);
+      if (verdict.ejectedUntil > now) backend.health.adoptEjection(verdict.ejectedUntil, verdict.cooldownMs, 'ejected in another isolate');
+    }
+  }
+}

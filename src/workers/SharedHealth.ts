@@ -1,0 +1,86 @@
+import { BackendTraffic } from '../admin/BackendTraffic.ts';
+import { CODES } from '../admin/metricLabels.ts';
+import type { StatusSource } from '../admin/statusReport.ts';
+import type { LoadedConfig } from '../core/config/loadConfig.ts';
+import type { HealthState } from '../core/health/HealthState.ts';
+import { startHealthChecks, type HealthChecks } from '../core/health/startHealthChecks.ts';
+import type { Upstream } from '../core/Upstream.ts';
+import type { IsolateReport, SharedView } from './stateMessages.ts';
+
+/**
+ * The whole Worker's health, as the SWITCHYARD_STATE Durable Object keeps it: the one prober of
+ * every backend (rounds run by the object's alarm), the passive ejections isolates report, and
+ * the traffic they count, for `/metrics` and `/status`. Lives as long as the object stays in
+ * memory; an object started afresh probes again at once and counts from zero.
+ */
+export class SharedHealth {
+  readonly config: LoadedConfig;
+  /** Which config this is (`configHash`): reports of another config (a deployment rolling out) are not mixed in. */
+  readonly hash: number;
+  readonly loadedAt = Date.now();
+  /** The shortest active check interval, the alarm's period; undefined when no backend is actively checked. */
+  readonly intervalMs: number | undefined;
+  /** Requests by route and status class, summed over every isolate's reports. */
+  readonly requests = new Map<string, number[]>();
+  readonly rateLimited = new Map<string, number>();
+  /** Passive ejections by backend name: reported by isolates, each counted once. */
+  readonly ejections = new Map<string, number>();
+  readonly traffic = new BackendTraffic(() => Date.now());
+  /** What `statusReport` reads: a Worker's config changes only with a new deployment, so never a reload. */
+  readonly statusSource: StatusSource;
+  readonly #reasons = new Map<HealthState, string>();
+  readonly #checks: HealthChecks;
+
+  constructor(config: LoadedConfig, hash: number, options: { readonly source: string; readonly upstream: Upstream; readonly log: (line: string) => void }) {
+    this.config = config;
+    this.hash = hash;
+    this.statusSource = { config, source: options.source, loadedAt: this.loadedAt, reloads: { success: 0, failure: 0 }, lastReload: undefined };
+    const intervals = config.backends.flatMap((backend) => (backend.health.active ? [backend.health.active.intervalMs] : []));
+    this.intervalMs = intervals.length > 0 ? Math.min(...intervals) : undefined;
+    this.#checks = startHealthChecks(config.backends, { upstream: options.upstream, log: options.log, schedule: false });
+    this.traffic.keepOnly(new Set(config.backends.map((backend) => backend.id)));
+    for (const { name, health } of config.backends) {
+      this.ejections.set(name, 0);
+      health.subscribe((event) => {
+        if (event.kind === 'up' || event.kind === 'down') this.#reasons.set(health, event.reason);
+        else if (event.kind === 'ejected') this.ejections.set(name, (this.ejections.get(name) ?? 0) + 1);
+      });
+    }
+  }
+
+  /** A round of probes of every actively checked backend (all at the shortest interval); resolves when all have answered or timed out. */
+  probe(): Promise<void> {
+    return this.#checks.probeAll();
+  }
+
+  /** The verdicts, as isolates adopt them. */
+  view(now = Date.now()): SharedView {
+    return {
+      config: this.hash,
+      backends: this.config.backends.map(({ id, health }) => ({
+        id,
+        state: health.state,
+        reason: this.#reasons.get(health) ?? '',
+        ejectedUntil: health.isEjected(now) ? health.ejectedUntil : 0,
+        cooldownMs: health.cooldownMs,
+      })),
+    };
+  }
+
+  /** Takes an isolate's report: its ejections adopted (so every isolate hears of them), its traffic added. */
+  report(report: IsolateReport): void {
+    if (report.config !== this.hash) return;
+    for (const ejection of report.ejections) {
+      const backend = this.config.backends.find((each) => each.id === ejection.backend);
+      backend?.health.adoptEjection(ejection.untilMs, ejection.cooldownMs, ejection.reason, ejection.streak);
+    }
+    const { requests, rateLimited, tries } = report.traffic;
+    for (const [route, code, count] of requests) {
+      const counts = this.requests.get(route) ?? CODES.map(() => 0);
+      counts[code] = (counts[code] ?? 0) + count;
+      this.requests.set(route, counts);
+    }
+    for (const [route, count] of rateLimited) this.rateLimited.set(route, (this.rateLimited.get(route) ?? 0) + count);
+    for (const [id, count, failed] of tries) this.traffic.add(id, count, failed);
+  }
+}

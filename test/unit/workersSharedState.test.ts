@@ -1,0 +1,182 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SwitchyardState } from '../../src/workers/SwitchyardState.ts';
+import { configHash } from '../../src/workers/SwitchyardState.ts';
+import { HealthCache } from '../../src/workers/HealthCache.ts';
+import { DurableRateLimits } from '../../src/workers/DurableRateLimits.ts';
+import { loadWorkerConfig, workerConfigSource } from '../../src/workers/workerConfig.ts';
+import type { DurableObjectNamespace, DurableObjectStub } from '../../src/workers/workersTypes.ts';
+import type { SharedStateObject } from '../../src/workers/stateMessages.ts';
+import type { LoadedConfig } from '../../src/core/config/loadConfig.ts';
+import { startTestBackend, type TestBackend } from '../helpers/testBackend.ts';
+import { deadPort } from '../helpers/deadPort.ts';
+import { checkMetrics } from '../helpers/promtool.ts';
+
+// The Worker's shared state without workerd: the Durable Object class called directly, as its
+// stub would, by isolates made of the same config (each compiles its own, as isolates do).
+
+/** A Durable Object's `ctx`, as far as alarms go. */
+function objectContext() {
+  let alarm: number | null = null;
+  return { storage: { getAlarm: async () => alarm, setAlarm: async (at: number) => void (alarm = at) }, waitUntil() {}, alarm: () => alarm };
+}
+
+/** An isolate: its own compiled config, and its copy of the object's verdicts. */
+function isolate(env: { LB_CONFIG: string }, stub: () => DurableObjectStub<SharedStateObject>, log: (line: string) => void = () => {}) {
+  const source = workerConfigSource(env, '');
+  const loaded = loadWorkerConfig(env, { ...source, text: env.LB_CONFIG });
+  if (!loaded.ok) throw new Error(loaded.problem);
+  const cache = new HealthCache(loaded.config, configHash(source.key), stub, { ttlMs: 1_000, log });
+  return { config: loaded.config, cache };
+}
+
+const backendOf = (config: LoadedConfig, address: string) => config.backends.find((backend) => backend.id === `http://${address}`)!;
+
+describe("the SWITCHYARD_STATE object and the isolates' copies", () => {
+  let live: TestBackend;
+  let dead: string;
+  let env: { LB_CONFIG: string };
+
+  beforeAll(async () => {
+    live = await startTestBackend('live');
+    dead = `127.0.0.1:${await deadPort()}`;
+    env = {
+      LB_CONFIG: JSON.stringify({
+        health_check: { interval: '2s', unhealthy_threshold: 1 },
+        passive_health: { failures: 2, cooldown: '30s' },
+        paths: [{ path: '/', servers: [live.address, dead] }],
+      }),
+    };
+  });
+  afterAll(() => live?.close());
+
+  it('arms its alarm at the first sync, probes from it, and sets the next one an interval on', async () => {
+    const ctx = objectContext();
+    const state = new SwitchyardState(ctx as never, env);
+    const before = Date.now();
+    const view = await state.sync({ config: 0, ejections: [], traffic: { requests: [], rateLimited: [], tries: [] } });
+    expect(view?.backends.map((backend) => backend.state)).toEqual(['unknown', 'unknown']);
+    expect(ctx.alarm()).toBeGreaterThanOrEqual(before);
+    await state.alarm();
+    expect(ctx.alarm()).toBeGreaterThanOrEqual(before + 2_000);
+    expect(live.seen.filter((seen) => seen.url === '/healthcheck').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('gives every isolate the same verdicts, and an ejection one isolate decides reaches the other', async () => {
+    const state = new SwitchyardState(objectContext() as never, env);
+    const stub = () => state as unknown as DurableObjectStub<SharedStateObject>;
+    const [one, two] = [isolate(env, stub), isolate(env, stub)];
+    await state.alarm();
+    await Promise.all([one.cache.syncNow(), two.cache.syncNow()]);
+    for (const { config, cache } of [one, two]) {
+      expect(cache.following).toBe(true);
+      expect(backendOf(config, dead).health.state).toBe('down');
+      expect(backendOf(config, live.address).health.state).toBe('up');
+    }
+    // Passive health in isolate one: two failed requests in a row eject the live backend there.
+    const ejected = backendOf(one.config, live.address).health;
+    ejected.recordFailure('GET / -> 502');
+    ejected.recordFailure('GET / -> 502');
+    expect(ejected.isEjected(Date.now())).toBe(true);
+    // Told at its next request, whatever the TTL; then the other isolate hears it at its next sync.
+    await one.cache.syncIfStale(Date.now());
+    expect(backendOf(two.config, live.address).health.isEjected(Date.now())).toBe(false);
+    await two.cache.syncNow();
+    expect(backendOf(two.config, live.address).health.isEjected(Date.now())).toBe(true);
+    expect(backendOf(two.config, live.address).health.ejectedUntil).toBe(ejected.ejectedUntil);
+    expect(state.metrics()).toMatch(new RegExp(`^switchyard_backend_ejections_total\\{backend="${live.address}"\\} 1$`, 'm'));
+  });
+
+  it('sums the traffic every isolate reports into /metrics, which promtool accepts', async () => {
+    const state = new SwitchyardState(objectContext() as never, env);
+    const stub = () => state as unknown as DurableObjectStub<SharedStateObject>;
+    const [one, two] = [isolate(env, stub), isolate(env, stub)];
+    const record = { route: one.config.routesInOrder[0], status: 200, refusedBy: undefined, attempts: [] } as never;
+    one.cache.tally.observe(record);
+    one.cache.tally.observe(record);
+    two.cache.tally.observe({ route: two.config.routesInOrder[0], status: 429, refusedBy: 'rate_limit', attempts: [] } as never);
+    await Promise.all([one.cache.syncNow(), two.cache.syncNow()]);
+    const text = state.metrics()!;
+    expect(text).toContain('switchyard_requests_total{route="/",code="2xx"} 2');
+    expect(text).toContain('switchyard_requests_total{route="/",code="4xx"} 1');
+    expect(text).toContain('switchyard_rate_limited_total{route="/"} 1');
+    expect(await checkMetrics(text)).toEqual({ code: 0, output: '' });
+  });
+
+  it("goes by its own health while the object does not answer, says so once, and follows it again when it does", async () => {
+    const lines: string[] = [];
+    let answering = false;
+    const state = new SwitchyardState(objectContext() as never, env);
+    const stub = () => ({ sync: (report: never) => (answering ? state.sync(report) : Promise.reject(new Error('Durable Object reset'))) }) as unknown as DurableObjectStub<SharedStateObject>;
+    const { cache } = isolate(env, stub, (line) => lines.push(line));
+    cache.tally.observe({ route: undefined, status: 404, attempts: [] } as never);
+    await cache.syncNow();
+    await cache.syncNow();
+    expect(cache.following).toBe(false);
+    expect(lines).toEqual(["switchyard: the SWITCHYARD_STATE Durable Object does not answer (Durable Object reset); health: this isolate's own until it does"]);
+    answering = true;
+    await cache.syncNow();
+    expect(cache.following).toBe(true);
+    expect(lines[1]).toBe('switchyard: the SWITCHYARD_STATE Durable Object answers again; health: shared again');
+    // The counts it could not deliver went with the next report.
+    expect(state.metrics()).toContain('switchyard_requests_total{route="(none)",code="4xx"} 1');
+  });
+
+  it('adopts nothing from an object that serves another config (a deployment rolling out)', async () => {
+    const state = new SwitchyardState(objectContext() as never, { LB_CONFIG: env.LB_CONFIG.replace('"2s"', '"3s"') });
+    await state.alarm();
+    const lines: string[] = [];
+    const { config, cache } = isolate(env, () => state as unknown as DurableObjectStub<SharedStateObject>, (line) => lines.push(line));
+    await cache.syncNow();
+    expect(cache.following).toBe(false);
+    expect(backendOf(config, dead).health.state).toBe('unknown');
+    expect(lines[0]).toMatch(/serves another config/);
+  });
+});
+
+describe('rate limits in Durable Objects', () => {
+  /** A namespace whose objects are SwitchyardState instances, counting the calls each gets. */
+  function namespace(fail = false) {
+    const objects = new Map<string, SwitchyardState>();
+    const calls: string[] = [];
+    const ns = {
+      idFromName: (name: string) => ({ toString: () => name }),
+      get: (id: { toString(): string }) => {
+        const name = id.toString();
+        if (!objects.has(name)) objects.set(name, new SwitchyardState(objectContext() as never, {}));
+        const object = objects.get(name)!;
+        return {
+          take: async (limit: string, policy: never) => {
+            calls.push(name);
+            if (fail) throw new Error('overloaded');
+            return object.take(limit, policy);
+          },
+        };
+      },
+    } as unknown as DurableObjectNamespace<SharedStateObject>;
+    return { ns, calls, objects };
+  }
+  const policy = { requests: 1, perMs: 60_000, burst: 2 };
+
+  it('keeps one object per limit and key, and remembers a refusal until its bucket could admit, asking no more till then', async () => {
+    const { ns, calls, objects } = namespace();
+    const limits = new DurableRateLimits(ns, () => {});
+    expect(await limits.take('paths[0]', 'ip:a', policy)).toBe(0);
+    expect(await limits.take('paths[0]', 'ip:a', policy)).toBe(0);
+    const wait = await limits.take('paths[0]', 'ip:a', policy);
+    expect(wait).toBeGreaterThan(50_000);
+    expect(await limits.take('paths[0]', 'ip:a', policy)).toBeGreaterThan(50_000);
+    expect(calls).toHaveLength(3);
+    expect(await limits.take('paths[0]', 'ip:b', policy)).toBe(0);
+    expect(objects.size).toBe(2);
+  });
+
+  it("answers undefined (this isolate's buckets decide) when the object fails, said once", async () => {
+    const { ns } = namespace(true);
+    const lines: string[] = [];
+    const limits = new DurableRateLimits(ns, (line) => lines.push(line));
+    expect(limits.fallbackShare).toBe(1);
+    expect(await limits.take('paths[0]', 'ip:a', policy)).toBeUndefined();
+    expect(await limits.take('paths[0]', 'ip:a', policy)).toBeUndefined();
+    expect(lines).toEqual(["switchyard: the SWITCHYARD_STATE Durable Object does not answer (overloaded); rate limits: this isolate's own until it does"]);
+  });
+});

@@ -9,6 +9,7 @@
 //   oplog       the access log (json) and metrics against plain routing, Switchyard on Node and Deno
 //   https       HTTPS keep-alive, h2 and TLS handshakes/s, Switchyard (Node, Deno) against nginx
 //   workers     serve --workers 2 against 1 (Node, Deno, nginx alike), the primary's CPU share under churn
+//   store       a rate limit kept in Redis against local buckets, and Redis round trips per request
 //   all         every scenario
 //
 // Environment: BENCH_DURATION (s per run, default 5), BENCH_ROUNDS (5), BENCH_WARMUP (4),
@@ -36,8 +37,9 @@ import * as memory from './scenarios/memory.js';
 import * as oplog from './scenarios/oplog.js';
 import * as https from './scenarios/https.js';
 import * as workers from './scenarios/workers.js';
+import * as store from './scenarios/store.js';
 
-const SCENARIOS = { throughput, routes, stream, longpath, memory, oplog, https, workers };
+const SCENARIOS = { throughput, routes, stream, longpath, memory, oplog, https, workers, store };
 // A default run includes every scenario only while the whole run fits in this budget; past it,
 // the issues' headline numbers: throughput, and what the access log and metrics cost.
 const DEFAULT_BUDGET_SECONDS = 5 * 60;

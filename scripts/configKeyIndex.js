@@ -32,6 +32,7 @@ const SECTIONS = {
   'timeouts.client_send': ['Limits and timeouts', 'requests.md#limits-and-timeouts'],
   limits: ['Limits and timeouts', 'requests.md#limits-and-timeouts'],
   admin: ['The admin listener', 'operations.md#the-admin-listener'],
+  store: ['Shared state: Redis', 'fleet.md#shared-state-redis'],
   listen: ['HTTPS', 'https.md#what-a-tls-listener-does'],
   hsts: ['HTTPS', 'https.md#what-a-tls-listener-does'],
   compress: ['Compression', 'compression.md'],

@@ -25,6 +25,15 @@ export function roundRatios(rows, of, to, metric) {
   return ratios;
 }
 
+/**
+ * `entry` against `baseline` on `metric`: the median of the per-round ratios and their range, or
+ * nulls without a baseline (the baseline's own row) or a round where both ran.
+ */
+export function ratioTo(entry, baseline, metric) {
+  const ratios = baseline ? roundRatios([entry, baseline], entry.name, baseline.name, metric) : [];
+  return ratios.length ? { ratio: median(ratios), range: [Math.min(...ratios), Math.max(...ratios)] } : { ratio: null, range: null };
+}
+
 /** Each target with its median per-round ratio, the range over rounds, and whether it is met. */
 export function checkTargets(rows, targets = THROUGHPUT_TARGETS) {
   return targets.map(({ target, of, to, metric, met }) => {

@@ -19,7 +19,7 @@ import { readGroupCpuSeconds } from '../lib/cpu.js';
 import { readGroupWrittenBytes } from '../lib/io.js';
 import { get } from '../lib/net.js';
 import { median, sum } from '../lib/stats.js';
-import { roundRatios } from '../lib/targets.js';
+import { ratioTo } from '../lib/targets.js';
 import { markdownTable, formatInt, formatMs, formatRatio, shorten } from '../lib/table.js';
 
 const MODES = [
@@ -85,10 +85,9 @@ export async function run({ tmpDir, backends, settings, log }) {
   const rows = lineup.map((entry) => {
     const runs = entry.runs ?? [];
     const good = runs.filter((run) => !run.failed);
-    const off = lineup.find((other) => other.runtime === entry.runtime && other.mode === 'off');
-    const against = (metric) => (entry.mode !== 'off' && off ? roundRatios([entry, off], entry.name, off.name, metric) : []);
-    const reqRatios = against('reqPerSec');
-    const cpuRatios = against('cpuUsPerRequest');
+    const off = entry.mode === 'off' ? undefined : lineup.find((other) => other.runtime === entry.runtime && other.mode === 'off');
+    const req = ratioTo(entry, off, 'reqPerSec');
+    const cpu = ratioTo(entry, off, 'cpuUsPerRequest');
     return {
       name: entry.name,
       runtime: entry.runtime,
@@ -96,10 +95,10 @@ export async function run({ tmpDir, backends, settings, log }) {
       ...entry.summary,
       cpuUsPerRequest: median(good.map((run) => run.cpuUsPerRequest)),
       writtenBytesPerRequest: median(good.map((run) => run.writtenBytesPerRequest)),
-      reqRatio: reqRatios.length ? median(reqRatios) : null,
-      reqRatioRange: reqRatios.length ? [Math.min(...reqRatios), Math.max(...reqRatios)] : null,
-      cpuRatio: cpuRatios.length ? median(cpuRatios) : null,
-      cpuRatioRange: cpuRatios.length ? [Math.min(...cpuRatios), Math.max(...cpuRatios)] : null,
+      reqRatio: req.ratio,
+      reqRatioRange: req.range,
+      cpuRatio: cpu.ratio,
+      cpuRatioRange: cpu.range,
       metricsCounted: counted?.get(entry.name) ?? null,
       note: entry.note ?? (entry.summary?.failedRuns ? `${entry.summary.failedRuns} run(s) failed` : ''),
       runs,

@@ -3,6 +3,7 @@ import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'pr
 import type { CompiledConfig } from '../core/config/compileConfig.ts';
 import type { HealthState } from '../core/health/HealthState.ts';
 import type { RequestRecord } from '../core/observe/RequestRecord.ts';
+import type { FallbackReason, StoreStats } from '../store/RedisStore.ts';
 import { CODES, codeIndex, NO_ROUTE } from './metricLabels.ts';
 
 export { NO_ROUTE } from './metricLabels.ts';
@@ -22,9 +23,13 @@ export class Metrics {
   /** The health states whose ejections are counted already: a reload hands a state on to the next config. */
   readonly #watched = new WeakSet<HealthState>();
   readonly #byRoute = new Map<string, RouteSeries>();
+  readonly #syncStore: () => void;
 
-  /** @param config the config in use, read at each scrape for the gauges */
-  constructor(config: () => CompiledConfig) {
+  /**
+   * @param config the config in use, read at each scrape for the gauges
+   * @param store the shared store's state (`SharedStores.stats`), undefined while the config has no `store`
+   */
+  constructor(config: () => CompiledConfig, store: () => StoreStats | undefined = () => undefined) {
     const registers = [this.registry];
     const byRoute = this.#byRoute;
     // Counted per request in plain arrays (prom-client hashes the labels on every inc, even a
@@ -98,6 +103,7 @@ export class Metrics {
     });
     this.#reloads.inc({ result: 'success' }, 0);
     this.#reloads.inc({ result: 'failure' }, 0);
+    this.#syncStore = storeMetrics(this.registry, store);
     processMetrics(this.registry);
   }
 
@@ -135,9 +141,10 @@ export class Metrics {
     }
   }
 
-  /** Counts a reload's result. */
+  /** Counts a reload's result; the store's metrics come or go with the `store` of the config in use. */
   reloaded(result: 'success' | 'failure'): void {
     this.#reloads.inc({ result });
+    this.#syncStore();
   }
 
   /** The exposition, in the Prometheus text format. */
@@ -156,6 +163,45 @@ export class Metrics {
     this.#byRoute.set(route, series);
     return series;
   }
+}
+
+/**
+ * The shared store's metrics, written only while the config has a `store` (a balancer without one
+ * has no store to call down; prom-client would write an unlabeled gauge even unset). The fallbacks
+ * count from start-up, across reloads that change the store. Returns what puts them in the registry
+ * or takes them out, to call when a reload may have added or removed the store.
+ */
+function storeMetrics(registry: Registry, store: () => StoreStats | undefined): () => void {
+  const reasons: readonly FallbackReason[] = ['unreachable', 'timeout', 'error'];
+  const up = new Gauge({
+    name: 'switchyard_store_up',
+    help: 'Whether the shared store (Redis) answers: 1 when rate limits are shared, 0 while they fall back to local buckets.',
+    registers: [],
+    collect() {
+      const now = store();
+      this.set(now?.up ? 1 : 0);
+    },
+  });
+  const fallbacks = new Counter({
+    name: 'switchyard_store_fallbacks_total',
+    help: 'Rate-limited requests answered by the local buckets because the shared store could not, by reason: unreachable, timeout or error.',
+    labelNames: ['reason'],
+    registers: [],
+    collect() {
+      const now = store();
+      this.reset();
+      for (const reason of reasons) this.inc({ reason }, now?.fallbacks[reason] ?? 0);
+    },
+  });
+  const names = ['switchyard_store_up', 'switchyard_store_fallbacks_total'];
+  const sync = () => {
+    const wanted = store() !== undefined;
+    const present = registry.getSingleMetric(names[0]) !== undefined;
+    if (wanted && !present) [up, fallbacks].forEach((metric) => registry.registerMetric(metric as unknown as Metric));
+    if (!wanted && present) names.forEach((name) => registry.removeSingleMetric(name));
+  };
+  sync();
+  return sync;
 }
 
 /** Upper bounds of `switchyard_request_duration_seconds`, in seconds. */

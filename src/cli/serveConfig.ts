@@ -16,6 +16,9 @@ import { checkConfigFiles } from './configChecks.ts';
 import { configuredAdmin } from './configuredAdmin.ts';
 import { listenersFor, startOrExplain } from './startListeners.ts';
 import { watchConfig } from './watchConfig.ts';
+import { SharedStores } from '../store/SharedStores.ts';
+import { loadRedisLink } from '../store/loadRedisLink.ts';
+import { shareHealth } from '../store/shareHealth.ts';
 
 export interface ServeConfigOptions {
   readonly file: string;
@@ -59,17 +62,26 @@ export async function serveConfig(options: ServeConfigOptions): Promise<Serving>
   const probes = undiciUpstream();
   // basic_auth's checks, off the event loop; one set of threads for every config this process loads.
   const passwordChecks = new ThreadedPasswordChecks();
-  const live = await LiveConfig.load(file, { env: options.env, log, probes, checkFiles: checkConfigFiles, passwordChecks }).catch((error: unknown) => {
+  // `store`: one Redis connection, kept across reloads that leave the store's settings alone.
+  const stores = new SharedStores((url, timeoutMs) => loadRedisLink(url, timeoutMs, log), log);
+  const live = await LiveConfig.load(file, { env: options.env, log, probes, checkFiles: checkConfigFiles, passwordChecks, stores }).catch(async (error: unknown) => {
+    await stores.close();
     throw readFailure(error, file) ?? error;
   });
   for (const warning of live.config.warnings) log(formatIssue(warning));
+  // With `store`, verdicts, ejections and drains are shared with every instance using the same Redis.
+  const fleet = shareHealth(live, stores, { log });
   const adminAt = options.admin ?? configuredAdmin(live.config);
   // Metrics and the status page's counts are kept only when something can read them.
-  const monitor = adminAt && { metrics: new Metrics(() => live.config), traffic: new BackendTraffic() };
+  const monitor = adminAt && { metrics: new Metrics(() => live.config, () => stores.stats), traffic: new BackendTraffic() };
   const accessLog = options.accessLog === 'off' ? undefined : accessLogWriter(options.accessLog, log);
   const observe = allOf([accessLog?.observe, monitor?.metrics.observe, monitor?.traffic.observe]);
 
-  const server = await startOrExplain({ live, ...listenersFor(options, live.config), log, observe });
+  const server = await startOrExplain({ live, ...listenersFor(options, live.config), log, observe }).catch(async (error: unknown) => {
+    // An open Redis connection would keep the process from exiting.
+    await stores.close();
+    throw error;
+  });
   const reload = async (reason: string, ifChanged = false): Promise<ReloadReport | undefined> => {
     const report = await live.reload(reason, ifChanged);
     if (!report || !monitor) return report;
@@ -83,7 +95,7 @@ export async function serveConfig(options: ServeConfigOptions): Promise<Serving>
   let admin: RunningAdmin | undefined;
   if (adminAt && monitor) {
     monitor.metrics.watch(live.config, live.loadedAt);
-    const context: AdminContext = { live, token: () => live.config.config.admin?.token, metrics: monitor.metrics, traffic: () => monitor.traffic, reload: () => reload('the admin API') };
+    const context: AdminContext = { live, token: () => live.config.config.admin?.token, metrics: monitor.metrics, traffic: () => monitor.traffic, reload: () => reload('the admin API'), changed: (backend) => fleet.drainChanged(backend) };
     admin = await startAdmin(adminAt, context).catch((error: unknown) => {
       throw listenFailure(error, adminAt.host, adminAt.port) ?? new CommandFailure(error instanceof Error ? error.message : String(error));
     });
@@ -128,8 +140,9 @@ export async function serveConfig(options: ServeConfigOptions): Promise<Serving>
     async stop(drainMs) {
       unwatchFile();
       live.stop();
+      fleet.close();
       await Promise.all([server.close(drainMs), admin?.close()]);
-      await Promise.all([probes.close(), passwordChecks.close()]);
+      await Promise.all([probes.close(), passwordChecks.close(), stores.close()]);
       await accessLog?.close();
     },
   };

@@ -7,6 +7,8 @@ import type { Environment } from '../core/config/substituteEnv.ts';
 import { startHealthChecks, type HealthChecks } from '../core/health/startHealthChecks.ts';
 import type { Upstream } from '../core/Upstream.ts';
 import type { PasswordChecks } from '../core/gates/PasswordChecks.ts';
+import type { Config } from '../core/config/schema/index.ts';
+import type { RateLimitStore } from '../core/ratelimit/RateLimitStore.ts';
 
 /** What became of the last reload, as `/api/status` reports it. */
 export interface ReloadReport {
@@ -33,6 +35,22 @@ export interface LiveConfigOptions {
   readonly probes?: Upstream;
   /** Where `basic_auth` checks passwords (`ThreadedPasswordChecks`), for every config loaded. @default inline, per config */
   readonly passwordChecks?: PasswordChecks;
+  /**
+   * Keeps the shared store (`store`) across reloads (`SharedStores`): asked for each config
+   * loaded, told whether it was applied. Without it, `store` is ignored. @default none
+   */
+  readonly stores?: ConfigStores;
+}
+
+/** What `LiveConfig` needs of `SharedStores` (src/store/SharedStores.ts). */
+export interface ConfigStores {
+  /** The store a config's rate limits are compiled against: the one in use if its settings are unchanged. */
+  for(config: Config): RateLimitStore | undefined;
+  /** The config compiled against it is in use now (the store it replaces is closed). */
+  commit(store: RateLimitStore | undefined): void;
+  /** The config compiled against it was refused (a store made for it is closed). */
+  discard(store: RateLimitStore | undefined): void;
+  close(): Promise<void>;
 }
 
 /**
@@ -91,7 +109,8 @@ export class LiveConfig {
 
   /** `load` with the file's text already read (a `--workers` worker is sent the primary's). */
   static async fromText(file: string, text: string, options: LiveConfigOptions): Promise<LiveConfig> {
-    const config = loadChecked(text, file, options);
+    const { config, store } = loadWithStore(text, file, options);
+    options.stores?.commit(store);
     const health = options.probes ? startHealthChecks(config.backends, { upstream: options.probes, log: options.log }) : NO_HEALTH_CHECKS;
     await health.probeAll();
     return new LiveConfig(file, text, config, health, options);
@@ -139,7 +158,7 @@ export class LiveConfig {
     return run;
   }
 
-  /** Stops the health checks. */
+  /** Stops the health checks (the shared store is closed by whoever made it). */
   stop(): void {
     this.#health.stop();
   }
@@ -148,11 +167,12 @@ export class LiveConfig {
     const { log } = this.#options;
     let next: LoadedConfig;
     let text: string;
+    let store: RateLimitStore | undefined;
     const changes: ReloadChange[] = [];
     try {
       text = given ?? (await readFile(this.file, 'utf8'));
       if (ifChanged && text === this.#text) return undefined;
-      next = loadChecked(text, this.file, this.#options);
+      ({ config: next, store } = loadWithStore(text, this.file, this.#options));
       const previous = this.#config;
       for (const step of this.#steps) {
         const change = await step(next, previous);
@@ -160,6 +180,7 @@ export class LiveConfig {
       }
     } catch (error) {
       for (const change of changes) change.abort?.();
+      this.#options.stores?.discard(store);
       const errors = error instanceof ConfigError ? error.issues.map(formatIssue) : [`${this.file}: ${error instanceof Error ? error.message : String(error)}`];
       for (const line of errors) log(line);
       log(`switchyard: reload (${reason}) failed: the config in use is kept`);
@@ -178,9 +199,11 @@ export class LiveConfig {
     } catch (error) {
       // Not expected (probes report failures, they do not throw); what was prepared is undone.
       for (const change of changes) change.abort?.();
+      this.#options.stores?.discard(store);
       throw error;
     }
     for (const change of changes) change.commit();
+    this.#options.stores?.commit(store);
     this.#config = next;
     this.#text = text;
     this.#loadedAt = Date.now();
@@ -198,11 +221,27 @@ const NO_HEALTH_CHECKS: HealthChecks = { stop() {}, async probeAll() {}, async u
  * `loadConfig`, then the checks of the files it names: their errors throw a `ConfigError` as the
  * schema's would, and their warnings join the config's.
  */
-export function loadChecked(text: string, file: string, options: Pick<LiveConfigOptions, 'env' | 'checkFiles' | 'passwordChecks'>): LoadedConfig {
-  const config = loadConfig(text, file, { env: options.env, passwordChecks: options.passwordChecks });
+export function loadChecked(text: string, file: string, options: Pick<LiveConfigOptions, 'env' | 'checkFiles' | 'passwordChecks'> & { readonly storeFor?: ConfigStores['for'] }): LoadedConfig {
+  const config = loadConfig(text, file, { env: options.env, passwordChecks: options.passwordChecks, storeFor: options.storeFor });
   const found = options.checkFiles?.(config) ?? [];
   if (found.some((issue) => issue.severity !== 'warning')) throw new ConfigError(inFileOrder([...found, ...config.warnings]));
   return found.length === 0 ? config : { ...config, warnings: inFileOrder([...config.warnings, ...found]) };
+}
+
+/**
+ * `loadChecked` with the shared store asked for the config's `store`; a store made for a config
+ * that is then refused (a compile error, a file check) is discarded before the error goes on.
+ */
+function loadWithStore(text: string, file: string, options: LiveConfigOptions): { config: LoadedConfig; store: RateLimitStore | undefined } {
+  const { stores } = options;
+  let store: RateLimitStore | undefined;
+  try {
+    const config = loadChecked(text, file, { ...options, storeFor: stores && ((config) => (store = stores.for(config))) });
+    return { config, store };
+  } catch (error) {
+    stores?.discard(store);
+    throw error;
+  }
 }
 
 function sameHealthSettings(a: LoadedConfig['backends'][number], b: LoadedConfig['backends'][number]): boolean {

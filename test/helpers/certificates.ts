@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -17,7 +18,7 @@ export interface TestCertificate {
 }
 
 export interface IssueOptions {
-  /** subjectAltName DNS names; `*.w.test` for a wildcard. @default [commonName] */
+  /** subjectAltName DNS names (`*.w.test` for a wildcard), or IP addresses. @default [commonName] */
   readonly names?: readonly string[];
   /** Organisation in the subject, to tell two certificates for the same names apart. */
   readonly organization?: string;
@@ -85,7 +86,7 @@ export async function createTestAuthority(): Promise<TestAuthority> {
     const subject = `${options.organization ? `/O=${options.organization}` : ''}/CN=${commonName}`;
     const now = Date.now();
     const turn = queue.then(async () => {
-      await openssl(['req', '-new', ...newKey, '-subj', subject, '-addext', `subjectAltName=${names.map((name) => `DNS:${name}`).join(',')}`, '-keyout', `${stem}.key`, '-out', `${stem}.csr`]);
+      await openssl(['req', '-new', ...newKey, '-subj', subject, '-addext', `subjectAltName=${names.map((name) => (isIP(name) ? `IP:${name}` : `DNS:${name}`)).join(',')}`, '-keyout', `${stem}.key`, '-out', `${stem}.csr`]);
       await openssl([
         'ca', '-batch', '-notext', '-config', 'ca.cnf', '-cert', 'ca.crt', '-keyfile', 'ca.key', '-in', `${stem}.csr`, '-out', `${stem}.crt`,
         '-startdate', options.notBefore ?? opensslTime(new Date(now - DAY)),

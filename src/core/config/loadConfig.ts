@@ -3,6 +3,7 @@ import { ConfigError, inFileOrder, type ConfigIssue } from './ConfigError.ts';
 import { ConfigProblems } from '../compile/ConfigProblems.ts';
 import { formatPath, readConfig, type ReadOptions } from './parseConfig.ts';
 import type { Config } from './schema/index.ts';
+import type { RateLimitStore } from '../ratelimit/RateLimitStore.ts';
 
 export interface LoadedConfig extends CompiledConfig {
   readonly config: Config;
@@ -21,7 +22,13 @@ export interface LoadedConfig extends CompiledConfig {
 }
 
 /** How config text is read (`env`, for `${env:NAME}`) and compiled. */
-export interface LoadOptions extends ReadOptions, CompileOptions {}
+export interface LoadOptions extends ReadOptions, CompileOptions {
+  /**
+   * The shared store for the config just read (its `store`), when the caller keeps one
+   * (src/store/SharedStores.ts): asked after validation, before compiling; wins over `rateLimitStore`.
+   */
+  readonly storeFor?: (config: Config) => RateLimitStore | undefined;
+}
 
 /**
  * Parses, validates and compiles config text in one step, as every entry point does at start-up.
@@ -34,7 +41,8 @@ export interface LoadOptions extends ReadOptions, CompileOptions {}
 export function loadConfig(text: string, fileName = 'config', options?: LoadOptions): LoadedConfig {
   const source = readConfig(text, fileName, options);
   const problems = new ConfigProblems();
-  const compiled = compileConfig(source.config, problems, { configFile: fileName, ...options });
+  const rateLimitStore = options?.storeFor ? options.storeFor(source.config) : options?.rateLimitStore;
+  const compiled = compileConfig(source.config, problems, { configFile: fileName, ...options, rateLimitStore });
   const issues = inFileOrder(
     problems.found.map((problem): ConfigIssue => {
       const { line, column } = source.locate(problem.path);

@@ -8,9 +8,11 @@ import type { HealthEvent } from './HealthState.ts';
 export function describeHealthEvent(backend: CheckedBackend, event: HealthEvent): string {
   const name = `health: ${backend.id}`;
   switch (event.kind) {
+    // An adopted verdict's reason says who reached it, and how.
     case 'up':
-      return `${name} is UP: ${event.reason}${event.first ? '' : ` (${plural(event.streak, 'passed check')} in a row)`}`;
+      return `${name} is UP: ${event.reason}${event.first || event.adopted ? '' : ` (${plural(event.streak, 'passed check')} in a row)`}`;
     case 'down': {
+      if (event.adopted) return `${name} is DOWN: ${event.reason}`;
       const streak = event.first ? 'first check' : `${plural(event.streak, 'failed check')} in a row`;
       return `${name} is DOWN: ${event.reason} (${streak})${hint(backend, event.reason)}`;
     }

@@ -5,6 +5,7 @@ import { namedPool, poolDefaultEntries, poolEntries, TIMEOUTS_DESCRIPTION } from
 import { poolName, targetEntries } from './target.ts';
 import { globalRuleEntries, ruleEntries } from './rules.ts';
 import { admin } from './admin.ts';
+import { store } from './store.ts';
 import { listener } from './listen.ts';
 import { limits, serverTimeouts } from './server.ts';
 import { matchEntries } from './match.ts';
@@ -70,6 +71,7 @@ export const configSchema = v.pipe(
       ),
     ),
     admin: v.optional(v.pipe(admin, v.description('The admin listener: metrics, the status page and the admin API (docs/operations.md).'))),
+    store: v.optional(v.pipe(store, v.description('State shared by every instance through Redis: global rate limits, and health verdicts, ejections and admin drains (Node and Deno).'))),
   }),
   v.check((config) => (config.hosts?.length ?? 0) + (config.paths?.length ?? 0) > 0, 'the config has no routes: add `hosts` or `paths`'),
   jsonSchemaRule({

@@ -1,0 +1,17 @@
+import type { LiveConfig } from '../server/LiveConfig.ts';
+import { FleetHealth, type FleetHealthOptions } from './FleetHealth.ts';
+import type { SharedStores } from './SharedStores.ts';
+
+/**
+ * Shares the health of `live`'s backends, config after config, through the Redis of the store in
+ * use (none while the config has no `store`). Where drains are made (the admin API), pass them on
+ * with `drainChanged`; `close` at stop. The `--workers` primary, which probes for the machine,
+ * wires it the same way.
+ */
+export function shareHealth(live: LiveConfig, stores: SharedStores, options: FleetHealthOptions): FleetHealth {
+  const fleet = new FleetHealth(options);
+  fleet.follow(live.config.backends);
+  live.onReload((next) => ({ commit: () => fleet.follow(next.backends) }));
+  stores.onLink((shared) => fleet.use(shared));
+  return fleet;
+}

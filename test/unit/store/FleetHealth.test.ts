@@ -1,0 +1,208 @@
+import { describe, expect, it } from 'vitest';
+import { HealthState } from '../../../src/core/health/HealthState.ts';
+import { DEFAULT_ACTIVE_CHECK, DEFAULT_PASSIVE_HEALTH, type ActiveCheckSettings } from '../../../src/core/health/HealthSettings.ts';
+import { Backend } from '../../../src/core/pool/Backend.ts';
+import { FleetHealth } from '../../../src/store/FleetHealth.ts';
+import { FakeRedis } from '../../helpers/fakeRedis.ts';
+import { manualClock } from '../../helpers/manualClock.ts';
+
+const URL = 'http://10.0.0.1:8080';
+const ACTIVE: ActiveCheckSettings = { ...DEFAULT_ACTIVE_CHECK, healthyThreshold: 2, unhealthyThreshold: 3 };
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/** One balancer instance: a config with one backend (checked and ejectable unless told), and its FleetHealth on `redis`. */
+function instance(redis: FakeRedis | undefined, name: string, clock = manualClock(), checked = true) {
+  const log: string[] = [];
+  const applied: string[] = [];
+  const health = new HealthState({ active: checked ? ACTIVE : undefined, passive: DEFAULT_PASSIVE_HEALTH, now: clock.now });
+  // The first probe finds it up, as at start-up: no news.
+  health.recordProbe(true, 'GET /healthcheck -> 200');
+  let backend = new Backend({ origin: URL, basePath: '' }, health);
+  const fleet = new FleetHealth({ instance: name, log: (line) => void log.push(line), applied: (changed) => void applied.push(changed.id), now: clock.now });
+  fleet.follow([backend]);
+  const link = redis?.link();
+  fleet.use(link && { link, prefix: 'sy:' });
+  return {
+    fleet,
+    log,
+    applied,
+    get backend() {
+      return backend;
+    },
+    health,
+    /** A reload: a new backend object, which takes the health over as `Backend.adopt` does. */
+    reload() {
+      const next = new Backend({ origin: URL, basePath: '' });
+      next.adopt(backend, true);
+      backend = next;
+      fleet.follow([backend]);
+    },
+    failChecks: (count: number) => Array.from({ length: count }, () => health.recordProbe(false, 'GET /healthcheck -> connection refused')),
+    passChecks: (count: number) => Array.from({ length: count }, () => health.recordProbe(true, 'GET /healthcheck -> 200')),
+    drain(draining: boolean) {
+      backend.draining = draining;
+      fleet.drainChanged(backend);
+    },
+  };
+}
+
+const stored = (redis: FakeRedis) => Object.fromEntries([...(redis.hashes.get('sy:health') ?? [])].map(([field, value]) => [field, JSON.parse(value).kind]));
+
+describe('FleetHealth', () => {
+  it('takes a backend down on every instance as soon as one finds it down, without checks of their own, and up again likewise', async () => {
+    const redis = new FakeRedis();
+    const [a, b, c] = ['a', 'b', 'c'].map((name) => instance(redis, name));
+    await settle();
+    a.failChecks(3);
+    for (const other of [b, c]) {
+      expect(other.health.state).toBe('down');
+      expect(other.backend.isHealthy(Date.now())).toBe(false);
+      expect(other.applied).toEqual([URL]);
+    }
+    expect(b.health.state).toBe('down');
+    a.passChecks(2);
+    expect([b.health.state, c.health.state]).toEqual(['up', 'up']);
+    expect(stored(redis)).toEqual({ [`verdict ${URL}`]: 'up' });
+  });
+
+  it('publishes on the channel named by the prefix, ignores its own echo (even a late one) and names the instance that decided in the log line', async () => {
+    const redis = new FakeRedis();
+    const a = instance(redis, 'host-a/1/x');
+    const b = instance(redis, 'b');
+    await settle();
+    a.failChecks(3);
+    expect(redis.published.map((each) => [each.channel, JSON.parse(each.message)])).toEqual([
+      ['sy:health', { kind: 'down', from: 'host-a/1/x', backend: URL, reason: 'GET /healthcheck -> connection refused', streak: 3 }],
+    ]);
+    expect(a.applied).toEqual([]);
+    // startHealthChecks logs adopted events through describeHealthEvent; the reason carries who and why.
+    const events: string[] = [];
+    b.health.subscribe((event) => void events.push(event.kind === 'returned' ? '' : event.reason));
+    a.passChecks(2);
+    expect(events).toEqual(['host-a/1/x found it up: GET /healthcheck -> 200 (2 passed checks in a row)']);
+    // Its own down, heard again after it found the backend up: not news.
+    redis.deliver('sy:health', redis.published[0]!.message);
+    expect(a.health.state).toBe('up');
+  });
+
+  it('keeps a down heard from another instance until its own checks pass healthy_threshold times in a row, then tells the others', async () => {
+    const redis = new FakeRedis();
+    const a = instance(redis, 'a');
+    const b = instance(redis, 'b');
+    await settle();
+    a.failChecks(3);
+    b.passChecks(1);
+    expect(b.health.state).toBe('down');
+    b.passChecks(1);
+    expect(b.health.state).toBe('up');
+    // The latest verdict wins: a's own checks take it down again only after unhealthy_threshold failures.
+    expect(a.health.state).toBe('up');
+  });
+
+  it('ejects a backend on every instance for what is left of the cool-down of the instance that ejected it', async () => {
+    const redis = new FakeRedis();
+    const clock = manualClock();
+    const a = instance(redis, 'a', clock);
+    const b = instance(redis, 'b', clock);
+    await settle();
+    for (let i = 0; i < DEFAULT_PASSIVE_HEALTH.failures; i++) a.health.recordFailure('502 from the backend');
+    expect(b.health.isEjected(clock.now())).toBe(true);
+    expect(b.health.ejectedUntil).toBe(a.health.ejectedUntil);
+    await clock.advance(DEFAULT_PASSIVE_HEALTH.cooldownMs);
+    expect(b.health.isEjected(clock.now())).toBe(false);
+    // Ejections end by themselves: none is kept for instances that come later.
+    expect(stored(redis)).toEqual({});
+  });
+
+  it('drains and undrains a backend on every instance, across their reloads, and tells an instance that starts later', async () => {
+    const redis = new FakeRedis();
+    const a = instance(redis, 'a');
+    const b = instance(redis, 'b');
+    await settle();
+    a.drain(true);
+    expect(b.backend.draining).toBe(true);
+    expect(b.log).toEqual([`health: ${URL} drained by a; no new requests go to it here either`]);
+    b.reload();
+    expect(b.backend.draining).toBe(true);
+    const c = instance(redis, 'c');
+    await settle();
+    expect(c.backend.draining).toBe(true);
+    c.drain(false);
+    expect([a.backend.draining, b.backend.draining]).toEqual([false, false]);
+    b.reload();
+    expect(b.backend.draining).toBe(false);
+  });
+
+  it('lets an instance that starts later take the verdicts the others hold', async () => {
+    const redis = new FakeRedis();
+    const a = instance(redis, 'a');
+    await settle();
+    a.failChecks(3);
+    const b = instance(redis, 'b');
+    await settle();
+    expect(b.health.state).toBe('down');
+  });
+
+  it('keeps what it could not publish while Redis was away and writes it when Redis is back; the others catch up from the hash', async () => {
+    const redis = new FakeRedis();
+    const a = instance(redis, 'a');
+    const b = instance(redis, 'b');
+    await settle();
+    redis.stop();
+    a.failChecks(3);
+    a.drain(true);
+    expect([b.health.state, b.backend.draining]).toEqual(['up', false]);
+    redis.start(false);
+    await settle();
+    expect([b.health.state, b.backend.draining]).toEqual(['down', true]);
+    expect(stored(redis)).toEqual({ [`verdict ${URL}`]: 'down', [`drain ${URL}`]: 'drained' });
+  });
+
+  it('writes its own verdicts and drains again into a Redis that restarted empty, and keeps a down it heard until its owner does', async () => {
+    const redis = new FakeRedis();
+    const a = instance(redis, 'a');
+    const b = instance(redis, 'b');
+    await settle();
+    a.failChecks(3);
+    b.drain(true);
+    redis.stop();
+    redis.start(true);
+    await settle();
+    expect(JSON.parse(redis.hashes.get('sy:health')!.get(`verdict ${URL}`)!).from).toBe('a');
+    expect(JSON.parse(redis.hashes.get('sy:health')!.get(`drain ${URL}`)!).from).toBe('b');
+    expect([a.backend.draining, b.health.state]).toEqual([true, 'down']);
+  });
+
+  it('adopts no verdict for a backend it does not check itself (nothing would bring it back), but ejections and drains', async () => {
+    const redis = new FakeRedis();
+    const clock = manualClock();
+    const a = instance(redis, 'a', clock);
+    const b = instance(redis, 'b', clock, false);
+    await settle();
+    a.failChecks(3);
+    expect(b.health.state).toBe('unknown');
+    for (let i = 0; i < DEFAULT_PASSIVE_HEALTH.failures; i++) a.health.recordFailure('502 from the backend');
+    a.drain(true);
+    expect(b.health.isEjected(clock.now())).toBe(true);
+    expect(b.backend.draining).toBe(true);
+  });
+
+  it('ignores what is not news: other channels, malformed messages, unknown backends', async () => {
+    const redis = new FakeRedis();
+    const clock = manualClock();
+    const a = instance(redis, 'a', clock);
+    await settle();
+    for (const message of ['', 'null', '{"kind":"down"}', '{"kind":"down","from":"x","backend":"http://elsewhere:1","reason":"r"}', '{"kind":"ejected","from":"x","backend":"http://10.0.0.1:8080","reason":"r","forMs":-1,"cooldownMs":5}', '{"kind":"reboot","from":"x","backend":"http://10.0.0.1:8080"}']) {
+      redis.deliver('sy:health', message);
+    }
+    redis.deliver('other:health', JSON.stringify({ kind: 'down', from: 'x', backend: URL, reason: 'r' }));
+    expect([a.health.state, a.health.isEjected(clock.now()), a.applied]).toEqual(['up', false, []]);
+  });
+
+  it('shares nothing without a store: drains stay this instance’s and a reload undoes them, as the file says', async () => {
+    const a = instance(undefined, 'a');
+    a.drain(true);
+    a.reload();
+    expect(a.backend.draining).toBe(false);
+  });
+});

@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { RedisStore } from '../../../src/store/RedisStore.ts';
+import type { RedisLink } from '../../../src/store/redisLink.ts';
+import { noHealthSharing } from '../../helpers/fakeRedis.ts';
+
+function fakeLink(ready = true) {
+  let listener: (ready: boolean, reason?: string) => void = () => {};
+  const calls: { key: string; args: readonly [string, string] }[] = [];
+  let reply: () => Promise<unknown> = async () => [0, 0];
+  const link: RedisLink & { ready: boolean } = {
+    ready,
+    onChange: (l) => void (listener = l),
+    gcra: (key, args) => (calls.push({ key, args }), reply()),
+    ...noHealthSharing,
+    close: async () => {},
+  };
+  return { link, calls, answer: (next: () => Promise<unknown>) => void (reply = next), change: (up: boolean, reason?: string) => ((link.ready = up), listener(up, reason)) };
+}
+
+const options = (log: string[]) => ({ prefix: 'sy:', fallbackShare: 0.5, name: 'redis://127.0.0.1:6379', log: (line: string) => void log.push(line) });
+const policy = { requests: 10, perMs: 1000, burst: 4 };
+
+describe('RedisStore', () => {
+  it('runs the script on the prefixed key with the policy, and reads its wait', async () => {
+    const fake = fakeLink();
+    const store = new RedisStore(fake.link, options([]));
+    expect(await store.take('paths[0]', 'ip:1', policy)).toBe(0);
+    fake.answer(async () => [1, 250]);
+    expect(await store.take('paths[0]', 'ip:1', policy)).toBe(250);
+    expect(fake.calls).toEqual([
+      { key: 'sy:rl:paths[0]:ip:1', args: ['100', '4'] },
+      { key: 'sy:rl:paths[0]:ip:1', args: ['100', '4'] },
+    ]);
+  });
+
+  it('answers undefined at once, without a command, while Redis is unreachable, and says so once', async () => {
+    const fake = fakeLink();
+    const log: string[] = [];
+    const store = new RedisStore(fake.link, options(log));
+    fake.change(false, 'ECONNREFUSED');
+    expect(await store.take('top level', 'ip:1', policy)).toBeUndefined();
+    expect(await store.take('top level', 'ip:1', policy)).toBeUndefined();
+    expect(fake.calls).toHaveLength(0);
+    expect(store.stats).toEqual({ up: false, fallbacks: { unreachable: 2, timeout: 0, error: 0 } });
+    fake.change(false, 'ECONNREFUSED');
+    fake.change(true);
+    expect(log).toEqual([
+      'store: redis at redis://127.0.0.1:6379 is unreachable (ECONNREFUSED); rate limits fall back to local buckets holding 0.5 of each limit',
+      'store: redis at redis://127.0.0.1:6379 is reachable; rate limits are shared again',
+    ]);
+    expect(await store.take('top level', 'ip:1', policy)).toBe(0);
+  });
+
+  it('says so once when Redis is unreachable from the start, and when it first answers', async () => {
+    const fake = fakeLink(false);
+    const log: string[] = [];
+    const store = new RedisStore(fake.link, options(log));
+    expect(store.stats.up).toBe(false);
+    fake.change(false, 'ECONNREFUSED');
+    fake.change(false, 'ECONNREFUSED');
+    fake.change(true);
+    expect(log).toEqual([
+      'store: redis at redis://127.0.0.1:6379 is unreachable (ECONNREFUSED); rate limits fall back to local buckets holding 0.5 of each limit',
+      'store: redis at redis://127.0.0.1:6379 is reachable; rate limits are shared',
+    ]);
+  });
+
+  it('falls back on a timeout or an error instead of failing the request', async () => {
+    const fake = fakeLink();
+    const store = new RedisStore(fake.link, options([]));
+    fake.answer(async () => Promise.reject(new Error('Command timed out')));
+    expect(await store.take('l', 'k', policy)).toBeUndefined();
+    fake.answer(async () => Promise.reject(new Error('ERR something')));
+    expect(await store.take('l', 'k', policy)).toBeUndefined();
+    expect(store.stats.fallbacks).toEqual({ unreachable: 0, timeout: 1, error: 1 });
+  });
+});

@@ -1,0 +1,57 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RedisStore } from '../../../src/store/RedisStore.ts';
+import { redisLink, type IoRedisConstructor } from '../../../src/store/redisLink.ts';
+import { startRedis, type RedisServer } from '../../helpers/redisServer.ts';
+import { waitFor } from '../../helpers/waitFor.ts';
+
+describe('redisLink over ioredis and a real redis-server', () => {
+  let redis: RedisServer;
+  beforeAll(async () => void (redis = await startRedis()));
+  afterAll(async () => redis?.stop());
+
+  it('shares a limit, falls back while Redis is killed, and shares it again when it restarts', async () => {
+    const log: string[] = [];
+    const store = new RedisStore(redisLink(Redis as unknown as IoRedisConstructor, redis.url, 200), { prefix: 't:', fallbackShare: 0.5, name: redis.url, log: (line) => void log.push(line) });
+    const policy = { requests: 1, perMs: 60_000, burst: 2 };
+    await waitFor(() => store.stats.up, 5_000, 'the link is ready');
+    expect(await Promise.all([1, 2, 3].map(() => store.take('top level', 'k', policy)))).toEqual([0, 0, expect.any(Number)]);
+    await redis.kill();
+    await waitFor(() => !store.stats.up, 5_000, 'the link sees Redis gone');
+    const started = performance.now();
+    expect(await store.take('top level', 'k', policy)).toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(50);
+    await redis.start();
+    await waitFor(() => store.stats.up, 5_000, 'the link is ready again');
+    // A fresh Redis (no persistence): the bucket is full again.
+    expect(await store.take('top level', 'k', policy)).toBe(0);
+    expect(log.map((line) => line.replace(redis.url, 'URL'))).toEqual([
+      'store: redis at URL is reachable; rate limits are shared',
+      // Killed, Redis closes the connection without an error to name.
+      'store: redis at URL is unreachable; rate limits fall back to local buckets holding 0.5 of each limit',
+      'store: redis at URL is reachable; rate limits are shared again',
+    ]);
+    expect(store.stats.fallbacks.unreachable).toBe(1);
+    await store.close();
+  });
+
+  it('publishes with the hash field in one transaction, reads the hash, and subscribes again after Redis restarts', async () => {
+    const Constructor = Redis as unknown as IoRedisConstructor;
+    const [publisher, subscriber] = [redisLink(Constructor, redis.url, 1_000), redisLink(Constructor, redis.url, 1_000)];
+    const heard: string[] = [];
+    let subscriptions = 0;
+    subscriber.subscribe('t:health', { heard: (message) => void heard.push(message), subscribed: () => void subscriptions++ });
+    await waitFor(() => publisher.ready && subscriptions === 1, 5_000, 'both links ready and one subscribed');
+    await publisher.announce('t:health', 'one', { key: 't:health', field: 'verdict x', value: 'down' });
+    await publisher.announce('t:health', 'two');
+    await waitFor(() => heard.length === 2, 5_000, 'both messages heard');
+    expect(heard).toEqual(['one', 'two']);
+    expect(await subscriber.readHash('t:health')).toEqual({ 'verdict x': 'down' });
+    await redis.kill();
+    await redis.start();
+    await waitFor(() => publisher.ready && subscriptions === 2, 5_000, 'subscribed again');
+    await publisher.announce('t:health', 'three');
+    await waitFor(() => heard.length === 3, 5_000, 'heard after the restart');
+    await Promise.all([publisher.close(), subscriber.close()]);
+  });
+});

@@ -177,6 +177,8 @@ function storeMetrics(registry: Registry, store: () => StoreStats | undefined): 
     name: 'switchyard_store_up',
     help: 'Whether the shared store (Redis) answers: 1 when rate limits are shared, 0 while they fall back to local buckets.',
     registers: [],
+    // Under --workers the machine's value is 1 only while every worker reaches Redis.
+    aggregator: 'min',
     collect() {
       const now = store();
       this.set(now?.up ? 1 : 0);

@@ -49,9 +49,14 @@ export class SharedStores {
   /** Fallbacks counted by stores closed since, so the counter never goes backwards. */
   readonly #retired: Record<FallbackReason, number> = { unreachable: 0, timeout: 0, error: 0 };
 
-  constructor(open: LinkOpener, log: (line: string) => void) {
+  /** How many processes of this instance keep local buckets (`--workers`): each holds its share of the fallback. */
+  readonly #processes: number;
+
+  /** @param processes the workers of this instance (`serve --workers N`): each falls back to `fallback_share / N` of a limit. */
+  constructor(open: LinkOpener, log: (line: string) => void, processes = 1) {
     this.#open = open;
     this.#log = log;
+    this.#processes = processes;
   }
 
   /** The store for a config: the one in use when its settings are unchanged, else a new one. */
@@ -63,7 +68,7 @@ export class SharedStores {
     for (const made of this.#pending.values()) if (made.key === key) return made.store;
     const name = redact(settings.url);
     const link = this.#open(settings.url, settings.timeoutMs);
-    const store = new RedisStore(link, { prefix: settings.prefix, fallbackShare: settings.fallbackShare, name, log: this.#log });
+    const store = new RedisStore(link, { prefix: settings.prefix, fallbackShare: settings.fallbackShare / this.#processes, name, log: this.#log });
     this.#pending.set(store, { key, store, shared: { link, prefix: settings.prefix } });
     return store;
   }

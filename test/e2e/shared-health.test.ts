@@ -33,11 +33,12 @@ paths:
     passive_health: false
     servers: [${dead.address}, ${live.map((backend) => backend.address).join(', ')}]
 `;
-  const start = (interval: number) => serveProcess(runtime, configFor(interval), { args: ['--admin', '127.0.0.1:0', '--access-log', 'off'], admin: true });
+  const start = (interval: number, workers = 1) => serveProcess(runtime, configFor(interval), { args: ['--admin', '127.0.0.1:0', '--access-log', 'off', '--workers', String(workers)], admin: true });
 
   beforeAll(async () => {
     [redis, dead, sick, ...live] = await Promise.all([startRedis(), startTestBackend('dead'), startTestBackend('sick'), startTestBackend('b'), startTestBackend('c')]);
-    balancers.push(...(await Promise.all([start(FAST), start(SLOW), start(SLOW)])));
+    // The third is a machine of two workers: its primary hears the fleet and tells its workers.
+    balancers.push(...(await Promise.all([start(FAST), start(SLOW), start(SLOW, 2)])));
     await waitFor(async () => (await Promise.all(balancers.map((balancer) => metric(balancer, 'switchyard_store_up')))).every((up) => up === 1), 15_000, 'every balancer to reach Redis');
     // A first probe may time out on a machine busy starting three balancers: the test starts from every backend up.
     const everyUp = async (balancer: ServeProcess) => (await Promise.all([dead, ...live].map((backend) => metric(balancer, 'switchyard_backend_up', backend.address)))).every((up) => up === 1);

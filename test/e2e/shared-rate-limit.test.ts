@@ -21,6 +21,8 @@ const RATE = 50;
 // A burst of half a second's worth: the clients may pause for a few hundred ms, and GCRA keeps no
 // more credit than the burst through a pause.
 const BURST = 25;
+/** The processes of each balancer: two single ones and a `--workers 2`. */
+const WORKERS = [1, 1, 2];
 
 describe.each(['node', 'deno'] as const)('a rate limit shared by three balancers through Redis on %s', (runtime: ServeRuntime) => {
   let redis: RedisServer;
@@ -30,7 +32,8 @@ describe.each(['node', 'deno'] as const)('a rate limit shared by three balancers
   beforeAll(async () => {
     [redis, backend] = await Promise.all([startRedis(), startTestBackend()]);
     const config = configFor(redis.url);
-    balancers.push(...(await Promise.all([0, 1, 2].map(() => serveProcess(runtime, config, { args: ['--admin', '127.0.0.1:0', '--access-log', 'off'], admin: true })))));
+    // The third is a machine of two workers (`--workers 2`), each with its own connection and buckets.
+    balancers.push(...(await Promise.all(WORKERS.map((workers) => serveProcess(runtime, config, { args: ['--admin', '127.0.0.1:0', '--access-log', 'off', '--workers', String(workers)], admin: true })))));
     await waitFor(async () => (await Promise.all(balancers.map(storeUp))).every((up) => up === 1), 15_000, 'every balancer to reach Redis');
   }, 60_000);
 
@@ -74,9 +77,11 @@ paths:
     expect(counts.failed, `failures: ${counts.failures.slice(0, 5).join('; ')}`).toBe(0);
     expect(counts.admitted).toBeGreaterThan(0);
     await waitFor(async () => (await Promise.all(balancers.map(storeUp))).every((up) => up === 1), 10_000, 'every balancer to reach Redis again');
-    for (const balancer of balancers) {
+    for (const [i, balancer] of balancers.entries()) {
       expect((await fallbacks(balancer)).unreachable).toBeGreaterThan(0);
-      expect(balancer.stderr()).toMatch(/store: redis at redis:\/\/127\.0\.0\.1:\d+ is unreachable.*; rate limits fall back to local buckets holding 0\.5 of each limit\n/);
+      // fallback_share 0.5 per balancer: the workers of one share it out.
+      const share = String(0.5 / WORKERS[i]).replace('.', '\\.');
+      expect(balancer.stderr()).toMatch(new RegExp(`store: redis at redis://127\\.0\\.0\\.1:\\d+ is unreachable.*; rate limits fall back to local buckets holding ${share} of each limit\\n`));
       expect(balancer.stderr()).toMatch(/store: redis at redis:\/\/127\.0\.0\.1:\d+ is reachable; rate limits are shared again\n/);
     }
     // Shared again: the new Redis runs the script (EVAL once after NOSCRIPT, then EVALSHA) for each limited request.

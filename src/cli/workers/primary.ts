@@ -8,6 +8,9 @@ import { Metrics } from '../../admin/metrics.ts';
 import { hostPort, startAdmin, type AdminAddress, type RunningAdmin } from '../../admin/startAdmin.ts';
 import { LiveConfig, type ReloadReport } from '../../server/LiveConfig.ts';
 import { checkSameListeners } from '../../server/startServer.ts';
+import { SharedStores } from '../../store/SharedStores.ts';
+import { loadRedisLink } from '../../store/loadRedisLink.ts';
+import { shareHealth } from '../../store/shareHealth.ts';
 import { undiciUpstream } from '../../upstream/undiciUpstream.ts';
 import { checkAdminReload } from '../adminReloadCheck.ts';
 import { CommandFailure, listenFailure, readFailure } from '../CommandFailure.ts';
@@ -43,7 +46,11 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   const { file } = options;
   const log = (line: string) => console.error(line);
   const probes = undiciUpstream();
-  const live = await LiveConfig.load(file, { env: options.env, log, probes, checkFiles: checkConfigFiles }).catch((error: unknown) => {
+  // `store`: the primary probes for the machine, so it is the one that shares health with the
+  // fleet through Redis (the workers share rate limits, each on its own connection).
+  const stores = new SharedStores((url, timeoutMs) => loadRedisLink(url, timeoutMs, log), log);
+  const live = await LiveConfig.load(file, { env: options.env, log, probes, checkFiles: checkConfigFiles, stores }).catch(async (error: unknown) => {
+    await stores.close();
     throw readFailure(error, file) ?? error;
   });
   for (const warning of live.config.warnings) log(formatIssue(warning));
@@ -71,6 +78,9 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     counts?.retire(id);
     if (starting && !wasReady) starting.failed(`worker ${slot} exited (${how}) before it was ready`);
   };
+  const toWorkers = (backend: Parameters<typeof backendView>[0]) => workers.broadcast({ type: 'backend', backend: backendView(backend) });
+  // News from other instances reaches the workers as any verdict of this primary does.
+  const fleet = shareHealth(live, stores, { log, applied: toWorkers });
   const workers = new WorkerSet({ count: options.workers, log, received, drainMs: options.drainMs, restarted: () => restarts?.inc(), exited });
 
   // The prober's verdicts, for every backend of every config loaded.
@@ -117,16 +127,23 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   }).catch(async (error: unknown) => {
     workers.kill();
     live.stop();
-    await probes.close();
+    fleet.close();
+    await Promise.all([probes.close(), stores.close()]);
     throw error;
   });
   starting = undefined;
 
   let admin: RunningAdmin | undefined;
   if (adminAt && counts) {
-    const changed = (backend: Parameters<typeof backendView>[0]) => workers.broadcast({ type: 'backend', backend: backendView(backend) });
-    admin = await startAdmin(adminAt, { live, token: () => live.config.config.admin?.token, metrics: counts, traffic: () => counts.traffic(), reload: () => reload('the admin API'), changed }).catch((error: unknown) => {
+    const changed = (backend: Parameters<typeof backendView>[0]) => {
+      toWorkers(backend);
+      fleet.drainChanged(backend);
+    };
+    admin = await startAdmin(adminAt, { live, token: () => live.config.config.admin?.token, metrics: counts, traffic: () => counts.traffic(), reload: () => reload('the admin API'), changed }).catch(async (error: unknown) => {
       workers.kill();
+      live.stop();
+      fleet.close();
+      await Promise.all([probes.close(), stores.close()]);
       throw listenFailure(error, adminAt.host, adminAt.port) ?? new CommandFailure(error instanceof Error ? error.message : String(error));
     });
   }
@@ -140,6 +157,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   unwatchFile();
   await workers.stop(options.drainMs);
   live.stop();
-  await Promise.all([admin?.close(), probes.close()]);
+  fleet.close();
+  await Promise.all([admin?.close(), probes.close(), stores.close()]);
   return 0;
 }

@@ -11,6 +11,8 @@ import { accessLogWriter } from '../../server/accessLogWriter.ts';
 import { LiveConfig } from '../../server/LiveConfig.ts';
 import type { RunningServer } from '../../server/startServer.ts';
 import { ThreadedPasswordChecks } from '../../server/ThreadedPasswordChecks.ts';
+import { SharedStores } from '../../store/SharedStores.ts';
+import { loadRedisLink } from '../../store/loadRedisLink.ts';
 import { describeFailure } from '../describeFailure.ts';
 import { checkConfigFiles } from '../configChecks.ts';
 import { allOf } from '../serveConfig.ts';
@@ -100,17 +102,20 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   if (!start) return 0;
   let server: RunningServer;
   const passwordChecks = new ThreadedPasswordChecks(Math.max(1, Math.floor(Math.min(4, availableParallelism() - 1) / options.workers)));
+  // `store`: each worker keeps its own Redis connection for the rate limits of the requests it
+  // serves, and its own local buckets for when Redis is away, holding 1/N of the fallback share.
+  const stores = new SharedStores((url, timeoutMs) => loadRedisLink(url, timeoutMs, log), log, options.workers);
   try {
-    live = await LiveConfig.fromText(options.file, start.text, { env: options.env, log, checkFiles: checkConfigFiles, passwordChecks });
+    live = await LiveConfig.fromText(options.file, start.text, { env: options.env, log, checkFiles: checkConfigFiles, passwordChecks, stores });
     const config = () => live!.config;
-    if (start.monitor) monitor = { metrics: new Metrics(config), traffic: new BackendTraffic() };
+    if (start.monitor) monitor = { metrics: new Metrics(config, () => stores.stats), traffic: new BackendTraffic() };
     for (const view of start.backends) applyBackendView(live.config, view);
     const delay = Number(process.env[TEST_LISTEN_DELAY] ?? 0);
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));
     server = await startOrExplain({ live, ...listenersFor(options, live.config), log, observe: allOf([accessLog?.observe, monitor?.metrics.observe, monitor?.traffic.observe]) });
   } catch (error) {
     send({ type: 'failed', message: describeFailure(error) });
-    await passwordChecks.close();
+    await Promise.all([passwordChecks.close(), stores.close()]);
     return 1;
   }
   const reported = new WeakSet<HealthState>();
@@ -149,7 +154,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   }
   await server.close(await asked);
   live.stop();
-  await passwordChecks.close();
+  await Promise.all([passwordChecks.close(), stores.close()]);
   await accessLog?.close();
   return 0;
 }

@@ -1,0 +1,52 @@
+// The server bench/spread.js measures: it answers every request with its pid and counts them, so
+// the harness can see how evenly one way of sharing a listening port spreads requests over
+// processes. It is deliberately not Switchyard: the question is the sharing mechanism.
+//
+//   node|deno pid-server.js cluster PORT WORKERS   node:cluster, round-robin (the primary accepts)
+//   deno pid-server.js reuseport PORT              one process, node:http listen({ reusePort: true });
+//                                                  start it twice (Node 20 refuses the second bind)
+//
+// Every serving process prints `listening PID` once it listens. On SIGUSR2 it prints
+// `served SEQ PID COUNT` (SEQ = how many times it was asked) and counts from zero again, so the
+// harness reads the counts of one run without restarting the servers between runs.
+import cluster from 'node:cluster';
+import http from 'node:http';
+import process from 'node:process';
+
+const [mode, portText, workersText] = process.argv.slice(2);
+const port = Number(portText);
+const BODY = `${process.pid}\n`;
+let served = 0;
+let reports = 0;
+
+function countOnSignal() {
+  process.on('SIGUSR2', () => {
+    reports += 1;
+    console.log(`served ${reports} ${process.pid} ${served}`);
+    served = 0;
+  });
+}
+
+function serveWithNodeHttp(listenOptions) {
+  countOnSignal();
+  const server = http.createServer((req, res) => {
+    served += 1;
+    res.end(BODY);
+  });
+  server.listen(listenOptions, () => console.log(`listening ${process.pid}`));
+}
+
+if (mode === 'cluster' && cluster.isPrimary) {
+  // Explicit, although it is the default everywhere but Windows: this is the mode under test.
+  cluster.schedulingPolicy = cluster.SCHED_RR;
+  // The harness signals each serving pid, but a stray SIGUSR2 must not kill the primary.
+  process.on('SIGUSR2', () => {});
+  for (let i = 0; i < Number(workersText); i += 1) cluster.fork();
+} else if (mode === 'cluster') {
+  serveWithNodeHttp({ port, host: '127.0.0.1' });
+} else if (mode === 'reuseport') {
+  serveWithNodeHttp({ port, host: '127.0.0.1', reusePort: true });
+} else {
+  console.error(`usage: pid-server.js cluster|reuseport PORT [WORKERS]`);
+  process.exit(2);
+}

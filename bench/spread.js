@@ -1,0 +1,176 @@
+#!/usr/bin/env node
+// How evenly does each way of sharing one listening port spread requests over two processes?
+// Issue 16 point 1 asks for `serve --workers` to use "cluster, or reusePort where the runtime has
+// it: measure which spreads load better". The modes, each with two serving processes:
+//
+//   node cluster RR     node:cluster round-robin on Node: the primary accepts every connection
+//                       and hands it to the next worker over IPC
+//   deno cluster RR     the same on Deno's node:cluster (needs --allow-run)
+//   deno reusePort      two separate Deno processes, node:http listen({ reusePort: true }): one
+//                       accept queue per process, the kernel hashes each connection's 4-tuple
+//                       (Node 20 has no reusePort: its second bind fails with EADDRINUSE)
+//
+// Each is driven by wrk twice per round: 8 keep-alive connections (few connections is where
+// per-connection hashing can be lumpy), then `Connection: close` (a new connection per request).
+// The server (servers/pid-server.js) counts requests per pid; the report gives the busiest
+// process's share of them (50% is an even spread), requests/s, and for cluster the primary's share
+// of the CPU the servers used. Not Switchyard: the question is the mechanism, not the balancer.
+//
+// node bench/spread.js      Environment: BENCH_DURATION (s per run, default 3), BENCH_ROUNDS (3),
+//                           BENCH_WARMUP (s of unmeasured load after each start, 1),
+//                           BENCH_CONNECTIONS (8), BENCH_START_TIMEOUT (s, 10). Needs wrk.
+import os from 'node:os';
+import { join } from 'node:path';
+import { installCleanup, lastLines, startChild, stopChild } from './lib/children.js';
+import { drive } from './lib/load.js';
+import { freePort } from './lib/net.js';
+import { groupPids, statFields } from './lib/group.js';
+import { denoBinary, versionOf, which } from './lib/tools.js';
+import { serversDir } from './lib/paths.js';
+import { median } from './lib/stats.js';
+import { markdownTable, formatInt } from './lib/table.js';
+
+const envNumber = (name, fallback) => {
+  const value = Number(process.env[name]);
+  return Number.isFinite(value) && value > 0 ? value : fallback;
+};
+const settings = {
+  seconds: envNumber('BENCH_DURATION', 3),
+  rounds: Math.round(envNumber('BENCH_ROUNDS', 3)),
+  warmupSeconds: envNumber('BENCH_WARMUP', 1),
+  connections: Math.round(envNumber('BENCH_CONNECTIONS', 8)),
+  startTimeoutMs: envNumber('BENCH_START_TIMEOUT', 10) * 1000,
+};
+const WORKERS = 2;
+const SERVER = join(serversDir, 'pid-server.js');
+const LOADS = [['keep-alive', {}], ['Connection: close', { Connection: 'close' }]];
+
+installCleanup();
+if (!which('wrk')) {
+  console.error('bench/spread.js needs wrk (apt-get install wrk): autocannon in the harness would share the event loop it measures.');
+  process.exit(2);
+}
+const deno = denoBinary();
+const denoRun = [deno, 'run', '--allow-net', '--allow-env', '--allow-read'];
+
+// Each mode starts its processes: `records` are the children the harness started (one for
+// cluster, whose primary forks the workers; one per process for reusePort), `primary` the pid
+// whose CPU is the price of round-robin, if any.
+const MODES = [
+  { name: 'node cluster RR', start: (port) => [startChild(process.execPath, [SERVER, 'cluster', String(port), String(WORKERS)], { name: 'node cluster' })], hasPrimary: true },
+  { name: 'deno cluster RR', start: (port) => [startChild(denoRun[0], [...denoRun.slice(1), '--allow-run', SERVER, 'cluster', String(port), String(WORKERS)], { name: 'deno cluster' })], hasPrimary: true, needs: deno },
+  { name: 'deno reusePort', start: (port) => Array.from({ length: WORKERS }, (_, i) => startChild(denoRun[0], [...denoRun.slice(1), SERVER, 'reuseport', String(port)], { name: `deno reusePort ${i + 1}` })), hasPrimary: false, needs: deno },
+];
+
+/** Every line of the records' stdout matching `pattern` (global), as match arrays. */
+const linesOf = (records, pattern) => records.flatMap((record) => [...record.stdout.matchAll(pattern)]);
+
+/** Waits until the records have printed `count` lines matching `pattern`; rejects on an exit or after `timeoutMs`. */
+async function waitForLines(records, pattern, count, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const lines = linesOf(records, pattern);
+    if (lines.length >= count) return lines;
+    const gone = records.find((record) => record.exited);
+    if (gone) throw new Error(`${gone.name} exited (${gone.exitCode}): ${lastLines(gone)}`);
+    if (Date.now() > deadline) throw new Error(`${count} lines like ${pattern} not seen within ${timeoutMs / 1000} s: ${records.map(lastLines).join(' / ')}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** CPU ticks (user + system) used so far by every process of the records' groups, by pid. */
+function ticksByPid(records) {
+  const ticks = new Map();
+  for (const pid of records.flatMap((record) => groupPids(record.child.pid))) {
+    const fields = statFields(pid);
+    if (fields) ticks.set(pid, Number(fields[11]) + Number(fields[12]));
+  }
+  return ticks;
+}
+
+/** Asks every serving process for its count since the last ask (and to start again from zero). */
+async function collectCounts(server) {
+  server.asked += 1;
+  for (const pid of server.pids) process.kill(pid, 'SIGUSR2');
+  const lines = await waitForLines(server.records, new RegExp(`^served ${server.asked} (\\d+) (\\d+)$`, 'gm'), server.pids.length, 5000);
+  return new Map(lines.map(([, pid, count]) => [Number(pid), Number(count)]));
+}
+
+async function startMode(mode) {
+  const port = await freePort();
+  const records = mode.start(port);
+  const listening = await waitForLines(records, /^listening (\d+)$/gm, WORKERS, settings.startTimeoutMs);
+  return { records, port, pids: listening.map(([, pid]) => Number(pid)), primary: mode.hasPrimary ? records[0].child.pid : null, asked: 0 };
+}
+
+/** One measured wrk run against a started mode: spread, requests/s, and the primary's CPU share. */
+async function measure(server, headers) {
+  const before = ticksByPid(server.records);
+  const run = await drive({ url: `http://127.0.0.1:${server.port}/`, headers, seconds: settings.seconds, connections: settings.connections });
+  const after = ticksByPid(server.records);
+  const counts = await collectCounts(server);
+  let total = 0;
+  for (const [pid, ticks] of after) total += ticks - (before.get(pid) ?? 0);
+  const own = server.primary ? (after.get(server.primary) ?? 0) - (before.get(server.primary) ?? 0) : null;
+  const served = [...counts.values()].reduce((sum, n) => sum + n, 0);
+  return {
+    reqPerSec: run.reqPerSec,
+    errors: run.errors,
+    counts: [...counts.values()],
+    busiestShare: served ? Math.max(...counts.values()) / served : NaN,
+    primaryShare: own !== null && total ? own / total : null,
+  };
+}
+
+const results = new Map(); // `${mode} / ${load}` -> runs
+const notes = [];
+const log = (line) => console.error(line);
+log(`spread: ${WORKERS} processes, wrk -t1 -c${settings.connections}, ${settings.rounds} round(s) of ${settings.seconds} s per load, ${settings.warmupSeconds} s warm-up after each start`);
+log(`${os.cpus().length} CPUs, load average ${os.loadavg().map((n) => n.toFixed(2)).join(' ')}; node ${process.version}; ${deno ? versionOf(deno, ['--version']) : 'no deno'}`);
+
+for (let round = 1; round <= settings.rounds; round += 1) {
+  // Rotated, so that no mode always runs first (or right after the same neighbour) in a round.
+  const order = MODES.map((_, i) => MODES[(i + round - 1) % MODES.length]);
+  for (const mode of order) {
+    if (mode.needs === null) {
+      if (round === 1) notes.push(`${mode.name}: skipped, no deno binary`);
+      continue;
+    }
+    let server;
+    try {
+      server = await startMode(mode);
+      await drive({ url: `http://127.0.0.1:${server.port}/`, seconds: settings.warmupSeconds, connections: settings.connections });
+      await collectCounts(server);
+      for (const [load, headers] of LOADS) {
+        const run = await measure(server, headers);
+        const key = `${mode.name} / ${load}`;
+        results.set(key, [...(results.get(key) ?? []), run]);
+        const primary = run.primaryShare === null ? '' : `, primary ${(run.primaryShare * 100).toFixed(1)}% of the CPU`;
+        log(`  round ${round}/${settings.rounds} ${key.padEnd(36)} ${formatInt(run.reqPerSec).padStart(7)} req/s  per pid ${run.counts.join('/')}  busiest ${(run.busiestShare * 100).toFixed(1)}%${primary}  errors ${run.errors}`);
+      }
+    } catch (error) {
+      log(`  round ${round}/${settings.rounds} ${mode.name} failed: ${error.message}`);
+      notes.push(`${mode.name}, round ${round}: ${error.message}`);
+    } finally {
+      for (const record of server?.records ?? []) await stopChild(record);
+    }
+  }
+}
+
+const percent = (n) => (Number.isFinite(n) ? `${(n * 100).toFixed(1)}%` : 'n/a');
+const rows = [...results].map(([key, runs]) => {
+  const [mode, load] = key.split(' / ');
+  const primaries = runs.map((run) => run.primaryShare).filter((n) => n !== null);
+  return [
+    mode,
+    load,
+    percent(median(runs.map((run) => run.busiestShare))),
+    runs.map((run) => (run.busiestShare * 100).toFixed(0)).join(' / '),
+    formatInt(median(runs.map((run) => run.reqPerSec))),
+    primaries.length ? percent(median(primaries)) : '-',
+    formatInt(runs.reduce((sum, run) => sum + run.errors, 0)),
+  ];
+});
+console.log(markdownTable(['mode', 'load', 'busiest process (median)', 'busiest, each round %', 'req/s (median)', "primary's CPU share", 'errors'], rows));
+console.log(`\n${WORKERS} processes; wrk -t1 -c${settings.connections}, ${settings.rounds} round(s) of ${settings.seconds} s per load (modes rotated each round); 50% = an even spread. The primary's share: its user+system CPU over all the servers' processes.`);
+for (const note of notes) console.log(`- ${note}`);

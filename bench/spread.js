@@ -5,16 +5,20 @@
 //
 //   node cluster RR     node:cluster round-robin on Node: the primary accepts every connection
 //                       and hands it to the next worker over IPC
-//   deno cluster RR     the same on Deno's node:cluster (needs --allow-run)
+//   node cluster, workers accept
+//                       node:cluster with NODE_CLUSTER_SCHED_POLICY=none: every worker accepts on
+//                       the one shared socket (the escape hatch docs/operations.md names for churn)
+//   deno cluster RR     round-robin on Deno's node:cluster (needs --allow-run)
 //   deno reusePort      two separate Deno processes, node:http listen({ reusePort: true }): one
 //                       accept queue per process, the kernel hashes each connection's 4-tuple
 //                       (Node 20 has no reusePort: its second bind fails with EADDRINUSE)
 //
 // Each is driven by wrk twice per round: 8 keep-alive connections (few connections is where
 // per-connection hashing can be lumpy), then `Connection: close` (a new connection per request).
-// The server (servers/pid-server.js) counts requests per pid; the report gives the busiest
-// process's share of them (50% is an even spread), requests/s, and for cluster the primary's share
-// of the CPU the servers used. Not Switchyard: the question is the mechanism, not the balancer.
+// The server (servers/pid-server.js) counts connections and requests per pid; the report gives the
+// busiest process's share of each (50% is an even spread), requests/s, and for round-robin the
+// primary's share of the CPU the servers used. Connections show what the mechanism did; requests
+// on kept-alive connections also show how much CPU each process got on a busy machine. Not Switchyard: the question is the mechanism, not the balancer.
 //
 // node bench/spread.js      Environment: BENCH_DURATION (s per run, default 3), BENCH_ROUNDS (3),
 //                           BENCH_WARMUP (s of unmeasured load after each start, 1),
@@ -51,15 +55,22 @@ if (!which('wrk')) {
   process.exit(2);
 }
 const deno = denoBinary();
-const denoRun = [deno, 'run', '--allow-net', '--allow-env', '--allow-read'];
+const denoRun = ['run', '--allow-net', '--allow-env', '--allow-read'];
 
 // Each mode starts its processes: `records` are the children the harness started (one for
 // cluster, whose primary forks the workers; one per process for reusePort), `primary` the pid
-// whose CPU is the price of round-robin, if any.
+// whose CPU is the price of round-robin, if any. `policy` is the cluster scheduling policy the
+// primary must report, so that a runtime ignoring NODE_CLUSTER_SCHED_POLICY cannot pass unseen.
+const cluster = (name, command, args, policy) => ({
+  name,
+  start: (port) => [startChild(command, [...args, SERVER, 'cluster', String(port), String(WORKERS)], { name, env: { ...process.env, NODE_CLUSTER_SCHED_POLICY: policy } })],
+  policy,
+});
 const MODES = [
-  { name: 'node cluster RR', start: (port) => [startChild(process.execPath, [SERVER, 'cluster', String(port), String(WORKERS)], { name: 'node cluster' })], hasPrimary: true },
-  { name: 'deno cluster RR', start: (port) => [startChild(denoRun[0], [...denoRun.slice(1), '--allow-run', SERVER, 'cluster', String(port), String(WORKERS)], { name: 'deno cluster' })], hasPrimary: true, needs: deno },
-  { name: 'deno reusePort', start: (port) => Array.from({ length: WORKERS }, (_, i) => startChild(denoRun[0], [...denoRun.slice(1), SERVER, 'reuseport', String(port)], { name: `deno reusePort ${i + 1}` })), hasPrimary: false, needs: deno },
+  cluster('node cluster RR', process.execPath, [], 'rr'),
+  cluster('node cluster, workers accept', process.execPath, [], 'none'),
+  { ...cluster('deno cluster RR', deno, [...denoRun, '--allow-run'], 'rr'), onDeno: true },
+  { name: 'deno reusePort', start: (port) => Array.from({ length: WORKERS }, (_, i) => startChild(deno, [...denoRun, SERVER, 'reuseport', String(port)], { name: `deno reusePort ${i + 1}` })), onDeno: true },
 ];
 
 /** Every line of the records' stdout matching `pattern` (global), as match arrays. */
@@ -92,15 +103,19 @@ function ticksByPid(records) {
 async function collectCounts(server) {
   server.asked += 1;
   for (const pid of server.pids) process.kill(pid, 'SIGUSR2');
-  const lines = await waitForLines(server.records, new RegExp(`^served ${server.asked} (\\d+) (\\d+)$`, 'gm'), server.pids.length, 5000);
-  return new Map(lines.map(([, pid, count]) => [Number(pid), Number(count)]));
+  const lines = await waitForLines(server.records, new RegExp(`^served ${server.asked} (\\d+) (\\d+) (\\d+)$`, 'gm'), server.pids.length, 5000);
+  return lines.map(([, , requests, connections]) => ({ requests: Number(requests), connections: Number(connections) }));
 }
 
 async function startMode(mode) {
   const port = await freePort();
   const records = mode.start(port);
   const listening = await waitForLines(records, /^listening (\d+)$/gm, WORKERS, settings.startTimeoutMs);
-  return { records, port, pids: listening.map(([, pid]) => Number(pid)), primary: mode.hasPrimary ? records[0].child.pid : null, asked: 0 };
+  if (mode.policy) {
+    const [[, policy]] = linesOf(records, /^policy (\w+)$/gm);
+    if (policy !== mode.policy) throw new Error(`the cluster ran with scheduling policy ${policy}, not ${mode.policy}`);
+  }
+  return { records, port, pids: listening.map(([, pid]) => Number(pid)), primary: mode.policy === 'rr' ? records[0].child.pid : null, asked: 0 };
 }
 
 /** One measured wrk run against a started mode: spread, requests/s, and the primary's CPU share. */
@@ -112,12 +127,14 @@ async function measure(server, headers) {
   let total = 0;
   for (const [pid, ticks] of after) total += ticks - (before.get(pid) ?? 0);
   const own = server.primary ? (after.get(server.primary) ?? 0) - (before.get(server.primary) ?? 0) : null;
-  const served = [...counts.values()].reduce((sum, n) => sum + n, 0);
+  const busiest = (values) => Math.max(...values) / values.reduce((sum, n) => sum + n, 0);
   return {
     reqPerSec: run.reqPerSec,
     errors: run.errors,
-    counts: [...counts.values()],
-    busiestShare: served ? Math.max(...counts.values()) / served : NaN,
+    requests: counts.map((count) => count.requests),
+    connections: counts.map((count) => count.connections),
+    busiestRequests: busiest(counts.map((count) => count.requests)),
+    busiestConnections: busiest(counts.map((count) => count.connections)),
     primaryShare: own !== null && total ? own / total : null,
   };
 }
@@ -132,7 +149,7 @@ for (let round = 1; round <= settings.rounds; round += 1) {
   // Rotated, so that no mode always runs first (or right after the same neighbour) in a round.
   const order = MODES.map((_, i) => MODES[(i + round - 1) % MODES.length]);
   for (const mode of order) {
-    if (mode.needs === null) {
+    if (mode.onDeno && !deno) {
       if (round === 1) notes.push(`${mode.name}: skipped, no deno binary`);
       continue;
     }
@@ -146,7 +163,7 @@ for (let round = 1; round <= settings.rounds; round += 1) {
         const key = `${mode.name} / ${load}`;
         results.set(key, [...(results.get(key) ?? []), run]);
         const primary = run.primaryShare === null ? '' : `, primary ${(run.primaryShare * 100).toFixed(1)}% of the CPU`;
-        log(`  round ${round}/${settings.rounds} ${key.padEnd(36)} ${formatInt(run.reqPerSec).padStart(7)} req/s  per pid ${run.counts.join('/')}  busiest ${(run.busiestShare * 100).toFixed(1)}%${primary}  errors ${run.errors}`);
+        log(`  round ${round}/${settings.rounds} ${key.padEnd(48)} ${formatInt(run.reqPerSec).padStart(7)} req/s  connections ${run.connections.join('/')}  requests ${run.requests.join('/')}${primary}  errors ${run.errors}`);
       }
     } catch (error) {
       log(`  round ${round}/${settings.rounds} ${mode.name} failed: ${error.message}`);
@@ -164,13 +181,14 @@ const rows = [...results].map(([key, runs]) => {
   return [
     mode,
     load,
-    percent(median(runs.map((run) => run.busiestShare))),
-    runs.map((run) => (run.busiestShare * 100).toFixed(0)).join(' / '),
+    percent(median(runs.map((run) => run.busiestConnections))),
+    percent(median(runs.map((run) => run.busiestRequests))),
+    runs.map((run) => `${(run.busiestConnections * 100).toFixed(0)}/${(run.busiestRequests * 100).toFixed(0)}`).join(', '),
     formatInt(median(runs.map((run) => run.reqPerSec))),
     primaries.length ? percent(median(primaries)) : '-',
     formatInt(runs.reduce((sum, run) => sum + run.errors, 0)),
   ];
 });
-console.log(markdownTable(['mode', 'load', 'busiest process (median)', 'busiest, each round %', 'req/s (median)', "primary's CPU share", 'errors'], rows));
-console.log(`\n${WORKERS} processes; wrk -t1 -c${settings.connections}, ${settings.rounds} round(s) of ${settings.seconds} s per load (modes rotated each round); 50% = an even spread. The primary's share: its user+system CPU over all the servers' processes.`);
+console.log(markdownTable(['mode', 'load', 'busiest: connections', 'busiest: requests', 'each round, conn/req %', 'req/s', "primary's CPU", 'errors'], rows));
+console.log(`\n${WORKERS} processes; wrk -t1 -c${settings.connections}, ${settings.rounds} round(s) of ${settings.seconds} s per load (modes rotated each round); the busiest process's share of the connections and of the requests (medians; 50% = an even spread). Primary's CPU (round-robin): its user+system time over all the servers' processes'. Load average at the end: ${os.loadavg().map((n) => n.toFixed(2)).join(' ')}.`);
 for (const note of notes) console.log(`- ${note}`);

@@ -2,13 +2,17 @@
 // the harness can see how evenly one way of sharing a listening port spreads requests over
 // processes. It is deliberately not Switchyard: the question is the sharing mechanism.
 //
-//   node|deno pid-server.js cluster PORT WORKERS   node:cluster, round-robin (the primary accepts)
+//   node|deno pid-server.js cluster PORT WORKERS   node:cluster, with the scheduling policy that
+//                                                  NODE_CLUSTER_SCHED_POLICY names: rr (the primary
+//                                                  accepts) or none (the workers accept)
 //   deno pid-server.js reuseport PORT              one process, node:http listen({ reusePort: true });
 //                                                  start it twice (Node 20 refuses the second bind)
 //
-// Every serving process prints `listening PID` once it listens. On SIGUSR2 it prints
-// `served SEQ PID COUNT` (SEQ = how many times it was asked) and counts from zero again, so the
-// harness reads the counts of one run without restarting the servers between runs.
+// A cluster primary prints `policy rr|none`, the policy in effect. Every serving process prints
+// `listening PID` once it listens. On SIGUSR2 it prints `served SEQ PID REQUESTS CONNECTIONS`
+// (SEQ = how many times it was asked) and counts from zero again, so the harness reads the counts
+// of one run without restarting the servers between runs. Connections say what the sharing
+// mechanism did; requests on kept-alive connections also depend on how much CPU each process got.
 import cluster from 'node:cluster';
 import http from 'node:http';
 import process from 'node:process';
@@ -17,13 +21,15 @@ const [mode, portText, workersText] = process.argv.slice(2);
 const port = Number(portText);
 const BODY = `${process.pid}\n`;
 let served = 0;
+let connections = 0;
 let reports = 0;
 
 function countOnSignal() {
   process.on('SIGUSR2', () => {
     reports += 1;
-    console.log(`served ${reports} ${process.pid} ${served}`);
+    console.log(`served ${reports} ${process.pid} ${served} ${connections}`);
     served = 0;
+    connections = 0;
   });
 }
 
@@ -33,12 +39,14 @@ function serveWithNodeHttp(listenOptions) {
     served += 1;
     res.end(BODY);
   });
+  server.on('connection', () => {
+    connections += 1;
+  });
   server.listen(listenOptions, () => console.log(`listening ${process.pid}`));
 }
 
 if (mode === 'cluster' && cluster.isPrimary) {
-  // Explicit, although it is the default everywhere but Windows: this is the mode under test.
-  cluster.schedulingPolicy = cluster.SCHED_RR;
+  console.log(`policy ${cluster.schedulingPolicy === cluster.SCHED_RR ? 'rr' : 'none'}`);
   // The harness signals each serving pid, but a stray SIGUSR2 must not kill the primary.
   process.on('SIGUSR2', () => {});
   for (let i = 0; i < Number(workersText); i += 1) cluster.fork();

@@ -27,7 +27,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { installCleanup, lastLines, startChild, stopChild } from './lib/children.js';
 import { drive } from './lib/load.js';
-import { freePort } from './lib/net.js';
+import { freePort, get } from './lib/net.js';
 import { groupPids, statFields } from './lib/group.js';
 import { denoBinary, versionOf, which } from './lib/tools.js';
 import { serversDir } from './lib/paths.js';
@@ -47,7 +47,9 @@ const settings = {
 };
 const WORKERS = 2;
 const SERVER = join(serversDir, 'pid-server.js');
-const LOADS = [['keep-alive', {}], ['Connection: close', { Connection: 'close' }]];
+const CLOSE = { Connection: 'close' };
+const LOADS = [['keep-alive', {}], ['Connection: close', CLOSE]];
+const DRAIN_AFTER_MS = 1000;
 
 installCleanup();
 if (!which('wrk')) {
@@ -139,7 +141,17 @@ async function measure(server, headers) {
   };
 }
 
+/** A `Connection: close` run during which one process stalls and then closes its listening socket. */
+async function measureDrain(server) {
+  const url = `http://127.0.0.1:${server.port}/`;
+  const load = drive({ url, headers: CLOSE, seconds: settings.seconds, connections: settings.connections });
+  await new Promise((resolve) => setTimeout(resolve, DRAIN_AFTER_MS));
+  await get(`${url}drain`, { timeoutMs: 10_000 });
+  return load;
+}
+
 const results = new Map(); // `${mode} / ${load}` -> runs
+const drains = new Map(); // mode -> runs
 const notes = [];
 const log = (line) => console.error(line);
 log(`spread: ${WORKERS} processes, wrk -t1 -c${settings.connections}, ${settings.rounds} round(s) of ${settings.seconds} s per load, ${settings.warmupSeconds} s warm-up after each start`);
@@ -165,6 +177,9 @@ for (let round = 1; round <= settings.rounds; round += 1) {
         const primary = run.primaryShare === null ? '' : `, primary ${(run.primaryShare * 100).toFixed(1)}% of the CPU`;
         log(`  round ${round}/${settings.rounds} ${key.padEnd(48)} ${formatInt(run.reqPerSec).padStart(7)} req/s  connections ${run.connections.join('/')}  requests ${run.requests.join('/')}${primary}  errors ${run.errors}`);
       }
+      const drained = await measureDrain(server);
+      drains.set(mode.name, [...(drains.get(mode.name) ?? []), drained]);
+      log(`  round ${round}/${settings.rounds} ${`${mode.name} / drain`.padEnd(48)} ${formatInt(drained.reqPerSec).padStart(7)} req/s  errors ${drained.errors}`);
     } catch (error) {
       log(`  round ${round}/${settings.rounds} ${mode.name} failed: ${error.message}`);
       notes.push(`${mode.name}, round ${round}: ${error.message}`);
@@ -190,5 +205,12 @@ const rows = [...results].map(([key, runs]) => {
   ];
 });
 console.log(markdownTable(['mode', 'load', 'busiest: connections', 'busiest: requests', 'each round, conn/req %', 'req/s', "primary's CPU", 'errors'], rows));
-console.log(`\n${WORKERS} processes; wrk -t1 -c${settings.connections}, ${settings.rounds} round(s) of ${settings.seconds} s per load (modes rotated each round); the busiest process's share of the connections and of the requests (medians; 50% = an even spread). Primary's CPU (round-robin): its user+system time over all the servers' processes'. Load average at the end: ${os.loadavg().map((n) => n.toFixed(2)).join(' ')}.`);
+// No latency column: under reusePort the requests that waited for the busy process fail instead
+// of finishing late, so a percentile would flatter the mode that dropped them.
+console.log(`\n${markdownTable(['mode', 'drain: errors, each round', 'req/s (median)'], [...drains].map(([mode, runs]) => [
+  mode,
+  runs.map((run) => run.errors).join(', '),
+  formatInt(median(runs.map((run) => run.reqPerSec))),
+]))}`);
+console.log(`\n${WORKERS} processes; wrk -t1 -c${settings.connections}, ${settings.rounds} round(s) of ${settings.seconds} s per load (modes rotated each round); the busiest process's share of the connections and of the requests (medians; 50% = an even spread). Primary's CPU (round-robin): its user+system time over all the servers' processes'. Drain: a ${settings.seconds} s Connection: close run in which, after ${DRAIN_AFTER_MS / 1000} s, one process is busy for 1 s and then closes its listening socket. Load average at the end: ${os.loadavg().map((n) => n.toFixed(2)).join(' ')}.`);
 for (const note of notes) console.log(`- ${note}`);

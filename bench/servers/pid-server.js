@@ -13,6 +13,10 @@
 // (SEQ = how many times it was asked) and counts from zero again, so the harness reads the counts
 // of one run without restarting the servers between runs. Connections say what the sharing
 // mechanism did; requests on kept-alive connections also depend on how much CPU each process got.
+//
+// GET /drain stands for a worker that is busy and then drains: the process that gets it runs for
+// STALL_MS without answering anything (connections meant for it wait), then closes its listening
+// socket and answers. What happens to the connections that waited for it is the question.
 import cluster from 'node:cluster';
 import http from 'node:http';
 import process from 'node:process';
@@ -20,6 +24,7 @@ import process from 'node:process';
 const [mode, portText, workersText] = process.argv.slice(2);
 const port = Number(portText);
 const BODY = `${process.pid}\n`;
+const STALL_MS = 1000;
 let served = 0;
 let connections = 0;
 let reports = 0;
@@ -37,12 +42,21 @@ function serveWithNodeHttp(listenOptions) {
   countOnSignal();
   const server = http.createServer((req, res) => {
     served += 1;
+    if (req.url === '/drain') drain(server);
     res.end(BODY);
   });
   server.on('connection', () => {
     connections += 1;
   });
   server.listen(listenOptions, () => console.log(`listening ${process.pid}`));
+}
+
+function drain(server) {
+  const until = Date.now() + STALL_MS;
+  while (Date.now() < until) {
+    // Busy on purpose: the event loop accepts nothing meanwhile, as under a long synchronous task.
+  }
+  server.close();
 }
 
 if (mode === 'cluster' && cluster.isPrimary) {

@@ -4,7 +4,7 @@
 // it: measure which spreads load better". The modes, each with two serving processes:
 //
 //   node cluster RR     node:cluster round-robin on Node: the primary accepts every connection
-//                       and hands it to the next worker over IPC
+//                       and hands it over IPC to the next worker that is free
 //   node cluster, workers accept
 //                       node:cluster with NODE_CLUSTER_SCHED_POLICY=none: every worker accepts on
 //                       the one shared socket (the escape hatch docs/operations.md names for churn)
@@ -13,12 +13,20 @@
 //                       accept queue per process, the kernel hashes each connection's 4-tuple
 //                       (Node 20 has no reusePort: its second bind fails with EADDRINUSE)
 //
-// Each is driven by wrk twice per round: 8 keep-alive connections (few connections is where
+// Each is driven by wrk three times per round: 8 keep-alive connections (few connections is where
 // per-connection hashing can be lumpy), then `Connection: close` (a new connection per request).
 // The server (servers/pid-server.js) counts connections and requests per pid; the report gives the
 // busiest process's share of each (50% is an even spread), requests/s, and for round-robin the
 // primary's share of the CPU the servers used. Connections show what the mechanism did; requests
-// on kept-alive connections also show how much CPU each process got on a busy machine. Not Switchyard: the question is the mechanism, not the balancer.
+// on kept-alive connections also show how much CPU each process got on a busy machine.
+// The third run is a drain: under `Connection: close` load, one request to /drain makes the process
+// that gets it busy for a second and then close its listening socket (a worker that stalls, then
+// drains). Under reusePort the kernel keeps queueing new connections on the busy process's own
+// socket, and closing a socket resets the connections still queued on it (LWN 542629;
+// net.ipv4.tcp_migrate_req, Linux 5.14, can move them instead, off by default); under round-robin
+// the primary holds them and hands them to a worker that is free. The report gives wrk's errors
+// (connections reset) for that run.
+// Not Switchyard: the question is the mechanism, not the balancer.
 //
 // node bench/spread.js      Environment: BENCH_DURATION (s per run, default 3), BENCH_ROUNDS (3),
 //                           BENCH_WARMUP (s of unmeasured load after each start, 1),
@@ -28,28 +36,18 @@ import { join } from 'node:path';
 import { installCleanup, lastLines, startChild, stopChild } from './lib/children.js';
 import { drive } from './lib/load.js';
 import { freePort, get } from './lib/net.js';
-import { groupPids, statFields } from './lib/group.js';
+import { groupPids, ticksByPid } from './lib/group.js';
 import { denoBinary, versionOf, which } from './lib/tools.js';
 import { serversDir } from './lib/paths.js';
+import { runSettings } from './lib/settings.js';
 import { median } from './lib/stats.js';
 import { markdownTable, formatInt } from './lib/table.js';
 
-const envNumber = (name, fallback) => {
-  const value = Number(process.env[name]);
-  return Number.isFinite(value) && value > 0 ? value : fallback;
-};
-const settings = {
-  seconds: envNumber('BENCH_DURATION', 3),
-  rounds: Math.round(envNumber('BENCH_ROUNDS', 3)),
-  warmupSeconds: envNumber('BENCH_WARMUP', 1),
-  connections: Math.round(envNumber('BENCH_CONNECTIONS', 8)),
-  startTimeoutMs: envNumber('BENCH_START_TIMEOUT', 10) * 1000,
-};
+const settings = runSettings({ seconds: 3, rounds: 3, warmupSeconds: 1, connections: 8 });
 const WORKERS = 2;
 const SERVER = join(serversDir, 'pid-server.js');
 const CLOSE = { Connection: 'close' };
 const LOADS = [['keep-alive', {}], ['Connection: close', CLOSE]];
-const DRAIN_AFTER_MS = 1000;
 
 installCleanup();
 if (!which('wrk')) {
@@ -59,10 +57,10 @@ if (!which('wrk')) {
 const deno = denoBinary();
 const denoRun = ['run', '--allow-net', '--allow-env', '--allow-read'];
 
-// Each mode starts its processes: `records` are the children the harness started (one for
-// cluster, whose primary forks the workers; one per process for reusePort), `primary` the pid
-// whose CPU is the price of round-robin, if any. `policy` is the cluster scheduling policy the
-// primary must report, so that a runtime ignoring NODE_CLUSTER_SCHED_POLICY cannot pass unseen.
+// Each mode's `start` returns the children the harness started: one for cluster, whose primary
+// forks the workers (and under round-robin pays for the accepts); one per process for reusePort.
+// `policy` is the cluster scheduling policy the primary must report, so that a runtime ignoring
+// NODE_CLUSTER_SCHED_POLICY cannot pass unseen.
 const cluster = (name, command, args, policy) => ({
   name,
   start: (port) => [startChild(command, [...args, SERVER, 'cluster', String(port), String(WORKERS)], { name, env: { ...process.env, NODE_CLUSTER_SCHED_POLICY: policy } })],
@@ -91,16 +89,6 @@ async function waitForLines(records, pattern, count, timeoutMs) {
   }
 }
 
-/** CPU ticks (user + system) used so far by every process of the records' groups, by pid. */
-function ticksByPid(records) {
-  const ticks = new Map();
-  for (const pid of records.flatMap((record) => groupPids(record.child.pid))) {
-    const fields = statFields(pid);
-    if (fields) ticks.set(pid, Number(fields[11]) + Number(fields[12]));
-  }
-  return ticks;
-}
-
 /** Asks every serving process for its count since the last ask (and to start again from zero). */
 async function collectCounts(server) {
   server.asked += 1;
@@ -122,9 +110,10 @@ async function startMode(mode) {
 
 /** One measured wrk run against a started mode: spread, requests/s, and the primary's CPU share. */
 async function measure(server, headers) {
-  const before = ticksByPid(server.records);
+  const pids = server.records.flatMap((record) => groupPids(record.child.pid));
+  const before = ticksByPid(pids);
   const run = await drive({ url: `http://127.0.0.1:${server.port}/`, headers, seconds: settings.seconds, connections: settings.connections });
-  const after = ticksByPid(server.records);
+  const after = ticksByPid(pids);
   const counts = await collectCounts(server);
   let total = 0;
   for (const [pid, ticks] of after) total += ticks - (before.get(pid) ?? 0);
@@ -145,7 +134,8 @@ async function measure(server, headers) {
 async function measureDrain(server) {
   const url = `http://127.0.0.1:${server.port}/`;
   const load = drive({ url, headers: CLOSE, seconds: settings.seconds, connections: settings.connections });
-  await new Promise((resolve) => setTimeout(resolve, DRAIN_AFTER_MS));
+  // A third into the run: with runs of 3 s or more, the 1 s stall and what follows are inside it.
+  await new Promise((resolve) => setTimeout(resolve, (settings.seconds * 1000) / 3));
   await get(`${url}drain`, { timeoutMs: 10_000 });
   return load;
 }
@@ -212,5 +202,5 @@ console.log(`\n${markdownTable(['mode', 'drain: errors, each round', 'req/s (med
   runs.map((run) => run.errors).join(', '),
   formatInt(median(runs.map((run) => run.reqPerSec))),
 ]))}`);
-console.log(`\n${WORKERS} processes; wrk -t1 -c${settings.connections}, ${settings.rounds} round(s) of ${settings.seconds} s per load (modes rotated each round); the busiest process's share of the connections and of the requests (medians; 50% = an even spread). Primary's CPU (round-robin): its user+system time over all the servers' processes'. Drain: a ${settings.seconds} s Connection: close run in which, after ${DRAIN_AFTER_MS / 1000} s, one process is busy for 1 s and then closes its listening socket. Load average at the end: ${os.loadavg().map((n) => n.toFixed(2)).join(' ')}.`);
+console.log(`\n${WORKERS} processes; wrk -t1 -c${settings.connections}, ${settings.rounds} round(s) of ${settings.seconds} s per load (modes rotated each round); the busiest process's share of the connections and of the requests (medians; 50% = an even spread). Primary's CPU (round-robin): its user+system time over that of all the servers' processes. Drain: a ${settings.seconds} s Connection: close run in which, a third of the way in, one process is busy for 1 s and then closes its listening socket. Load average at the end: ${os.loadavg().map((n) => n.toFixed(2)).join(' ')}.`);
 for (const note of notes) console.log(`- ${note}`);

@@ -29,6 +29,7 @@ import { loadTool } from './lib/load.js';
 import { saveScenarioResult } from './lib/results.js';
 import { denoBinary, versionOf, which } from './lib/tools.js';
 import { repoRoot } from './lib/paths.js';
+import { envNumber, runSettings } from './lib/settings.js';
 import * as throughput from './scenarios/throughput.js';
 import * as routes from './scenarios/routes.js';
 import * as stream from './scenarios/stream.js';
@@ -45,17 +46,8 @@ const SCENARIOS = { throughput, routes, stream, longpath, memory, oplog, https, 
 const DEFAULT_BUDGET_SECONDS = 5 * 60;
 const DEFAULT_SCENARIOS = ['throughput', 'oplog'];
 
-const envNumber = (name, fallback) => {
-  const value = Number(process.env[name]);
-  return Number.isFinite(value) && value > 0 ? value : fallback;
-};
-
 const settings = {
-  seconds: envNumber('BENCH_DURATION', 5),
-  rounds: Math.round(envNumber('BENCH_ROUNDS', 5)),
-  warmupSeconds: envNumber('BENCH_WARMUP', 4),
-  connections: Math.round(envNumber('BENCH_CONNECTIONS', 50)),
-  startTimeoutMs: envNumber('BENCH_START_TIMEOUT', 10) * 1000,
+  ...runSettings({ seconds: 5, rounds: 5, warmupSeconds: 4, connections: 50 }),
   streamBytes: Math.round(envNumber('BENCH_STREAM_BYTES', 1024 ** 3)),
 };
 

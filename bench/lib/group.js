@@ -25,3 +25,13 @@ export function groupPids(pgid) {
   // Fields after the name: state ppid pgrp ...
   return entries.filter((name) => /^\d+$/.test(name) && Number(statFields(name)?.[2]) === pgid).map(Number);
 }
+
+/** CPU ticks (user + system) each of `pids` has used so far, by pid; those gone are left out. */
+export function ticksByPid(pids) {
+  const ticks = new Map();
+  for (const pid of pids) {
+    const fields = statFields(pid);
+    if (fields) ticks.set(pid, Number(fields[11]) + Number(fields[12]));
+  }
+  return ticks;
+}

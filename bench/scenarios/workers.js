@@ -10,23 +10,13 @@ import { pathsConfig, writeConfig } from '../lib/switchyard-config.js';
 import { startLineup, stopLineup } from '../lib/lineup.js';
 import { measureInRounds } from '../lib/rounds.js';
 import { drive } from '../lib/load.js';
-import { groupPids, statFields } from '../lib/group.js';
+import { groupPids, statFields, ticksByPid } from '../lib/group.js';
 import { ratio } from '../lib/stats.js';
 import { markdownTable, formatInt, formatMs, formatRatio, shorten } from '../lib/table.js';
 
 export const description = 'serve --workers 2 against 1 (Node, Deno; nginx 1 and 2 workers alike), and the primary\'s CPU share under connection churn';
 
 export const estimateSeconds = ({ seconds, rounds, warmupSeconds }) => 6 * rounds * (seconds + warmupSeconds) + 2 * (seconds + warmupSeconds) + 20;
-
-/** CPU ticks used so far by each process of a candidate's group, by pid. */
-function ticksByPid(pgid) {
-  const ticks = new Map();
-  for (const pid of groupPids(pgid)) {
-    const fields = statFields(pid);
-    if (fields) ticks.set(pid, Number(fields[11]) + Number(fields[12]));
-  }
-  return ticks;
-}
 
 /** The primary of `--workers`: the process of the group whose parent is outside it (Node) or is `deno task` (Deno). */
 function primaryPid(pgid) {
@@ -41,9 +31,9 @@ async function primaryShare(entry, { seconds, warmupSeconds, connections }, head
   const target = { url: entry.url + entry.path, headers, connections };
   await drive({ ...target, seconds: warmupSeconds });
   const primary = primaryPid(entry.pid);
-  const before = ticksByPid(entry.pid);
+  const before = ticksByPid(groupPids(entry.pid));
   const run = await drive({ ...target, seconds });
-  const after = ticksByPid(entry.pid);
+  const after = ticksByPid(groupPids(entry.pid));
   let total = 0;
   let own = 0;
   for (const [pid, ticks] of after) {

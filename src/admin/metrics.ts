@@ -30,8 +30,11 @@ export class Metrics {
   readonly #watched = new WeakSet<HealthState>();
   readonly #byRoute = new Map<string, RouteSeries>();
 
-  /** @param config the config in use, read at each scrape for the gauges */
-  constructor(config: () => CompiledConfig) {
+  /**
+   * @param config the config in use, read at each scrape for the gauges
+   * @param certificates each certificate name the TLS listeners serve and its expiry (seconds since the epoch), read at each scrape
+   */
+  constructor(config: () => CompiledConfig, certificates: () => ReadonlyMap<string, number> = () => new Map()) {
     const registers = [this.registry];
     const byRoute = this.#byRoute;
     // Counted per request in plain arrays (prom-client hashes the labels on every inc, even a
@@ -80,6 +83,16 @@ export class Metrics {
       collect() {
         this.reset();
         for (const backend of config().backends) this.set({ backend: backend.name }, backend.inFlight);
+      },
+    });
+    new Gauge({
+      name: 'switchyard_certificate_expiry_timestamp_seconds',
+      help: "When each certificate name the TLS listeners serve expires, in seconds since the epoch: the files' and those tls.acme obtained.",
+      labelNames: ['host'],
+      registers,
+      collect() {
+        this.reset();
+        for (const [host, at] of certificates()) this.set({ host }, at);
       },
     });
     this.#ejections = new Counter({ name: 'switchyard_backend_ejections_total', help: 'Times passive health ejected the backend.', labelNames: ['backend'], registers });

@@ -10,7 +10,7 @@ import { Metrics } from '../admin/metrics.ts';
 import { hostPort, isLoopback, parseAdminAddress, startAdmin, type AdminAddress, type RunningAdmin } from '../admin/startAdmin.ts';
 import { accessLogWriter } from '../server/accessLogWriter.ts';
 import { LiveConfig, type ReloadReport } from '../server/LiveConfig.ts';
-import { startServer } from '../server/startServer.ts';
+import { startServer, type RunningServer } from '../server/startServer.ts';
 import { ThreadedPasswordChecks } from '../server/ThreadedPasswordChecks.ts';
 import { undiciUpstream } from '../upstream/undiciUpstream.ts';
 import { CommandFailure, listenFailure, readFailure } from './CommandFailure.ts';
@@ -65,13 +65,14 @@ export async function serveConfig(options: ServeConfigOptions): Promise<Serving>
   for (const warning of live.config.warnings) log(formatIssue(warning));
   const adminAt = options.admin ?? configuredAdmin(live.config);
   // Metrics and the status page's counts are kept only when something can read them.
-  const monitor = adminAt && { metrics: new Metrics(() => live.config), traffic: new BackendTraffic() };
+  let server: RunningServer | undefined;
+  const monitor = adminAt && { metrics: new Metrics(() => live.config, () => server?.certificateExpiries() ?? new Map()), traffic: new BackendTraffic() };
   const accessLog = options.accessLog === 'off' ? undefined : accessLogWriter(options.accessLog, log);
   const observe = allOf([accessLog?.observe, monitor?.metrics.observe, monitor?.traffic.observe]);
 
   const fromCommandLine = options.port !== undefined || options.hostname !== undefined || live.config.listeners.length === 0;
   const listeners: readonly ListenerSettings[] = fromCommandLine ? [plainListener(options.hostname ?? '127.0.0.1', options.port ?? 8080)] : live.config.listeners;
-  const server = await startServer({ live, listeners, fromConfig: !fromCommandLine, log, observe }).catch((error: unknown) => {
+  server = await startServer({ live, listeners, fromConfig: !fromCommandLine, log, observe }).catch((error: unknown) => {
     const failed = (error as { listener?: ListenerSettings }).listener;
     throw (failed && listenFailure(error, failed.host, failed.port)) ?? error;
   });

@@ -22,6 +22,11 @@ export interface ServeOptions {
   readonly listeners?: number;
   /** Also wait for the `admin listening on` line that follows them. @default false */
   readonly admin?: boolean;
+  /**
+   * Deno: more permissions than the serve task's (such as `--allow-write=DIR` for `tls.acme`); the
+   * server is then run with `deno run` and the task's own flags plus these. @default none
+   */
+  readonly denoPermissions?: readonly string[];
 }
 
 /** A `serve` process started by `serveProcess`. */
@@ -102,10 +107,11 @@ export async function serveUntilExit(runtime: ServeRuntime, config: ServeConfig,
   }
 }
 
-async function start(runtime: ServeRuntime, config: ServeConfig, { args = [], loopback = true }: ServeOptions) {
+async function start(runtime: ServeRuntime, config: ServeConfig, { args = [], loopback = true, denoPermissions }: ServeOptions) {
   const file = typeof config === 'string' ? await writeConfig(config) : config.file;
   const flags = ['--config', file, ...(loopback ? LOOPBACK : []), ...args];
-  const [command, argv] = runtime === 'node' ? [process.execPath, [CLI, 'serve', ...flags]] : [DENO_BINARY, ['task', 'serve', ...flags]];
+  const deno = denoPermissions ? ['run', '--allow-net', '--allow-read', '--allow-env', ...denoPermissions, 'src/deno.ts', ...flags] : ['task', 'serve', ...flags];
+  const [command, argv] = runtime === 'node' ? [process.execPath, [CLI, 'serve', ...flags]] : [DENO_BINARY, deno];
   const child = spawn(command, argv, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const output = { stdout: '', stderr: '' };
   child.stdout.on('data', (chunk: Buffer) => void (output.stdout += chunk.toString()));

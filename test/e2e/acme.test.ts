@@ -1,0 +1,160 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readdir, stat, writeFile } from 'node:fs/promises';
+import { connect, type TLSSocket } from 'node:tls';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { deadPort } from '../helpers/deadPort.ts';
+import { startPebble, type Pebble } from '../helpers/pebble.ts';
+import { serveProcess, type ServeProcess, type ServeRuntime } from '../helpers/serveProcess.ts';
+import { startTestBackend, type TestBackend } from '../helpers/testBackend.ts';
+import { waitFor } from '../helpers/waitFor.ts';
+
+// Issue 17: `tls.acme` against a real ACME server, Debian's pebble (Let's Encrypt's test CA), with
+// pebble-challtestsrv as its DNS (every name is 127.0.0.1 unless mapped elsewhere). pebble really
+// fetches the HTTP-01 answers from the balancer's plain listener and makes the TLS-ALPN-01
+// handshakes with its TLS listener; curl then reaches the backend with pebble's root. On Node
+// (`switchyard serve` from the build: run `npm run build` first) and Deno.
+
+const RUNTIMES: readonly ServeRuntime[] = ['node', 'deno'];
+
+interface Curl {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** `curl` to `https://HOST:PORT/PATH` on loopback, trusting `caFile` only. */
+function curl(host: string, port: number, caFile: string, path = '/'): Promise<Curl> {
+  return new Promise((resolve) => {
+    execFile('curl', ['-sS', '--max-time', '10', '--cacert', caFile, '--resolve', `${host}:${port}:127.0.0.1`, `https://${host}:${port}${path}`], (error, stdout, stderr) =>
+      resolve({ code: error ? ((error.code as number | undefined) ?? null) : 0, stdout, stderr }),
+    );
+  });
+}
+
+/** A TLS connection to the listener asking for `servername`, open; rejects when the handshake fails. */
+function handshake(port: number, servername: string, ALPNProtocols?: string[]): Promise<TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false, ALPNProtocols }, () => resolve(socket));
+    socket.once('error', reject);
+  });
+}
+
+/** One request on an open TLS connection (keep-alive), its status line. */
+function requestOn(socket: TLSSocket, host: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let got = '';
+    const onData = (chunk: Buffer) => {
+      got += chunk.toString('latin1');
+      if (got.includes('\r\n\r\n')) {
+        socket.off('data', onData);
+        resolve(got.split('\r\n')[0]);
+      }
+    };
+    socket.on('data', onData);
+    socket.once('error', reject);
+    socket.write(`GET / HTTP/1.1\r\nhost: ${host}\r\n\r\n`);
+  });
+}
+
+const serialOf = async (port: number, servername: string) => {
+  const socket = await handshake(port, servername);
+  const serial = socket.getPeerCertificate().serialNumber;
+  socket.destroy();
+  return serial;
+};
+
+/** Lines of the balancer's log about `host` and `what`. */
+const linesAbout = (served: ServeProcess, host: string, what: string) => served.stderr().split('\n').filter((line) => line.startsWith(`acme: ${host}: ${what}`));
+
+describe.each(RUNTIMES)('tls.acme on %s', (runtime) => {
+  let backend: TestBackend;
+  const running: ServeProcess[] = [];
+  const pebbles: Pebble[] = [];
+
+  beforeAll(async () => {
+    backend = await startTestBackend('acme-backend');
+  });
+  afterAll(async () => {
+    await Promise.all(running.map((served) => served.stop()));
+    await Promise.all(pebbles.map((pebble) => pebble.stop()));
+    await backend?.close();
+  });
+
+  /** Ports for a balancer, pebble told to validate on them, a fresh storage directory, and a config writer. */
+  async function setUp(options: { validitySeconds?: number; caDown?: boolean } = {}) {
+    const [httpPort, tlsPort] = [await deadPort(), await deadPort()];
+    const pebble = await startPebble({ httpPort, tlsPort, validitySeconds: options.validitySeconds, start: !options.caDown });
+    pebbles.push(pebble);
+    const dir = await mkdtemp(join(tmpdir(), 'switchyard-acme-'));
+    const storage = join(dir, 'acme');
+    const file = join(dir, 'lb.yaml');
+    const write = (extra: { challenge?: string; redirect?: boolean; hosts?: readonly string[] } = {}) =>
+      writeFile(
+        file,
+        `admin: { address: "127.0.0.1:0" }
+listen:
+  - address: 127.0.0.1:${httpPort}${extra.redirect ? '\n    redirect_https: true' : ''}
+  - address: 127.0.0.1:${tlsPort}
+    tls:
+      acme:
+        email: ops@example.test
+        directory: ${pebble.directory}
+        directory_ca: ${pebble.directoryCa}
+        storage: ${storage}${extra.challenge ? `\n        challenge: ${extra.challenge}` : ''}
+hosts:
+${(extra.hosts ?? ['a.test']).map((host) => `  - host: "${host}"\n    servers: [${backend.address}]`).join('\n')}
+`,
+      );
+    const serve = async () => {
+      const served = await serveProcess(runtime, { file }, { loopback: false, listeners: 2, admin: true, denoPermissions: [`--allow-write=${storage}`] });
+      running.push(served);
+      return served;
+    };
+    const rootFile = join(dir, 'pebble-root.pem');
+    const saveRoot = async () => writeFile(rootFile, await pebble.root());
+    return { httpPort, tlsPort, pebble, storage, file, write, serve, rootFile, saveRoot };
+  }
+
+  it('obtains a certificate by HTTP-01 for each exact host name, serves it, keeps it 0600 in a 0700 directory, and logs a failed challenge with why', async () => {
+    const { tlsPort, pebble, storage, write, serve, rootFile, saveRoot } = await setUp();
+    // bad.test resolves elsewhere: pebble's validation cannot reach the balancer.
+    await pebble.mapHost('bad.test', '127.0.0.2');
+    await write({ hosts: ['a.test', 'bad.test', '*.wild.test'] });
+    const served = await serve();
+    await waitFor(() => linesAbout(served, 'a.test', 'issued').length > 0, 60_000, `a.test issued:\n${served.stderr()}`);
+    await saveRoot();
+    const reply = await curl('a.test', tlsPort, rootFile);
+    expect(reply.stderr).toBe('');
+    expect(JSON.parse(reply.stdout).name).toBe('acme-backend');
+
+    const log = served.stderr();
+    expect(log).toMatch(/acme: account \S+ for ops@example\.test at https:\/\/127\.0\.0\.1/);
+    expect(log).toMatch(/acme: a\.test: ordered a certificate from \S+ \(\S+\), to be proven by http-01/);
+    expect(log).toMatch(/acme: a\.test: answered the http-01 challenge for 127\.0\.0\.1/);
+    expect(log).toMatch(/acme: a\.test: the CA validated the http-01 challenge/);
+    expect(log).toMatch(/acme: \*\.wild\.test: no certificate ordered: a wildcard name is proven only by the DNS-01 challenge/);
+    await waitFor(() => linesAbout(served, 'bad.test', 'failed').length > 0, 60_000, `bad.test failed:\n${served.stderr()}`);
+    expect(linesAbout(served, 'bad.test', 'failed')[0]).toMatch(/127\.0\.0\.2.*; retry in 60 s$/);
+    // Still served, the failure notwithstanding.
+    expect((await curl('a.test', tlsPort, rootFile)).stderr).toBe('');
+
+    expect((await stat(storage)).mode & 0o777).toBe(0o700);
+    for (const name of await readdir(join(storage, 'certificates', 'a.test'))) expect((await stat(join(storage, 'certificates', 'a.test', name))).mode & 0o777).toBe(0o600);
+    const metrics = await (await fetch(`${served.adminUrl}/metrics`)).text();
+    const expiry = Number(/^switchyard_certificate_expiry_timestamp_seconds\{host="a\.test"\} (\S+)$/m.exec(metrics)?.[1]);
+    expect(expiry * 1000).toBeGreaterThan(Date.now() + 50 * 60_000);
+
+    // Restarted on the same storage: the certificate is reused, nothing is ordered.
+    await served.stop();
+    const orders = pebble.output().match(/POST \/order-plz/g)?.length ?? 0;
+    expect(orders).toBeGreaterThanOrEqual(2);
+    await write({ hosts: ['a.test'] });
+    const again = await serve();
+    await waitFor(() => linesAbout(again, 'a.test', 'using the certificate in').length > 0, 30_000, `a.test reused:\n${again.stderr()}`);
+    expect((await curl('a.test', tlsPort, rootFile)).stderr).toBe('');
+    expect(linesAbout(again, 'a.test', 'ordered')).toEqual([]);
+    expect(pebble.output().match(/POST \/order-plz/g)?.length ?? 0).toBe(orders);
+  }, 180_000);
+});

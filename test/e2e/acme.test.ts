@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, readdir, stat, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { connect, type TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,6 +56,19 @@ function requestOn(socket: TLSSocket, host: string): Promise<string> {
     socket.on('data', onData);
     socket.once('error', reject);
     socket.write(`GET / HTTP/1.1\r\nhost: ${host}\r\n\r\n`);
+  });
+}
+
+/** GET / on the plain listener for `host` (fetch would not send the Host asked for). */
+function plainGet(port: number, host: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    request({ host: '127.0.0.1', port, path: '/', headers: { host } }, (response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      response.on('end', () => resolve({ status: response.statusCode!, body }));
+    })
+      .on('error', reject)
+      .end();
   });
 }
 
@@ -157,4 +171,37 @@ ${(extra.hosts ?? ['a.test']).map((host) => `  - host: "${host}"\n    servers: [
     expect(linesAbout(again, 'a.test', 'ordered')).toEqual([]);
     expect(pebble.output().match(/POST \/order-plz/g)?.length ?? 0).toBe(orders);
   }, 180_000);
+
+  it('renews at two thirds of a short lifetime and serves the new certificate to new handshakes, without dropping an open connection', async () => {
+    // 30 s certificates: renewed about 20 s after each is issued.
+    const { tlsPort, write, serve } = await setUp({ validitySeconds: 30 });
+    await write();
+    const served = await serve();
+    await waitFor(() => linesAbout(served, 'a.test', 'issued').length > 0, 60_000, `a.test issued:\n${served.stderr()}`);
+    const first = await serialOf(tlsPort, 'a.test');
+    const open = await handshake(tlsPort, 'a.test');
+    expect(await requestOn(open, 'a.test')).toBe('HTTP/1.1 200 OK');
+    await waitFor(() => linesAbout(served, 'a.test', 'renewed').length > 0, 60_000, `a.test renewed:\n${served.stderr()}`);
+    expect(await serialOf(tlsPort, 'a.test')).not.toBe(first);
+    // The connection made before the renewal keeps going, on its certificate.
+    expect(await requestOn(open, 'a.test')).toBe('HTTP/1.1 200 OK');
+    expect(open.getPeerCertificate().serialNumber).toBe(first);
+    open.destroy();
+  }, 120_000);
+
+  it('starts while the CA is down: the plain listener answers, the host is told its certificate is coming, and it is issued once the CA is up', async () => {
+    const { httpPort, tlsPort, pebble, write, serve, rootFile, saveRoot } = await setUp({ caDown: true });
+    await write({ redirect: true });
+    const served = await serve();
+    // redirect_https would send the client into a handshake that fails: 503 says why instead.
+    const pending = await plainGet(httpPort, 'a.test');
+    expect(pending.status).toBe(503);
+    expect(pending.body).toMatch(/certificate for a\.test is being obtained/);
+    await expect(handshake(tlsPort, 'a.test')).rejects.toThrow();
+    await pebble.startCa();
+    await waitFor(() => linesAbout(served, 'a.test', 'issued').length > 0, 150_000, `a.test issued once the CA is up:\n${served.stderr()}`);
+    await saveRoot();
+    expect((await curl('a.test', tlsPort, rootFile)).stderr).toBe('');
+    expect((await plainGet(httpPort, 'a.test')).status).toBe(308);
+  }, 240_000);
 });

@@ -15,8 +15,8 @@ export interface AcmeCertificatesOptions {
   readonly directoryCa?: string;
   /** The protocol settings every certificate's context gets (min_version, ciphers). */
   readonly contextOptions: SecureContextOptions;
-  /** Where HTTP-01 answers are published for the plain listeners. */
-  readonly http01: Http01Answers;
+  /** Where HTTP-01 answers are published for the plain listeners (`challenge: http-01`). */
+  readonly http01?: Http01Answers;
   readonly log: (line: string) => void;
 }
 
@@ -48,7 +48,7 @@ export class AcmeCertificates {
   constructor(options: AcmeCertificatesOptions) {
     this.#options = options;
     this.storage = new AcmeStorage(options.storage);
-    options.http01.share(this.storage);
+    options.http01?.share(this.storage);
     if (options.directoryCa) trustForDirectory(options.settings.directory, readFileSync(options.directoryCa));
   }
 
@@ -162,7 +162,7 @@ export class AcmeCertificates {
       if (!challenge) throw new Error(`the CA offers no ${settings.challenge} challenge for ${host} (only ${authorization.challenges.map((offered) => offered.type).join(', ')})`);
       const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
       const token = (challenge as { token: string }).token;
-      if (settings.challenge === 'http-01') {
+      if (http01) {
         http01.add(token, host, keyAuthorization);
         await this.storage.saveChallenge(token, keyAuthorization);
       } else {
@@ -173,9 +173,11 @@ export class AcmeCertificates {
         await client.completeChallenge(challenge);
         await client.waitForValidStatus(challenge);
       } finally {
-        http01.remove(token);
         this.#alpn.delete(host);
-        if (settings.challenge === 'http-01') await this.storage.removeChallenge(token);
+        if (http01) {
+          http01.remove(token);
+          await this.storage.removeChallenge(token);
+        }
       }
       log(`acme: ${host}: the CA validated the ${settings.challenge} challenge`);
     }

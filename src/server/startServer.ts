@@ -7,10 +7,11 @@ import type { LoadedConfig } from '../core/config/loadConfig.ts';
 import type { ServerSettings } from '../core/config/serverSettings.ts';
 import { AcmeCertificates } from '../acme/AcmeCertificates.ts';
 import { acmeHosts } from '../acme/acmeHosts.ts';
+import { alpnChallengeFront } from '../acme/alpnChallengeFront.ts';
 import { Http01Answers } from '../acme/Http01Answers.ts';
 import { normalizeHost } from '../core/routing/normalizeHost.ts';
 import { CertificateStore, configRelative } from './certificates.ts';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { CompiledConfig } from '../core/config/compileConfig.ts';
 import { ErrorLog } from '../core/ErrorLog.ts';
 import type { RequestObserver } from '../core/observe/RequestRecord.ts';
@@ -55,7 +56,12 @@ interface Listener {
   certificates?: CertificateStore;
   /** `tls.acme`: the certificates it obtains, asked after the files' for the names those do not hold. */
   acme?: AcmeCertificates;
+  /** With `challenge: tls-alpn-01`, what binds the port and answers the CA's validations before `server` (alpnChallengeFront). */
+  front?: NetServer;
 }
+
+/** What holds the listener's port: the front of TLS-ALPN-01, if there is one, else the server itself. */
+const boundOf = (listener: Listener): NetServer => listener.front ?? listener.server;
 
 /**
  * Serves the balancer from `node:http` and `node:https`: on Node, and on Deno through its Node
@@ -115,17 +121,18 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   });
 
   try {
-    await Promise.all(listeners.map(({ server, settings }) => listen(server, settings)));
+    await Promise.all(listeners.map((listener) => listen(boundOf(listener), listener.settings)));
   } catch (error) {
-    for (const { server } of listeners) server.close();
+    for (const listener of listeners) boundOf(listener).close();
     throw Object.assign(error as Error, { listener: (error as { listener?: ListenerSettings }).listener });
   }
-  if (https >= 0) redirect.port = (listeners[https].server.address() as AddressInfo).port;
+  if (https >= 0) redirect.port = (boundOf(listeners[https]).address() as AddressInfo).port;
   // Ordered once every listener answers, so the CA's validation finds the challenges.
   for (const listener of listeners) listener.acme?.setHosts(hostsToOrder(live.config, listener.certificates!, log));
   return {
-    urls: listeners.map(({ server, settings }) => {
-      const { address, port } = server.address() as AddressInfo;
+    urls: listeners.map((listener) => {
+      const { settings } = listener;
+      const { address, port } = boundOf(listener).address() as AddressInfo;
       return `${settings.tls ? 'https' : 'http'}://${address.includes(':') ? `[${address}]` : address}:${port}`;
     }),
     certificateExpiries: () => {
@@ -137,7 +144,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     },
     close: async (drainMs = 30_000) => {
       for (const { acme } of listeners) acme?.stop();
-      await Promise.all(listeners.map(({ server, guard, sessions }) => drain(server, guard, sessions, drainMs)));
+      await Promise.all(listeners.map((listener) => drain(listener, drainMs)));
       for (const { guard } of listeners) guard.stop();
       errorLog.flush();
       await upstream.close();
@@ -159,7 +166,7 @@ function openListener(settings: ListenerSettings, live: LiveConfig, handler: Han
     // Advertised to clients as Keep-Alive: timeout, so no later than the guard closes.
     keepAliveTimeout: limits.clientIdle,
   };
-  const listener: { certificates?: CertificateStore; acme?: AcmeCertificates } = {};
+  const listener: { certificates?: CertificateStore; acme?: AcmeCertificates; front?: NetServer } = {};
   const handle = requestHandler(handler);
   // node:http2's compatibility objects have what the handler reads and writes (clientRequest.ts
   // and nodeWire.ts take the differences into account).
@@ -174,7 +181,7 @@ function openListener(settings: ListenerSettings, live: LiveConfig, handler: Han
         storage: configRelative(live.config, acme.storage),
         directoryCa: acme.directoryCa === undefined ? undefined : configRelative(live.config, acme.directoryCa),
         contextOptions: listener.certificates.serverOptions,
-        http01: acmeNeeds.http01!,
+        http01: acme.challenge === 'http-01' ? acmeNeeds.http01 : undefined,
         log: acmeNeeds.log,
       });
     }
@@ -220,6 +227,10 @@ function openListener(settings: ListenerSettings, live: LiveConfig, handler: Han
     session.once('close', () => sessions.delete(session));
   });
 
+  if (listener.acme && settings.tls?.acme?.challenge === 'tls-alpn-01') {
+    const acme = listener.acme;
+    listener.front = alpnChallengeFront(server, { challengeFor: (host) => acme.challengeContextFor(host), helloTimeout: () => live.config.server.clientHeader, log: acmeNeeds.log });
+  }
   server.on('clientError', (error: Error & { code?: string; rawPacket?: Buffer }, socket: Socket) => answerClientError(error, socket, live.config.server.maxRequestTarget, handler.observe));
   // A client that gives up during the handshake is no one's error.
   server.on('tlsClientError', () => {});
@@ -264,7 +275,7 @@ function sameListeners(a: readonly ListenerSettings[], b: readonly ListenerSetti
   return shape(a) === shape(b);
 }
 
-function listen(server: Server, settings: ListenerSettings): Promise<void> {
+function listen(server: NetServer, settings: ListenerSettings): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const failed = (error: Error) => reject(Object.assign(error, { listener: settings }));
     server.once('error', failed);
@@ -273,7 +284,11 @@ function listen(server: Server, settings: ListenerSettings): Promise<void> {
 }
 
 /** Graceful stop: no new connections; idle keep-alive connections closed as soon as they are idle. */
-function drain(server: Server, guard: ConnectionGuard, sessions: Set<Http2Session>, drainMs: number): Promise<void> {
+function drain(listener: Listener, drainMs: number): Promise<void> {
+  const { server, guard, sessions, front } = listener;
+  // Behind a front, the server holds no port: the front counts the connections handed over.
+  if (front) server.close();
+  const bound = front ?? server;
   return new Promise((resolve) => {
     const closeIdle = () => {
       server.closeIdleConnections?.();
@@ -283,7 +298,7 @@ function drain(server: Server, guard: ConnectionGuard, sessions: Set<Http2Sessio
     };
     const sweep = setInterval(closeIdle, 50);
     const deadline = setTimeout(() => guard.closeAll(), drainMs);
-    server.close(() => {
+    bound.close(() => {
       clearInterval(sweep);
       clearTimeout(deadline);
       resolve();

@@ -204,4 +204,22 @@ ${(extra.hosts ?? ['a.test']).map((host) => `  - host: "${host}"\n    servers: [
     expect((await curl('a.test', tlsPort, rootFile)).stderr).toBe('');
     expect((await plainGet(httpPort, 'a.test')).status).toBe(308);
   }, 240_000);
+
+  it('obtains a certificate by TLS-ALPN-01 on the TLS listener, which goes on serving HTTPS and HTTP/2 through the same port', async () => {
+    const { tlsPort, write, serve, rootFile, saveRoot } = await setUp();
+    await write({ challenge: 'tls-alpn-01' });
+    const served = await serve();
+    await waitFor(() => linesAbout(served, 'a.test', 'issued').length > 0, 60_000, `a.test issued:\n${served.stderr()}`);
+    expect(served.stderr()).toMatch(/acme: a\.test: answered the tls-alpn-01 challenge for 127\.0\.0\.1/);
+    expect(served.stderr()).toMatch(/acme: a\.test: the CA validated the tls-alpn-01 challenge/);
+    expect(served.stderr()).not.toMatch(/http-01 challenge/);
+    await saveRoot();
+    const reply = await curl('a.test', tlsPort, rootFile);
+    expect(reply.stderr).toBe('');
+    expect(JSON.parse(reply.stdout).name).toBe('acme-backend');
+    // A client offering acme-tls/1 among others is no validation: it gets the real certificate.
+    const socket = await handshake(tlsPort, 'a.test', ['h2', 'acme-tls/1']);
+    expect(socket.alpnProtocol).toBe('h2');
+    socket.destroy();
+  }, 120_000);
 });

@@ -228,6 +228,9 @@ function openListener(settings: ListenerSettings, live: LiveConfig, handler: Han
   });
 
   if (listener.acme && settings.tls?.acme?.challenge === 'tls-alpn-01') {
+    // Deno's TLS ends the handshake when it is to present RFC 8737's challenge certificate (as
+    // acme-client makes it: self-signed, CA:TRUE); refused here rather than failing every order.
+    if ('Deno' in globalThis) throw new Error(`listen ${settings.address}: tls.acme.challenge: tls-alpn-01 does not work on Deno (its TLS will not present the challenge certificate); write challenge: http-01, or run on Node`);
     const acme = listener.acme;
     listener.front = alpnChallengeFront(server, { challengeFor: (host) => acme.challengeContextFor(host), helloTimeout: () => live.config.server.clientHeader, log: acmeNeeds.log });
   }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadPort } from '../helpers/deadPort.ts';
 import { startPebble, type Pebble } from '../helpers/pebble.ts';
-import { serveProcess, type ServeProcess, type ServeRuntime } from '../helpers/serveProcess.ts';
+import { serveProcess, serveUntilExit, type ServeProcess, type ServeRuntime } from '../helpers/serveProcess.ts';
 import { startTestBackend, type TestBackend } from '../helpers/testBackend.ts';
 import { waitFor } from '../helpers/waitFor.ts';
 
@@ -205,7 +205,15 @@ ${(extra.hosts ?? ['a.test']).map((host) => `  - host: "${host}"\n    servers: [
     expect((await plainGet(httpPort, 'a.test')).status).toBe(308);
   }, 240_000);
 
-  it('obtains a certificate by TLS-ALPN-01 on the TLS listener, which goes on serving HTTPS and HTTP/2 through the same port', async () => {
+  it.runIf(runtime === 'deno')('refuses tls-alpn-01 at start-up on Deno, saying why and what to write instead', async () => {
+    const { file, storage, write } = await setUp();
+    await write({ challenge: 'tls-alpn-01' });
+    const exit = await serveUntilExit(runtime, { file }, { loopback: false, denoPermissions: [`--allow-write=${storage}`] });
+    expect(exit.code).toBe(1);
+    expect(exit.stderr).toMatch(/tls\.acme\.challenge: tls-alpn-01 does not work on Deno .*; write challenge: http-01, or run on Node/);
+  }, 60_000);
+
+  it.runIf(runtime === 'node')('obtains a certificate by TLS-ALPN-01 on the TLS listener, which goes on serving HTTPS and HTTP/2 through the same port', async () => {
     const { tlsPort, write, serve, rootFile, saveRoot } = await setUp();
     await write({ challenge: 'tls-alpn-01' });
     const served = await serve();

@@ -97,7 +97,7 @@ export interface ServeExit {
 }
 
 /** Runs `serve` as `serveProcess` does until it exits by itself (within 30 s), as it must when it refuses to start. */
-export async function serveUntilExit(runtime: ServeRuntime, config: ServeConfig, options: Pick<ServeOptions, 'args' | 'loopback'> = {}): Promise<ServeExit> {
+export async function serveUntilExit(runtime: ServeRuntime, config: ServeConfig, options: Pick<ServeOptions, 'args' | 'loopback' | 'denoPermissions'> = {}): Promise<ServeExit> {
   const { output, exited, stop } = await start(runtime, config, options);
   try {
     const code = await within(exited, `${runtime} to exit by itself`, 30_000);

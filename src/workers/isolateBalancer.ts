@@ -61,6 +61,9 @@ export function isolateBalancer(env: Env, bundledConfig: string, log: (line: str
       return value;
     };
     const config = loadConfig(source, fileName, { env: read });
+    // Cloudflare terminates TLS and manages the certificates: the balancer has no listener here.
+    const acme = config.listeners.findIndex((listener) => listener.tls?.acme);
+    if (acme >= 0) log(`switchyard: listen[${acme}].tls.acme does nothing on Workers: Cloudflare terminates TLS and issues the certificates (docs/automatic-https.md)`);
     const upstream = fetchUpstream();
     const health = startHealthChecks(config.backends, { upstream, log, schedule: false });
     const intervals = config.backends.flatMap((backend) => (backend.health.active ? [backend.health.active.intervalMs] : []));

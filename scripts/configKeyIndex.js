@@ -33,6 +33,7 @@ const SECTIONS = {
   limits: ['Limits and timeouts', 'requests.md#limits-and-timeouts'],
   admin: ['The admin listener', 'operations.md#the-admin-listener'],
   listen: ['HTTPS', 'https.md#what-a-tls-listener-does'],
+  'listen[].tls.acme': ['Automatic HTTPS', 'automatic-https.md'],
   hsts: ['HTTPS', 'https.md#what-a-tls-listener-does'],
   compress: ['Compression', 'compression.md'],
   tls: ['TLS to backends', 'health-and-balancing.md#tls-to-backends'],

@@ -69,7 +69,7 @@ export const listenerTls = v.pipe(
     ),
   }),
   v.check((tls) => tls.certificates !== undefined || tls.acme !== undefined, 'a TLS listener needs certificates, or acme to obtain them'),
-  jsonSchemaRule({ anyOf: [{ required: ['certificates'] }, { required: ['acme'] }] }),
+  jsonSchemaRule({ anyOf: [{ properties: { certificates: true }, required: ['certificates'] }, { properties: { acme: true }, required: ['acme'] }] }),
 );
 
 export const listener = v.strictObject({

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { connect, type TLSSocket } from 'node:tls';
 import { tmpdir } from 'node:os';
@@ -230,4 +230,23 @@ ${(extra.hosts ?? ['a.test']).map((host) => `  - host: "${host}"\n    servers: [
     expect(socket.alpnProtocol).toBe('h2');
     socket.destroy();
   }, 120_000);
+
+  it('orders once for two processes sharing a storage directory: the other waits on the lock and serves what was written', async () => {
+    const { tlsPort, pebble, storage, file, write, serve } = await setUp();
+    await write();
+    // A second balancer on its own ports, the same storage; the CA validates on the first one's
+    // plain port, which answers from storage whichever process ordered.
+    const [secondHttp, secondTls] = [await deadPort(), await deadPort()];
+    const secondFile = file.replace(/lb\.yaml$/, 'second.yaml');
+    await writeFile(secondFile, (await readFile(file, 'utf8')).replace(`127.0.0.1:${tlsPort}`, `127.0.0.1:${secondTls}`).replace(/127\.0\.0\.1:\d+\n/, `127.0.0.1:${secondHttp}\n`));
+    // The first listens before the second starts, so that whichever orders, the CA finds a listener.
+    const first = await serve();
+    const second = await serveProcess(runtime, { file: secondFile }, { loopback: false, listeners: 2, admin: true, denoPermissions: [`--allow-write=${storage}`] });
+    running.push(second);
+    const settled = (served: ServeProcess) => linesAbout(served, 'a.test', 'issued').length + linesAbout(served, 'a.test', 'using the certificate in').length > 0;
+    await waitFor(() => settled(first) && settled(second), 90_000, `both served a.test:\n${first.stderr()}\n----\n${second.stderr()}`);
+    expect([...linesAbout(first, 'a.test', 'ordered'), ...linesAbout(second, 'a.test', 'ordered')]).toHaveLength(1);
+    expect(pebble.output().match(/POST \/order-plz/g)).toHaveLength(1);
+    expect(await serialOf(secondTls, 'a.test')).toBe(await serialOf(tlsPort, 'a.test'));
+  }, 150_000);
 });

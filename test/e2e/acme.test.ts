@@ -249,4 +249,18 @@ ${(extra.hosts ?? ['a.test']).map((host) => `  - host: "${host}"\n    servers: [
     expect(pebble.output().match(/POST \/order-plz/g)).toHaveLength(1);
     expect(await serialOf(secondTls, 'a.test')).toBe(await serialOf(tlsPort, 'a.test'));
   }, 150_000);
+
+  it('orders the name of a route a reload adds, and keeps serving the others meanwhile', async () => {
+    const { tlsPort, write, serve, rootFile, saveRoot } = await setUp();
+    await write();
+    const served = await serve();
+    await waitFor(() => linesAbout(served, 'a.test', 'issued').length > 0, 60_000, `a.test issued:\n${served.stderr()}`);
+    await write({ hosts: ['a.test', 'c.test'] });
+    served.hangUp();
+    await waitFor(() => linesAbout(served, 'c.test', 'issued').length > 0, 60_000, `c.test issued after the reload:\n${served.stderr()}`);
+    await saveRoot();
+    expect((await curl('c.test', tlsPort, rootFile)).stderr).toBe('');
+    expect((await curl('a.test', tlsPort, rootFile)).stderr).toBe('');
+    expect(linesAbout(served, 'a.test', 'ordered')).toHaveLength(1);
+  }, 120_000);
 });

@@ -91,10 +91,9 @@ describe.each(RUNTIMES)('tls.acme on %s', (runtime) => {
     backend = await startTestBackend('acme-backend');
   });
   afterAll(async () => {
-    await Promise.all(running.map((served) => served.stop()));
-    await Promise.all(pebbles.map((pebble) => pebble.stop()));
+    await Promise.allSettled([...running.map((served) => served.stop()), ...pebbles.map((pebble) => pebble.stop())]);
     await backend?.close();
-  });
+  }, 60_000);
 
   /** Ports for a balancer, pebble told to validate on them, a fresh storage directory, and a config writer. */
   async function setUp(options: { validitySeconds?: number; caDown?: boolean } = {}) {

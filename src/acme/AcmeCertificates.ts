@@ -44,6 +44,8 @@ export class AcmeCertificates {
   #queue: Promise<void> = Promise.resolve();
   #client: Promise<acme.Client> | undefined;
   #stopped = false;
+  /** The release of the lock held by the order under way, if any: a stop lets the others go on at once, not after the lock goes stale. */
+  #held: (() => Promise<void>) | undefined;
 
   constructor(options: AcmeCertificatesOptions) {
     this.#options = options;
@@ -89,10 +91,11 @@ export class AcmeCertificates {
     }
   }
 
-  /** Stops every renewal; an order under way ends at its next step. */
-  stop(): void {
+  /** Stops every renewal and releases the lock of an order under way, which is abandoned. */
+  async stop(): Promise<void> {
     this.#stopped = true;
     for (const state of this.#hosts.values()) clearTimeout(state.timer);
+    await this.#held?.();
   }
 
   #enqueue(host: string): void {
@@ -119,6 +122,7 @@ export class AcmeCertificates {
       release = await takeLock(lockFile, {
         onWait: (owner) => log(`acme: ${host}: waiting for ${owner ? `process ${owner.pid}` : 'another process'}, which holds ${lockFile}, to finish its order`),
       });
+      this.#held = release;
       const stored = await this.storage.certificate(host);
       if (stored && Date.now() < stored.notAfter && stored.notAfter !== state.notAfter) {
         this.#serve(state, stored);
@@ -141,6 +145,7 @@ export class AcmeCertificates {
       log(`acme: ${host}: failed: ${reasonOf(error)}; retry in ${Math.round(delay / 1000)} s`);
       this.#schedule(host, Date.now() + delay);
     } finally {
+      this.#held = undefined;
       await release?.();
     }
   }

@@ -143,7 +143,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       return expiries;
     },
     close: async (drainMs = 30_000) => {
-      for (const { acme } of listeners) acme?.stop();
+      await Promise.all(listeners.map(({ acme }) => acme?.stop()));
       await Promise.all(listeners.map((listener) => drain(listener, drainMs)));
       for (const { guard } of listeners) guard.stop();
       errorLog.flush();

@@ -212,6 +212,15 @@ ${(extra.hosts ?? ['a.test']).map((host) => `  - host: "${host}"\n    servers: [
     expect(exit.stderr).toMatch(/tls\.acme\.challenge: tls-alpn-01 does not work on Deno .*; write challenge: http-01, or run on Node/);
   }, 60_000);
 
+  it.runIf(runtime === 'deno')('refuses to start on Deno without the right to write the storage directory, naming it', async () => {
+    const { file, storage, write } = await setUp();
+    await write();
+    const exit = await serveUntilExit(runtime, { file }, { loopback: false });
+    expect(exit.code).toBe(1);
+    expect(exit.stderr).toContain(`tls.acme.storage: cannot use ${storage}`);
+    expect(exit.stdout).not.toContain('listening on');
+  }, 60_000);
+
   it.runIf(runtime === 'node')('obtains a certificate by TLS-ALPN-01 on the TLS listener, which goes on serving HTTPS and HTTP/2 through the same port', async () => {
     const { tlsPort, write, serve, rootFile, saveRoot } = await setUp();
     await write({ challenge: 'tls-alpn-01' });

@@ -103,6 +103,7 @@ export class CertificateStore {
  * The listeners' certificate files, checked as `check` and every reload check them: each must be
  * readable PEM, its key must belong to it, and it must be valid now; a certificate none of whose
  * names a route serves is a warning (a path-only route serves every name, so then none is).
+ * `tls.acme.directory_ca` must be a readable PEM file.
  */
 export function checkListenerTls(config: LoadedConfig, now = Date.now()): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
@@ -110,6 +111,12 @@ export function checkListenerTls(config: LoadedConfig, now = Date.now()): Config
   const everyHost = hosts.includes(undefined);
   for (const listener of config.listeners) {
     for (const files of listener.tls?.certificates ?? []) issues.push(...checkCertificate(config, files, hosts, everyHost, now));
+    const acme = listener.tls?.acme;
+    if (acme?.directoryCa !== undefined) {
+      const read = readOrIssue(config, acme.directoryCa, [...acme.at, 'directory_ca']);
+      if (typeof read !== 'string') issues.push(read);
+      else if (!read.includes('-----BEGIN CERTIFICATE-----')) issues.push(config.issueAt([...acme.at, 'directory_ca'], `${acme.directoryCa} holds no PEM certificate`));
+    }
   }
   return issues;
 }

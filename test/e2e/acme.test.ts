@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { deadPort } from '../helpers/deadPort.ts';
+import { cli } from '../helpers/runCli.ts';
 import { startPebble, type Pebble } from '../helpers/pebble.ts';
 import { serveProcess, serveUntilExit, type ServeProcess, type ServeRuntime } from '../helpers/serveProcess.ts';
 import { startTestBackend, type TestBackend } from '../helpers/testBackend.ts';
@@ -271,4 +272,15 @@ ${(extra.hosts ?? ['a.test']).map((host) => `  - host: "${host}"\n    servers: [
     expect((await curl('a.test', tlsPort, rootFile)).stderr).toBe('');
     expect(linesAbout(served, 'a.test', 'ordered')).toHaveLength(1);
   }, 120_000);
+});
+
+describe('switchyard check with tls.acme', () => {
+  it('names directory_ca when it cannot be read', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'switchyard-acme-'));
+    const file = join(dir, 'lb.yaml');
+    await writeFile(file, 'listen:\n  - address: 127.0.0.1:8080\n  - address: 127.0.0.1:8443\n    tls:\n      acme: { email: ops@a.test, storage: acme, directory_ca: nope.pem }\nhosts:\n  - host: a.test\n    servers: [127.0.0.1:9]\n');
+    const { code, stdout, stderr } = await cli('check', '--config', file);
+    expect(code).toBe(1);
+    expect(stdout + stderr).toContain(`${file}:5:63: listen[1].tls.acme.directory_ca: cannot read ${join(dir, 'nope.pem')}: no such file`);
+  });
 });

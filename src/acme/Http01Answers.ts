@@ -1,5 +1,6 @@
 import * as answers from '../core/answers.ts';
 import type { OwnAnswer } from '../core/answers.ts';
+import { FieldList } from '../core/http/FieldList.ts';
 import type { AcmeStorage } from './acmeStorage.ts';
 
 /** Where the CA asks for HTTP-01 answers (RFC 8555 section 8.3). */
@@ -45,7 +46,7 @@ export class Http01Answers {
     return this.#find(token).then((found) => {
       if (found === undefined) return answers.notFound();
       this.#log(`acme: ${found.host ?? 'a name another process ordered'}: answered the http-01 challenge for ${client ?? 'a client'}`);
-      return answers.acmeKeyAuthorization(found.keyAuthorization);
+      return keyAuthorizationAnswer(found.keyAuthorization);
     });
   }
 
@@ -58,4 +59,9 @@ export class Http01Answers {
     }
     return undefined;
   }
+}
+
+/** 200 with the key authorization as the whole body (RFC 8555 section 8.3), which the CA compares byte for byte. */
+function keyAuthorizationAnswer(keyAuthorization: string): OwnAnswer {
+  return { status: 200, headers: new FieldList(['content-type', 'application/octet-stream', 'cache-control', 'no-store']), body: keyAuthorization };
 }

@@ -120,11 +120,6 @@ export function gateUnavailable(why: string, cause: string, retryAfterSeconds?: 
 /** 504: the auth service (`forward_auth`) did not answer in time. */
 export const gateTimeout = (cause: string) => plain(504, 'Gateway Timeout: the auth service did not answer in time', cause);
 
-/** 200: an ACME HTTP-01 challenge's key authorization, the body exactly that (RFC 8555 section 8.3), for the CA that validates it. */
-export function acmeKeyAuthorization(keyAuthorization: string): OwnAnswer {
-  return { status: 200, headers: new FieldList(['content-type', 'application/octet-stream', 'cache-control', 'no-store']), body: keyAuthorization };
-}
-
 /**
  * 503: `redirect_https` for a host whose certificate `tls.acme` is still obtaining: a redirect would
  * send the client into a failing handshake, so it is told why here instead, and when to try again.

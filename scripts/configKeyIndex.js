@@ -34,6 +34,7 @@ const SECTIONS = {
   admin: ['The admin listener', 'operations.md#the-admin-listener'],
   store: ['Shared state: Redis', 'fleet.md#shared-state-redis'],
   listen: ['HTTPS', 'https.md#what-a-tls-listener-does'],
+  'listen[].tls.acme': ['Automatic HTTPS', 'automatic-https.md'],
   hsts: ['HTTPS', 'https.md#what-a-tls-listener-does'],
   compress: ['Compression', 'compression.md'],
   tls: ['TLS to backends', 'health-and-balancing.md#tls-to-backends'],

@@ -15,6 +15,12 @@ export { NO_ROUTE } from './metricLabels.ts';
  * never from a request's path or client, so the number of series is bounded by the config.
  * Counting a request looks up label children cached per route, not prom-client's label hashing.
  */
+/** What `Metrics` reads besides the config, at each scrape. */
+export interface MetricSources {
+  readonly store?: () => StoreStats | undefined;
+  readonly certificates?: () => ReadonlyMap<string, number>;
+}
+
 export class Metrics {
   readonly registry = new Registry();
   readonly #ejections: Counter<'backend'>;
@@ -27,9 +33,12 @@ export class Metrics {
 
   /**
    * @param config the config in use, read at each scrape for the gauges
-   * @param store the shared store's state (`SharedStores.stats`), undefined while the config has no `store`
+   * @param sources what else is read at each scrape: the shared store's state (`SharedStores.stats`,
+   *   undefined while the config has no `store`) and each certificate name the TLS listeners serve
+   *   with its expiry (seconds since the epoch)
    */
-  constructor(config: () => CompiledConfig, store: () => StoreStats | undefined = () => undefined) {
+  constructor(config: () => CompiledConfig, sources: MetricSources = {}) {
+    const { store = () => undefined, certificates = () => new Map() } = sources;
     const registers = [this.registry];
     const byRoute = this.#byRoute;
     // Counted per request in plain arrays (prom-client hashes the labels on every inc, even a
@@ -78,6 +87,18 @@ export class Metrics {
       collect() {
         this.reset();
         for (const backend of config().backends) this.set({ backend: backend.name }, backend.inFlight);
+      },
+    });
+    new Gauge({
+      name: 'switchyard_certificate_expiry_timestamp_seconds',
+      help: "When each certificate name the TLS listeners serve expires, in seconds since the epoch: the files' and those tls.acme obtained.",
+      labelNames: ['host'],
+      registers,
+      // Under --workers each worker serves the same certificates: the machine's is the earliest.
+      aggregator: 'min',
+      collect() {
+        this.reset();
+        for (const [host, at] of certificates()) this.set({ host }, at);
       },
     });
     this.#ejections = new Counter({ name: 'switchyard_backend_ejections_total', help: 'Times passive health ejected the backend.', labelNames: ['backend'], registers });

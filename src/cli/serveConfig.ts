@@ -8,6 +8,7 @@ import { Metrics } from '../admin/metrics.ts';
 import { hostPort, startAdmin, type AdminAddress, type RunningAdmin } from '../admin/startAdmin.ts';
 import { accessLogWriter } from '../server/accessLogWriter.ts';
 import { LiveConfig, type ReloadReport } from '../server/LiveConfig.ts';
+import type { RunningServer } from '../server/startServer.ts';
 import { ThreadedPasswordChecks } from '../server/ThreadedPasswordChecks.ts';
 import { undiciUpstream } from '../upstream/undiciUpstream.ts';
 import { CommandFailure, listenFailure, readFailure } from './CommandFailure.ts';
@@ -73,7 +74,10 @@ export async function serveConfig(options: ServeConfigOptions): Promise<Serving>
   const fleet = shareHealth(live, stores, { log });
   const adminAt = options.admin ?? configuredAdmin(live.config);
   // Metrics and the status page's counts are kept only when something can read them.
-  const monitor = adminAt && { metrics: new Metrics(() => live.config, () => stores.stats), traffic: new BackendTraffic() };
+  // The certificates' expiries are the server's to tell, once it runs.
+  let listening: RunningServer | undefined;
+  const certificates = () => listening?.certificateExpiries() ?? new Map<string, number>();
+  const monitor = adminAt && { metrics: new Metrics(() => live.config, { store: () => stores.stats, certificates }), traffic: new BackendTraffic() };
   const accessLog = options.accessLog === 'off' ? undefined : accessLogWriter(options.accessLog, log);
   const observe = allOf([accessLog?.observe, monitor?.metrics.observe, monitor?.traffic.observe]);
 
@@ -82,6 +86,7 @@ export async function serveConfig(options: ServeConfigOptions): Promise<Serving>
     await stores.close();
     throw error;
   });
+  listening = server;
   const reload = async (reason: string, ifChanged = false): Promise<ReloadReport | undefined> => {
     const report = await live.reload(reason, ifChanged);
     if (!report || !monitor) return report;

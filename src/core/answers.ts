@@ -119,3 +119,13 @@ export function gateUnavailable(why: string, cause: string, retryAfterSeconds?: 
 
 /** 504: the auth service (`forward_auth`) did not answer in time. */
 export const gateTimeout = (cause: string) => plain(504, 'Gateway Timeout: the auth service did not answer in time', cause);
+
+/**
+ * 503: `redirect_https` for a host whose certificate `tls.acme` is still obtaining: a redirect would
+ * send the client into a failing handshake, so it is told why here instead, and when to try again.
+ */
+export function certificatePending(host: string): OwnAnswer {
+  const answer = plain(503, `Service Unavailable: the certificate for ${host} is being obtained; try again shortly`, `redirect_https: no certificate for ${host} yet`);
+  answer.headers.set('retry-after', '30');
+  return answer;
+}

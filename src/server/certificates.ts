@@ -37,50 +37,65 @@ export function namesOf(certificate: X509Certificate): string[] {
 /**
  * A TLS listener's certificates, chosen by the name the client asks for (SNI): an exact name
  * first, then the wildcard one label up (`*.example.com` for `a.example.com`, as RFC 6125 allows),
- * else the first certificate, which is also the one for clients that send no name.
+ * else the first certificate, which is also the one for clients that send no name. Empty on a
+ * listener whose certificates all come from `tls.acme`.
  */
 export class CertificateStore {
   readonly #exact = new Map<string, SecureContext>();
   readonly #wildcard = new Map<string, SecureContext>();
-  readonly first: SecureContext;
+  /** Each name's expiry, in seconds since the epoch (`switchyard_certificate_expiry_timestamp_seconds`). */
+  readonly #expiries = new Map<string, number>();
+  readonly first: SecureContext | undefined;
   /**
    * The options of the listener's own context, for clients that send no name: the first
    * certificate, with every listener's protocol settings (given to `createServer` and, on reload,
-   * `setSecureContext`).
+   * `setSecureContext`); the protocol settings alone when there is no certificate.
    */
   readonly serverOptions: SecureContextOptions;
 
   /** Reads and parses every certificate; throws on a file that cannot be read (checkListenerTls reports those first). */
   constructor(config: Pick<LoadedConfig, 'file'>, certificates: readonly CertificateFiles[], minVersion: 'TLSv1.2' | 'TLSv1.3') {
     let first: SecureContext | undefined;
+    // TLS 1.2 at least (`min_version`), AEAD suites only, in the server's order of preference;
+    // session resumption by tickets is on by default (there is no session cache, which would be per process).
+    const protocol: SecureContextOptions = { minVersion, ciphers: TLS12_CIPHERS, honorCipherOrder: true };
     let serverOptions: SecureContextOptions | undefined;
     for (const files of certificates) {
       const cert = readFileSync(configRelative(config, files.cert));
       const key = readFileSync(configRelative(config, files.key));
-      // TLS 1.2 at least (`min_version`), AEAD suites only, in the server's order of preference;
-      // session resumption by tickets is on by default (there is no session cache, which would be per process).
-      const options: SecureContextOptions = { cert, key, minVersion, ciphers: TLS12_CIPHERS, honorCipherOrder: true };
+      const options: SecureContextOptions = { ...protocol, cert, key };
       const context = createSecureContext(options);
       first ??= context;
       serverOptions ??= options;
-      for (const name of namesOf(new X509Certificate(cert))) {
+      const x509 = new X509Certificate(cert);
+      for (const name of namesOf(x509)) {
         const table = name.startsWith('*.') ? this.#wildcard : this.#exact;
         const bare = name.startsWith('*.') ? name.slice(2) : name;
         if (!table.has(bare)) table.set(bare, context);
+        if (!this.#expiries.has(name)) this.#expiries.set(name, Date.parse(x509.validTo) / 1000);
       }
     }
-    this.first = first!;
-    this.serverOptions = serverOptions!;
+    this.first = first;
+    this.serverOptions = serverOptions ?? protocol;
   }
 
   /** The context for a client's SNI name, or the first certificate's. */
-  pick(servername: string | undefined): SecureContext {
-    if (!servername) return this.first;
+  pick(servername: string | undefined): SecureContext | undefined {
+    return (servername && this.find(servername)) || this.first;
+  }
+
+  /** The certificate that holds `servername`, exactly or by a wildcard one label up; none falls back to the first. */
+  find(servername: string): SecureContext | undefined {
     const name = normalizeHost(servername);
     const exact = this.#exact.get(name);
     if (exact) return exact;
     const dot = name.indexOf('.');
-    return (dot > 0 && this.#wildcard.get(name.slice(dot + 1))) || this.first;
+    return dot > 0 ? this.#wildcard.get(name.slice(dot + 1)) : undefined;
+  }
+
+  /** Each certificate name's expiry, in seconds since the epoch. */
+  expiries(): Iterable<[string, number]> {
+    return this.#expiries.entries();
   }
 }
 
@@ -88,6 +103,7 @@ export class CertificateStore {
  * The listeners' certificate files, checked as `check` and every reload check them: each must be
  * readable PEM, its key must belong to it, and it must be valid now; a certificate none of whose
  * names a route serves is a warning (a path-only route serves every name, so then none is).
+ * `tls.acme.directory_ca` must be a readable PEM file.
  */
 export function checkListenerTls(config: LoadedConfig, now = Date.now()): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
@@ -95,6 +111,12 @@ export function checkListenerTls(config: LoadedConfig, now = Date.now()): Config
   const everyHost = hosts.includes(undefined);
   for (const listener of config.listeners) {
     for (const files of listener.tls?.certificates ?? []) issues.push(...checkCertificate(config, files, hosts, everyHost, now));
+    const acme = listener.tls?.acme;
+    if (acme?.directoryCa !== undefined) {
+      const read = readOrIssue(config, acme.directoryCa, [...acme.at, 'directory_ca']);
+      if (typeof read !== 'string') issues.push(read);
+      else if (!read.includes('-----BEGIN CERTIFICATE-----')) issues.push(config.issueAt([...acme.at, 'directory_ca'], `${acme.directoryCa} holds no PEM certificate`));
+    }
   }
   return issues;
 }

@@ -12,6 +12,7 @@ import { FieldList } from '../core/http/FieldList.ts';
 import { requestIdFrom } from '../core/rules/requestId.ts';
 import { clientRequestOf } from './clientRequest.ts';
 import { httpsRedirect } from './httpsRedirect.ts';
+import type { Http01Answers } from '../acme/Http01Answers.ts';
 import { ClientSignal, NODE_BACKGROUND, nodeBodies, sendAnswer, type NodeWire } from './nodeWire.ts';
 
 export interface HandlerOptions {
@@ -22,8 +23,13 @@ export interface HandlerOptions {
   readonly errorLog: ErrorLog;
   /** Told of every request once it is answered (access log, metrics); none when nothing listens. */
   readonly observe?: RequestObserver;
-  /** `redirect_https`: every request answered with 308 to this HTTPS port instead. */
-  readonly redirectHttps?: { readonly port: number };
+  /**
+   * `redirect_https`: every request answered with 308 to this HTTPS port instead, or 503 for a host
+   * whose certificate `tls.acme` is still obtaining.
+   */
+  readonly redirectHttps?: { readonly port: number; readonly certificatePending?: (host: string) => boolean };
+  /** `tls.acme`'s HTTP-01 answers, given before any route, redirect or firewall (plain listeners). */
+  readonly acmeChallenges?: Http01Answers;
 }
 
 /**
@@ -54,7 +60,12 @@ export function requestHandler(options: HandlerOptions): (request: IncomingMessa
         record.error = 'an HTTP/1.0 request with Transfer-Encoding';
         return sendAnswer(response, refusal, undefined, record);
       }
-      if (options.redirectHttps) return sendAnswer(response, httpsRedirect(clientRequestOf(request), options.redirectHttps.port, record), undefined, record);
+      const challenge = options.acmeChallenges?.answer(splitTarget(request.url ?? '/').path, request.socket.remoteAddress);
+      if (challenge) {
+        arrived(record, request);
+        return void challenge.then((answer) => sendAnswer(response, answer, undefined, record), (error) => fail(response, askedOf(request), error, record));
+      }
+      if (options.redirectHttps) return sendAnswer(response, httpsRedirect(clientRequestOf(request), options.redirectHttps, record), undefined, record);
       const client = clientRequestOf(request);
       if (client.body !== null && request.httpVersionMajor === 2) watchHttp2Body(request, response, options.config().server.clientBody, record);
       const admitted = admit<NodeWire>(options.config(), client, record);

@@ -5,8 +5,13 @@ import type { SecureContext, Server as TlsServer } from 'node:tls';
 import type { ListenerSettings } from '../core/config/compileListeners.ts';
 import type { LoadedConfig } from '../core/config/loadConfig.ts';
 import type { ServerSettings } from '../core/config/serverSettings.ts';
-import { CertificateStore } from './certificates.ts';
-import type { AddressInfo, Socket } from 'node:net';
+import { AcmeCertificates } from '../acme/AcmeCertificates.ts';
+import { acmeHosts } from '../acme/acmeHosts.ts';
+import { alpnChallengeFront } from '../acme/alpnChallengeFront.ts';
+import { Http01Answers } from '../acme/Http01Answers.ts';
+import { normalizeHost } from '../core/routing/normalizeHost.ts';
+import { CertificateStore, configRelative } from './certificates.ts';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { CompiledConfig } from '../core/config/compileConfig.ts';
 import { ErrorLog } from '../core/ErrorLog.ts';
 import type { RequestObserver } from '../core/observe/RequestRecord.ts';
@@ -38,6 +43,8 @@ export interface RunningServer {
   readonly urls: readonly string[];
   /** Stops accepting, lets in-flight requests finish (up to `drainMs`), then releases everything. */
   close(drainMs?: number): Promise<void>;
+  /** Every certificate name served and its expiry, in seconds since the epoch: the files', then those `tls.acme` obtained. */
+  certificateExpiries(): Map<string, number>;
 }
 
 /** One listening server, its connections' guard, its HTTP/2 connections, and for TLS its certificates. */
@@ -47,7 +54,14 @@ interface Listener {
   readonly settings: ListenerSettings;
   readonly sessions: Set<Http2Session>;
   certificates?: CertificateStore;
+  /** `tls.acme`: the certificates it obtains, asked after the files' for the names those do not hold. */
+  acme?: AcmeCertificates;
+  /** With `challenge: tls-alpn-01`, what binds the port and answers the CA's validations before `server` (alpnChallengeFront). */
+  front?: NetServer;
 }
+
+/** What holds the listener's port: the front of TLS-ALPN-01, if there is one, else the server itself. */
+const boundOf = (listener: Listener): NetServer => listener.front ?? listener.server;
 
 /**
  * Serves the balancer from `node:http` and `node:https`: on Node, and on Deno through its Node
@@ -64,8 +78,19 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const handler: HandlerOptions = { config: (): CompiledConfig => live.config, upstream, errorLog, observe: options.observe };
   // Where redirect_https sends clients: the first TLS listener's port, once it is bound (0 picks one).
   const https = options.listeners.findIndex((listener) => listener.tls);
-  const redirect = { port: https >= 0 ? options.listeners[https].port : 443 };
-  const listeners = options.listeners.map((settings) => openListener(settings, live, { ...handler, redirectHttps: settings.redirectHttps ? redirect : undefined }));
+  // HTTP-01 answers, on every plain listener, when a TLS listener orders certificates with them.
+  const http01 = options.listeners.some((listener) => listener.tls?.acme?.challenge === 'http-01') ? new Http01Answers(log) : undefined;
+  const redirect = { port: https >= 0 ? options.listeners[https].port : 443, certificatePending: (host: string) => listeners.some(({ acme }) => acme?.covers(host) && !acme.contextFor(host)) };
+  const listeners: Listener[] = options.listeners.map((settings) =>
+    openListener(settings, live, { ...handler, redirectHttps: settings.redirectHttps ? redirect : undefined, acmeChallenges: settings.tls ? undefined : http01 }, { http01, log }),
+  );
+  // The storage directories exist before anything is served: one that cannot be made stops the start.
+  for (const { acme, settings } of listeners) {
+    if (!acme) continue;
+    await acme.storage.open().catch((error: unknown) => {
+      throw new Error(`${settings.address}: tls.acme.storage: cannot use ${acme.storage.dir}: ${error instanceof Error ? error.message : String(error)}`);
+    });
+  }
 
   // A reload's limits and client timeouts: admit reads them per request; the parsers' bound and
   // the guards' timers take them up here, for connections from now on. Certificates are read
@@ -85,26 +110,39 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           if (!certificates) return;
           listener.certificates = certificates;
           // The context for clients that send no name; SNI picks from `listener.certificates`.
-          (listener.server as unknown as TlsServer).setSecureContext(certificates.serverOptions);
+          if (certificates.first) (listener.server as unknown as TlsServer).setSecureContext(certificates.serverOptions);
+          // Routes added or removed: their names are ordered, or no longer renewed.
+          if (listener.acme) listener.acme.setHosts(hostsToOrder(next, certificates, log));
         });
       },
     };
   });
 
   try {
-    await Promise.all(listeners.map(({ server, settings }) => listen(server, settings)));
+    await Promise.all(listeners.map((listener) => listen(boundOf(listener), listener.settings)));
   } catch (error) {
-    for (const { server } of listeners) server.close();
+    for (const listener of listeners) boundOf(listener).close();
     throw Object.assign(error as Error, { listener: (error as { listener?: ListenerSettings }).listener });
   }
-  if (https >= 0) redirect.port = (listeners[https].server.address() as AddressInfo).port;
+  if (https >= 0) redirect.port = (boundOf(listeners[https]).address() as AddressInfo).port;
+  // Ordered once every listener answers, so the CA's validation finds the challenges.
+  for (const listener of listeners) listener.acme?.setHosts(hostsToOrder(live.config, listener.certificates!, log));
   return {
-    urls: listeners.map(({ server, settings }) => {
-      const { address, port } = server.address() as AddressInfo;
+    urls: listeners.map((listener) => {
+      const { settings } = listener;
+      const { address, port } = boundOf(listener).address() as AddressInfo;
       return `${settings.tls ? 'https' : 'http'}://${address.includes(':') ? `[${address}]` : address}:${port}`;
     }),
+    certificateExpiries: () => {
+      const expiries = new Map<string, number>();
+      for (const { certificates, acme } of listeners) {
+        for (const [name, at] of [...(certificates?.expiries() ?? []), ...(acme?.expiries() ?? [])]) if (!expiries.has(name)) expiries.set(name, at);
+      }
+      return expiries;
+    },
     close: async (drainMs = 30_000) => {
-      await Promise.all(listeners.map(({ server, guard, sessions }) => drain(server, guard, sessions, drainMs)));
+      await Promise.all(listeners.map(({ acme }) => acme?.stop()));
+      await Promise.all(listeners.map((listener) => drain(listener, drainMs)));
       for (const { guard } of listeners) guard.stop();
       errorLog.flush();
       await upstream.close();
@@ -112,7 +150,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   };
 }
 
-function openListener(settings: ListenerSettings, live: LiveConfig, handler: HandlerOptions): Listener {
+function openListener(settings: ListenerSettings, live: LiveConfig, handler: HandlerOptions, acmeNeeds: { http01?: Http01Answers; log: (line: string) => void }): Listener {
   const limits = live.config.server;
   const options = {
     // Room for a request line up to max_request_target besides fields up to max_header_size:
@@ -126,7 +164,7 @@ function openListener(settings: ListenerSettings, live: LiveConfig, handler: Han
     // Advertised to clients as Keep-Alive: timeout, so no later than the guard closes.
     keepAliveTimeout: limits.clientIdle,
   };
-  const listener: { certificates?: CertificateStore } = {};
+  const listener: { certificates?: CertificateStore; acme?: AcmeCertificates; front?: NetServer } = {};
   const handle = requestHandler(handler);
   // node:http2's compatibility objects have what the handler reads and writes (clientRequest.ts
   // and nodeWire.ts take the differences into account).
@@ -134,10 +172,26 @@ function openListener(settings: ListenerSettings, live: LiveConfig, handler: Han
   let server: Server;
   if (settings.tls) {
     listener.certificates = certificatesOf(live.config, settings);
+    const { acme } = settings.tls;
+    if (acme) {
+      listener.acme = new AcmeCertificates({
+        settings: acme,
+        storage: configRelative(live.config, acme.storage),
+        directoryCa: acme.directoryCa === undefined ? undefined : configRelative(live.config, acme.directoryCa),
+        contextOptions: listener.certificates.serverOptions,
+        http01: acme.challenge === 'http-01' ? acmeNeeds.http01 : undefined,
+        log: acmeNeeds.log,
+      });
+    }
     const tlsOptions = {
       ...listener.certificates.serverOptions,
-      // The certificate for the name the client asks for; renewed on reload.
-      SNICallback: (servername: string, done: (error: Error | null, context: SecureContext) => void) => done(null, listener.certificates!.pick(servername)),
+      // The certificate for the name the client asks for (the files' renewed on reload, acme's when
+      // issued); none at all ends the handshake with an alert.
+      SNICallback: (servername: string, done: (error: Error | null, context?: SecureContext) => void) => {
+        const context = pickCertificate(listener, servername);
+        if (context) done(null, context);
+        else done(new Error(`no certificate for ${servername || 'a client that sent no name'}${listener.acme?.covers(normalizeHost(servername)) ? ' yet: tls.acme is obtaining it' : ''}`));
+      },
       // A client that never finishes its handshake is let go as one that never sends its head.
       handshakeTimeout: limits.clientHeader,
     };
@@ -171,10 +225,33 @@ function openListener(settings: ListenerSettings, live: LiveConfig, handler: Han
     session.once('close', () => sessions.delete(session));
   });
 
+  if (listener.acme && settings.tls?.acme?.challenge === 'tls-alpn-01') {
+    // Deno's TLS ends the handshake when it is to present RFC 8737's challenge certificate (as
+    // acme-client makes it: self-signed, CA:TRUE); refused here rather than failing every order.
+    if ('Deno' in globalThis) throw new Error(`listen ${settings.address}: tls.acme.challenge: tls-alpn-01 does not work on Deno (its TLS will not present the challenge certificate); write challenge: http-01, or run on Node`);
+    const acme = listener.acme;
+    listener.front = alpnChallengeFront(server, { challengeFor: (host) => acme.challengeContextFor(host), helloTimeout: () => live.config.server.clientHeader, log: acmeNeeds.log });
+  }
   server.on('clientError', (error: Error & { code?: string; rawPacket?: Buffer }, socket: Socket) => answerClientError(error, socket, live.config.server.maxRequestTarget, handler.observe));
   // A client that gives up during the handshake is no one's error.
   server.on('tlsClientError', () => {});
   return Object.assign(listener, { server, guard, settings, sessions });
+}
+
+/** A certificate file's that holds the name, else the one `tls.acme` obtained for it, else the first file's. */
+function pickCertificate(listener: Pick<Listener, 'certificates' | 'acme'>, servername: string): SecureContext | undefined {
+  if (!servername) return listener.certificates!.first;
+  return listener.certificates!.find(servername) ?? listener.acme?.contextFor(normalizeHost(servername)) ?? listener.certificates!.first;
+}
+
+/** The route names `tls.acme` orders for; the ones it cannot, logged with why. */
+function hostsToOrder(config: LoadedConfig, certificates: CertificateStore, log: (line: string) => void): readonly string[] {
+  const { hosts, skipped } = acmeHosts(
+    config.routesInOrder.map((route) => route.host),
+    (host) => certificates.find(host) !== undefined,
+  );
+  for (const [host, why] of skipped) log(`acme: ${host}: no certificate ordered: ${why}`);
+  return hosts;
 }
 
 function certificatesOf(config: LoadedConfig, settings: ListenerSettings): CertificateStore {
@@ -195,14 +272,14 @@ function applyLimits(server: Server, limits: ServerSettings): void {
 
 /**
  * Refuses a reload whose listeners differ from those in use (the same addresses, each plain or TLS,
- * redirecting or not, in order): moving one would need sockets closed and opened.
+ * with the same tls.acme, redirecting or not, in order): moving one would need sockets closed and opened.
  */
 export function checkSameListeners(current: readonly ListenerSettings[], next: readonly ListenerSettings[]): void {
-  const shape = (list: readonly ListenerSettings[]) => JSON.stringify(list.map((listener) => [listener.host, listener.port, !!listener.tls, listener.redirectHttps, listener.http2]));
-  if (shape(current) !== shape(next)) throw new Error('listen: the listeners (addresses, tls, redirect_https, http2) change only with a restart; the certificates of a listener are renewed by a reload');
+  const shape = (list: readonly ListenerSettings[]) => JSON.stringify(list.map((listener) => [listener.host, listener.port, !!listener.tls, listener.tls?.acme, listener.redirectHttps, listener.http2]));
+  if (shape(current) !== shape(next)) throw new Error('listen: the listeners (addresses, tls, tls.acme, redirect_https, http2) change only with a restart; the certificates of a listener are renewed by a reload');
 }
 
-function listen(server: Server, settings: ListenerSettings): Promise<void> {
+function listen(server: NetServer, settings: ListenerSettings): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const failed = (error: Error) => reject(Object.assign(error, { listener: settings }));
     server.once('error', failed);
@@ -211,7 +288,11 @@ function listen(server: Server, settings: ListenerSettings): Promise<void> {
 }
 
 /** Graceful stop: no new connections; idle keep-alive connections closed as soon as they are idle. */
-function drain(server: Server, guard: ConnectionGuard, sessions: Set<Http2Session>, drainMs: number): Promise<void> {
+function drain(listener: Listener, drainMs: number): Promise<void> {
+  const { server, guard, sessions, front } = listener;
+  // Behind a front, the server holds no port: the front counts the connections handed over.
+  if (front) server.close();
+  const bound = front ?? server;
   return new Promise((resolve) => {
     const closeIdle = () => {
       server.closeIdleConnections?.();
@@ -221,7 +302,7 @@ function drain(server: Server, guard: ConnectionGuard, sessions: Set<Http2Sessio
     };
     const sweep = setInterval(closeIdle, 50);
     const deadline = setTimeout(() => guard.closeAll(), drainMs);
-    server.close(() => {
+    bound.close(() => {
       clearInterval(sweep);
       clearTimeout(deadline);
       resolve();

@@ -60,7 +60,7 @@ export function upgradeHandler(server: Server, options: HandlerOptions): (incomi
       record.error = 'a WebSocket handshake has no body';
       return refuse(socket, answers.badRequest(record.error), answered);
     }
-    if (options.redirectHttps) return refuse(socket, httpsRedirect(request, options.redirectHttps.port, record), answered);
+    if (options.redirectHttps) return refuse(socket, httpsRedirect(request, options.redirectHttps, record), answered);
     try {
       const admitted = admit<NodeWire>(options.config(), { ...request, body: null }, record);
       if (!isAdmitted(admitted)) return refuse(socket, admitted, answered);

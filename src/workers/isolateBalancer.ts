@@ -76,6 +76,9 @@ export function isolateBalancer(env: Env, bundledConfig: string, log: (line: str
     return remember(key, reads, { ok: false, problem: loaded.problem });
   }
   const { config } = loaded;
+  // Cloudflare terminates TLS and manages the certificates: the balancer has no listener here.
+  const acme = config.listeners.findIndex((listener) => listener.tls?.acme);
+  if (acme >= 0) log(`switchyard: listen[${acme}].tls.acme does nothing on Workers: Cloudflare terminates TLS and issues the certificates (docs/automatic-https.md)`);
   const upstream = fetchUpstream();
   let shared: HealthCache | undefined;
   // While the Durable Object answers, it logs each health change once for the whole Worker.

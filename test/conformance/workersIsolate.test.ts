@@ -18,6 +18,20 @@ describe('isolateBalancer', () => {
     expect(isolateBalancer({ ...env }, bundled, () => {})).toBe(first);
   });
 
+  it('says once that tls.acme does nothing on Workers, and serves the routes', () => {
+    const lines: string[] = [];
+    const env = {
+      LB_CONFIG: JSON.stringify({
+        listen: [{ address: '0.0.0.0:80' }, { address: '0.0.0.0:443', tls: { acme: { email: 'ops@a.test', storage: 'acme' } } }],
+        paths: [{ path: '/', servers: ['127.0.0.1:1'], health_check: false }],
+      }),
+    };
+    const balancer = isolateBalancer(env, bundled, (line) => lines.push(line));
+    expect(balancer.ok).toBe(true);
+    expect(isolateBalancer({ ...env }, bundled, (line) => lines.push(line))).toBe(balancer);
+    expect(lines).toEqual(['switchyard: listen[1].tls.acme does nothing on Workers: Cloudflare terminates TLS and issues the certificates (docs/automatic-https.md)']);
+  });
+
   it('serves the bundled example only when LB_CONFIG is unset and LB_DEMO is 1', async () => {
     const balancer = isolateBalancer({ LB_DEMO: '1' }, bundled, () => {});
     if (!balancer.ok) throw new Error(balancer.problem);

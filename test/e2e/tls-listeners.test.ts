@@ -369,7 +369,7 @@ describe.each(['node', 'deno'] as const)('a TLS listener and a plain one (%s)', 
     await writeFile(file, mainConfig(addresses[0], `127.0.0.1:${elsewhere}`));
     served.hangUp();
     await waitFor(() => failures() > before, 5000, `a refused reload:\n${served.stderr()}`);
-    expect(served.stderr()).toContain(`${file}: listen: the listeners (addresses, tls, redirect_https, http2) change only with a restart`);
+    expect(served.stderr()).toContain(`${file}: listen: the listeners (addresses, tls, tls.acme, redirect_https, http2) change only with a restart`);
     expect((await https('a.test', '/still')).status).toBe(200);
     expect((await curl(['-H', 'Host: a.test', `http://127.0.0.1:${plainPort()}/still`])).status).toBe(200);
     const nobody = await curl([`http://127.0.0.1:${elsewhere}/`]);

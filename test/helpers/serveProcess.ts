@@ -24,6 +24,11 @@ export interface ServeOptions {
   readonly admin?: boolean;
   /** Environment variables added to the test's own. @default none */
   readonly env?: Readonly<Record<string, string>>;
+  /**
+   * Deno: more permissions than the serve task's (such as `--allow-write=DIR` for `tls.acme`); the
+   * server is then run with `deno run` and the task's own flags plus these. @default none
+   */
+  readonly denoPermissions?: readonly string[];
 }
 
 /** A `serve` process started by `serveProcess`. */
@@ -94,7 +99,7 @@ export interface ServeExit {
 }
 
 /** Runs `serve` as `serveProcess` does until it exits by itself (within 30 s), as it must when it refuses to start. */
-export async function serveUntilExit(runtime: ServeRuntime, config: ServeConfig, options: Pick<ServeOptions, 'args' | 'loopback' | 'env'> = {}): Promise<ServeExit> {
+export async function serveUntilExit(runtime: ServeRuntime, config: ServeConfig, options: Pick<ServeOptions, 'args' | 'loopback' | 'env' | 'denoPermissions'> = {}): Promise<ServeExit> {
   const { output, exited, stop } = await start(runtime, config, options);
   try {
     const code = await within(exited, `${runtime} to exit by itself`, 30_000);
@@ -104,10 +109,11 @@ export async function serveUntilExit(runtime: ServeRuntime, config: ServeConfig,
   }
 }
 
-async function start(runtime: ServeRuntime, config: ServeConfig, { args = [], loopback = true, env = {} }: ServeOptions) {
+async function start(runtime: ServeRuntime, config: ServeConfig, { args = [], loopback = true, env = {}, denoPermissions }: ServeOptions) {
   const file = typeof config === 'string' ? await writeConfig(config) : config.file;
   const flags = ['--config', file, ...(loopback ? LOOPBACK : []), ...args];
-  const [command, argv] = runtime === 'node' ? [process.execPath, [CLI, 'serve', ...flags]] : [DENO_BINARY, ['task', 'serve', ...flags]];
+  const deno = denoPermissions ? ['run', '--allow-net', '--allow-read', '--allow-env', ...denoPermissions, 'src/deno.ts', ...flags] : ['task', 'serve', ...flags];
+  const [command, argv] = runtime === 'node' ? [process.execPath, [CLI, 'serve', ...flags]] : [DENO_BINARY, deno];
   const child = spawn(command, argv, { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true, env: { ...process.env, ...env } });
   const output = { stdout: '', stderr: '' };
   child.stdout.on('data', (chunk: Buffer) => void (output.stdout += chunk.toString()));

@@ -43,8 +43,9 @@ describe("the balancer's own answers", () => {
       expect(answer.headers.get('cache-control')).toBe('no-store');
     }
     // Besides one constructor per row: `redirect` makes the row of a route's redirect statuses,
-    // which names no one reason; CORS's 403 and the gates' 503 and 504 say what the edge middleware saw.
-    const variants: Record<string, number> = { originForbidden: 403, gateUnavailable: 503, gateTimeout: 504 };
+    // which names no one reason; CORS's 403 and the gates' 503 and 504 say what the edge middleware
+    // saw; certificatePending's 503 that tls.acme has yet to obtain a name's certificate.
+    const variants: Record<string, number> = { originForbidden: 403, gateUnavailable: 503, gateTimeout: 504, certificatePending: 503 };
     for (const [name, status] of Object.entries(variants)) expect(constructors[name](...(['why', 'cause'] as never[])).status).toBe(status);
     expect(Object.keys(answers).filter((name) => name !== 'redirect' && !(name in variants)).sort()).toEqual(rows.map(([, reason]) => constructorName(reason)).sort());
   });

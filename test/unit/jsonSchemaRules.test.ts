@@ -79,6 +79,7 @@ describe('the JSON Schema in ajv', () => {
       { hash_on: 'client_ip', hosts: [{ host: 'a.example', algorithm: 'consistent_hash', servers: ['localhost:1'] }], paths: [{ ...route, algorithm: 'random' }] },
       { algorithm: 'consistent_hash', hash_on: 'client_ip', paths: [{ ...route, algorithm: 'random' }, { path: '/b', servers: ['localhost:2'] }] },
       atTop({ trusted_proxies: ['10.0.0.0/8'], forwarded_header: 'forwarded' }),
+      atTop({ listen: [{ address: '0.0.0.0:80' }, { address: '0.0.0.0:443', tls: { acme: { email: 'ops@a.test', storage: 'acme', challenge: 'http-01' } } }] }),
       { hosts: [{ host: '*.example.com', servers: ['localhost:1'] }] },
       {
         pools: { stable: { servers: ['localhost:1'], algorithm: 'consistent_hash', hash_on: 'client_ip' }, canary: { servers: ['localhost:2'] } },
@@ -151,6 +152,9 @@ const broken: Record<string, [string, unknown][]> = {
   'forwarded_header only with trusted_proxies': [
     ['without trusted_proxies', atTop({ forwarded_header: 'forwarded' })],
     ['with an empty trusted_proxies', atTop({ forwarded_header: 'x-forwarded-for', trusted_proxies: [] })],
+  ],
+  'a TLS listener needs certificates or acme': [
+    ['tls with neither', atTop({ listen: [{ address: '0.0.0.0:80' }, { address: '0.0.0.0:443', tls: { min_version: 'TLSv1.3' } }] })],
   ],
   'at least one route': [
     ['an empty config', {}],

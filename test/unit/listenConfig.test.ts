@@ -96,7 +96,7 @@ describe('listen tls', () => {
 
   it('refuses a TLS listener with no certificates', () => {
     expect(errorsOf(withListen('address: 127.0.0.1:8443\n    tls: { certificates: [] }'))).toEqual([
-      'lb.yaml:3:26: listen[0].tls.certificates: a TLS listener needs at least one certificate',
+      'lb.yaml:3:26: listen[0].tls.certificates: certificates lists at least one certificate; leave it out when acme obtains them',
     ]);
   });
 

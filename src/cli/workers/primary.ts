@@ -54,6 +54,14 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     throw readFailure(error, file) ?? error;
   });
   for (const warning of live.config.warnings) log(formatIssue(warning));
+  // The CA's TLS-ALPN-01 validation is a new connection, handed to any worker; only the one that
+  // placed the order holds the challenge certificate (HTTP-01 answers are in the shared storage).
+  const alpn = live.config.listeners.findIndex((listener) => listener.tls?.acme?.challenge === 'tls-alpn-01');
+  if (alpn >= 0) {
+    live.stop();
+    await Promise.all([probes.close(), stores.close()]);
+    throw new CommandFailure(`listen[${alpn}].tls.acme.challenge: tls-alpn-01 needs one process, and --workers ${options.workers} runs several: write challenge: http-01 (answered by every worker from the storage directory)`);
+  }
   const adminAt = options.admin ?? configuredAdmin(live.config);
   const metrics = adminAt && new Metrics(() => live.config);
   const restarts = metrics && new Counter({ name: 'switchyard_worker_restarts_total', help: 'Workers restarted after they exited unasked (--workers).', registers: [metrics.registry] });

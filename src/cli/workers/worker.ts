@@ -100,7 +100,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
 
   const start = await Promise.race([first, asked.then(() => undefined)]);
   if (!start) return 0;
-  let server: RunningServer;
+  let server: RunningServer | undefined;
   const passwordChecks = new ThreadedPasswordChecks(Math.max(1, Math.floor(Math.min(4, availableParallelism() - 1) / options.workers)));
   // `store`: each worker keeps its own Redis connection for the rate limits of the requests it
   // serves, and its own local buckets for when Redis is away, holding 1/N of the fallback share.
@@ -108,7 +108,8 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   try {
     live = await LiveConfig.fromText(options.file, start.text, { env: options.env, log, checkFiles: checkConfigFiles, passwordChecks, stores });
     const config = () => live!.config;
-    if (start.monitor) monitor = { metrics: new Metrics(config, () => stores.stats), traffic: new BackendTraffic() };
+    const certificates = () => server?.certificateExpiries() ?? new Map<string, number>();
+    if (start.monitor) monitor = { metrics: new Metrics(config, { store: () => stores.stats, certificates }), traffic: new BackendTraffic() };
     for (const view of start.backends) applyBackendView(live.config, view);
     const delay = Number(process.env[TEST_LISTEN_DELAY] ?? 0);
     if (delay > 0) await new Promise((resolve) => setTimeout(resolve, delay));

@@ -1,12 +1,25 @@
 import { ConfigProblem } from '../compile/ConfigProblem.ts';
 import type { ConfigProblems } from '../compile/ConfigProblems.ts';
 import type { Config } from './schema/index.ts';
+import { LETS_ENCRYPT_DIRECTORY } from './schema/listen.ts';
 
 /** A certificate and its key, as files the config names, and where it names them. */
 export interface CertificateFiles {
   readonly cert: string;
   readonly key: string;
   /** The field path of this entry, for errors about its files. */
+  readonly at: readonly (string | number)[];
+}
+
+/** `tls.acme`, compiled: files and directories still as the config names them (relative to it). */
+export interface AcmeSettings {
+  readonly email: string;
+  readonly directory: string;
+  /** A PEM file trusted for the directory's own HTTPS certificate. */
+  readonly directoryCa?: string;
+  readonly storage: string;
+  readonly challenge: 'http-01' | 'tls-alpn-01';
+  /** The field path of `acme`, for errors about its files. */
   readonly at: readonly (string | number)[];
 }
 
@@ -18,7 +31,9 @@ export interface ListenerSettings {
   readonly host: string;
   readonly port: number;
   readonly tls?: {
+    /** Empty when `acme` obtains every certificate. */
     readonly certificates: readonly CertificateFiles[];
+    readonly acme?: AcmeSettings;
     readonly minVersion: 'TLSv1.2' | 'TLSv1.3';
   };
   /** Answers every request with 308 to HTTPS. */
@@ -54,13 +69,27 @@ export function compileListeners(config: Pick<Config, 'listen'>, problems: Confi
       host,
       port,
       tls: entry.tls && {
-        certificates: entry.tls.certificates.map((files, j) => ({ cert: files.cert, key: files.key, at: [...at, 'tls', 'certificates', j] })),
+        certificates: (entry.tls.certificates ?? []).map((files, j) => ({ cert: files.cert, key: files.key, at: [...at, 'tls', 'certificates', j] })),
+        acme: entry.tls.acme && {
+          email: entry.tls.acme.email,
+          directory: entry.tls.acme.directory ?? LETS_ENCRYPT_DIRECTORY,
+          directoryCa: entry.tls.acme.directory_ca,
+          storage: entry.tls.acme.storage,
+          challenge: entry.tls.acme.challenge ?? 'http-01',
+          at: [...at, 'tls', 'acme'],
+        },
         minVersion: entry.tls.min_version ?? 'TLSv1.2',
       },
       redirectHttps: entry.redirect_https ?? false,
       http2: entry.tls ? (entry.http2 === false ? false : 'h2') : entry.http2 === 'h2c' ? 'h2c' : false,
     });
   });
+  const plain = listeners.some((listener) => !listener.tls);
+  for (const listener of listeners) {
+    if (listener.tls?.acme?.challenge === 'http-01' && !plain) {
+      problems.add(new ConfigProblem(listener.tls.acme.at, 'the http-01 challenge is answered on a plain listener, and there is none: add one (reachable on port 80), or write challenge: tls-alpn-01'));
+    }
+  }
   const redirecting = config.listen?.findIndex((entry) => entry.redirect_https) ?? -1;
   if (redirecting >= 0 && !config.listen?.some((entry) => entry.tls)) {
     problems.add(new ConfigProblem(['listen', redirecting, 'redirect_https'], 'no listener here has tls: the redirect sends clients to an HTTPS port this balancer does not serve', 'warning'));

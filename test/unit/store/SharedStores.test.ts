@@ -104,7 +104,7 @@ describe('SharedStores through LiveConfig', () => {
     await writeFile(file, config('store: { redis: "redis://127.0.0.1:1" }'));
     live = await LiveConfig.load(file, { log: () => {}, probes, stores });
     const current = live;
-    const metrics = new Metrics(() => current.config, () => stores.stats);
+    const metrics = new Metrics(() => current.config, { store: () => stores.stats });
     const guard = live.config.routesInOrder[0].guards.at(-1)!;
     const exchange = { method: 'GET', headers: new Headers(), clientAddress: '192.0.2.1' } as never;
     expect(await guard.shared!(exchange)).toBeUndefined();

@@ -1,0 +1,246 @@
+import * as acme from 'acme-client';
+import { readFileSync } from 'node:fs';
+import { Agent } from 'node:https';
+import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
+import type { AcmeSettings } from '../core/config/compileListeners.ts';
+import { AcmeStorage, type StoredCertificate } from './acmeStorage.ts';
+import type { Http01Answers } from './Http01Answers.ts';
+import { MAX_TIMER_WAIT_MS, renewalTime, retryDelay } from './renewalSchedule.ts';
+import { takeLock } from './storageLock.ts';
+
+export interface AcmeCertificatesOptions {
+  readonly settings: AcmeSettings;
+  /** `tls.acme.storage` and `directory_ca`, made absolute. */
+  readonly storage: string;
+  readonly directoryCa?: string;
+  /** The protocol settings every certificate's context gets (min_version, ciphers). */
+  readonly contextOptions: SecureContextOptions;
+  /** Where HTTP-01 answers are published for the plain listeners (`challenge: http-01`). */
+  readonly http01?: Http01Answers;
+  readonly log: (line: string) => void;
+}
+
+/** One host name's certificate, as served, and its next look. */
+interface HostState {
+  context?: SecureContext;
+  notAfter?: number;
+  failures: number;
+  timer?: ReturnType<typeof setTimeout>;
+}
+
+/**
+ * `tls.acme` for one TLS listener: a certificate for each host name it is given, from storage or
+ * ordered from the CA (RFC 8555), proven by HTTP-01 or TLS-ALPN-01, renewed at two thirds of its
+ * lifetime, retried with backoff when an order fails. A new certificate is served to the next
+ * handshakes (`contextFor` is asked per handshake); connections open keep theirs. Orders run one
+ * at a time, each under its host's lock in the storage directory.
+ */
+export class AcmeCertificates {
+  readonly storage: AcmeStorage;
+  readonly #options: AcmeCertificatesOptions;
+  readonly #hosts = new Map<string, HostState>();
+  /** TLS-ALPN-01 answers: the challenge certificate per host name, while its order waits for validation. */
+  readonly #alpn = new Map<string, SecureContext>();
+  #queue: Promise<void> = Promise.resolve();
+  #client: Promise<acme.Client> | undefined;
+  #stopped = false;
+  /** The release of the lock held by the order under way, if any: a stop lets the others go on at once, not after the lock goes stale. */
+  #held: (() => Promise<void>) | undefined;
+
+  constructor(options: AcmeCertificatesOptions) {
+    this.#options = options;
+    this.storage = new AcmeStorage(options.storage);
+    options.http01?.share(this.storage);
+    if (options.directoryCa) trustForDirectory(options.settings.directory, readFileSync(options.directoryCa));
+  }
+
+  /** The certificate for `host`, once there is one. */
+  contextFor(host: string): SecureContext | undefined {
+    return this.#hosts.get(host)?.context;
+  }
+
+  /** The TLS-ALPN-01 challenge certificate for `host` (RFC 8737), while one is asked for. */
+  challengeContextFor(host: string): SecureContext | undefined {
+    return this.#alpn.get(host);
+  }
+
+  /** Whether `host` is one this listener obtains certificates for. */
+  covers(host: string): boolean {
+    return this.#hosts.has(host);
+  }
+
+  /** Each host's certificate expiry, in seconds since the epoch, for those that have one. */
+  *expiries(): Iterable<[string, number]> {
+    for (const [host, state] of this.#hosts) if (state.notAfter !== undefined) yield [host, state.notAfter / 1000];
+  }
+
+  /**
+   * The host names to hold certificates for (at start-up, and after a reload): new ones are looked
+   * up in storage and ordered if need be; gone ones are no longer renewed.
+   */
+  setHosts(hosts: readonly string[]): void {
+    for (const [host, state] of this.#hosts) {
+      if (hosts.includes(host)) continue;
+      clearTimeout(state.timer);
+      this.#hosts.delete(host);
+    }
+    for (const host of hosts) {
+      if (this.#hosts.has(host)) continue;
+      this.#hosts.set(host, { failures: 0 });
+      this.#enqueue(host);
+    }
+  }
+
+  /** Stops every renewal and releases the lock of an order under way, which is abandoned. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const state of this.#hosts.values()) clearTimeout(state.timer);
+    await this.#held?.();
+  }
+
+  #enqueue(host: string): void {
+    this.#queue = this.#queue.then(() => this.#look(host));
+  }
+
+  #schedule(host: string, at: number): void {
+    const state = this.#hosts.get(host);
+    if (!state || this.#stopped) return;
+    clearTimeout(state.timer);
+    // Past the longest timer, it wakes early, finds nothing due, and waits again.
+    state.timer = setTimeout(() => this.#enqueue(host), Math.min(Math.max(at - Date.now(), 0), MAX_TIMER_WAIT_MS));
+    (state.timer as { unref?: () => void }).unref?.();
+  }
+
+  /** Serves what storage holds for `host` if it is newer, and orders a certificate when none is, or it is due. */
+  async #look(host: string): Promise<void> {
+    const { log } = this.#options;
+    const state = this.#hosts.get(host);
+    if (!state || this.#stopped) return;
+    let release: (() => Promise<void>) | undefined;
+    try {
+      const lockFile = this.storage.lockFile(host);
+      release = await takeLock(lockFile, {
+        onWait: (owner) => log(`acme: ${host}: waiting for ${owner ? `process ${owner.pid}` : 'another process'}, which holds ${lockFile}, to finish its order`),
+      });
+      this.#held = release;
+      const stored = await this.storage.certificate(host);
+      if (stored && Date.now() < stored.notAfter && stored.notAfter !== state.notAfter) {
+        this.#serve(state, stored);
+        log(`acme: ${host}: using the certificate in ${this.storage.dir} (expires ${iso(stored.notAfter)}, renewal from ${iso(renewalTime(stored.notBefore, stored.notAfter))})`);
+      }
+      if (stored && Date.now() < renewalTime(stored.notBefore, stored.notAfter)) {
+        state.failures = 0;
+        return this.#schedule(host, renewalTime(stored.notBefore, stored.notAfter));
+      }
+      const issued = await this.#order(host);
+      if (this.#stopped) return;
+      this.#serve(state, issued);
+      state.failures = 0;
+      log(`acme: ${host}: ${stored ? 'renewed' : 'issued'}: expires ${iso(issued.notAfter)}, renewal from ${iso(renewalTime(issued.notBefore, issued.notAfter))}`);
+      this.#schedule(host, renewalTime(issued.notBefore, issued.notAfter));
+    } catch (error) {
+      if (this.#stopped) return;
+      state.failures++;
+      const delay = retryDelay(state.failures, retryAfterOf(error));
+      log(`acme: ${host}: failed: ${reasonOf(error)}; retry in ${Math.round(delay / 1000)} s`);
+      this.#schedule(host, Date.now() + delay);
+    } finally {
+      this.#held = undefined;
+      await release?.();
+    }
+  }
+
+  #serve(state: HostState, certificate: StoredCertificate): void {
+    state.context = createSecureContext({ ...this.#options.contextOptions, cert: certificate.cert, key: certificate.key });
+    state.notAfter = certificate.notAfter;
+  }
+
+  /** One order, step by step (RFC 8555 section 7.4), each step a log line. */
+  async #order(host: string): Promise<StoredCertificate> {
+    const { settings, log, http01 } = this.#options;
+    const client = await this.#account();
+    const order = await client.createOrder({ identifiers: [{ type: 'dns', value: host }] });
+    log(`acme: ${host}: ordered a certificate from ${settings.directory} (${order.url}), to be proven by ${settings.challenge}`);
+    for (const authorization of await client.getAuthorizations(order)) {
+      if (authorization.status === 'valid') continue;
+      const challenge = authorization.challenges.find((offered) => offered.type === settings.challenge);
+      if (!challenge) throw new Error(`the CA offers no ${settings.challenge} challenge for ${host} (only ${authorization.challenges.map((offered) => offered.type).join(', ')})`);
+      const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
+      const token = (challenge as { token: string }).token;
+      if (http01) {
+        http01.add(token, host, keyAuthorization);
+        await this.storage.saveChallenge(token, keyAuthorization);
+      } else {
+        const [key, cert] = await acme.crypto.createAlpnCertificate(authorization, keyAuthorization);
+        this.#alpn.set(host, createSecureContext({ key, cert }));
+      }
+      try {
+        await client.completeChallenge(challenge);
+        await client.waitForValidStatus(challenge);
+      } finally {
+        this.#alpn.delete(host);
+        if (http01) {
+          http01.remove(token);
+          await this.storage.removeChallenge(token);
+        }
+      }
+      log(`acme: ${host}: the CA validated the ${settings.challenge} challenge`);
+    }
+    const [key, csr] = await acme.crypto.createCsr({ altNames: [host] }, await acme.crypto.createPrivateEcdsaKey());
+    const finalized = await client.finalizeOrder(order, csr);
+    const cert = await client.getCertificate(finalized);
+    await this.storage.saveCertificate(host, cert, key.toString());
+    const info = acme.crypto.readCertificateInfo(cert);
+    return { cert, key: key.toString(), notBefore: info.notBefore.getTime(), notAfter: info.notAfter.getTime() };
+  }
+
+  /** The ACME account for the directory, its key from storage (made the first time); registered once per process. */
+  #account(): Promise<acme.Client> {
+    const { settings, log } = this.#options;
+    this.#client ??= (async () => {
+      const accountKey = await this.storage.accountKey(settings.directory, async () => (await acme.crypto.createPrivateEcdsaKey()).toString());
+      const client = new acme.Client({ directoryUrl: settings.directory, accountKey });
+      await client.createAccount({ termsOfServiceAgreed: true, contact: [`mailto:${settings.email}`] });
+      log(`acme: account ${client.getAccountUrl()} for ${settings.email} at ${settings.directory}`);
+      return client;
+    })();
+    // A CA down now may be up at the next try.
+    this.#client.catch(() => (this.#client = undefined));
+    return this.#client;
+  }
+}
+
+/** The origins whose HTTPS certificates `directory_ca` vouches for, and the agent that trusts it. */
+const trustedDirectories = new Map<string, Agent>();
+
+/**
+ * Trusts `ca` for the requests to `directory`'s origin only: acme-client sends every request
+ * through one axios instance, so the agent is chosen per request by its origin.
+ */
+function trustForDirectory(directory: string, ca: Buffer): void {
+  if (trustedDirectories.size === 0) {
+    acme.axios.interceptors.request.use((request) => {
+      const agent = request.url ? trustedDirectories.get(new URL(request.url).origin) : undefined;
+      if (agent) request.httpsAgent = agent;
+      return request;
+    });
+  }
+  trustedDirectories.set(new URL(directory).origin, new Agent({ ca }));
+}
+
+/** Why an order failed, in one line: the CA's problem detail where it gave one (RFC 8555 section 6.7). */
+function reasonOf(error: unknown): string {
+  const problem = (error as { response?: { data?: { type?: string; detail?: string } } }).response?.data;
+  if (problem?.detail) return `${problem.detail}${problem.type ? ` (${problem.type})` : ''}`;
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0];
+}
+
+/** A CA's `Retry-After` on a refusal (rate limits, RFC 8555 section 6.6), in ms. */
+function retryAfterOf(error: unknown): number {
+  const value = (error as { response?: { headers?: Record<string, string> } }).response?.headers?.['retry-after'];
+  if (value === undefined) return 0;
+  const seconds = Number(value);
+  return Number.isFinite(seconds) ? seconds * 1000 : Math.max(Date.parse(value) - Date.now(), 0);
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();

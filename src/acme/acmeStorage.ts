@@ -1,0 +1,113 @@
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { chmod, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** A certificate and its key as stored, with the times that decide when it is renewed. */
+export interface StoredCertificate {
+  /** The chain, PEM: the certificate first, then its intermediates. */
+  readonly cert: string;
+  readonly key: string;
+  /** ms since the epoch */
+  readonly notBefore: number;
+  readonly notAfter: number;
+}
+
+/**
+ * The `tls.acme.storage` directory: the account key per CA, and per host name its certificate,
+ * key and lock. Created with mode 0700, every file written 0600 (keys are secrets); a file is
+ * written whole to a temporary name and renamed, so another process sharing the directory never
+ * reads half of one.
+ *
+ * ```
+ * accounts/<directory host and path>/account.key
+ * certificates/<host>/certificate.pem, key.pem
+ * challenges/<token>          HTTP-01 answers, for every process sharing the directory
+ * locks/<host>.lock
+ * ```
+ */
+export class AcmeStorage {
+  readonly dir: string;
+
+  constructor(dir: string) {
+    this.dir = dir;
+  }
+
+  /** Creates the directory and its subdirectories (0700), where missing. */
+  async open(): Promise<void> {
+    for (const sub of ['', 'accounts', 'certificates', 'challenges', 'locks']) {
+      const path = join(this.dir, sub);
+      // mkdir's mode is masked by the umask: set it again on what this call created.
+      const created = await mkdir(path, { recursive: true, mode: 0o700 });
+      if (created !== undefined) await chmod(path, 0o700);
+    }
+  }
+
+  /** The account key for a CA's directory URL, made by `create` (and stored) the first time. */
+  async accountKey(directory: string, create: () => Promise<string>): Promise<string> {
+    const dir = join(this.dir, 'accounts', safeName(directory.replace(/^https?:\/\//, '')));
+    const file = join(dir, 'account.key');
+    const stored = await readFile(file, 'utf8').catch(() => undefined);
+    if (stored) return stored;
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    const key = await create();
+    try {
+      // Exclusive: a process starting at the same moment keeps the key written first.
+      await writeFile(file, key, { mode: 0o600, flag: 'wx' });
+      return key;
+    } catch (error) {
+      if ((error as { code?: string }).code === 'EEXIST') return readFile(file, 'utf8');
+      throw error;
+    }
+  }
+
+  /** The stored certificate for `host`, when there is a usable one: readable, its key its own, naming `host`. */
+  async certificate(host: string): Promise<StoredCertificate | undefined> {
+    const dir = join(this.dir, 'certificates', safeName(host));
+    try {
+      const [cert, key] = await Promise.all([readFile(join(dir, 'certificate.pem'), 'utf8'), readFile(join(dir, 'key.pem'), 'utf8')]);
+      const x509 = new X509Certificate(cert);
+      if (!x509.checkPrivateKey(createPrivateKey(key)) || !x509.checkHost(host)) return undefined;
+      return { cert, key, notBefore: Date.parse(x509.validFrom), notAfter: Date.parse(x509.validTo) };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Stores `host`'s new certificate and key; the key first, so a reader never pairs a new certificate with an old key for long. */
+  async saveCertificate(host: string, cert: string, key: string): Promise<void> {
+    const dir = join(this.dir, 'certificates', safeName(host));
+    await mkdir(dir, { recursive: true, mode: 0o700 });
+    await writeWhole(join(dir, 'key.pem'), key);
+    await writeWhole(join(dir, 'certificate.pem'), cert);
+  }
+
+  /** The lock file of `host`'s orders. */
+  lockFile(host: string): string {
+    return join(this.dir, 'locks', `${safeName(host)}.lock`);
+  }
+
+  /** Publishes an HTTP-01 answer for every process sharing the directory. */
+  saveChallenge(token: string, keyAuthorization: string): Promise<void> {
+    return writeWhole(join(this.dir, 'challenges', safeName(token)), keyAuthorization);
+  }
+
+  removeChallenge(token: string): Promise<void> {
+    return unlink(join(this.dir, 'challenges', safeName(token))).catch(() => {});
+  }
+
+  /** The stored HTTP-01 answer for `token`, written by this process or another one sharing the directory. */
+  async challenge(token: string): Promise<string | undefined> {
+    return readFile(join(this.dir, 'challenges', safeName(token)), 'utf8').catch(() => undefined);
+  }
+}
+
+async function writeWhole(file: string, text: string): Promise<void> {
+  const temporary = `${file}.${process.pid}.tmp`;
+  await writeFile(temporary, text, { mode: 0o600 });
+  await rename(temporary, file);
+}
+
+/** A name as a file name: host names and tokens are already safe; anything else is replaced, so no name leaves the directory. */
+function safeName(name: string): string {
+  return name.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^\.+/, '_');
+}

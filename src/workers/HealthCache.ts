@@ -8,7 +8,7 @@ import type { DurableObjectStub } from './workersTypes.ts';
 /** How long a sync may take before the isolate gives up on it and goes by its own health. */
 const SYNC_TIMEOUT_MS = 5_000;
 
-/** Ejections kept for the next report while the object does not answer; older ones are over by then anyway. */
+/** Ejections kept for the next report while the object does not answer (those whose cool-down is over are dropped first). */
 const MAX_PENDING_EJECTIONS = 100;
 
 export interface HealthCacheOptions {
@@ -34,6 +34,8 @@ export class HealthCache {
   /** A sync that waits out the TTL to report requests counted since the last one. */
   #flush: Promise<void> | undefined;
   #ejections: EjectionReport[] = [];
+  /** An ejection decided since the last sync began: told at the next request, not a TTL later. */
+  #ejectionNews = false;
   #otherConfigSaid = false;
   readonly #config: LoadedConfig;
   readonly #hash: number;
@@ -53,7 +55,7 @@ export class HealthCache {
         if (event.kind !== 'ejected' || event.adopted) return;
         this.#ejections.push({ backend: id, untilMs: health.ejectedUntil, cooldownMs: event.cooldownMs, ejections: health.ejections, reason: event.reason, streak: event.streak });
         // Told at the next request, not a TTL later: the other isolates should stop sending it requests now.
-        this.#syncedAt = -Infinity;
+        this.#ejectionNews = true;
       });
     }
   }
@@ -64,13 +66,15 @@ export class HealthCache {
   }
 
   /**
-   * Starts a refresh when the copy is older than the TTL or an ejection waits to be told, else
-   * schedules one for when the TTL is over (once); resolves when it is done.
+   * Starts a refresh when the copy is older than the TTL or an ejection was decided since the
+   * last one began, else schedules one for when the TTL is over (once); resolves when it is done.
+   * An ejection left over from a failed sync waits for the TTL like everything else, so an
+   * object that fails is called at most once per TTL, not once per request.
    */
   syncIfStale(now: number): Promise<void> | undefined {
     if (this.#syncing) return undefined;
     const age = now - this.#syncedAt;
-    if (age >= this.#options.ttlMs || this.#ejections.length > 0) return this.syncNow();
+    if (age >= this.#options.ttlMs || this.#ejectionNews) return this.syncNow();
     if (this.#flush) return undefined;
     // The last requests of a burst are reported a TTL later, not whenever the next request comes.
     this.#flush = new Promise((resolve) => setTimeout(resolve, this.#options.ttlMs - age)).then(() => {
@@ -84,18 +88,19 @@ export class HealthCache {
   syncNow(): Promise<void> {
     if (this.#syncing) return this.#syncing;
     this.#syncedAt = Date.now();
+    this.#ejectionNews = false;
     this.#syncing = this.#sync().finally(() => (this.#syncing = undefined));
     return this.#syncing;
   }
 
   async #sync(): Promise<void> {
-    const report: IsolateReport = { config: this.#hash, ejections: this.#ejections, traffic: this.tally.take() };
+    const report: IsolateReport = { config: this.#hash, ejections: inForce(this.#ejections, Date.now()), traffic: this.tally.take() };
     this.#ejections = [];
     let view: SharedView | undefined;
     try {
       view = await withTimeout(this.#state().sync(report), SYNC_TIMEOUT_MS);
     } catch (error) {
-      this.#ejections = [...report.ejections, ...this.#ejections].slice(-MAX_PENDING_EJECTIONS);
+      this.#ejections = inForce([...report.ejections, ...this.#ejections], Date.now()).slice(-MAX_PENDING_EJECTIONS);
       this.tally.restore(report.traffic);
       this.#following = false;
       this.#reach.failed(error);
@@ -121,4 +126,9 @@ export class HealthCache {
       if (verdict.ejectedUntil > now) backend.health.adoptEjection(verdict.ejectedUntil, verdict.cooldownMs, verdict.ejections, 'ejected in another isolate');
     }
   }
+}
+
+/** The ejections whose cool-down is not over at `now`: the others are news to nobody. */
+function inForce(ejections: readonly EjectionReport[], now: number): EjectionReport[] {
+  return ejections.filter((ejection) => ejection.untilMs > now);
 }

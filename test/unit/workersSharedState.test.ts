@@ -1,11 +1,11 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { SwitchyardState } from '../../src/workers/SwitchyardState.ts';
 import { configHash } from '../../src/workers/SwitchyardState.ts';
 import { HealthCache } from '../../src/workers/HealthCache.ts';
 import { DurableRateLimits } from '../../src/workers/DurableRateLimits.ts';
 import { loadWorkerConfig, workerConfigSource } from '../../src/workers/workerConfig.ts';
 import type { DurableObjectNamespace, DurableObjectStub } from '../../src/workers/workersTypes.ts';
-import type { SharedStateObject } from '../../src/workers/stateMessages.ts';
+import type { IsolateReport, SharedStateObject } from '../../src/workers/stateMessages.ts';
 import type { LoadedConfig } from '../../src/core/config/loadConfig.ts';
 import { startTestBackend, type TestBackend } from '../helpers/testBackend.ts';
 import { deadPort } from '../helpers/deadPort.ts';
@@ -48,6 +48,7 @@ describe("the SWITCHYARD_STATE object and the isolates' copies", () => {
     };
   });
   afterAll(() => live?.close());
+  afterEach(() => void vi.useRealTimers());
 
   it('arms its alarm at the first sync, probes from it, and sets the next one an interval on', async () => {
     const ctx = objectContext();
@@ -119,6 +120,32 @@ describe("the SWITCHYARD_STATE object and the isolates' copies", () => {
     expect(lines[1]).toBe('switchyard: the SWITCHYARD_STATE Durable Object answers again; health: shared again');
     // The counts it could not deliver went with the next report.
     expect(state.metrics()).toContain('switchyard_requests_total{route="(none)",code="4xx"} 1');
+  });
+
+  it('calls an object that fails at most once per TTL, even with an ejection to tell, and drops ejections whose cool-down is over', async () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    const reports: IsolateReport[] = [];
+    const stub = () => ({ sync: async (report: IsolateReport) => (reports.push(report), Promise.reject(new Error('overloaded'))) }) as unknown as DurableObjectStub<SharedStateObject>;
+    const quick = { LB_CONFIG: JSON.stringify({ passive_health: { failures: 1, cooldown: '2s' }, paths: [{ path: '/', servers: [live.address, dead] }] }) };
+    const { config, cache } = isolate(quick, stub);
+    await cache.syncNow();
+    backendOf(config, live.address).health.recordFailure('GET / -> 502');
+    // The news goes at the next request; the requests after it, within the TTL, call nobody.
+    for (let i = 0; i < 20; i++) {
+      void cache.syncIfStale(Date.now());
+      await vi.advanceTimersByTimeAsync(40);
+    }
+    expect(reports).toHaveLength(2);
+    expect(reports[1]!.ejections.map((ejection) => ejection.backend)).toEqual([`http://${live.address}`]);
+    // A TTL later the ejection is still pending and goes again; once its cool-down is over it does not.
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(reports).toHaveLength(3);
+    expect(reports[2]!.ejections).toHaveLength(1);
+    await vi.advanceTimersByTimeAsync(1_500);
+    void cache.syncIfStale(Date.now());
+    await vi.advanceTimersByTimeAsync(0);
+    expect(reports).toHaveLength(4);
+    expect(reports[3]!.ejections).toEqual([]);
   });
 
   it('adopts nothing from an object that serves another config (a deployment rolling out)', async () => {

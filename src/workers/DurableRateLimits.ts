@@ -12,6 +12,13 @@ export const RATE_LIMIT_TIMEOUT_MS = 250;
 const MAX_REFUSALS = 10_000;
 
 /**
+ * How long the keys' objects must answer without a failure before the isolate logs that they
+ * answer again: one key's object may fail (a hot key, a far object) while others answer, and the
+ * log should say so once, not twice per request.
+ */
+const QUIET_BEFORE_ANSWERS_AGAIN_MS = 60_000;
+
+/**
  * Rate limits kept in Durable Objects, one object per limit and key (`rateLimitObject`), so a
  * limit of R admits R in total whichever isolates the requests land on, and no object is a
  * bottleneck for more than one key. One call per limited request, except that a refusal is
@@ -27,14 +34,18 @@ export class DurableRateLimits implements RateLimitStore {
   readonly #refusedUntil = new Map<string, number>();
   readonly #reach: Reachability;
 
-  constructor(namespace: DurableObjectNamespace<SharedStateObject>, log: (line: string) => void) {
+  readonly #now: () => number;
+
+  /** @param now the clock refusals are remembered by @default Date.now */
+  constructor(namespace: DurableObjectNamespace<SharedStateObject>, log: (line: string) => void, now: () => number = Date.now) {
     this.#namespace = namespace;
-    this.#reach = new Reachability('rate limits', log);
+    this.#now = now;
+    this.#reach = new Reachability('rate limits', log, { quietMs: QUIET_BEFORE_ANSWERS_AGAIN_MS, now });
   }
 
   async take(limit: string, key: string, policy: SharedPolicy): Promise<number | undefined> {
     const name = rateLimitObject(limit, key);
-    const now = Date.now();
+    const now = this.#now();
     const until = this.#refusedUntil.get(name);
     if (until !== undefined) {
       if (now < until) return until - now;
@@ -50,7 +61,7 @@ export class DurableRateLimits implements RateLimitStore {
     this.#reach.answered();
     if (wait > 0) {
       if (this.#refusedUntil.size >= MAX_REFUSALS) this.#refusedUntil.delete(this.#refusedUntil.keys().next().value!);
-      this.#refusedUntil.set(name, Date.now() + wait);
+      this.#refusedUntil.set(name, this.#now() + wait);
     }
     return wait;
   }

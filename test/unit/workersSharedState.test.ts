@@ -117,7 +117,7 @@ describe("the SWITCHYARD_STATE object and the isolates' copies", () => {
     answering = true;
     await cache.syncNow();
     expect(cache.following).toBe(true);
-    expect(lines[1]).toBe('switchyard: the SWITCHYARD_STATE Durable Object answers again; health: shared again');
+    expect(lines[1]).toBe('switchyard: the SWITCHYARD_STATE Durable Object answers again; health: shared again (2 failed calls meanwhile)');
     // The counts it could not deliver went with the next report.
     expect(state.metrics()).toContain('switchyard_requests_total{route="(none)",code="4xx"} 1');
   });
@@ -205,5 +205,27 @@ describe('rate limits in Durable Objects', () => {
     expect(await limits.take('paths[0]', 'ip:a', policy)).toBeUndefined();
     expect(await limits.take('paths[0]', 'ip:a', policy)).toBeUndefined();
     expect(lines).toEqual(["switchyard: the SWITCHYARD_STATE Durable Object does not answer (overloaded); rate limits: this isolate's own until it does"]);
+  });
+
+  it('logs one line, not one per request, while one key\'s object fails and the others answer, and one when all have answered for a minute', async () => {
+    let now = 1_000_000;
+    const lines: string[] = [];
+    const answering = namespace();
+    const ns = {
+      idFromName: answering.ns.idFromName,
+      get: (id: { toString(): string }) => (id.toString().endsWith('hot') ? { take: async () => Promise.reject(new Error('overloaded')) } : answering.ns.get(id as never)),
+    } as unknown as DurableObjectNamespace<SharedStateObject>;
+    const limits = new DurableRateLimits(ns, (line) => lines.push(line), () => now);
+    const roomy = { requests: 1_000, perMs: 1_000, burst: 1_000 };
+    for (let i = 0; i < 10; i++) {
+      expect(await limits.take('paths[0]', 'hot', roomy)).toBeUndefined();
+      expect(await limits.take('paths[0]', 'cold', roomy)).toBe(0);
+      now += 1_000;
+    }
+    expect(lines).toEqual(["switchyard: the SWITCHYARD_STATE Durable Object does not answer (overloaded); rate limits: this isolate's own until it does"]);
+    now += 60_000;
+    await limits.take('paths[0]', 'cold', roomy);
+    await limits.take('paths[0]', 'cold', roomy);
+    expect(lines.slice(1)).toEqual(['switchyard: the SWITCHYARD_STATE Durable Object answers again; rate limits: shared again (10 failed calls meanwhile)']);
   });
 });

@@ -5,8 +5,16 @@ import { rateLimitObject } from './SwitchyardState.ts';
 import { withTimeout } from './withTimeout.ts';
 import type { DurableObjectNamespace } from './workersTypes.ts';
 
-/** How long a limited request waits for its key's object before this isolate's own bucket answers. */
-export const RATE_LIMIT_TIMEOUT_MS = 250;
+/**
+ * How long a limited request waits for its key's object before this isolate's own bucket answers.
+ * The timeout is there for an object that is dead or stuck, not for one that is far: a key's
+ * object lives where the key was first seen, and an isolate on another continent pays a round
+ * trip of 150-300 ms plus the object's queue on every call. A timeout shorter than that would
+ * send far isolates to their own full buckets (over-admitting, see the class) on ordinary calls;
+ * a second is past any intercontinental round trip while still bounding what a stuck object
+ * costs a request. Not `store.timeout`: that key configures Redis (`store.redis` is required).
+ */
+export const RATE_LIMIT_TIMEOUT_MS = 1_000;
 
 /** Refusals remembered per isolate at most; past it the oldest go (they only save a call). */
 const MAX_REFUSALS = 10_000;
@@ -26,7 +34,8 @@ const QUIET_BEFORE_ANSWERS_AGAIN_MS = 60_000;
  * the answer is the same without the call): a flooding key stops costing calls. When the object
  * cannot answer within `RATE_LIMIT_TIMEOUT_MS`, the isolate's own buckets answer, holding the
  * whole limit each (`fallbackShare` 1: an isolate cannot know how many others there are), as
- * without the binding.
+ * without the binding: while falling back, N isolates admit up to N times the limit (and a call
+ * that timed out may still have spent the object's token).
  */
 export class DurableRateLimits implements RateLimitStore {
   readonly fallbackShare = 1;

@@ -161,6 +161,7 @@ describe("the SWITCHYARD_STATE object and the isolates' copies", () => {
 });
 
 describe('rate limits in Durable Objects', () => {
+  afterEach(() => void vi.useRealTimers());
   /** A namespace whose objects are SwitchyardState instances, counting the calls each gets. */
   function namespace(fail = false) {
     const objects = new Map<string, SwitchyardState>();
@@ -185,16 +186,38 @@ describe('rate limits in Durable Objects', () => {
   const policy = { requests: 1, perMs: 60_000, burst: 2 };
 
   it('keeps one object per limit and key, and remembers a refusal until its bucket could admit, asking no more till then', async () => {
+    vi.useFakeTimers({ now: 1_000_000 });
     const { ns, calls, objects } = namespace();
     const limits = new DurableRateLimits(ns, () => {});
     expect(await limits.take('paths[0]', 'ip:a', policy)).toBe(0);
     expect(await limits.take('paths[0]', 'ip:a', policy)).toBe(0);
     const wait = await limits.take('paths[0]', 'ip:a', policy);
     expect(wait).toBeGreaterThan(50_000);
-    expect(await limits.take('paths[0]', 'ip:a', policy)).toBeGreaterThan(50_000);
+    vi.advanceTimersByTime(wait - 1);
+    expect(await limits.take('paths[0]', 'ip:a', policy)).toBe(1);
     expect(calls).toHaveLength(3);
+    // Once the bucket could admit, the object is asked again, and admits.
+    vi.advanceTimersByTime(1);
+    expect(await limits.take('paths[0]', 'ip:a', policy)).toBe(0);
+    expect(calls).toHaveLength(4);
     expect(await limits.take('paths[0]', 'ip:b', policy)).toBe(0);
     expect(objects.size).toBe(2);
+  });
+
+  it('remembers at most 10,000 refusals, forgetting the oldest first', async () => {
+    const { ns, calls } = namespace();
+    const limits = new DurableRateLimits(ns, () => {});
+    const once = { requests: 1, perMs: 60_000, burst: 1 };
+    for (let i = 0; i <= 10_000; i++) {
+      await limits.take('paths[0]', `ip:${i}`, once);
+      expect(await limits.take('paths[0]', `ip:${i}`, once)).toBeGreaterThan(0);
+    }
+    // The newest refusal is remembered (no call); the oldest was forgotten (a call).
+    const before = calls.length;
+    await limits.take('paths[0]', 'ip:10000', once);
+    expect(calls).toHaveLength(before);
+    await limits.take('paths[0]', 'ip:0', once);
+    expect(calls).toHaveLength(before + 1);
   });
 
   it("answers undefined (this isolate's buckets decide) when the object fails, said once", async () => {

@@ -193,7 +193,7 @@ describe('rate limits in Durable Objects', () => {
     expect(await limits.take('paths[0]', 'ip:a', policy)).toBe(0);
     const wait = await limits.take('paths[0]', 'ip:a', policy);
     expect(wait).toBeGreaterThan(50_000);
-    vi.advanceTimersByTime(wait - 1);
+    vi.advanceTimersByTime(wait! - 1);
     expect(await limits.take('paths[0]', 'ip:a', policy)).toBe(1);
     expect(calls).toHaveLength(3);
     // Once the bucket could admit, the object is asked again, and admits.

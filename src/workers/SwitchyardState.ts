@@ -6,7 +6,7 @@ import { fetchUpstream } from '../core/proxy/fetchUpstream.ts';
 import type { SharedPolicy } from '../core/ratelimit/RateLimitStore.ts';
 import { TokenBucket } from '../core/ratelimit/TokenBucket.ts';
 import { SharedHealth } from './SharedHealth.ts';
-import type { IsolateReport, SharedStateObject, SharedView } from './stateMessages.ts';
+import { STATE_PROTOCOL, type IsolateReport, type SharedStateObject, type SharedView } from './stateMessages.ts';
 import { workerConfigSource, loadWorkerConfig } from './workerConfig.ts';
 import { workerMetrics } from './workerMetrics.ts';
 import type { Env } from './workersTypes.ts';
@@ -19,9 +19,16 @@ export function rateLimitObject(limit: string, key: string): string {
   return `rate_limit\n${limit}\n${key}`;
 }
 
-/** Which config a source is: isolates and the object compare it before trusting each other's news. */
-export function configHash(key: string): number {
-  return hash32(key);
+/**
+ * Which config a source is, as compiled: isolates and the object compare it before trusting each
+ * other's news. It covers the text (`key`), the value of every binding `${env:NAME}` read in it
+ * (a secret rolled out gradually changes backends without changing the text) and the messages'
+ * shape (`STATE_PROTOCOL`, for old and new code side by side during a gradual deployment).
+ * @param reads each binding the config read, with its value
+ */
+export function configHash(key: string, reads: ReadonlyMap<string, string | undefined>): number {
+  const values = [...reads].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return hash32(JSON.stringify([STATE_PROTOCOL, key, values]));
 }
 
 /**
@@ -87,11 +94,12 @@ export class SwitchyardState extends DurableObject<Env> implements SharedStateOb
     const log = (line: string) => console.error(line);
     const source = workerConfigSource(this.env, bundledConfig);
     if (source.text === undefined) return (this.#health = null);
-    const loaded = loadWorkerConfig(this.env, { ...source, text: source.text });
+    const reads = new Map<string, string | undefined>();
+    const loaded = loadWorkerConfig(this.env, { ...source, text: source.text }, { read: (name, value) => reads.set(name, value) });
     if (!loaded.ok) {
       log(`switchyard: the shared state cannot load the config:\n${loaded.problem}`);
       return (this.#health = null);
     }
-    return (this.#health = new SharedHealth(loaded.config, configHash(source.key), { source: source.fileName, upstream: fetchUpstream(), log }));
+    return (this.#health = new SharedHealth(loaded.config, configHash(source.key, reads), { source: source.fileName, upstream: fetchUpstream(), log }));
   }
 }

@@ -82,7 +82,7 @@ export function isolateBalancer(env: Env, bundledConfig: string, log: (line: str
   const health = startHealthChecks(config.backends, { upstream, log: (line) => void (shared?.following || log(line)), schedule: false });
   const intervals = config.backends.flatMap((backend) => (backend.health.active ? [backend.health.active.intervalMs] : []));
   const interval = intervals.length > 0 ? Math.min(...intervals) : Infinity;
-  if (namespace) shared = new HealthCache(config, configHash(key), () => namespace.get(namespace.idFromName(HEALTH_OBJECT)), { ttlMs: sharedHealthTtl(interval), log });
+  if (namespace) shared = new HealthCache(config, configHash(key, reads), () => namespace.get(namespace.idFromName(HEALTH_OBJECT)), { ttlMs: sharedHealthTtl(interval), log });
   const accessLog = accessLogOf(env.LB_ACCESS_LOG, log);
   const tally = shared?.tally.observe;
   let lastRound = -Infinity;

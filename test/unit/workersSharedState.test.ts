@@ -21,11 +21,12 @@ function objectContext() {
 }
 
 /** An isolate: its own compiled config, and its copy of the object's verdicts. */
-function isolate(env: { LB_CONFIG: string }, stub: () => DurableObjectStub<SharedStateObject>, log: (line: string) => void = () => {}) {
+function isolate(env: { LB_CONFIG: string; [binding: string]: string }, stub: () => DurableObjectStub<SharedStateObject>, log: (line: string) => void = () => {}) {
   const source = workerConfigSource(env, '');
-  const loaded = loadWorkerConfig(env, { ...source, text: env.LB_CONFIG });
+  const reads = new Map<string, string | undefined>();
+  const loaded = loadWorkerConfig(env, { ...source, text: env.LB_CONFIG }, { read: (name, value) => reads.set(name, value) });
   if (!loaded.ok) throw new Error(loaded.problem);
-  const cache = new HealthCache(loaded.config, configHash(source.key), stub, { ttlMs: 1_000, log });
+  const cache = new HealthCache(loaded.config, configHash(source.key, reads), stub, { ttlMs: 1_000, log });
   return { config: loaded.config, cache };
 }
 
@@ -120,6 +121,19 @@ describe("the SWITCHYARD_STATE object and the isolates' copies", () => {
     expect(lines[1]).toBe('switchyard: the SWITCHYARD_STATE Durable Object answers again; health: shared again (2 failed calls meanwhile)');
     // The counts it could not deliver went with the next report.
     expect(state.metrics()).toContain('switchyard_requests_total{route="(none)",code="4xx"} 1');
+  });
+
+  it('adopts nothing from an object whose config reads other binding values (a secret rolled out gradually)', async () => {
+    const text = JSON.stringify({ health_check: { interval: '2s', unhealthy_threshold: 1 }, paths: [{ path: '/', servers: ['${env:FIRST}', live.address] }] });
+    const state = new SwitchyardState(objectContext() as never, { LB_CONFIG: text, FIRST: dead });
+    await state.alarm();
+    const other = isolate({ LB_CONFIG: text, FIRST: '127.0.0.1:1' }, () => state as unknown as DurableObjectStub<SharedStateObject>);
+    await other.cache.syncNow();
+    expect(other.cache.following).toBe(false);
+    const same = isolate({ LB_CONFIG: text, FIRST: dead }, () => state as unknown as DurableObjectStub<SharedStateObject>);
+    await same.cache.syncNow();
+    expect(same.cache.following).toBe(true);
+    expect(backendOf(same.config, dead).health.state).toBe('down');
   });
 
   it('calls an object that fails at most once per TTL, even with an ejection to tell, and drops ejections whose cool-down is over', async () => {

@@ -14,6 +14,11 @@ const MAX_PENDING_EJECTIONS = 100;
 export interface HealthCacheOptions {
   /** How long the object's verdicts are used before the next request asks again (in the background). */
   readonly ttlMs: number;
+  /**
+   * How old the object's last round of probes may be before the isolate stops following it and
+   * probes itself (its alarm has stopped firing); Infinity when no backend is actively checked.
+   */
+  readonly staleAfterMs: number;
   readonly log: (line: string) => void;
 }
 
@@ -37,6 +42,7 @@ export class HealthCache {
   /** An ejection decided since the last sync began: told at the next request, not a TTL later. */
   #ejectionNews = false;
   #otherConfigSaid = false;
+  #staleSaid = false;
   readonly #config: LoadedConfig;
   readonly #hash: number;
   readonly #state: () => DurableObjectStub<SharedStateObject>;
@@ -113,16 +119,32 @@ export class HealthCache {
       this.#otherConfigSaid = true;
       return;
     }
-    this.#following = true;
-    this.#adopt(view);
+    const now = Date.now();
+    // Ejections come from isolates, so they hold whatever the age of the object's probes.
+    this.#following = !this.#probesStale(view, now);
+    this.#adopt(view, now);
   }
 
-  #adopt(view: SharedView): void {
-    const now = Date.now();
+  /** Whether the view's probes are too old to follow, said once when it becomes so and once when it is over. */
+  #probesStale(view: SharedView, now: number): boolean {
+    const age = now - view.probedAt;
+    const stale = age > this.#options.staleAfterMs;
+    if (stale !== this.#staleSaid) {
+      this.#staleSaid = stale;
+      this.#options.log(
+        stale
+          ? `switchyard: the SWITCHYARD_STATE Durable Object's last probe round ended ${Math.round(age / 1000)} s ago; health: this isolate's own probes until it probes again`
+          : "switchyard: the SWITCHYARD_STATE Durable Object probes again; health: shared again",
+      );
+    }
+    return stale;
+  }
+
+  #adopt(view: SharedView, now: number): void {
     for (const verdict of view.backends) {
       const backend = this.#config.backends.find((each) => each.id === verdict.id);
       if (!backend) continue;
-      if (verdict.state !== 'unknown') backend.health.adoptVerdict(verdict.state, verdict.reason);
+      if (this.#following && verdict.state !== 'unknown') backend.health.adoptVerdict(verdict.state, verdict.reason);
       if (verdict.ejectedUntil > now) backend.health.adoptEjection(verdict.ejectedUntil, verdict.cooldownMs, verdict.ejections, 'ejected in another isolate');
     }
   }

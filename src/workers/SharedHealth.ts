@@ -5,6 +5,7 @@ import type { LoadedConfig } from '../core/config/loadConfig.ts';
 import type { HealthState } from '../core/health/HealthState.ts';
 import { startHealthChecks, type HealthChecks } from '../core/health/startHealthChecks.ts';
 import type { Upstream } from '../core/Upstream.ts';
+import { probeSchedule, type ProbeSchedule } from './probeSchedule.ts';
 import type { IsolateReport, SharedView } from './stateMessages.ts';
 
 /**
@@ -18,8 +19,10 @@ export class SharedHealth {
   /** Which config this is (`configHash`): reports of another config (a deployment rolling out) are not mixed in. */
   readonly hash: number;
   readonly loadedAt = Date.now();
-  /** The shortest active check interval, the alarm's period; undefined when no backend is actively checked. */
-  readonly intervalMs: number | undefined;
+  /** The alarm's rounds; undefined when no backend is actively checked. */
+  readonly schedule: ProbeSchedule | undefined;
+  /** When the last round of probes ended (until the first, when this object started): isolates stop following a view whose probes are old. */
+  probedAt = this.loadedAt;
   /** Requests by route and status class, summed over every isolate's reports. */
   readonly requests = new Map<string, number[]>();
   readonly rateLimited = new Map<string, number>();
@@ -35,8 +38,7 @@ export class SharedHealth {
     this.config = config;
     this.hash = hash;
     this.statusSource = { config, source: options.source, loadedAt: this.loadedAt, reloads: { success: 0, failure: 0 }, lastReload: undefined };
-    const intervals = config.backends.flatMap((backend) => (backend.health.active ? [backend.health.active.intervalMs] : []));
-    this.intervalMs = intervals.length > 0 ? Math.min(...intervals) : undefined;
+    this.schedule = probeSchedule(config.backends);
     this.#checks = startHealthChecks(config.backends, { upstream: options.upstream, log: options.log, schedule: false });
     this.traffic.keepOnly(new Set(config.backends.map((backend) => backend.id)));
     for (const { name, health } of config.backends) {
@@ -49,14 +51,21 @@ export class SharedHealth {
   }
 
   /** A round of probes of every actively checked backend (all at the shortest interval); resolves when all have answered or timed out. */
-  probe(): Promise<void> {
-    return this.#checks.probeAll();
+  async probe(): Promise<void> {
+    await this.#checks.probeAll();
+    this.probedAt = Date.now();
+  }
+
+  /** Whether the rounds have stopped (no round ended for two of their periods), though an alarm may be set. */
+  probesLate(now = Date.now()): boolean {
+    return this.schedule !== undefined && now - this.probedAt > 2 * this.schedule.roundMs;
   }
 
   /** The verdicts, as isolates adopt them. */
   view(now = Date.now()): SharedView {
     return {
       config: this.hash,
+      probedAt: this.probedAt,
       backends: this.config.backends.map(({ id, health }) => ({
         id,
         state: health.state,

@@ -44,24 +44,25 @@ export class SwitchyardState extends DurableObject<Env> implements SharedStateOb
   #health: SharedHealth | null | undefined;
   readonly #buckets = new Map<string, TokenBucket>();
 
-  /** An isolate's report in, the verdicts out; arms the probing alarm if it is not set. Undefined without a loadable config. */
+  /** An isolate's report in, the verdicts out; arms the probing alarm if it is not set or its rounds are late. Undefined without a loadable config. */
   async sync(report: IsolateReport): Promise<SharedView | undefined> {
     const shared = this.#shared();
     if (!shared) return undefined;
     shared.report(report);
-    if (shared.intervalMs !== undefined && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now());
+    // An alarm set but not firing (its retries spent, a platform incident) is re-armed too.
+    if (shared.schedule !== undefined && (shared.probesLate() || (await this.ctx.storage.getAlarm()) === null)) await this.ctx.storage.setAlarm(Date.now());
     return shared.view();
   }
 
   /** A round of probes, then the next alarm one interval after this one began (at-least-once: a retried round only probes again). */
   async alarm(): Promise<void> {
     const shared = this.#shared();
-    if (shared?.intervalMs === undefined) return;
+    if (shared?.schedule === undefined) return;
     const started = Date.now();
     try {
       await shared.probe();
     } finally {
-      await this.ctx.storage.setAlarm(Math.max(Date.now(), started + shared.intervalMs));
+      await this.ctx.storage.setAlarm(Math.max(Date.now(), started + shared.schedule.intervalMs));
     }
   }
 

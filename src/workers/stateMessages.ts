@@ -26,6 +26,8 @@ export interface BackendVerdict {
 export interface SharedView {
   /** The hash of the config the object compiled (`configHash`): an isolate adopts only a view of its own config. */
   readonly config: number;
+  /** When the object's last round of probes ended (ms since the epoch): an isolate follows only a view whose probes are recent. */
+  readonly probedAt: number;
   readonly backends: readonly BackendVerdict[];
 }
 

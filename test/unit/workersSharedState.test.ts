@@ -26,7 +26,7 @@ function isolate(env: { LB_CONFIG: string; [binding: string]: string }, stub: ()
   const reads = new Map<string, string | undefined>();
   const loaded = loadWorkerConfig(env, { ...source, text: env.LB_CONFIG }, { read: (name, value) => reads.set(name, value) });
   if (!loaded.ok) throw new Error(loaded.problem);
-  const cache = new HealthCache(loaded.config, configHash(source.key, reads), stub, { ttlMs: 1_000, log });
+  const cache = new HealthCache(loaded.config, configHash(source.key, reads), stub, { ttlMs: 1_000, staleAfterMs: 10_000, log });
   return { config: loaded.config, cache };
 }
 
@@ -134,6 +134,41 @@ describe("the SWITCHYARD_STATE object and the isolates' copies", () => {
     await same.cache.syncNow();
     expect(same.cache.following).toBe(true);
     expect(backendOf(same.config, dead).health.state).toBe('down');
+  });
+
+  it("stops following a view whose probes are older than the bound, probing itself, says so once, and follows again when they are fresh", async () => {
+    const state = new SwitchyardState(objectContext() as never, env);
+    await state.alarm();
+    let age = 60_000;
+    const lines: string[] = [];
+    const stub = () => ({ sync: async (report: never) => ({ ...(await state.sync(report))!, probedAt: Date.now() - age }) }) as unknown as DurableObjectStub<SharedStateObject>;
+    const { config, cache } = isolate(env, stub, (line) => lines.push(line));
+    await cache.syncNow();
+    await cache.syncNow();
+    expect(cache.following).toBe(false);
+    expect(backendOf(config, dead).health.state).toBe('unknown');
+    expect(lines).toEqual([expect.stringMatching(/^switchyard: the SWITCHYARD_STATE Durable Object's last probe round ended 60 s ago; health: this isolate's own probes/)]);
+    age = 0;
+    await cache.syncNow();
+    expect(cache.following).toBe(true);
+    expect(backendOf(config, dead).health.state).toBe('down');
+    expect(lines.slice(1)).toEqual(['switchyard: the SWITCHYARD_STATE Durable Object probes again; health: shared again']);
+  });
+
+  it('re-arms an alarm that is set but has not fired for two rounds', async () => {
+    vi.useFakeTimers({ now: 1_000_000 });
+    const ctx = objectContext();
+    const state = new SwitchyardState(ctx as never, env);
+    const report = { config: 0, ejections: [], traffic: { requests: [], rateLimited: [], tries: [] } };
+    await state.sync(report);
+    await ctx.storage.setAlarm(Date.now() + 3_600_000);
+    vi.advanceTimersByTime(5_000);
+    await state.sync(report);
+    expect(ctx.alarm()).toBe(Date.now() + 3_600_000 - 5_000);
+    // Rounds of 2 s + a 1 s timeout: none for more than two of them is late.
+    vi.advanceTimersByTime(2_000);
+    await state.sync(report);
+    expect(ctx.alarm()).toBe(Date.now());
   });
 
   it('calls an object that fails at most once per TTL, even with an ejection to tell, and drops ejections whose cool-down is over', async () => {

@@ -2,6 +2,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { SwitchyardState } from '../../src/workers/SwitchyardState.ts';
 import { configHash } from '../../src/workers/SwitchyardState.ts';
 import { HealthCache } from '../../src/workers/HealthCache.ts';
+import { isolateBalancer } from '../../src/workers/isolateBalancer.ts';
+import worker from '../../src/workers.ts';
 import { DurableRateLimits } from '../../src/workers/DurableRateLimits.ts';
 import { loadWorkerConfig, workerConfigSource } from '../../src/workers/workerConfig.ts';
 import type { DurableObjectNamespace, DurableObjectStub } from '../../src/workers/workersTypes.ts';
@@ -299,5 +301,51 @@ describe('rate limits in Durable Objects', () => {
     await limits.take('paths[0]', 'cold', roomy);
     await limits.take('paths[0]', 'cold', roomy);
     expect(lines.slice(1)).toEqual(['switchyard: the SWITCHYARD_STATE Durable Object answers again; rate limits: shared again (10 failed calls meanwhile)']);
+  });
+});
+
+describe('an isolate with the SWITCHYARD_STATE binding', () => {
+  let live: TestBackend;
+  beforeAll(async () => {
+    live = await startTestBackend('live');
+  });
+  afterAll(() => live?.close());
+
+  const probes = () => live.seen.filter((seen) => seen.url === '/healthcheck').length;
+  /** A Worker's env whose binding reaches `object` (or a stub that rejects every call), with a config of its own per test (isolateBalancer keeps one). */
+  const workerEnv = (path: string, object: () => unknown) => {
+    const env: Record<string, unknown> = { LB_CONFIG: JSON.stringify({ health_check: { interval: '1s' }, paths: [{ path, servers: [live.address] }] }) };
+    env.SWITCHYARD_STATE = { idFromName: (name: string) => ({ toString: () => name }), get: () => object() };
+    return env as { LB_CONFIG: string };
+  };
+  const rejecting = { sync: () => Promise.reject(new Error('Durable Object reset')) };
+
+  it('runs no probes of its own while the object answers, however long since its last round', async () => {
+    const env = workerEnv('/answering', () => state);
+    const state = new SwitchyardState(objectContext() as never, env);
+    await state.alarm();
+    const balancer = isolateBalancer(env as never, '', () => {});
+    if (!balancer.ok) throw new Error(balancer.problem);
+    const before = probes();
+    for (let i = 1; i <= 5; i++) await balancer.probeIfStale(Date.now() + i * 10_000);
+    expect(balancer.shared?.following).toBe(true);
+    expect(probes()).toBe(before);
+  });
+
+  it('probes itself once the object fails to answer, a round per interval, from requests and from the cron', async () => {
+    const env = workerEnv('/failing', () => rejecting);
+    const balancer = isolateBalancer(env as never, '', () => {});
+    if (!balancer.ok) throw new Error(balancer.problem);
+    const start = Date.now();
+    await balancer.probeIfStale(start);
+    expect(balancer.shared?.following).toBe(false);
+    const before = probes();
+    await balancer.probeIfStale(start + 10_000);
+    await balancer.probeIfStale(start + 10_500);
+    expect(probes()).toBe(before + 1);
+    const rounds: Promise<unknown>[] = [];
+    worker.scheduled({} as never, env as never, { waitUntil: (promise: Promise<unknown>) => void rounds.push(promise) } as never);
+    await Promise.all(rounds);
+    expect(probes()).toBe(before + 2);
   });
 });

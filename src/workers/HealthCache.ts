@@ -119,6 +119,8 @@ export class HealthCache {
       this.#otherConfigSaid = true;
       return;
     }
+    if (this.#otherConfigSaid) this.#options.log('switchyard: the SWITCHYARD_STATE Durable Object serves this config now; health: shared again');
+    this.#otherConfigSaid = false;
     const now = Date.now();
     // Ejections come from isolates, so they hold whatever the age of the object's probes.
     this.#following = !this.#probesStale(view, now);

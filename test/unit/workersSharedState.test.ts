@@ -199,15 +199,21 @@ describe("the SWITCHYARD_STATE object and the isolates' copies", () => {
     expect(reports[3]!.ejections).toEqual([]);
   });
 
-  it('adopts nothing from an object that serves another config (a deployment rolling out)', async () => {
-    const state = new SwitchyardState(objectContext() as never, { LB_CONFIG: env.LB_CONFIG.replace('"2s"', '"3s"') });
+  it('adopts nothing from an object that serves another config (a deployment rolling out), and says when it serves this one', async () => {
+    let state = new SwitchyardState(objectContext() as never, { LB_CONFIG: env.LB_CONFIG.replace('"2s"', '"3s"') });
     await state.alarm();
     const lines: string[] = [];
     const { config, cache } = isolate(env, () => state as unknown as DurableObjectStub<SharedStateObject>, (line) => lines.push(line));
     await cache.syncNow();
+    await cache.syncNow();
     expect(cache.following).toBe(false);
     expect(backendOf(config, dead).health.state).toBe('unknown');
-    expect(lines[0]).toMatch(/serves another config/);
+    expect(lines).toEqual([expect.stringMatching(/serves another config/)]);
+    state = new SwitchyardState(objectContext() as never, env);
+    await state.alarm();
+    await cache.syncNow();
+    expect(cache.following).toBe(true);
+    expect(lines.slice(1)).toEqual(['switchyard: the SWITCHYARD_STATE Durable Object serves this config now; health: shared again']);
   });
 });
 

@@ -34,7 +34,7 @@ export function configHash(key: string, reads: ReadonlyMap<string, string | unde
 /**
  * The Worker's shared state (binding `SWITCHYARD_STATE`, wrangler.toml). One class, two kinds of
  * object by name: the `health` object compiles the Worker's own config (the same bindings as
- * every isolate), probes its backends from alarms at the shortest `health_check.interval`, takes
+ * every isolate), probes each backend from alarms at its own `health_check.interval`, takes
  * in the ejections and traffic isolates report, and answers `/metrics` and `/status`; a
  * `rate_limit` object holds one token bucket of one limit for one key. Nothing is written to
  * storage but the alarm: an object evicted or restarted probes again and starts its buckets full.
@@ -54,15 +54,14 @@ export class SwitchyardState extends DurableObject<Env> implements SharedStateOb
     return shared.view();
   }
 
-  /** A round of probes, then the next alarm one interval after this one began (at-least-once: a retried round only probes again). */
+  /** A round of the probes due, then the next alarm when the next are due (at-least-once: a retried round only probes again). */
   async alarm(): Promise<void> {
     const shared = this.#shared();
     if (shared?.schedule === undefined) return;
-    const started = Date.now();
     try {
       await shared.probe();
     } finally {
-      await this.ctx.storage.setAlarm(Math.max(Date.now(), started + shared.schedule.intervalMs));
+      await this.ctx.storage.setAlarm(Math.max(Date.now(), shared.nextProbeAt));
     }
   }
 

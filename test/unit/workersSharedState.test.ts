@@ -3,6 +3,8 @@ import { SwitchyardState } from '../../src/workers/SwitchyardState.ts';
 import { configHash } from '../../src/workers/SwitchyardState.ts';
 import { HealthCache } from '../../src/workers/HealthCache.ts';
 import { isolateBalancer } from '../../src/workers/isolateBalancer.ts';
+import { SharedHealth } from '../../src/workers/SharedHealth.ts';
+import { fetchUpstream } from '../../src/core/proxy/fetchUpstream.ts';
 import worker from '../../src/workers.ts';
 import { DurableRateLimits } from '../../src/workers/DurableRateLimits.ts';
 import { loadWorkerConfig, workerConfigSource } from '../../src/workers/workerConfig.ts';
@@ -63,6 +65,33 @@ describe("the SWITCHYARD_STATE object and the isolates' copies", () => {
     await state.alarm();
     expect(ctx.alarm()).toBeGreaterThanOrEqual(before + 2_000);
     expect(live.seen.filter((seen) => seen.url === '/healthcheck').length).toBeGreaterThanOrEqual(1);
+  });
+
+  it("probes each backend at its own interval, not every backend at the shortest", async () => {
+    const slow = await startTestBackend('slow');
+    try {
+      const text = JSON.stringify({
+        paths: [
+          { path: '/fast', servers: [live.address], health_check: { interval: '2s' } },
+          { path: '/slow', servers: [slow.address], health_check: { interval: '60s' } },
+        ],
+      });
+      const { config } = isolate({ LB_CONFIG: text }, () => ({}) as never);
+      const shared = new SharedHealth(config, 0, { source: 'LB_CONFIG', upstream: fetchUpstream(), log: () => {} });
+      const probesOf = (backend: TestBackend) => backend.seen.filter((seen) => seen.url === '/healthcheck').length;
+      const [fast0, slow0] = [probesOf(live), probesOf(slow)];
+      const t0 = Date.now();
+      await shared.probe(t0);
+      expect(shared.nextProbeAt).toBe(t0 + 2_000);
+      await shared.probe(t0 + 2_000);
+      await shared.probe(t0 + 4_000);
+      expect([probesOf(live) - fast0, probesOf(slow) - slow0]).toEqual([3, 1]);
+      expect(shared.nextProbeAt).toBe(t0 + 6_000);
+      await shared.probe(t0 + 60_000);
+      expect(probesOf(slow) - slow0).toBe(2);
+    } finally {
+      await slow.close();
+    }
   });
 
   it('gives every isolate the same verdicts, and an ejection one isolate decides reaches the other', async () => {

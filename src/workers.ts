@@ -33,12 +33,14 @@ export default {
 
   /**
    * Cron Triggers (wrangler.toml `[triggers]`): with the binding, a sync with the Durable Object,
-   * which re-arms its probing alarm if it was lost; without it, a round of probes in this isolate.
+   * which re-arms its probing alarm if it was lost, then a round of this isolate's own probes if
+   * it does not follow the object (down, another config, or stale probes); without the binding,
+   * that round alone.
    */
   scheduled(_controller: ScheduledController, env: Env, ctx: ExecutionContext): void {
     const balancer = isolateBalancer(env, bundledConfig, log);
     if (!balancer.ok) return;
-    const round = balancer.shared ? balancer.shared.syncNow() : balancer.health.probeAll();
-    ctx.waitUntil(round);
+    const { shared, health } = balancer;
+    ctx.waitUntil(shared ? shared.syncNow().then(() => (shared.following ? undefined : health.probeAll())) : health.probeAll());
   },
 };

@@ -41,7 +41,7 @@ export class BackendTraffic implements TrafficView {
     const now = this.#now();
     let window = this.#windows.get(id);
     if (!window) this.#windows.set(id, (window = new MinuteWindow()));
-    for (let i = 0; i < tries; i++) window.add(i < errors, now);
+    window.addCounts(tries, errors, now);
   }
 
   /** The last minute of a backend, by id. */

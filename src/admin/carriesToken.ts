@@ -2,7 +2,8 @@ import { timingSafeEqual } from 'hono/utils/buffer';
 
 /**
  * Whether an `Authorization` header carries the admin token: as a bearer token, or as basic
- * auth's password (any user), which a browser asks for. Compared in constant time.
+ * auth's password (any user), which a browser sends when the admin listener asks for it (on
+ * Workers nothing asks: docs/runtimes.md). Compared in constant time.
  */
 export async function carriesToken(authorization: string | undefined, token: string): Promise<boolean> {
   const [scheme = '', credentials = ''] = (authorization ?? '').split(' ', 2);

@@ -5,11 +5,26 @@ import { rateLimitObject } from './SwitchyardState.ts';
 import { withTimeout } from './withTimeout.ts';
 import type { DurableObjectNamespace } from './workersTypes.ts';
 
-/** How long a limited request waits for its key's object before this isolate's own bucket answers. */
-export const RATE_LIMIT_TIMEOUT_MS = 250;
+/**
+ * How long a limited request waits for its key's object before this isolate's own bucket answers.
+ * The timeout is there for an object that is dead or stuck, not for one that is far: a key's
+ * object lives where the key was first seen, and an isolate on another continent pays a round
+ * trip of 150-300 ms plus the object's queue on every call. A timeout shorter than that would
+ * send far isolates to their own full buckets (over-admitting, see the class) on ordinary calls;
+ * a second is past any intercontinental round trip while still bounding what a stuck object
+ * costs a request. Not `store.timeout`: that key configures Redis (`store.redis` is required).
+ */
+export const RATE_LIMIT_TIMEOUT_MS = 1_000;
 
 /** Refusals remembered per isolate at most; past it the oldest go (they only save a call). */
 const MAX_REFUSALS = 10_000;
+
+/**
+ * How long the keys' objects must answer without a failure before the isolate logs that they
+ * answer again: one key's object may fail (a hot key, a far object) while others answer, and the
+ * log should say so once, not twice per request.
+ */
+const QUIET_BEFORE_ANSWERS_AGAIN_MS = 60_000;
 
 /**
  * Rate limits kept in Durable Objects, one object per limit and key (`rateLimitObject`), so a
@@ -19,7 +34,8 @@ const MAX_REFUSALS = 10_000;
  * the answer is the same without the call): a flooding key stops costing calls. When the object
  * cannot answer within `RATE_LIMIT_TIMEOUT_MS`, the isolate's own buckets answer, holding the
  * whole limit each (`fallbackShare` 1: an isolate cannot know how many others there are), as
- * without the binding.
+ * without the binding: while falling back, N isolates admit up to N times the limit (and a call
+ * that timed out may still have spent the object's token).
  */
 export class DurableRateLimits implements RateLimitStore {
   readonly fallbackShare = 1;
@@ -27,14 +43,18 @@ export class DurableRateLimits implements RateLimitStore {
   readonly #refusedUntil = new Map<string, number>();
   readonly #reach: Reachability;
 
-  constructor(namespace: DurableObjectNamespace<SharedStateObject>, log: (line: string) => void) {
+  readonly #now: () => number;
+
+  /** @param now the clock refusals are remembered by @default Date.now */
+  constructor(namespace: DurableObjectNamespace<SharedStateObject>, log: (line: string) => void, now: () => number = Date.now) {
     this.#namespace = namespace;
-    this.#reach = new Reachability('rate limits', log);
+    this.#now = now;
+    this.#reach = new Reachability('rate limits', log, { quietMs: QUIET_BEFORE_ANSWERS_AGAIN_MS, now });
   }
 
   async take(limit: string, key: string, policy: SharedPolicy): Promise<number | undefined> {
     const name = rateLimitObject(limit, key);
-    const now = Date.now();
+    const now = this.#now();
     const until = this.#refusedUntil.get(name);
     if (until !== undefined) {
       if (now < until) return until - now;
@@ -50,7 +70,7 @@ export class DurableRateLimits implements RateLimitStore {
     this.#reach.answered();
     if (wait > 0) {
       if (this.#refusedUntil.size >= MAX_REFUSALS) this.#refusedUntil.delete(this.#refusedUntil.keys().next().value!);
-      this.#refusedUntil.set(name, Date.now() + wait);
+      this.#refusedUntil.set(name, this.#now() + wait);
     }
     return wait;
   }

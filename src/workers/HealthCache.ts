@@ -8,12 +8,17 @@ import type { DurableObjectStub } from './workersTypes.ts';
 /** How long a sync may take before the isolate gives up on it and goes by its own health. */
 const SYNC_TIMEOUT_MS = 5_000;
 
-/** Ejections kept for the next report while the object does not answer; older ones are over by then anyway. */
+/** Ejections kept for the next report while the object does not answer (those whose cool-down is over are dropped first). */
 const MAX_PENDING_EJECTIONS = 100;
 
 export interface HealthCacheOptions {
   /** How long the object's verdicts are used before the next request asks again (in the background). */
   readonly ttlMs: number;
+  /**
+   * How old the object's last round of probes may be before the isolate stops following it and
+   * probes itself (its alarm has stopped firing); Infinity when no backend is actively checked.
+   */
+  readonly staleAfterMs: number;
   readonly log: (line: string) => void;
 }
 
@@ -34,7 +39,10 @@ export class HealthCache {
   /** A sync that waits out the TTL to report requests counted since the last one. */
   #flush: Promise<void> | undefined;
   #ejections: EjectionReport[] = [];
+  /** An ejection decided since the last sync began: told at the next request, not a TTL later. */
+  #ejectionNews = false;
   #otherConfigSaid = false;
+  #staleSaid = false;
   readonly #config: LoadedConfig;
   readonly #hash: number;
   readonly #state: () => DurableObjectStub<SharedStateObject>;
@@ -53,7 +61,7 @@ export class HealthCache {
         if (event.kind !== 'ejected' || event.adopted) return;
         this.#ejections.push({ backend: id, untilMs: health.ejectedUntil, cooldownMs: event.cooldownMs, ejections: health.ejections, reason: event.reason, streak: event.streak });
         // Told at the next request, not a TTL later: the other isolates should stop sending it requests now.
-        this.#syncedAt = -Infinity;
+        this.#ejectionNews = true;
       });
     }
   }
@@ -64,13 +72,15 @@ export class HealthCache {
   }
 
   /**
-   * Starts a refresh when the copy is older than the TTL or an ejection waits to be told, else
-   * schedules one for when the TTL is over (once); resolves when it is done.
+   * Starts a refresh when the copy is older than the TTL or an ejection was decided since the
+   * last one began, else schedules one for when the TTL is over (once); resolves when it is done.
+   * An ejection left over from a failed sync waits for the TTL like everything else, so an
+   * object that fails is called at most once per TTL, not once per request.
    */
   syncIfStale(now: number): Promise<void> | undefined {
     if (this.#syncing) return undefined;
     const age = now - this.#syncedAt;
-    if (age >= this.#options.ttlMs || this.#ejections.length > 0) return this.syncNow();
+    if (age >= this.#options.ttlMs || this.#ejectionNews) return this.syncNow();
     if (this.#flush) return undefined;
     // The last requests of a burst are reported a TTL later, not whenever the next request comes.
     this.#flush = new Promise((resolve) => setTimeout(resolve, this.#options.ttlMs - age)).then(() => {
@@ -84,18 +94,19 @@ export class HealthCache {
   syncNow(): Promise<void> {
     if (this.#syncing) return this.#syncing;
     this.#syncedAt = Date.now();
+    this.#ejectionNews = false;
     this.#syncing = this.#sync().finally(() => (this.#syncing = undefined));
     return this.#syncing;
   }
 
   async #sync(): Promise<void> {
-    const report: IsolateReport = { config: this.#hash, ejections: this.#ejections, traffic: this.tally.take() };
+    const report: IsolateReport = { config: this.#hash, ejections: inForce(this.#ejections, Date.now()), traffic: this.tally.take() };
     this.#ejections = [];
     let view: SharedView | undefined;
     try {
       view = await withTimeout(this.#state().sync(report), SYNC_TIMEOUT_MS);
     } catch (error) {
-      this.#ejections = [...report.ejections, ...this.#ejections].slice(-MAX_PENDING_EJECTIONS);
+      this.#ejections = inForce([...report.ejections, ...this.#ejections], Date.now()).slice(-MAX_PENDING_EJECTIONS);
       this.tally.restore(report.traffic);
       this.#following = false;
       this.#reach.failed(error);
@@ -108,17 +119,40 @@ export class HealthCache {
       this.#otherConfigSaid = true;
       return;
     }
-    this.#following = true;
-    this.#adopt(view);
+    if (this.#otherConfigSaid) this.#options.log('switchyard: the SWITCHYARD_STATE Durable Object serves this config now; health: shared again');
+    this.#otherConfigSaid = false;
+    const now = Date.now();
+    // Ejections come from isolates, so they hold whatever the age of the object's probes.
+    this.#following = !this.#probesStale(view, now);
+    this.#adopt(view, now);
   }
 
-  #adopt(view: SharedView): void {
-    const now = Date.now();
+  /** Whether the view's probes are too old to follow, said once when it becomes so and once when it is over. */
+  #probesStale(view: SharedView, now: number): boolean {
+    const age = now - view.probedAt;
+    const stale = age > this.#options.staleAfterMs;
+    if (stale !== this.#staleSaid) {
+      this.#staleSaid = stale;
+      this.#options.log(
+        stale
+          ? `switchyard: the SWITCHYARD_STATE Durable Object's last probe round ended ${Math.round(age / 1000)} s ago; health: this isolate's own probes until it probes again`
+          : "switchyard: the SWITCHYARD_STATE Durable Object probes again; health: shared again",
+      );
+    }
+    return stale;
+  }
+
+  #adopt(view: SharedView, now: number): void {
     for (const verdict of view.backends) {
       const backend = this.#config.backends.find((each) => each.id === verdict.id);
       if (!backend) continue;
-      if (verdict.state !== 'unknown') backend.health.adoptVerdict(verdict.state, verdict.reason);
+      if (this.#following && verdict.state !== 'unknown') backend.health.adoptVerdict(verdict.state, verdict.reason);
       if (verdict.ejectedUntil > now) backend.health.adoptEjection(verdict.ejectedUntil, verdict.cooldownMs, verdict.ejections, 'ejected in another isolate');
     }
   }
+}
+
+/** The ejections whose cool-down is not over at `now`: the others are news to nobody. */
+function inForce(ejections: readonly EjectionReport[], now: number): EjectionReport[] {
+  return ejections.filter((ejection) => ejection.untilMs > now);
 }

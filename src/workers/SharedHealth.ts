@@ -5,6 +5,7 @@ import type { LoadedConfig } from '../core/config/loadConfig.ts';
 import type { HealthState } from '../core/health/HealthState.ts';
 import { startHealthChecks, type HealthChecks } from '../core/health/startHealthChecks.ts';
 import type { Upstream } from '../core/Upstream.ts';
+import { probeSchedule, type ProbeSchedule } from './probeSchedule.ts';
 import type { IsolateReport, SharedView } from './stateMessages.ts';
 
 /**
@@ -18,8 +19,10 @@ export class SharedHealth {
   /** Which config this is (`configHash`): reports of another config (a deployment rolling out) are not mixed in. */
   readonly hash: number;
   readonly loadedAt = Date.now();
-  /** The shortest active check interval, the alarm's period; undefined when no backend is actively checked. */
-  readonly intervalMs: number | undefined;
+  /** The alarm's rounds; undefined when no backend is actively checked. */
+  readonly schedule: ProbeSchedule | undefined;
+  /** When the last round of probes ended (until the first, when this object started): isolates stop following a view whose probes are old. */
+  probedAt = this.loadedAt;
   /** Requests by route and status class, summed over every isolate's reports. */
   readonly requests = new Map<string, number[]>();
   readonly rateLimited = new Map<string, number>();
@@ -29,15 +32,23 @@ export class SharedHealth {
   /** What `statusReport` reads: a Worker's config changes only with a new deployment, so never a reload. */
   readonly statusSource: StatusSource;
   readonly #reasons = new Map<HealthState, string>();
-  readonly #checks: HealthChecks;
+  /** The backends by check interval, each group probed at its own (backends without active checks: never due). */
+  readonly #groups: ProbeGroup[] = [];
 
   constructor(config: LoadedConfig, hash: number, options: { readonly source: string; readonly upstream: Upstream; readonly log: (line: string) => void }) {
     this.config = config;
     this.hash = hash;
     this.statusSource = { config, source: options.source, loadedAt: this.loadedAt, reloads: { success: 0, failure: 0 }, lastReload: undefined };
-    const intervals = config.backends.flatMap((backend) => (backend.health.active ? [backend.health.active.intervalMs] : []));
-    this.intervalMs = intervals.length > 0 ? Math.min(...intervals) : undefined;
-    this.#checks = startHealthChecks(config.backends, { upstream: options.upstream, log: options.log, schedule: false });
+    this.schedule = probeSchedule(config.backends);
+    const byInterval = new Map<number, LoadedConfig['backends'][number][]>();
+    for (const backend of config.backends) {
+      const intervalMs = backend.health.active?.intervalMs ?? Infinity;
+      byInterval.set(intervalMs, [...(byInterval.get(intervalMs) ?? []), backend]);
+    }
+    for (const [intervalMs, backends] of byInterval) {
+      const checks = startHealthChecks(backends, { upstream: options.upstream, log: options.log, schedule: false });
+      this.#groups.push({ intervalMs, checks, dueAt: intervalMs === Infinity ? Infinity : 0 });
+    }
     this.traffic.keepOnly(new Set(config.backends.map((backend) => backend.id)));
     for (const { name, health } of config.backends) {
       this.ejections.set(name, 0);
@@ -48,15 +59,33 @@ export class SharedHealth {
     }
   }
 
-  /** A round of probes of every actively checked backend (all at the shortest interval); resolves when all have answered or timed out. */
-  probe(): Promise<void> {
-    return this.#checks.probeAll();
+  /**
+   * A round of probes of the backends whose interval is due at `now` (each backend at its own
+   * `health_check.interval`); resolves when all have answered or timed out.
+   */
+  async probe(now = Date.now()): Promise<void> {
+    const due = this.#groups.filter((group) => group.dueAt <= now);
+    if (due.length === 0) return;
+    for (const group of due) group.dueAt = now + group.intervalMs;
+    await Promise.all(due.map((group) => group.checks.probeAll()));
+    this.probedAt = Date.now();
+  }
+
+  /** When the next round is due: the alarm's time. */
+  get nextProbeAt(): number {
+    return Math.min(...this.#groups.map((group) => group.dueAt));
+  }
+
+  /** Whether the rounds have stopped (no round ended for two of their periods), though an alarm may be set. */
+  probesLate(now = Date.now()): boolean {
+    return this.schedule !== undefined && now - this.probedAt > 2 * this.schedule.roundMs;
   }
 
   /** The verdicts, as isolates adopt them. */
   view(now = Date.now()): SharedView {
     return {
       config: this.hash,
+      probedAt: this.probedAt,
       backends: this.config.backends.map(({ id, health }) => ({
         id,
         state: health.state,
@@ -84,4 +113,11 @@ export class SharedHealth {
     for (const [route, count] of rateLimited) this.rateLimited.set(route, (this.rateLimited.get(route) ?? 0) + count);
     for (const [id, count, failed] of tries) this.traffic.add(id, count, failed);
   }
+}
+
+/** Backends that share a check interval, and when their next round is due. */
+interface ProbeGroup {
+  readonly intervalMs: number;
+  readonly checks: HealthChecks;
+  dueAt: number;
 }

@@ -6,7 +6,7 @@ import { fetchUpstream } from '../core/proxy/fetchUpstream.ts';
 import type { SharedPolicy } from '../core/ratelimit/RateLimitStore.ts';
 import { TokenBucket } from '../core/ratelimit/TokenBucket.ts';
 import { SharedHealth } from './SharedHealth.ts';
-import type { IsolateReport, SharedStateObject, SharedView } from './stateMessages.ts';
+import { STATE_PROTOCOL, type IsolateReport, type SharedStateObject, type SharedView } from './stateMessages.ts';
 import { workerConfigSource, loadWorkerConfig } from './workerConfig.ts';
 import { workerMetrics } from './workerMetrics.ts';
 import type { Env } from './workersTypes.ts';
@@ -19,15 +19,22 @@ export function rateLimitObject(limit: string, key: string): string {
   return `rate_limit\n${limit}\n${key}`;
 }
 
-/** Which config a source is: isolates and the object compare it before trusting each other's news. */
-export function configHash(key: string): number {
-  return hash32(key);
+/**
+ * Which config a source is, as compiled: isolates and the object compare it before trusting each
+ * other's news. It covers the text (`key`), the value of every binding `${env:NAME}` read in it
+ * (a secret rolled out gradually changes backends without changing the text) and the messages'
+ * shape (`STATE_PROTOCOL`, for old and new code side by side during a gradual deployment).
+ * @param reads each binding the config read, with its value
+ */
+export function configHash(key: string, reads: ReadonlyMap<string, string | undefined>): number {
+  const values = [...reads].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return hash32(JSON.stringify([STATE_PROTOCOL, key, values]));
 }
 
 /**
  * The Worker's shared state (binding `SWITCHYARD_STATE`, wrangler.toml). One class, two kinds of
  * object by name: the `health` object compiles the Worker's own config (the same bindings as
- * every isolate), probes its backends from alarms at the shortest `health_check.interval`, takes
+ * every isolate), probes each backend from alarms at its own `health_check.interval`, takes
  * in the ejections and traffic isolates report, and answers `/metrics` and `/status`; a
  * `rate_limit` object holds one token bucket of one limit for one key. Nothing is written to
  * storage but the alarm: an object evicted or restarted probes again and starts its buckets full.
@@ -37,24 +44,24 @@ export class SwitchyardState extends DurableObject<Env> implements SharedStateOb
   #health: SharedHealth | null | undefined;
   readonly #buckets = new Map<string, TokenBucket>();
 
-  /** An isolate's report in, the verdicts out; arms the probing alarm if it is not set. Undefined without a loadable config. */
+  /** An isolate's report in, the verdicts out; arms the probing alarm if it is not set or its rounds are late. Undefined without a loadable config. */
   async sync(report: IsolateReport): Promise<SharedView | undefined> {
     const shared = this.#shared();
     if (!shared) return undefined;
     shared.report(report);
-    if (shared.intervalMs !== undefined && (await this.ctx.storage.getAlarm()) === null) await this.ctx.storage.setAlarm(Date.now());
+    // An alarm set but not firing (its retries spent, a platform incident) is re-armed too.
+    if (shared.schedule !== undefined && (shared.probesLate() || (await this.ctx.storage.getAlarm()) === null)) await this.ctx.storage.setAlarm(Date.now());
     return shared.view();
   }
 
-  /** A round of probes, then the next alarm one interval after this one began (at-least-once: a retried round only probes again). */
+  /** A round of the probes due, then the next alarm when the next are due (at-least-once: a retried round only probes again). */
   async alarm(): Promise<void> {
     const shared = this.#shared();
-    if (shared?.intervalMs === undefined) return;
-    const started = Date.now();
+    if (shared?.schedule === undefined) return;
     try {
       await shared.probe();
     } finally {
-      await this.ctx.storage.setAlarm(Math.max(Date.now(), started + shared.intervalMs));
+      await this.ctx.storage.setAlarm(Math.max(Date.now(), shared.nextProbeAt));
     }
   }
 
@@ -87,11 +94,12 @@ export class SwitchyardState extends DurableObject<Env> implements SharedStateOb
     const log = (line: string) => console.error(line);
     const source = workerConfigSource(this.env, bundledConfig);
     if (source.text === undefined) return (this.#health = null);
-    const loaded = loadWorkerConfig(this.env, { ...source, text: source.text });
+    const reads = new Map<string, string | undefined>();
+    const loaded = loadWorkerConfig(this.env, { ...source, text: source.text }, { read: (name, value) => reads.set(name, value) });
     if (!loaded.ok) {
       log(`switchyard: the shared state cannot load the config:\n${loaded.problem}`);
       return (this.#health = null);
     }
-    return (this.#health = new SharedHealth(loaded.config, configHash(source.key), { source: source.fileName, upstream: fetchUpstream(), log }));
+    return (this.#health = new SharedHealth(loaded.config, configHash(source.key, reads), { source: source.fileName, upstream: fetchUpstream(), log }));
   }
 }

@@ -11,6 +11,7 @@ import * as answers from '../core/answers.ts';
 import { toResponse } from '../core/toResponse.ts';
 import { DurableRateLimits } from './DurableRateLimits.ts';
 import { HealthCache } from './HealthCache.ts';
+import { probeSchedule } from './probeSchedule.ts';
 import { configHash, HEALTH_OBJECT } from './SwitchyardState.ts';
 import { bindingText, loadWorkerConfig, workerConfigSource } from './workerConfig.ts';
 import type { Env } from './workersTypes.ts';
@@ -41,6 +42,9 @@ export const MISSING_CONFIG =
   'switchyard: LB_CONFIG is not set, so there is no config to serve: set it to the config\'s YAML or JSON text ' +
   '(npx wrangler secret put LB_CONFIG < lb.yaml; locally, npx wrangler dev --var LB_CONFIG:"$(cat lb.yaml)"), ' +
   'or set LB_DEMO=1 to serve the bundled examples/loadbalancer.yaml (npx wrangler dev --var LB_DEMO:1)';
+
+/** Rounds the object may miss before isolates stop following it and probe themselves: one missed is a slow round, three a stopped alarm. */
+const STALE_ROUNDS = 3;
 
 /** How long an isolate goes by its copy of the shared verdicts: the check interval, within 1 to 2 seconds. */
 export function sharedHealthTtl(intervalMs: number): number {
@@ -83,9 +87,12 @@ export function isolateBalancer(env: Env, bundledConfig: string, log: (line: str
   let shared: HealthCache | undefined;
   // While the Durable Object answers, it logs each health change once for the whole Worker.
   const health = startHealthChecks(config.backends, { upstream, log: (line) => void (shared?.following || log(line)), schedule: false });
-  const intervals = config.backends.flatMap((backend) => (backend.health.active ? [backend.health.active.intervalMs] : []));
-  const interval = intervals.length > 0 ? Math.min(...intervals) : Infinity;
-  if (namespace) shared = new HealthCache(config, configHash(key), () => namespace.get(namespace.idFromName(HEALTH_OBJECT)), { ttlMs: sharedHealthTtl(interval), log });
+  const schedule = probeSchedule(config.backends);
+  const interval = schedule?.intervalMs ?? Infinity;
+  if (namespace) {
+    const options = { ttlMs: sharedHealthTtl(interval), staleAfterMs: schedule ? STALE_ROUNDS * schedule.roundMs : Infinity, log };
+    shared = new HealthCache(config, configHash(key, reads), () => namespace.get(namespace.idFromName(HEALTH_OBJECT)), options);
+  }
   const accessLog = accessLogOf(env.LB_ACCESS_LOG, log);
   const tally = shared?.tally.observe;
   let lastRound = -Infinity;

@@ -4,6 +4,9 @@ import type { SharedPolicy } from '../core/ratelimit/RateLimitStore.ts';
 // What isolates and the SWITCHYARD_STATE Durable Object tell each other (RPC arguments and
 // results: plain data, structured-cloned).
 
+/** The version of these messages, part of `configHash`: raise it whenever a message changes shape. */
+export const STATE_PROTOCOL = 2;
+
 /** One backend's health as the Durable Object holds it. */
 export interface BackendVerdict {
   /** The backend's id (`http://10.0.0.1:8080`). */
@@ -23,6 +26,8 @@ export interface BackendVerdict {
 export interface SharedView {
   /** The hash of the config the object compiled (`configHash`): an isolate adopts only a view of its own config. */
   readonly config: number;
+  /** When the object's last round of probes ended (ms since the epoch): an isolate follows only a view whose probes are recent. */
+  readonly probedAt: number;
   readonly backends: readonly BackendVerdict[];
 }
 

@@ -22,7 +22,8 @@ export function asksAdmin(request: Request): boolean {
  * SWITCHYARD_STATE object's view, on any host. Only a request carrying the config's `admin.token`
  * (`Authorization: Bearer TOKEN`, or as basic auth's password) gets them: any other goes on to the
  * routes as usual, so the backends' own `/metrics` and `/status` stay theirs and the admin
- * endpoints say nothing of themselves to whoever lacks the token.
+ * endpoints say nothing of themselves to whoever lacks the token. Answered before `firewall_rules`,
+ * as the admin listener on Node and Deno is: the token guards them, an `ip_allow` does not.
  * @returns undefined when the request is not the admin's
  */
 export async function answerAdmin(request: Request, token: string, namespace: DurableObjectNamespace<SharedStateObject>): Promise<Response | undefined> {

@@ -103,6 +103,20 @@ describe('the Worker with its SWITCHYARD_STATE Durable Object', () => {
     expect(switchable.state.requests).toBe(before);
   });
 
+  it('probes a backend about once per interval for the whole Worker, not once per interval per Worker, while both serve requests', async () => {
+    const before = switchable.state.probes;
+    const started = Date.now();
+    for (let i = 0; Date.now() - started < 4_000; i++) {
+      await Promise.all([get(first.url, `/busy/${i}`), get(second.url, `/busy/${i}`)]);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+    const rounds = (Date.now() - started) / 1_000;
+    const probes = switchable.state.probes - before;
+    // The object's alarm: a probe per 1 s interval. Were each Worker to probe as well, about three times that.
+    expect(probes).toBeGreaterThanOrEqual(1);
+    expect(probes).toBeLessThanOrEqual(Math.ceil(rounds) + 2);
+  });
+
   it('takes a backend back when the object sees it pass again', async () => {
     switchable.state.healthy = true;
     await waitFor(async () => (await healthOf(second, switchable.address)) === 'up', 10_000, 'the object to see the backend up');

@@ -82,4 +82,12 @@ describe('MinuteWindow', () => {
     window.add(false, 1999.9999);
     expect(window.totals(2000.0001)).toEqual({ requests: 2, errors: 1 });
   });
+
+  it('adds counts from elsewhere in one step, to the same second as one by one', () => {
+    const window = new MinuteWindow();
+    window.addCounts(100_000, 3, 7_500);
+    addMany(window, 7_900, 2, 1);
+    expect(window.totals(8_000)).toEqual({ requests: 100_002, errors: 4 });
+    expect(window.totals(67_000)).toEqual({ requests: 0, errors: 0 });
+  });
 });

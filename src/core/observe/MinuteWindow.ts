@@ -18,6 +18,11 @@ export class MinuteWindow {
 
   /** @param nowMs the time in milliseconds, on any clock that only goes forward */
   add(error: boolean, nowMs: number): void {
+    this.addCounts(1, error ? 1 : 0, nowMs);
+  }
+
+  /** Adds requests counted elsewhere (`errors` of them failed) to the second of `nowMs`, in one step however many. */
+  addCounts(requests: number, errors: number, nowMs: number): void {
     const second = Math.floor(nowMs / 1000);
     const slot = second % SLOTS;
     if (this.#seconds[slot] !== second) {
@@ -25,8 +30,8 @@ export class MinuteWindow {
       this.#requests[slot] = 0;
       this.#errors[slot] = 0;
     }
-    this.#requests[slot]++;
-    if (error) this.#errors[slot]++;
+    this.#requests[slot] += requests;
+    this.#errors[slot] += errors;
   }
 
   /** What the last 60 seconds up to `nowMs` hold. */

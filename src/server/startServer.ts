@@ -226,9 +226,16 @@ function openListener(settings: ListenerSettings, live: LiveConfig, handler: Han
   });
 
   if (listener.acme && settings.tls?.acme?.challenge === 'tls-alpn-01') {
-    // Deno's TLS ends the handshake when it is to present RFC 8737's challenge certificate (as
-    // acme-client makes it: self-signed, CA:TRUE); refused here rather than failing every order.
-    if ('Deno' in globalThis) throw new Error(`listen ${settings.address}: tls.acme.challenge: tls-alpn-01 does not work on Deno (its TLS will not present the challenge certificate); write challenge: http-01, or run on Node`);
+    // Deno's TLS (rustls) parses a certificate before it serves it and refuses one carrying a
+    // critical extension it does not know: Deno.listenTls says `invalid peer certificate:
+    // Other(OtherError(UnsupportedCriticalExtension))`, node:tls ends the handshake with
+    // ERR_SSL_UNSUPPORTED_PROTOCOL (an SNICallback context too). RFC 8737 section 3 requires the
+    // challenge certificate's acmeIdentifier extension to be critical, and the CAs check it
+    // (Let's Encrypt refuses a non-critical one, pebble answers `Missing acmeValidationV1
+    // extension`), so no shape of that certificate passes both (rustls/webpki#281). CA:TRUE and
+    // the key type are not the cause.
+    // Refused here rather than failing every order.
+    if ('Deno' in globalThis) throw new Error(`listen ${settings.address}: tls.acme.challenge: tls-alpn-01 does not work on Deno (its TLS refuses to serve a certificate with a critical extension it does not know, and RFC 8737 requires the challenge certificate's acmeIdentifier extension to be critical); write challenge: http-01, or run on Node`);
     const acme = listener.acme;
     listener.front = alpnChallengeFront(server, { challengeFor: (host) => acme.challengeContextFor(host), helloTimeout: () => live.config.server.clientHeader, log: acmeNeeds.log });
   }

@@ -1,0 +1,3 @@
+import { workersSuite } from './workersSuite.ts';
+
+workersSuite('node');

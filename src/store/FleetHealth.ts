@@ -39,6 +39,10 @@ const RETRY_MS = 1_000;
  * are not kept: they end by themselves. Nothing here is on the request path: publishing is not
  * awaited, and news is applied when it arrives.
  *
+ * A verdict is news only when this instance's probes reach it through `unhealthy_threshold` or
+ * `healthy_threshold`: a first check, which decides at once, is kept to this instance, so one
+ * booting instance whose network is not ready yet cannot take a healthy backend out of the fleet.
+ *
  * Conflicting views: the latest change wins. Every instance keeps probing, so a `down` heard from
  * another instance holds here until this instance's own probes pass `healthy_threshold` times in a
  * row (then it publishes `up`) or another instance publishes `up`. A backend without active
@@ -90,9 +94,10 @@ export class FleetHealth {
       added = true;
       const followed: Followed = { backend, health: backend.health, unsubscribe: backend.health.subscribe((event) => this.#observed(followed, event)) };
       this.#followed.set(backend.id, followed);
-      // Probed before it was followed (at start-up, or new health settings on reload).
-      if (backend.health.state === 'down') this.#tell({ kind: 'down', backend: backend.id, reason: 'its first check failed', streak: 1 });
-      else this.#ownDown.delete(backend.id);
+      // A first check (at start-up, or new health settings on reload) is not news, even a failed
+      // one: it decides without unhealthy_threshold, and may only say that this instance's own
+      // network is not ready yet. The fleet hears this instance's verdicts reached by threshold.
+      this.#ownDown.delete(backend.id);
     }
     // What the fleet holds of a backend new here.
     if (added) void this.#sync();
@@ -143,8 +148,8 @@ export class FleetHealth {
     if (this.#applying) return;
     const backend = followed.backend.id;
     if (event.kind === 'up' || event.kind === 'down') {
-      // Found up at start-up is no news.
-      if (event.kind === 'up' && event.first) return;
+      // A first check is no news (see follow): only verdicts reached through the thresholds are.
+      if (event.first) return;
       this.#heardDown.delete(backend);
       this.#tell({ kind: event.kind, backend, reason: event.reason, streak: event.streak });
     } else if (event.kind === 'ejected') {

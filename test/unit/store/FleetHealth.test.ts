@@ -85,6 +85,25 @@ describe('FleetHealth', () => {
     expect(a.health.state).toBe('up');
   });
 
+  it('tells no one of a first check that failed, before or after it follows the backend: a booting instance does not take a healthy backend out of the fleet', async () => {
+    const redis = new FakeRedis();
+    const a = instance(redis, 'a');
+    await settle();
+    for (const probedFirst of [true, false]) {
+      const health = new HealthState({ active: ACTIVE, passive: DEFAULT_PASSIVE_HEALTH });
+      if (probedFirst) health.recordProbe(false, 'GET /healthcheck -> connection refused');
+      const fleet = new FleetHealth({ instance: `booting-${probedFirst}`, log: () => {} });
+      fleet.follow([new Backend({ origin: URL, basePath: '' }, health)]);
+      fleet.use({ link: redis.link(), prefix: 'sy:' });
+      if (!probedFirst) health.recordProbe(false, 'GET /healthcheck -> connection refused');
+      await settle();
+      expect(health.state).toBe('down');
+    }
+    expect(a.health.state).toBe('up');
+    expect(redis.published).toEqual([]);
+    expect(stored(redis)).toEqual({});
+  });
+
   it('keeps a down heard from another instance until its own checks pass healthy_threshold times in a row, then tells the others', async () => {
     const redis = new FakeRedis();
     const a = instance(redis, 'a');

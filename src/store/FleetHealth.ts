@@ -100,7 +100,7 @@ export class FleetHealth {
       this.#ownDown.delete(backend.id);
     }
     // What the fleet holds of a backend new here.
-    if (added) void this.#sync();
+    if (added) this.#resync();
   }
 
   /**
@@ -120,10 +120,10 @@ export class FleetHealth {
       subscribed: () => {
         if (!current()) return;
         this.#subscribed = true;
-        void this.#sync();
+        this.#resync();
       },
     });
-    shared.link.onChange((ready) => void (ready && current() && this.#sync()));
+    shared.link.onChange((ready) => void (ready && current() && this.#resync()));
     for (const { backend } of this.#followed.values()) {
       if (backend.draining && !this.#drained.has(backend.id)) this.#drained.set(backend.id, this.instance);
       this.#tellOwn(backend.id, 'verdict');
@@ -274,9 +274,14 @@ export class FleetHealth {
     if (down && this.#followed.get(id)?.health.state === 'down' && !this.#heardDown.has(id)) this.#tell(down);
   }
 
+  /** `#sync` with nothing left to reject: a listener that throws while news is applied is logged, never an unhandled rejection. */
+  #resync(): void {
+    this.#sync().catch((error: unknown) => this.#options.log(`health: cannot apply what the fleet holds (${error instanceof Error ? error.message : String(error)})`));
+  }
+
   #later(): void {
     clearTimeout(this.#retry);
-    this.#retry = setTimeout(() => void this.#sync(), RETRY_MS);
+    this.#retry = setTimeout(() => this.#resync(), RETRY_MS);
     (this.#retry as { unref?: () => void }).unref?.();
   }
 }

@@ -66,7 +66,27 @@ export interface IoRedisTransaction {
 }
 
 /** ioredis's constructor: `import { Redis } from 'ioredis'`, passed in by the entry point. */
-export type IoRedisConstructor = new (url: string, options: Record<string, unknown>) => IoRedisClient;
+export type IoRedisConstructor = new (options: Record<string, unknown>) => IoRedisClient;
+
+/**
+ * ioredis's connection options for a `store.redis` URL the schema accepted
+ * (`redisUrlProblem`): parsed here rather than by ioredis, which reads a path that is not a
+ * number as database `NaN` and a query string as options of its own.
+ */
+export function redisAddress(url: string): Record<string, unknown> {
+  const parsed = new URL(url);
+  const secure = parsed.protocol.toLowerCase() === 'rediss:';
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  const db = parsed.pathname.replace(/^\//, '');
+  return {
+    host,
+    port: parsed.port === '' ? 6379 : Number(parsed.port),
+    ...(parsed.username && { username: decodeURIComponent(parsed.username) }),
+    ...(parsed.password && { password: decodeURIComponent(parsed.password) }),
+    db: db === '' ? 0 : Number(db),
+    ...(secure && { tls: {} }),
+  };
+}
 
 /**
  * Connects to `url` with the settings a balancer needs, which are not ioredis's defaults: no
@@ -78,7 +98,8 @@ export type IoRedisConstructor = new (url: string, options: Record<string, unkno
  * machine. Never throws: the link is simply not ready until Redis answers.
  */
 export function redisLink(Redis: IoRedisConstructor, url: string, timeoutMs: number): RedisLink {
-  const client = new Redis(url, {
+  const client = new Redis({
+    ...redisAddress(url),
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: timeoutMs,

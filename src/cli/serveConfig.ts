@@ -18,7 +18,7 @@ import { listenersFor, startOrExplain } from './startListeners.ts';
 import { watchConfig } from './watchConfig.ts';
 import { SharedStores } from '../store/SharedStores.ts';
 import { loadRedisLink } from '../store/loadRedisLink.ts';
-import { shareHealth } from '../store/shareHealth.ts';
+import { shareHealth, storeStats } from '../store/shareHealth.ts';
 
 export interface ServeConfigOptions {
   readonly file: string;
@@ -73,7 +73,7 @@ export async function serveConfig(options: ServeConfigOptions): Promise<Serving>
   const fleet = shareHealth(live, stores, { log });
   const adminAt = options.admin ?? configuredAdmin(live.config);
   // Metrics and the status page's counts are kept only when something can read them.
-  const monitor = adminAt && { metrics: new Metrics(() => live.config, () => stores.stats), traffic: new BackendTraffic() };
+  const monitor = adminAt && { metrics: new Metrics(() => live.config, () => storeStats(stores, fleet)), traffic: new BackendTraffic() };
   const accessLog = options.accessLog === 'off' ? undefined : accessLogWriter(options.accessLog, log);
   const observe = allOf([accessLog?.observe, monitor?.metrics.observe, monitor?.traffic.observe]);
 

@@ -66,6 +66,8 @@ export class FleetHealth {
   /** Set while news is applied, so that the changes it makes are not published back. */
   #applying = false;
   #retry: ReturnType<typeof setTimeout> | undefined;
+  /** What fails while Redis answers (a Redis user without the channel or hash: NOPERM), by operation, with why. */
+  readonly #failing = new Map<string, string>();
 
   constructor(options: FleetHealthOptions) {
     this.#options = options;
@@ -111,6 +113,7 @@ export class FleetHealth {
     if (shared === this.#shared) return;
     this.#shared = shared;
     this.#subscribed = false;
+    this.#failing.clear();
     this.#unsent.clear();
     clearTimeout(this.#retry);
     if (!shared) return void this.#drained.clear();
@@ -120,15 +123,31 @@ export class FleetHealth {
       subscribed: () => {
         if (!current()) return;
         this.#subscribed = true;
+        this.#worked('subscribe to');
         this.#resync();
       },
+      refused: (reason) => void (current() && this.#failed('subscribe to', reason)),
     });
-    shared.link.onChange((ready) => void (ready && current() && this.#resync()));
+    shared.link.onChange((ready) => {
+      if (!current()) return;
+      if (ready) return this.#resync();
+      // The connection is lost: the subscription with it, until `subscribed` again.
+      this.#subscribed = false;
+    });
     for (const { backend } of this.#followed.values()) {
       if (backend.draining && !this.#drained.has(backend.id)) this.#drained.set(backend.id, this.instance);
       this.#tellOwn(backend.id, 'verdict');
       this.#tellOwn(backend.id, 'drain');
     }
+  }
+
+  /**
+   * Whether health is shared now: Redis answers, the channel is subscribed and nothing on it
+   * fails (`switchyard_store_health_shared`); undefined without a store.
+   */
+  get shared(): boolean | undefined {
+    if (!this.#shared) return undefined;
+    return this.#shared.link.ready && this.#subscribed && this.#failing.size === 0;
   }
 
   /** The admin API drained or undrained `backend` here (called for every change it makes: only drains are shared). */
@@ -178,7 +197,9 @@ export class FleetHealth {
     try {
       await shared.link.announce(key, message, field === undefined ? undefined : { key, field, value: message });
       if (field && this.#unsent.get(field) === news) this.#unsent.delete(field);
-    } catch {
+      if (shared === this.#shared) this.#worked('publish on');
+    } catch (error) {
+      if (shared === this.#shared && shared.link.ready) this.#failed('publish on', messageOf(error));
       // An ejection is not worth a retry: it ends by itself soon.
       if (field) this.#later();
     }
@@ -241,10 +262,12 @@ export class FleetHealth {
     let hash: Record<string, string>;
     try {
       hash = await shared.link.readHash(`${shared.prefix}health`);
-    } catch {
+    } catch (error) {
+      if (shared === this.#shared && shared.link.ready) this.#failed('read', messageOf(error));
       return this.#later();
     }
     if (shared !== this.#shared) return;
+    this.#worked('read');
     const held = new Map<string, HealthNews>();
     for (const [field, value] of Object.entries(hash)) {
       const news = parseHealthNews(value);
@@ -276,7 +299,21 @@ export class FleetHealth {
 
   /** `#sync` with nothing left to reject: a listener that throws while news is applied is logged, never an unhandled rejection. */
   #resync(): void {
-    this.#sync().catch((error: unknown) => this.#options.log(`health: cannot apply what the fleet holds (${error instanceof Error ? error.message : String(error)})`));
+    this.#sync().catch((error: unknown) => this.#options.log(`health: cannot apply what the fleet holds (${messageOf(error)})`));
+  }
+
+  /** Something failed while Redis answers: one log line when sharing stops, naming Redis's reason. */
+  #failed(operation: string, reason: string): void {
+    if (this.#failing.size === 0) {
+      const name = `${this.#shared!.prefix}health`;
+      this.#options.log(`health: cannot ${operation} ${name} in redis (${reason}); this instance's health stays its own until it can (the Redis user needs the channel and the key ${name})`);
+    }
+    this.#failing.set(operation, reason);
+  }
+
+  #worked(operation: string): void {
+    if (!this.#failing.delete(operation) || this.#failing.size > 0) return;
+    this.#options.log(`health: shared through redis again`);
   }
 
   #later(): void {
@@ -298,6 +335,10 @@ function fieldOf(news: HealthNews): string | undefined {
     default:
       return undefined;
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function streak(count: number, noun: string): string {

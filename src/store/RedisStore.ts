@@ -9,6 +9,8 @@ export type FallbackReason = 'unreachable' | 'timeout' | 'error';
 export interface StoreStats {
   readonly up: boolean;
   readonly fallbacks: Readonly<Record<FallbackReason, number>>;
+  /** Whether health is shared now (`FleetHealth.shared`); absent in a process that shares no health (a `--workers` worker). */
+  readonly healthShared?: boolean;
 }
 
 export interface RedisStoreOptions {

@@ -38,6 +38,8 @@ export interface HashRecord {
 export interface ChannelListener {
   heard(message: string): void;
   subscribed(): void;
+  /** The subscription was refused (such as NOPERM: the Redis user may not use the channel); it is tried again later. */
+  refused(reason: string): void;
 }
 
 
@@ -114,7 +116,7 @@ export function redisLink(Redis: IoRedisConstructor, url: string, timeoutMs: num
   client.on('ready', () => listeners.forEach((listener) => listener(true)));
   client.on('close', () => listeners.forEach((listener) => listener(false, lastError)));
   const gcra = (client as unknown as { switchyardGcra(key: string, ...args: string[]): Promise<unknown> }).switchyardGcra.bind(client);
-  let subscriber: IoRedisClient | undefined;
+  let subscriber: Subscriber | undefined;
   return {
     get ready() {
       return client.status === 'ready';
@@ -130,20 +132,53 @@ export function redisLink(Redis: IoRedisConstructor, url: string, timeoutMs: num
       if (subscriber) throw new Error('a link subscribes to one channel');
       subscriber = subscribe(client, channel, listener);
     },
-    close: async () => void (await Promise.all([client, subscriber].map((each) => each?.quit().catch(() => undefined)))),
+    close: async () => {
+      subscriber?.stop();
+      await Promise.all([client, subscriber?.client].map((each) => each?.quit().catch(() => undefined)));
+    },
   };
+}
+
+/** A subscription's longest wait before it is tried again, after refusals in a row. */
+const MAX_SUBSCRIBE_RETRY_MS = 60_000;
+
+interface Subscriber {
+  readonly client: IoRedisClient;
+  /** Ends the retries (at close). */
+  stop(): void;
 }
 
 /**
  * The subscriber connection: subscribes anew on every connection rather than letting ioredis
  * resubscribe by itself (`autoResubscribe`), so that `subscribed` says when messages flow again.
- * A subscription that fails drops the connection, which then comes back and tries again. Its
- * errors are the main connection's too, which reports them.
+ * A refused subscription (an ACL without the channel) is tried again on the same connection, 1 s
+ * later and twice as long after each refusal in a row, up to a minute: dropping the connection
+ * instead would reconnect at once, ioredis's backoff starting over on every `ready`. Its
+ * connection errors are the main connection's too, which reports them.
  */
-function subscribe(client: IoRedisClient, channel: string, listener: ChannelListener): IoRedisClient {
+function subscribe(client: IoRedisClient, channel: string, listener: ChannelListener): Subscriber {
   const subscriber = client.duplicate({ autoResubscribe: false, enableOfflineQueue: false, commandTimeout: 5_000 });
+  let refusals = 0;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  const attempt = () =>
+    void subscriber.subscribe(channel).then(
+      () => {
+        refusals = 0;
+        listener.subscribed();
+      },
+      (error: Error) => {
+        listener.refused(error.message);
+        // Not ready: the connection was lost, and its next `ready` tries again.
+        if (subscriber.status !== 'ready') return;
+        retry = setTimeout(attempt, Math.min(1_000 * 2 ** refusals++, MAX_SUBSCRIBE_RETRY_MS));
+        (retry as { unref?: () => void }).unref?.();
+      },
+    );
   subscriber.on('error', () => {});
   subscriber.on('message', (from, message) => from === channel && listener.heard(message));
-  subscriber.on('ready', () => void subscriber.subscribe(channel).then(() => listener.subscribed(), () => subscriber.disconnect(true)));
-  return subscriber;
+  subscriber.on('ready', () => {
+    clearTimeout(retry);
+    attempt();
+  });
+  return { client: subscriber, stop: () => clearTimeout(retry) };
 }

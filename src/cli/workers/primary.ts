@@ -10,7 +10,7 @@ import { LiveConfig, type ReloadReport } from '../../server/LiveConfig.ts';
 import { checkSameListeners } from '../../server/startServer.ts';
 import { SharedStores } from '../../store/SharedStores.ts';
 import { loadRedisLink } from '../../store/loadRedisLink.ts';
-import { shareHealth } from '../../store/shareHealth.ts';
+import { shareHealth, storeStats } from '../../store/shareHealth.ts';
 import { undiciUpstream } from '../../upstream/undiciUpstream.ts';
 import { checkAdminReload } from '../adminReloadCheck.ts';
 import { CommandFailure, listenFailure, readFailure } from '../CommandFailure.ts';
@@ -55,7 +55,11 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   });
   for (const warning of live.config.warnings) log(formatIssue(warning));
   const adminAt = options.admin ?? configuredAdmin(live.config);
-  const metrics = adminAt && new Metrics(() => live.config);
+  const toWorkers = (backend: Parameters<typeof backendView>[0]) => workers.broadcast({ type: 'backend', backend: backendView(backend) });
+  // News from other instances reaches the workers as any verdict of this primary does.
+  const fleet = shareHealth(live, stores, { log, applied: toWorkers });
+  // The primary's link is in the machine's switchyard_store_up (merged by min) and alone in switchyard_store_health_shared.
+  const metrics = adminAt && new Metrics(() => live.config, () => storeStats(stores, fleet));
   const restarts = metrics && new Counter({ name: 'switchyard_worker_restarts_total', help: 'Workers restarted after they exited unasked (--workers).', registers: [metrics.registry] });
   metrics?.watch(live.config, live.loadedAt);
 
@@ -78,9 +82,6 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     counts?.retire(id);
     if (starting && !wasReady) starting.failed(`worker ${slot} exited (${how}) before it was ready`);
   };
-  const toWorkers = (backend: Parameters<typeof backendView>[0]) => workers.broadcast({ type: 'backend', backend: backendView(backend) });
-  // News from other instances reaches the workers as any verdict of this primary does.
-  const fleet = shareHealth(live, stores, { log, applied: toWorkers });
   const workers = new WorkerSet({ count: options.workers, log, received, drainMs: options.drainMs, restarted: () => restarts?.inc(), exited });
 
   // The prober's verdicts, for every backend of every config loaded.

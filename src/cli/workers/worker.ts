@@ -95,7 +95,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
       const minute = monitor.traffic.lastMinute(backend.id);
       lastMinute[backend.id] = [minute.requests, minute.errors];
     }
-    return { text: await monitor.metrics.registry.metrics(), aggregators: aggregatorsOf(monitor.metrics.registry), inFlight, lastMinute };
+    return { text: await monitor.metrics.text(), aggregators: aggregatorsOf(monitor.metrics.registry), inFlight, lastMinute };
   };
 
   const start = await Promise.race([first, asked.then(() => undefined)]);

@@ -3,6 +3,7 @@ import { HealthState } from '../../../src/core/health/HealthState.ts';
 import { DEFAULT_ACTIVE_CHECK, DEFAULT_PASSIVE_HEALTH, type ActiveCheckSettings } from '../../../src/core/health/HealthSettings.ts';
 import { Backend } from '../../../src/core/pool/Backend.ts';
 import { FleetHealth } from '../../../src/store/FleetHealth.ts';
+import type { ChannelListener, RedisLink } from '../../../src/store/redisLink.ts';
 import { FakeRedis } from '../../helpers/fakeRedis.ts';
 import { manualClock } from '../../helpers/manualClock.ts';
 
@@ -102,6 +103,36 @@ describe('FleetHealth', () => {
     expect(a.health.state).toBe('up');
     expect(redis.published).toEqual([]);
     expect(stored(redis)).toEqual({});
+  });
+
+  it('says once when Redis refuses the channel or hash (NOPERM), reports health unshared, and says when it works again', async () => {
+    let permitted = false;
+    let listener: ChannelListener | undefined;
+    const denied = () => Promise.reject(new Error('NOPERM no permissions to access a channel'));
+    const link: RedisLink = {
+      ready: true,
+      onChange: () => {},
+      gcra: () => Promise.resolve([0, 0]),
+      announce: () => (permitted ? Promise.resolve() : denied()),
+      readHash: () => (permitted ? Promise.resolve({}) : denied()),
+      subscribe: (_channel, each) => void (listener = each),
+      close: async () => {},
+    };
+    const a = instance(undefined, 'a');
+    expect(a.fleet.shared).toBeUndefined();
+    a.fleet.use({ link, prefix: 'sy:' });
+    listener!.refused('NOPERM no permissions to access a channel');
+    a.drain(true);
+    await settle();
+    expect(a.fleet.shared).toBe(false);
+    expect(a.log).toEqual([
+      "health: cannot subscribe to sy:health in redis (NOPERM no permissions to access a channel); this instance's health stays its own until it can (the Redis user needs the channel and the key sy:health)",
+    ]);
+    permitted = true;
+    listener!.subscribed();
+    await settle();
+    expect(a.fleet.shared).toBe(true);
+    expect(a.log.slice(1)).toEqual(['health: shared through redis again']);
   });
 
   it('keeps a down heard from another instance until its own checks pass healthy_threshold times in a row, then tells the others', async () => {

@@ -2,7 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisStore } from '../../../src/store/RedisStore.ts';
 import { redisLink, type IoRedisConstructor } from '../../../src/store/redisLink.ts';
-import { startRedis, type RedisServer } from '../../helpers/redisServer.ts';
+import { RespClient, startRedis, type RedisServer } from '../../helpers/redisServer.ts';
 import { waitFor } from '../../helpers/waitFor.ts';
 
 describe('redisLink over ioredis and a real redis-server', () => {
@@ -40,7 +40,7 @@ describe('redisLink over ioredis and a real redis-server', () => {
     const [publisher, subscriber] = [redisLink(Constructor, redis.url, 1_000), redisLink(Constructor, redis.url, 1_000)];
     const heard: string[] = [];
     let subscriptions = 0;
-    subscriber.subscribe('t:health', { heard: (message) => void heard.push(message), subscribed: () => void subscriptions++ });
+    subscriber.subscribe('t:health', { heard: (message) => void heard.push(message), subscribed: () => void subscriptions++, refused: () => {} });
     await waitFor(() => publisher.ready && subscriptions === 1, 5_000, 'both links ready and one subscribed');
     await publisher.announce('t:health', 'one', { key: 't:health', field: 'verdict x', value: 'down' });
     await publisher.announce('t:health', 'two');
@@ -53,5 +53,25 @@ describe('redisLink over ioredis and a real redis-server', () => {
     await publisher.announce('t:health', 'three');
     await waitFor(() => heard.length === 3, 5_000, 'heard after the restart');
     await Promise.all([publisher.close(), subscriber.close()]);
+  });
+
+  it('retries a refused subscription (a Redis user without the channel) on the same connection, and subscribes once it may', async () => {
+    const admin = await RespClient.connect(redis.port);
+    await admin.command('ACL', 'SETUSER', 'lb', 'on', '>pw', '~*', '+@all', 'resetchannels');
+    const link = redisLink(Redis as unknown as IoRedisConstructor, redis.url.replace('//', '//lb:pw@'), 1_000);
+    const refusals: string[] = [];
+    let subscriptions = 0;
+    link.subscribe('t:acl', { heard: () => {}, subscribed: () => void subscriptions++, refused: (reason) => void refusals.push(reason) });
+    await waitFor(() => refusals.length === 2, 10_000, 'refused twice');
+    expect(refusals[0]).toMatch(/NOPERM/);
+    const connections = async () => String(await admin.command('CLIENT', 'LIST')).split('\n').filter((line) => / user=lb /.test(line)).map((line) => /\bid=(\d+)/.exec(line)![1]);
+    // The same two connections throughout: a refusal is not answered by reconnecting (a storm, before).
+    const before = await connections();
+    expect(before).toHaveLength(2);
+    await admin.command('ACL', 'SETUSER', 'lb', 'allchannels');
+    await waitFor(() => subscriptions === 1, 10_000, 'subscribed once permitted');
+    expect(await connections()).toEqual(before);
+    await link.close();
+    admin.close();
   });
 });

@@ -39,7 +39,7 @@ paths:
     const lb = appWith(yaml, store);
     const answer = lb.send('/a');
     await flush();
-    expect(takes).toMatchObject([{ limit: 'paths[0]', key: 'ip:ffffc000020a', policy: { requests: 10, perMs: 1000, burst: 4 } }]);
+    expect(takes).toMatchObject([{ limit: expect.stringMatching(/^[0-9a-f]{16}$/), key: 'ip:ffffc000020a', policy: { requests: 10, perMs: 1000, burst: 4 } }]);
     expect(lb.forwarded()).toBe(0);
     takes[0]!.settle(0);
     expect((await answer).status).toBe(200);
@@ -78,7 +78,7 @@ paths:
     const lb = appWith(`rate_limit: { requests: 100, per: 1s }\n${yaml}`, store);
     const answer = lb.send('/a');
     await flush();
-    expect(takes.map((t) => t.limit)).toEqual(['top level']);
+    expect(takes.map((t) => t.policy.requests)).toEqual([100]);
     takes[0]!.settle(1000);
     expect((await answer).status).toBe(429);
     expect(takes).toHaveLength(1);
@@ -89,5 +89,24 @@ paths:
     const lb = appWith('health_check: false\npaths:\n  - path: /\n    servers: [localhost:8081]\n', store);
     expect((await lb.send('/a')).status).toBe(200);
     expect(takes).toHaveLength(0);
+  });
+
+  it('names a shared bucket by the route and the limit, not by where they are written: a config that moves a route keeps its bucket, and no two routes or policies share one', async () => {
+    const login = '  - path: /login\n    servers: [localhost:8081]\n    rate_limit: { requests: 2, per: 1m }\n';
+    const search = '  - path: /search\n    servers: [localhost:8081]\n    rate_limit: { requests: 100, per: 1s }\n';
+    const limitOf = async (yaml: string, path: string) => {
+      const { store, takes } = fakeStore();
+      const answer = appWith(`health_check: false\npaths:\n${yaml}`, store).send(path);
+      await flush();
+      takes[0]!.settle(0);
+      await answer;
+      return takes[0]!.limit;
+    };
+    const v1 = await limitOf(login + search, '/login');
+    // v2 puts /search first: /login is paths[1] now, and keeps its bucket.
+    expect(await limitOf(search + login, '/login')).toBe(v1);
+    expect(await limitOf(search + login, '/search')).not.toBe(v1);
+    expect(await limitOf(login.replace('requests: 2', 'requests: 3') + search, '/login')).not.toBe(v1);
+    expect(await limitOf(login.replace('/login', '/login\n    match: { methods: [GET] }') + search, '/login')).not.toBe(v1);
   });
 });

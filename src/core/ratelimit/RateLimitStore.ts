@@ -14,8 +14,8 @@ export interface RateLimitStore {
   /** The share of each limit an instance enforces alone when the store cannot answer, above 0 and at most 1. */
   readonly fallbackShare: number;
   /**
-   * Takes a token from the shared bucket `key` of the limit `limit` (where the limit is written,
-   * such as `hosts[0]`). Never rejects: resolves to 0 when the request may pass, the milliseconds
+   * Takes a token from the shared bucket `key` of the limit `limit` (`sharedLimitName`: what the
+   * limit applies to and its settings, hashed). Never rejects: resolves to 0 when the request may pass, the milliseconds
    * until it could, or undefined when the store cannot answer in time (the caller then asks its
    * local buckets, scaled by `fallbackShare`).
    */

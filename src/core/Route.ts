@@ -7,6 +7,7 @@ import type { ErrorLog } from './ErrorLog.ts';
 import type { RouteMatch } from './routing/RouteMatch.ts';
 import type { CompressSettings } from './compress/CompressSettings.ts';
 import type { Mirror } from './pool/Mirror.ts';
+import type { SharedLimit } from './ratelimit/compileRateLimit.ts';
 
 /** One request on its way through the balancer: what is known of it before it is forwarded. */
 export interface Exchange {
@@ -67,7 +68,7 @@ export interface Guard {
    * `check` for a real request, its verdict awaited by `forwardAdmitted`, so the request still
    * has one path. `check` then answers only `explain`, which spends nothing.
    */
-  readonly shared?: (exchange: Exchange) => Promise<Answer | undefined>;
+  readonly shared?: SharedLimit;
 }
 
 /**

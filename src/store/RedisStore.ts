@@ -1,5 +1,5 @@
-import type { RateLimitStore, SharedPolicy } from '../core/ratelimit/RateLimitStore.ts';
-import { gcraArguments, gcraWait } from './gcraScript.ts';
+import type { RateLimitStore, SharedBucket, SharedPolicy } from '../core/ratelimit/RateLimitStore.ts';
+import { gcraArguments, gcraWaits } from './gcraScript.ts';
 import type { RedisLink } from './redisLink.ts';
 
 /** Why a limited request was answered by the local buckets. */
@@ -52,11 +52,18 @@ export class RedisStore implements RateLimitStore {
     return { up: this.#up === true, fallbacks: { ...this.#fallbacks } };
   }
 
-  take(limit: string, key: string, policy: SharedPolicy): Promise<number | undefined> {
+  async take(limit: string, key: string, policy: SharedPolicy): Promise<number | undefined> {
+    return (await this.takeAll([{ limit, key, policy }]))?.[0];
+  }
+
+  takeAll(buckets: readonly SharedBucket[]): Promise<readonly number[] | undefined> {
     if (!this.#link.ready) return Promise.resolve(this.#fallback('unreachable'));
-    return this.#link.gcra(`${this.#options.prefix}rl:${limit}:${key}`, gcraArguments(policy)).then(gcraWait, (error: Error) =>
-      this.#fallback(/timed? ?out/i.test(error.message) ? 'timeout' : 'error', error),
-    );
+    const keys = buckets.map(({ limit, key }) => `${this.#options.prefix}rl:${limit}:${key}`);
+    return this.#link
+      .gcra(keys, gcraArguments(buckets.map((bucket) => bucket.policy)))
+      .then((reply) => gcraWaits(reply, keys.length))
+      // Whatever fails (the link, or a reply that is not the script's), the request is answered locally: never a rejection.
+      .catch((error: unknown) => this.#fallback(reasonOf(error), error instanceof Error ? error : new Error(String(error))));
   }
 
   close(): Promise<void> {
@@ -82,4 +89,8 @@ export class RedisStore implements RateLimitStore {
         : `store: redis at ${name} is unreachable${reason ? ` (${reason})` : ''}; rate limits fall back to local buckets holding ${fallbackShare} of each limit`,
     );
   }
+}
+
+function reasonOf(error: unknown): FallbackReason {
+  return error instanceof Error && /timed? ?out/i.test(error.message) ? 'timeout' : 'error';
 }

@@ -35,7 +35,7 @@ export function loadRedisLink(url: string, timeoutMs: number, log: (line: string
       return link?.ready ?? false;
     },
     onChange: (listener) => void listeners.push(listener),
-    gcra: (key, args) => (link ? link.gcra(key, args) : notConnected()),
+    gcra: (keys, args) => (link ? link.gcra(keys, args) : notConnected()),
     announce: (...args) => (link ? link.announce(...args) : notConnected()),
     readHash: (key) => (link ? link.readHash(key) : notConnected()),
     subscribe: (channel, listener) => (link ? link.subscribe(channel, listener) : void (subscription = [channel, listener])),

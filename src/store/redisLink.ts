@@ -9,8 +9,8 @@ export interface RedisLink {
   readonly ready: boolean;
   /** Called with `true` when the link becomes ready, `false` with the reason when it is lost. */
   onChange(listener: (ready: boolean, reason?: string) => void): void;
-  /** Runs the GCRA script on one key; rejects on timeout, a lost connection or a Redis error. */
-  gcra(key: string, args: readonly [string, string]): Promise<unknown>;
+  /** Runs the GCRA script on `keys` (`gcraArguments` of their policies); rejects on timeout, a lost connection or a Redis error. */
+  gcra(keys: readonly string[], args: readonly string[]): Promise<unknown>;
   /**
    * Publishes `message` on `channel`; with `record`, in one transaction (MULTI) with setting
    * `record.field` of the hash `record.key` to `record.value`, so a reader of the hash never
@@ -50,7 +50,7 @@ export interface IoRedisClient {
   on(event: 'error', listener: (error: Error & { code?: string }) => void): unknown;
   on(event: 'close', listener: () => void): unknown;
   on(event: 'message', listener: (channel: string, message: string) => void): unknown;
-  defineCommand(name: string, definition: { numberOfKeys: number; lua: string }): void;
+  defineCommand(name: string, definition: { numberOfKeys?: number; lua: string }): void;
   multi(): IoRedisTransaction;
   hgetall(key: string): Promise<Record<string, string>>;
   publish(channel: string, message: string): Promise<unknown>;
@@ -108,21 +108,22 @@ export function redisLink(Redis: IoRedisConstructor, url: string, timeoutMs: num
     connectTimeout: 1_000,
     retryStrategy: (attempt: number) => Math.min(attempt * 100, 2_000),
   });
-  // ioredis runs it by EVALSHA and sends the source (EVAL) once after a NOSCRIPT.
-  client.defineCommand('switchyardGcra', { numberOfKeys: 1, lua: GCRA_SCRIPT });
+  // ioredis runs it by EVALSHA and sends the source (EVAL) once after a NOSCRIPT. The number of
+  // keys varies (one per shared limit of a request), so it comes first in each call.
+  client.defineCommand('switchyardGcra', { lua: GCRA_SCRIPT });
   const listeners: ((ready: boolean, reason?: string) => void)[] = [];
   let lastError: string | undefined;
   client.on('error', (error) => void (lastError = error.code ?? error.message));
   client.on('ready', () => listeners.forEach((listener) => listener(true)));
   client.on('close', () => listeners.forEach((listener) => listener(false, lastError)));
-  const gcra = (client as unknown as { switchyardGcra(key: string, ...args: string[]): Promise<unknown> }).switchyardGcra.bind(client);
+  const gcra = (client as unknown as { switchyardGcra(keys: number, ...keysThenArgs: string[]): Promise<unknown> }).switchyardGcra.bind(client);
   let subscriber: Subscriber | undefined;
   return {
     get ready() {
       return client.status === 'ready';
     },
     onChange: (listener) => void listeners.push(listener),
-    gcra: (key, args) => gcra(key, ...args),
+    gcra: (keys, args) => gcra(keys.length, ...keys, ...args),
     announce: async (channel, message, record) => {
       if (!record) return void (await client.publish(channel, message));
       await client.multi().hset(record.key, record.field, record.value).publish(channel, message).exec();

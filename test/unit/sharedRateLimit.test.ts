@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/core/config/loadConfig.ts';
-import type { RateLimitStore, SharedPolicy } from '../../src/core/ratelimit/RateLimitStore.ts';
+import type { RateLimitStore, SharedBucket, SharedPolicy } from '../../src/core/ratelimit/RateLimitStore.ts';
 import type { Upstream } from '../../src/core/Upstream.ts';
 import { manualClock } from '../helpers/manualClock.ts';
 
@@ -82,6 +82,24 @@ paths:
     takes[0]!.settle(1000);
     expect((await answer).status).toBe(429);
     expect(takes).toHaveLength(1);
+  });
+
+  it('asks a store that takes several buckets at once for the top-level and route limits in one call, and answers with the first refusal', async () => {
+    const { store, takes } = fakeStore();
+    const calls: SharedBucket[][] = [];
+    let waits: readonly number[] | undefined = [0, 1500];
+    const lb = appWith(`rate_limit: { requests: 100, per: 1s }\n${yaml}`, { ...store, takeAll: async (buckets) => (calls.push([...buckets]), waits) });
+    const refused = await lb.send('/a');
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('2');
+    expect(calls.map((buckets) => buckets.map((bucket) => bucket.policy.requests))).toEqual([[100, 10]]);
+    waits = [0, 0];
+    expect((await lb.send('/a')).status).toBe(200);
+    // The store cannot answer: each limit's local bucket does, without asking again.
+    waits = undefined;
+    expect((await lb.send('/a')).status).toBe(200);
+    expect(calls).toHaveLength(3);
+    expect(takes).toHaveLength(0);
   });
 
   it('never asks the store without a rate limit, and a request without one stays synchronous', async () => {

@@ -5,6 +5,13 @@ export interface SharedPolicy {
   readonly burst: number;
 }
 
+/** One shared bucket a request takes a token from: its limit (`sharedLimitName`), key and policy. */
+export interface SharedBucket {
+  readonly limit: string;
+  readonly key: string;
+  readonly policy: SharedPolicy;
+}
+
 /**
  * Where rate limits are kept when every instance must share them (`store` in the config; Redis on
  * Node and Deno): a capability the entry point passes to the compiler, so the core never talks
@@ -20,4 +27,12 @@ export interface RateLimitStore {
    * local buckets, scaled by `fallbackShare`).
    */
   take(limit: string, key: string, policy: SharedPolicy): Promise<number | undefined>;
+  /**
+   * Takes a token from each of `buckets` (a request's top-level and route limits) at once: one
+   * round trip, and atomic: the request is admitted only if every bucket admits it, and a
+   * refusal by any spends no token of the others. Never rejects: resolves to one wait per bucket
+   * (all 0 when admitted), or undefined when the store cannot answer. A store without it is asked
+   * with `take`, bucket after bucket.
+   */
+  takeAll?(buckets: readonly SharedBucket[]): Promise<readonly number[] | undefined>;
 }

@@ -4,7 +4,7 @@ import type { Answer } from '../Answer.ts';
 import type { Exchange } from '../Route.ts';
 import { RateLimiter } from './RateLimiter.ts';
 import { prefixMask } from '../firewall/ipAddress.ts';
-import type { RateLimitStore } from './RateLimitStore.ts';
+import type { RateLimitStore, SharedBucket } from './RateLimitStore.ts';
 import { hash32 } from '../balancing/hash32.ts';
 
 /** `rate_limit`, as the config schema reads it (durations in milliseconds). */
@@ -33,8 +33,19 @@ export const MAX_HEADER_KEY_LENGTH = 256;
 export interface RateLimit {
   readonly summary: string;
   readonly check: (exchange: Exchange, dry?: boolean) => Answer | undefined;
-  /** With a store: the check that asks it (the `Guard`'s `shared`). */
-  readonly shared?: (exchange: Exchange) => Promise<Answer | undefined>;
+  /** With a store: how to ask it (the `Guard`'s `shared`). */
+  readonly shared?: SharedLimit;
+}
+
+/**
+ * A rate limit kept in a store: the bucket a request takes from, and the answer once the store
+ * has told its wait. The store is asked for every shared limit of a request at once (`admit`).
+ */
+export interface SharedLimit {
+  readonly store: RateLimitStore;
+  bucket(exchange: Exchange): SharedBucket;
+  /** The answer for `wait` from the store; undefined (the store could not answer): this instance's fallback bucket's. */
+  answer(bucket: SharedBucket, wait: number | undefined): Answer | undefined;
 }
 
 /** Where a limit is shared: the store, and what the limit applies to (the top level, or a route's host, path and match). */
@@ -92,9 +103,10 @@ export function compileRateLimit(rules: RateLimitRules | undefined, now?: () => 
     summary: `${summary}, shared by every instance (store); explain looks at this instance's fallback bucket only`,
     // Dry, the shared bucket is not consulted: a peek would cost a round trip for a guess.
     check: (exchange) => answerOf(limiter.peek(keyOf(exchange))),
-    async shared(exchange) {
-      const key = keyOf(exchange);
-      return answerOf((await store.take(name, key, policy)) ?? limiter.take(key));
+    shared: {
+      store,
+      bucket: (exchange) => ({ limit: name, key: keyOf(exchange), policy }),
+      answer: (bucket, wait) => answerOf(wait ?? limiter.take(bucket.key)),
     },
   };
 }

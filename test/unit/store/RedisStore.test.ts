@@ -5,12 +5,12 @@ import { noHealthSharing } from '../../helpers/fakeRedis.ts';
 
 function fakeLink(ready = true) {
   let listener: (ready: boolean, reason?: string) => void = () => {};
-  const calls: { key: string; args: readonly [string, string] }[] = [];
-  let reply: () => Promise<unknown> = async () => [0, 0];
+  const calls: { keys: readonly string[]; args: readonly string[] }[] = [];
+  let reply: () => Promise<unknown> = async () => [0];
   const link: RedisLink & { ready: boolean } = {
     ready,
     onChange: (l) => void (listener = l),
-    gcra: (key, args) => (calls.push({ key, args }), reply()),
+    gcra: (keys, args) => (calls.push({ keys, args }), reply()),
     ...noHealthSharing,
     close: async () => {},
   };
@@ -24,13 +24,32 @@ describe('RedisStore', () => {
   it('runs the script on the prefixed key with the policy, and reads its wait', async () => {
     const fake = fakeLink();
     const store = new RedisStore(fake.link, options([]));
-    expect(await store.take('paths[0]', 'ip:1', policy)).toBe(0);
-    fake.answer(async () => [1, 250]);
-    expect(await store.take('paths[0]', 'ip:1', policy)).toBe(250);
+    expect(await store.take('a1b2', 'ip:1', policy)).toBe(0);
+    fake.answer(async () => [250]);
+    expect(await store.take('a1b2', 'ip:1', policy)).toBe(250);
     expect(fake.calls).toEqual([
-      { key: 'sy:rl:paths[0]:ip:1', args: ['100', '4'] },
-      { key: 'sy:rl:paths[0]:ip:1', args: ['100', '4'] },
+      { keys: ['sy:rl:a1b2:ip:1'], args: ['100', '4'] },
+      { keys: ['sy:rl:a1b2:ip:1'], args: ['100', '4'] },
     ]);
+  });
+
+  it('asks for several buckets in one script call, and reads one wait per bucket', async () => {
+    const fake = fakeLink();
+    const store = new RedisStore(fake.link, options([]));
+    fake.answer(async () => [0, 700]);
+    const wide = { requests: 100, perMs: 1000, burst: 100 };
+    expect(await store.takeAll([{ limit: 'top', key: 'ip:1', policy: wide }, { limit: 'route', key: 'ip:1', policy }])).toEqual([0, 700]);
+    expect(fake.calls).toEqual([{ keys: ['sy:rl:top:ip:1', 'sy:rl:route:ip:1'], args: ['10', '100', '100', '4'] }]);
+  });
+
+  it("never rejects: a reply that is not the script's falls back and is counted as an error", async () => {
+    const fake = fakeLink();
+    const store = new RedisStore(fake.link, options([]));
+    fake.answer(async () => 'OK');
+    expect(await store.take('l', 'k', policy)).toBeUndefined();
+    fake.answer(async () => [0]);
+    expect(await store.takeAll([{ limit: 'l', key: 'k', policy }, { limit: 'm', key: 'k', policy }])).toBeUndefined();
+    expect(store.stats.fallbacks).toEqual({ unreachable: 0, timeout: 0, error: 2 });
   });
 
   it('answers undefined at once, without a command, while Redis is unreachable, and says so once', async () => {

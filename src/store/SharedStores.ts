@@ -68,7 +68,7 @@ export class SharedStores {
     for (const made of this.#pending.values()) if (made.key === key) return made.store;
     const name = redact(settings.url);
     const link = this.#open(settings.url, settings.timeoutMs);
-    const store = new RedisStore(link, { prefix: settings.prefix, fallbackShare: settings.fallbackShare / this.#processes, name, log: this.#log });
+    const store = new RedisStore(link, { prefix: settings.prefix, fallbackShare: settings.fallbackShare / this.#processes, name, log: this.#log, timeoutMs: settings.timeoutMs });
     this.#pending.set(store, { key, store, shared: { link, prefix: settings.prefix } });
     return store;
   }

@@ -31,4 +31,8 @@ describe('store.redis', () => {
     expect(redact('redis://:a#b?c@h')).toBe('redis://:***@h');
     expect(redact('redis://h:6379/0')).toBe('redis://h:6379/0');
   });
+
+  it('caps store.timeout, which every limited request may wait', () => {
+    expect(errorsOf('store: { redis: "redis://h", timeout: 10m }\npaths:\n  - path: /\n    servers: [localhost:8081]\n')).toEqual(['lb.yaml:1:39: store.timeout: a limited request waits at most 5s for Redis']);
+  });
 });

@@ -4,6 +4,9 @@ import { duration } from './common.ts';
 /** What `store.timeout` is unless set: a rate-limited request waits at most this long for Redis. */
 export const DEFAULT_STORE_TIMEOUT_MS = 100;
 
+/** The longest `store.timeout`: every limited request may wait this long while Redis hangs, until the circuit opens. */
+export const MAX_STORE_TIMEOUT_MS = 5_000;
+
 /** What `store.fallback_share` is unless set: each instance's share of a limit while Redis is away. */
 export const DEFAULT_FALLBACK_SHARE = 0.5;
 
@@ -50,7 +53,11 @@ export const store = v.strictObject({
     v.pipe(v.string(), v.minLength(1, 'a prefix is not empty'), v.description(`Put before every key and channel name (\`PREFIXrl:...\` for rate limits, \`PREFIXhealth\` for health), so several fleets can share one Redis (default \`${DEFAULT_STORE_PREFIX}\`).`)),
   ),
   timeout: v.optional(
-    v.pipe(duration, v.description(`How long a rate-limited request waits for Redis before the local fallback answers (default ${DEFAULT_STORE_TIMEOUT_MS}ms).`)),
+    v.pipe(
+      duration,
+      v.check((ms) => ms <= MAX_STORE_TIMEOUT_MS, `a limited request waits at most ${MAX_STORE_TIMEOUT_MS / 1000}s for Redis`),
+      v.description(`How long a rate-limited request waits for Redis before the local fallback answers (default ${DEFAULT_STORE_TIMEOUT_MS}ms, at most ${MAX_STORE_TIMEOUT_MS / 1000}s); a few such timeouts in a row count Redis as down until it answers again.`),
+    ),
   ),
   fallback_share: v.optional(
     v.pipe(

@@ -135,9 +135,28 @@ export function redisLink(Redis: IoRedisConstructor, url: string, timeoutMs: num
     },
     close: async () => {
       subscriber?.stop();
-      await Promise.all([client, subscriber?.client].map((each) => each?.quit().catch(() => undefined)));
+      await Promise.all([client, subscriber?.client].map((each) => each && closeClient(each)));
     },
   };
+}
+
+/** How long a closing link waits for Redis to acknowledge QUIT before it drops the connection. */
+const QUIT_GRACE_MS = 500;
+
+/**
+ * Closes a client for good: QUIT when it is connected (commands sent before it are answered),
+ * bounded by `QUIT_GRACE_MS` for a Redis that hangs; then, or at once when it is not connected
+ * (QUIT would be refused without an offline queue), `disconnect`, which also ends the
+ * reconnection attempts: a closed link must never come back.
+ */
+async function closeClient(client: IoRedisClient): Promise<void> {
+  if (client.status === 'ready') {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, QUIT_GRACE_MS)));
+    await Promise.race([client.quit().catch(() => undefined), grace]);
+    clearTimeout(timer);
+  }
+  client.disconnect();
 }
 
 /** A subscription's longest wait before it is tried again, after refusals in a row. */

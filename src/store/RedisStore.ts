@@ -26,6 +26,10 @@ export interface RedisStoreOptions {
   readonly timeoutMs?: number;
   /** @default Date.now */
   readonly now?: () => number;
+  /** Names the process in log lines (`worker 2`, `primary`). @default none */
+  readonly label?: string;
+  /** False where no request is served (the `--workers` primary): the log lines then speak of health, not limits. @default true */
+  readonly servesRequests?: boolean;
 }
 
 /** Timeouts in a row after which Redis counts as down (the circuit opens): limits are answered locally at once. */
@@ -118,7 +122,7 @@ export class RedisStore implements RateLimitStore {
     const reason: FallbackReason = /timed? ?out/i.test(error.message) ? 'timeout' : 'error';
     if (reason === 'error') {
       // Redis answered, if with an error: it does not hang.
-      if (error.message !== this.#lastError) this.#options.log(`store: redis at ${this.#options.name} answered an error (${error.message}); limited requests are answered by the local buckets while it does`);
+      if (error.message !== this.#lastError) this.#log(`redis at ${this.#options.name} answered an error (${error.message}); limited requests are answered by the local buckets while it does`);
       this.#lastError = error.message;
       this.#answered();
     } else if (this.#trying) {
@@ -146,13 +150,19 @@ export class RedisStore implements RateLimitStore {
   #changed(ready: boolean, reason?: string): void {
     if (ready === this.#up) return;
     this.#up = ready;
-    const { name, fallbackShare } = this.#options;
+    const { name, fallbackShare, servesRequests = true } = this.#options;
     const again = this.#wasUp;
     if (ready) this.#wasUp = true;
-    this.#options.log(
+    const what = servesRequests ? 'rate limits are' : 'health is';
+    this.#log(
       ready
-        ? `store: redis at ${name} is reachable; rate limits are shared${again ? ' again' : ''}`
-        : `store: redis at ${name} is unreachable${reason ? ` (${reason})` : ''}; rate limits fall back to local buckets holding ${fallbackShare} of each limit`,
+        ? `redis at ${name} is reachable; ${what} shared${again ? ' again' : ''}`
+        : `redis at ${name} is unreachable${reason ? ` (${reason})` : ''}; ${servesRequests ? `rate limits fall back to local buckets holding ${fallbackShare} of each limit` : "the machine's health stays its own"}`,
     );
+  }
+
+  #log(line: string): void {
+    const { label } = this.#options;
+    this.#options.log(`store${label ? ` (${label})` : ''}: ${line}`);
   }
 }

@@ -48,7 +48,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   const probes = undiciUpstream();
   // `store`: the primary probes for the machine, so it is the one that shares health with the
   // fleet through Redis (the workers share rate limits, each on its own connection).
-  const stores = new SharedStores((url, timeoutMs) => loadRedisLink(url, timeoutMs, log), log);
+  const stores = new SharedStores((url, timeoutMs) => loadRedisLink(url, timeoutMs, log), log, { label: 'primary', servesRequests: false });
   const live = await LiveConfig.load(file, { env: options.env, log, probes, checkFiles: checkConfigFiles, stores }).catch(async (error: unknown) => {
     await stores.close();
     throw readFailure(error, file) ?? error;

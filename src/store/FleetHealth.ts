@@ -231,7 +231,8 @@ export class FleetHealth {
           if (health.state === 'down') health.adoptVerdict('up', `${news.from} found it up: ${news.reason}${streak(news.streak, 'passed check')}`);
           break;
         case 'ejected':
-          health.adoptEjection(this.#now() + news.forMs, news.cooldownMs, news.ejections, `ejected by ${news.from}: ${news.reason}`, news.streak);
+          // No longer than this instance's own longest cool-down: a peer's config does not set it here.
+          health.adoptEjection(this.#now() + Math.min(news.forMs, health.passive?.maxCooldownMs ?? news.forMs), news.cooldownMs, news.ejections, `ejected by ${news.from}: ${news.reason}`, news.streak);
           break;
         default: {
           const draining = news.kind === 'drained';
@@ -246,8 +247,9 @@ export class FleetHealth {
     if (state() !== before) this.#options.applied?.(backend);
   }
 
+  /** Notes a drain of a backend followed here (others' drains reach a backend added later through the hash, so the map stays bounded by the config). */
   #noteDrain(news: HealthNews): void {
-    if (news.kind === 'drained') this.#drained.set(news.backend, news.from);
+    if (news.kind === 'drained' && this.#followed.has(news.backend)) this.#drained.set(news.backend, news.from);
     if (news.kind === 'undrained') this.#drained.delete(news.backend);
   }
 

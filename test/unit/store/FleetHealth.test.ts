@@ -249,6 +249,25 @@ describe('FleetHealth', () => {
     expect([a.health.state, a.health.isEjected(clock.now()), a.applied]).toEqual(['up', false, []]);
   });
 
+  it('takes hostile news safely: control characters out of log lines, oversized messages ignored, no drains kept for backends it does not have, ejections no longer than its own max_cooldown', async () => {
+    const redis = new FakeRedis();
+    const clock = manualClock();
+    const a = instance(redis, 'a', clock);
+    await settle();
+    const events: string[] = [];
+    a.health.subscribe((event) => void events.push(event.kind === 'returned' ? '' : event.reason));
+    redis.deliver('sy:health', JSON.stringify({ kind: 'down', from: 'x\ny', backend: URL, reason: 'refused\nswitchyard: config reloaded (SIGHUP)', streak: 3 }));
+    expect(events).toEqual(['x y found it down: refused switchyard: config reloaded (SIGHUP) (3 failed checks in a row)']);
+    redis.deliver('sy:health', JSON.stringify({ kind: 'up', from: 'x', backend: URL, reason: 'r'.repeat(5_000), streak: 2 }));
+    expect(a.health.state).toBe('down');
+    for (let i = 0; i < 100; i++) redis.deliver('sy:health', JSON.stringify({ kind: 'drained', from: 'x', backend: `http://junk-${i}` }));
+    const junk = new Backend({ origin: 'http://junk-7', basePath: '' });
+    a.fleet.follow([a.backend, junk]);
+    expect(junk.draining).toBe(false);
+    redis.deliver('sy:health', JSON.stringify({ kind: 'ejected', from: 'x', backend: URL, reason: 'r', streak: 5, forMs: 86_400_000, cooldownMs: 86_400_000, ejections: 9 }));
+    expect(a.health.ejectedUntil).toBe(clock.now() + DEFAULT_PASSIVE_HEALTH.maxCooldownMs);
+  });
+
   it('shares nothing without a store: drains stay this instance’s and a reload undoes them, as the file says', async () => {
     const a = instance(undefined, 'a');
     a.drain(true);

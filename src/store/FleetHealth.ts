@@ -34,8 +34,9 @@ const RETRY_MS = 1_000;
  * them at once, without a probe streak of their own (`HealthState.adoptVerdict`,
  * `adoptEjection`). The latest verdict and drain of each backend are also kept in the hash
  * `<prefix>health` (fields `verdict <URL>`, `drain <URL>`), read after every (re)subscription, so
- * an instance that starts, or was cut off from Redis, catches up; what the hash lost (a Redis
- * restarted without persistence) each instance writes again from what it found itself. Ejections
+ * an instance that starts, or was cut off from Redis, catches up (news heard after the read left
+ * wins over what it finds); what the hash lost (a Redis restarted without persistence) each
+ * instance writes again: its own down verdicts, and every drain it holds, whoever made it. Ejections
  * are not kept: they end by themselves. Nothing here is on the request path: publishing is not
  * awaited, and news is applied when it arrives.
  *
@@ -66,6 +67,9 @@ export class FleetHealth {
   /** Set while news is applied, so that the changes it makes are not published back. */
   #applying = false;
   #retry: ReturnType<typeof setTimeout> | undefined;
+  /** News heard so far, and when (in that count) each hash field was last heard: a hash read that left before must not undo it. */
+  #heardCount = 0;
+  readonly #heardAt = new Map<string, number>();
   /** What fails while Redis answers (a Redis user without the channel or hash: NOPERM), by operation, with why. */
   readonly #failing = new Map<string, string>();
 
@@ -178,8 +182,8 @@ export class FleetHealth {
   }
 
   /** Publishes news of this instance, and keeps it (verdicts, drains) until the hash holds it. */
-  #tell(news: DistributiveOmit<HealthNews, 'from'>): void {
-    const told = { ...news, from: this.instance } as HealthNews;
+  #tell(news: DistributiveOmit<HealthNews, 'from'>, from = this.instance): void {
+    const told = { ...news, from } as HealthNews;
     if (told.kind === 'down') this.#ownDown.set(told.backend, told);
     if (told.kind === 'up') this.#ownDown.delete(told.backend);
     if (!this.#shared) return;
@@ -207,7 +211,10 @@ export class FleetHealth {
 
   #heard(message: string): void {
     const news = parseHealthNews(message);
-    if (news && news.from !== this.instance) this.#apply(news);
+    if (!news || news.from === this.instance) return;
+    const field = fieldOf(news);
+    if (field && this.#followed.has(news.backend)) this.#heardAt.set(field, ++this.#heardCount);
+    this.#apply(news);
   }
 
   /** Takes news from another instance as this instance's own state, without publishing it back. */
@@ -261,6 +268,7 @@ export class FleetHealth {
   async #sync(): Promise<void> {
     const shared = this.#shared;
     if (!shared || !this.#subscribed || !shared.link.ready) return;
+    const asked = this.#heardCount;
     let hash: Record<string, string>;
     try {
       hash = await shared.link.readHash(`${shared.prefix}health`);
@@ -278,7 +286,8 @@ export class FleetHealth {
     for (const id of new Set([...this.#followed.keys(), ...[...held.values()].map((news) => news.backend)])) {
       for (const kind of ['verdict', 'drain'] as const) {
         const field = `${kind} ${id}`;
-        if (this.#unsent.has(field)) continue;
+        // Its own news not yet in the hash, or news heard after the hash was read, is newer than what the read found.
+        if (this.#unsent.has(field) || (this.#heardAt.get(field) ?? 0) > asked) continue;
         const found = held.get(field);
         if (found) {
           if (found.from !== this.instance) this.#apply(found);
@@ -292,7 +301,10 @@ export class FleetHealth {
   #tellOwn(id: string, kind: 'verdict' | 'drain'): void {
     if (this.#unsent.has(`${kind} ${id}`)) return;
     if (kind === 'drain') {
-      if (this.#drained.get(id) === this.instance) this.#tell({ kind: 'drained', backend: id });
+      // A drain is the fleet's, not its maker's (who may have restarted since, under a new id):
+      // whoever holds it writes it again, naming who made it.
+      const from = this.#drained.get(id);
+      if (from !== undefined) this.#tell({ kind: 'drained', backend: id }, from);
       return;
     }
     const down = this.#ownDown.get(id);

@@ -268,6 +268,48 @@ describe('FleetHealth', () => {
     expect(a.health.ejectedUntil).toBe(clock.now() + DEFAULT_PASSIVE_HEALTH.maxCooldownMs);
   });
 
+  it('writes a drain again into a Redis that restarted empty even when the instance that made it has restarted since', async () => {
+    const redis = new FakeRedis();
+    const a = instance(redis, 'a/1');
+    const b = instance(redis, 'b/1');
+    await settle();
+    a.drain(true);
+    a.fleet.close();
+    const a2 = instance(redis, 'a/2');
+    await settle();
+    expect(a2.backend.draining).toBe(true);
+    redis.stop();
+    redis.start(true);
+    await settle();
+    const c = instance(redis, 'c/1');
+    await settle();
+    expect([a2.backend.draining, b.backend.draining, c.backend.draining]).toEqual([true, true, true]);
+    expect(JSON.parse(redis.hashes.get('sy:health')!.get(`drain ${URL}`)!)).toMatchObject({ kind: 'drained', from: 'a/1' });
+  });
+
+  it('does not let a hash read that left before newer news undo it', async () => {
+    const redis = new FakeRedis();
+    const a = instance(redis, 'a');
+    await settle();
+    a.drain(true);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slow = redis.link();
+    const b = instance(undefined, 'b');
+    b.fleet.use({ link: { ...slow, ready: true, onChange: (l) => slow.onChange(l), gcra: (k, x) => slow.gcra(k, x), announce: (...x) => slow.announce(...x), subscribe: (c, l) => slow.subscribe(c, l), close: () => slow.close(), readHash: async (key) => {
+      const snapshot = await slow.readHash(key);
+      await gate;
+      return snapshot;
+    } }, prefix: 'sy:' });
+    await settle();
+    a.drain(false);
+    expect(b.backend.draining).toBe(false);
+    release();
+    await settle();
+    await settle();
+    expect(b.backend.draining).toBe(false);
+  });
+
   it('shares nothing without a store: drains stay this instance’s and a reload undoes them, as the file says', async () => {
     const a = instance(undefined, 'a');
     a.drain(true);

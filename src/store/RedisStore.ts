@@ -1,4 +1,4 @@
-import type { RateLimitStore, SharedBucket, SharedPolicy } from '../core/ratelimit/RateLimitStore.ts';
+import type { RateLimitStore, SharedBucket, SharedPolicy } from '../core/RateLimitStore.ts';
 import { gcraArguments, gcraWaits } from './gcraScript.ts';
 import type { RedisLink } from './redisLink.ts';
 

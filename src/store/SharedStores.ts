@@ -1,6 +1,6 @@
 import type { Config } from '../core/config/schema/index.ts';
 import { DEFAULT_FALLBACK_SHARE, DEFAULT_STORE_PREFIX, DEFAULT_STORE_TIMEOUT_MS, redact } from '../core/config/schema/store.ts';
-import type { RateLimitStore } from '../core/ratelimit/RateLimitStore.ts';
+import type { RateLimitStore } from '../core/RateLimitStore.ts';
 import { RedisStore, type FallbackReason, type StoreStats } from './RedisStore.ts';
 import type { RedisLink } from './redisLink.ts';
 

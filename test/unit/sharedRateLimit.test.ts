@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/core/config/loadConfig.ts';
-import type { RateLimitStore, SharedBucket, SharedPolicy } from '../../src/core/ratelimit/RateLimitStore.ts';
+import type { RateLimitStore, SharedBucket, SharedPolicy } from '../../src/core/RateLimitStore.ts';
 import type { Upstream } from '../../src/core/Upstream.ts';
 import { manualClock } from '../helpers/manualClock.ts';
 

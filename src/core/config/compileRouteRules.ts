@@ -1,6 +1,6 @@
 import { compileFirewall } from '../firewall/compileFirewall.ts';
 import { compileRateLimit } from '../ratelimit/compileRateLimit.ts';
-import type { RateLimitStore } from '../ratelimit/RateLimitStore.ts';
+import type { RateLimitStore } from '../RateLimitStore.ts';
 import type { Guard, RequestRewrite, ResponseRewrite, RuleLevel } from '../Route.ts';
 import { formatPath } from './parseConfig.ts';
 import { compileHeaderRules, type HeaderEdit } from '../rules/compileHeaderRules.ts';

@@ -1,10 +1,10 @@
 import { clientIpOf } from '../firewall/clientIp.ts';
 import * as answers from '../answers.ts';
 import type { Answer } from '../Answer.ts';
-import type { Exchange } from '../Route.ts';
+import type { Exchange, SharedLimit } from '../Route.ts';
 import { RateLimiter } from './RateLimiter.ts';
 import { prefixMask } from '../firewall/ipAddress.ts';
-import type { RateLimitStore, SharedBucket } from './RateLimitStore.ts';
+import type { RateLimitStore } from '../RateLimitStore.ts';
 import { hash32 } from '../balancing/hash32.ts';
 
 /** `rate_limit`, as the config schema reads it (durations in milliseconds). */
@@ -35,17 +35,6 @@ export interface RateLimit {
   readonly check: (exchange: Exchange, dry?: boolean) => Answer | undefined;
   /** With a store: how to ask it (the `Guard`'s `shared`). */
   readonly shared?: SharedLimit;
-}
-
-/**
- * A rate limit kept in a store: the bucket a request takes from, and the answer once the store
- * has told its wait. The store is asked for every shared limit of a request at once (`admit`).
- */
-export interface SharedLimit {
-  readonly store: RateLimitStore;
-  bucket(exchange: Exchange): SharedBucket;
-  /** The answer for `wait` from the store; undefined (the store could not answer): this instance's fallback bucket's. */
-  answer(bucket: SharedBucket, wait: number | undefined): Answer | undefined;
 }
 
 /** Where a limit is shared: the store, and what the limit applies to (the top level, or a route's host, path and match). */

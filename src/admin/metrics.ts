@@ -162,14 +162,14 @@ export class Metrics {
     }
   }
 
-  /** Counts a reload's result; the store's metrics come or go with the `store` of the config in use. */
+  /** Counts a reload's result. */
   reloaded(result: 'success' | 'failure'): void {
     this.#reloads.inc({ result });
-    this.#syncStore();
   }
 
-  /** The exposition, in the Prometheus text format. */
+  /** The exposition, in the Prometheus text format; the store's metrics come or go with the `store` of the config in use. */
   text(): Promise<string> {
+    this.#syncStore();
     return this.registry.metrics();
   }
 
@@ -190,7 +190,9 @@ export class Metrics {
  * The shared store's metrics, written only while the config has a `store` (a balancer without one
  * has no store to call down; prom-client would write an unlabeled gauge even unset). The fallbacks
  * count from start-up, across reloads that change the store. Returns what puts them in the registry
- * or takes them out, to call when a reload may have added or removed the store.
+ * or takes them out, to call before each scrape (a reload may have added or removed the store).
+ * `switchyard_store_health_shared` is there only where health is shared (the process that probes:
+ * the `--workers` primary, not its workers).
  */
 function storeMetrics(registry: Registry, store: () => StoreStats | undefined): () => void {
   const reasons: readonly FallbackReason[] = ['unreachable', 'timeout', 'error'];
@@ -216,12 +218,26 @@ function storeMetrics(registry: Registry, store: () => StoreStats | undefined): 
       for (const reason of reasons) this.inc({ reason }, now?.fallbacks[reason] ?? 0);
     },
   });
-  const names = ['switchyard_store_up', 'switchyard_store_fallbacks_total'];
+  const healthShared = new Gauge({
+    name: 'switchyard_store_health_shared',
+    help: 'Whether health verdicts, ejections and drains are shared through the store (Redis): 1 while the channel is subscribed and publishing and reading work, 0 otherwise (Redis away, or its user lacks permission: see the log).',
+    registers: [],
+    aggregator: 'min',
+    collect() {
+      this.set(store()?.healthShared ? 1 : 0);
+    },
+  });
+  const keep = (metric: Gauge | Counter<'reason'>, wanted: boolean) => {
+    const { name } = metric as unknown as { name: string };
+    const present = registry.getSingleMetric(name) !== undefined;
+    if (wanted && !present) registry.registerMetric(metric as unknown as Metric);
+    if (!wanted && present) registry.removeSingleMetric(name);
+  };
   const sync = () => {
-    const wanted = store() !== undefined;
-    const present = registry.getSingleMetric(names[0]) !== undefined;
-    if (wanted && !present) [up, fallbacks].forEach((metric) => registry.registerMetric(metric as unknown as Metric));
-    if (!wanted && present) names.forEach((name) => registry.removeSingleMetric(name));
+    const now = store();
+    keep(up, now !== undefined);
+    keep(fallbacks, now !== undefined);
+    keep(healthShared, now?.healthShared !== undefined);
   };
   sync();
   return sync;

@@ -19,7 +19,7 @@ import { listenersFor, startOrExplain } from './startListeners.ts';
 import { watchConfig } from './watchConfig.ts';
 import { SharedStores } from '../store/SharedStores.ts';
 import { loadRedisLink } from '../store/loadRedisLink.ts';
-import { shareHealth } from '../store/shareHealth.ts';
+import { shareHealth, storeStats } from '../store/shareHealth.ts';
 
 export interface ServeConfigOptions {
   readonly file: string;
@@ -77,7 +77,7 @@ export async function serveConfig(options: ServeConfigOptions): Promise<Serving>
   // The certificates' expiries are the server's to tell, once it runs.
   let listening: RunningServer | undefined;
   const certificates = () => listening?.certificateExpiries() ?? new Map<string, number>();
-  const monitor = adminAt && { metrics: new Metrics(() => live.config, { store: () => stores.stats, certificates }), traffic: new BackendTraffic() };
+  const monitor = adminAt && { metrics: new Metrics(() => live.config, { store: () => storeStats(stores, fleet), certificates }), traffic: new BackendTraffic() };
   const accessLog = options.accessLog === 'off' ? undefined : accessLogWriter(options.accessLog, log);
   const observe = allOf([accessLog?.observe, monitor?.metrics.observe, monitor?.traffic.observe]);
 

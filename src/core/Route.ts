@@ -7,6 +7,7 @@ import type { ErrorLog } from './ErrorLog.ts';
 import type { RouteMatch } from './routing/RouteMatch.ts';
 import type { CompressSettings } from './compress/CompressSettings.ts';
 import type { Mirror } from './pool/Mirror.ts';
+import type { RateLimitStore, SharedBucket } from './RateLimitStore.ts';
 
 /** One request on its way through the balancer: what is known of it before it is forwarded. */
 export interface Exchange {
@@ -52,6 +53,17 @@ export interface BodyLimit {
 export type RuleLevel = string;
 
 /** Decides before forwarding whether a request goes on: a route's firewall (403) or its rate limit (429). */
+/**
+ * A rate limit kept in a store (compileRateLimit): the bucket a request takes from, and the answer once the store
+ * has told its wait. The store is asked for every shared limit of a request at once (`admit`).
+ */
+export interface SharedLimit {
+  readonly store: RateLimitStore;
+  bucket(exchange: Exchange): SharedBucket;
+  /** The answer for `wait` from the store; undefined (the store could not answer): this instance's fallback bucket's. */
+  answer(bucket: SharedBucket, wait: number | undefined): Answer | undefined;
+}
+
 export interface Guard {
   readonly rule: 'firewall_rules' | 'rate_limit';
   readonly level: RuleLevel;
@@ -67,7 +79,7 @@ export interface Guard {
    * `check` for a real request, its verdict awaited by `forwardAdmitted`, so the request still
    * has one path. `check` then answers only `explain`, which spends nothing.
    */
-  readonly shared?: (exchange: Exchange) => Promise<Answer | undefined>;
+  readonly shared?: SharedLimit;
 }
 
 /**

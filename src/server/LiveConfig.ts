@@ -8,7 +8,7 @@ import { startHealthChecks, type HealthChecks } from '../core/health/startHealth
 import type { Upstream } from '../core/Upstream.ts';
 import type { PasswordChecks } from '../core/gates/PasswordChecks.ts';
 import type { Config } from '../core/config/schema/index.ts';
-import type { RateLimitStore } from '../core/ratelimit/RateLimitStore.ts';
+import type { RateLimitStore } from '../core/RateLimitStore.ts';
 
 /** What became of the last reload, as `/api/status` reports it. */
 export interface ReloadReport {

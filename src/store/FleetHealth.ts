@@ -34,10 +34,15 @@ const RETRY_MS = 1_000;
  * them at once, without a probe streak of their own (`HealthState.adoptVerdict`,
  * `adoptEjection`). The latest verdict and drain of each backend are also kept in the hash
  * `<prefix>health` (fields `verdict <URL>`, `drain <URL>`), read after every (re)subscription, so
- * an instance that starts, or was cut off from Redis, catches up; what the hash lost (a Redis
- * restarted without persistence) each instance writes again from what it found itself. Ejections
+ * an instance that starts, or was cut off from Redis, catches up (news heard after the read left
+ * wins over what it finds); what the hash lost (a Redis restarted without persistence) each
+ * instance writes again: its own down verdicts, and every drain it holds, whoever made it. Ejections
  * are not kept: they end by themselves. Nothing here is on the request path: publishing is not
  * awaited, and news is applied when it arrives.
+ *
+ * A verdict is news only when this instance's probes reach it through `unhealthy_threshold` or
+ * `healthy_threshold`: a first check, which decides at once, is kept to this instance, so one
+ * booting instance whose network is not ready yet cannot take a healthy backend out of the fleet.
  *
  * Conflicting views: the latest change wins. Every instance keeps probing, so a `down` heard from
  * another instance holds here until this instance's own probes pass `healthy_threshold` times in a
@@ -62,6 +67,11 @@ export class FleetHealth {
   /** Set while news is applied, so that the changes it makes are not published back. */
   #applying = false;
   #retry: ReturnType<typeof setTimeout> | undefined;
+  /** News heard so far, and when (in that count) each hash field was last heard: a hash read that left before must not undo it. */
+  #heardCount = 0;
+  readonly #heardAt = new Map<string, number>();
+  /** What fails while Redis answers (a Redis user without the channel or hash: NOPERM), by operation, with why. */
+  readonly #failing = new Map<string, string>();
 
   constructor(options: FleetHealthOptions) {
     this.#options = options;
@@ -90,12 +100,13 @@ export class FleetHealth {
       added = true;
       const followed: Followed = { backend, health: backend.health, unsubscribe: backend.health.subscribe((event) => this.#observed(followed, event)) };
       this.#followed.set(backend.id, followed);
-      // Probed before it was followed (at start-up, or new health settings on reload).
-      if (backend.health.state === 'down') this.#tell({ kind: 'down', backend: backend.id, reason: 'its first check failed', streak: 1 });
-      else this.#ownDown.delete(backend.id);
+      // A first check (at start-up, or new health settings on reload) is not news, even a failed
+      // one: it decides without unhealthy_threshold, and may only say that this instance's own
+      // network is not ready yet. The fleet hears this instance's verdicts reached by threshold.
+      this.#ownDown.delete(backend.id);
     }
     // What the fleet holds of a backend new here.
-    if (added) void this.#sync();
+    if (added) this.#resync();
   }
 
   /**
@@ -106,6 +117,7 @@ export class FleetHealth {
     if (shared === this.#shared) return;
     this.#shared = shared;
     this.#subscribed = false;
+    this.#failing.clear();
     this.#unsent.clear();
     clearTimeout(this.#retry);
     if (!shared) return void this.#drained.clear();
@@ -115,15 +127,31 @@ export class FleetHealth {
       subscribed: () => {
         if (!current()) return;
         this.#subscribed = true;
-        void this.#sync();
+        this.#worked('subscribe to');
+        this.#resync();
       },
+      refused: (reason) => void (current() && this.#failed('subscribe to', reason)),
     });
-    shared.link.onChange((ready) => void (ready && current() && this.#sync()));
+    shared.link.onChange((ready) => {
+      if (!current()) return;
+      if (ready) return this.#resync();
+      // The connection is lost: the subscription with it, until `subscribed` again.
+      this.#subscribed = false;
+    });
     for (const { backend } of this.#followed.values()) {
       if (backend.draining && !this.#drained.has(backend.id)) this.#drained.set(backend.id, this.instance);
       this.#tellOwn(backend.id, 'verdict');
       this.#tellOwn(backend.id, 'drain');
     }
+  }
+
+  /**
+   * Whether health is shared now: Redis answers, the channel is subscribed and nothing on it
+   * fails (`switchyard_store_health_shared`); undefined without a store.
+   */
+  get shared(): boolean | undefined {
+    if (!this.#shared) return undefined;
+    return this.#shared.link.ready && this.#subscribed && this.#failing.size === 0;
   }
 
   /** The admin API drained or undrained `backend` here (called for every change it makes: only drains are shared). */
@@ -143,8 +171,8 @@ export class FleetHealth {
     if (this.#applying) return;
     const backend = followed.backend.id;
     if (event.kind === 'up' || event.kind === 'down') {
-      // Found up at start-up is no news.
-      if (event.kind === 'up' && event.first) return;
+      // A first check is no news (see follow): only verdicts reached through the thresholds are.
+      if (event.first) return;
       this.#heardDown.delete(backend);
       this.#tell({ kind: event.kind, backend, reason: event.reason, streak: event.streak });
     } else if (event.kind === 'ejected') {
@@ -154,8 +182,8 @@ export class FleetHealth {
   }
 
   /** Publishes news of this instance, and keeps it (verdicts, drains) until the hash holds it. */
-  #tell(news: DistributiveOmit<HealthNews, 'from'>): void {
-    const told = { ...news, from: this.instance } as HealthNews;
+  #tell(news: DistributiveOmit<HealthNews, 'from'>, from = this.instance): void {
+    const told = { ...news, from } as HealthNews;
     if (told.kind === 'down') this.#ownDown.set(told.backend, told);
     if (told.kind === 'up') this.#ownDown.delete(told.backend);
     if (!this.#shared) return;
@@ -173,7 +201,9 @@ export class FleetHealth {
     try {
       await shared.link.announce(key, message, field === undefined ? undefined : { key, field, value: message });
       if (field && this.#unsent.get(field) === news) this.#unsent.delete(field);
-    } catch {
+      if (shared === this.#shared) this.#worked('publish on');
+    } catch (error) {
+      if (shared === this.#shared && shared.link.ready) this.#failed('publish on', messageOf(error));
       // An ejection is not worth a retry: it ends by itself soon.
       if (field) this.#later();
     }
@@ -181,7 +211,10 @@ export class FleetHealth {
 
   #heard(message: string): void {
     const news = parseHealthNews(message);
-    if (news && news.from !== this.instance) this.#apply(news);
+    if (!news || news.from === this.instance) return;
+    const field = fieldOf(news);
+    if (field && this.#followed.has(news.backend)) this.#heardAt.set(field, ++this.#heardCount);
+    this.#apply(news);
   }
 
   /** Takes news from another instance as this instance's own state, without publishing it back. */
@@ -205,7 +238,8 @@ export class FleetHealth {
           if (health.state === 'down') health.adoptVerdict('up', `${news.from} found it up: ${news.reason}${streak(news.streak, 'passed check')}`);
           break;
         case 'ejected':
-          health.adoptEjection(this.#now() + news.forMs, news.cooldownMs, news.ejections, `ejected by ${news.from}: ${news.reason}`, news.streak);
+          // No longer than this instance's own longest cool-down: a peer's config does not set it here.
+          health.adoptEjection(this.#now() + Math.min(news.forMs, health.passive?.maxCooldownMs ?? news.forMs), news.cooldownMs, news.ejections, `ejected by ${news.from}: ${news.reason}`, news.streak);
           break;
         default: {
           const draining = news.kind === 'drained';
@@ -220,8 +254,9 @@ export class FleetHealth {
     if (state() !== before) this.#options.applied?.(backend);
   }
 
+  /** Notes a drain of a backend followed here (others' drains reach a backend added later through the hash, so the map stays bounded by the config). */
   #noteDrain(news: HealthNews): void {
-    if (news.kind === 'drained') this.#drained.set(news.backend, news.from);
+    if (news.kind === 'drained' && this.#followed.has(news.backend)) this.#drained.set(news.backend, news.from);
     if (news.kind === 'undrained') this.#drained.delete(news.backend);
   }
 
@@ -233,13 +268,16 @@ export class FleetHealth {
   async #sync(): Promise<void> {
     const shared = this.#shared;
     if (!shared || !this.#subscribed || !shared.link.ready) return;
+    const asked = this.#heardCount;
     let hash: Record<string, string>;
     try {
       hash = await shared.link.readHash(`${shared.prefix}health`);
-    } catch {
+    } catch (error) {
+      if (shared === this.#shared && shared.link.ready) this.#failed('read', messageOf(error));
       return this.#later();
     }
     if (shared !== this.#shared) return;
+    this.#worked('read');
     const held = new Map<string, HealthNews>();
     for (const [field, value] of Object.entries(hash)) {
       const news = parseHealthNews(value);
@@ -248,7 +286,8 @@ export class FleetHealth {
     for (const id of new Set([...this.#followed.keys(), ...[...held.values()].map((news) => news.backend)])) {
       for (const kind of ['verdict', 'drain'] as const) {
         const field = `${kind} ${id}`;
-        if (this.#unsent.has(field)) continue;
+        // Its own news not yet in the hash, or news heard after the hash was read, is newer than what the read found.
+        if (this.#unsent.has(field) || (this.#heardAt.get(field) ?? 0) > asked) continue;
         const found = held.get(field);
         if (found) {
           if (found.from !== this.instance) this.#apply(found);
@@ -262,16 +301,38 @@ export class FleetHealth {
   #tellOwn(id: string, kind: 'verdict' | 'drain'): void {
     if (this.#unsent.has(`${kind} ${id}`)) return;
     if (kind === 'drain') {
-      if (this.#drained.get(id) === this.instance) this.#tell({ kind: 'drained', backend: id });
+      // A drain is the fleet's, not its maker's (who may have restarted since, under a new id):
+      // whoever holds it writes it again, naming who made it.
+      const from = this.#drained.get(id);
+      if (from !== undefined) this.#tell({ kind: 'drained', backend: id }, from);
       return;
     }
     const down = this.#ownDown.get(id);
     if (down && this.#followed.get(id)?.health.state === 'down' && !this.#heardDown.has(id)) this.#tell(down);
   }
 
+  /** `#sync` with nothing left to reject: a listener that throws while news is applied is logged, never an unhandled rejection. */
+  #resync(): void {
+    this.#sync().catch((error: unknown) => this.#options.log(`health: cannot apply what the fleet holds (${messageOf(error)})`));
+  }
+
+  /** Something failed while Redis answers: one log line when sharing stops, naming Redis's reason. */
+  #failed(operation: string, reason: string): void {
+    if (this.#failing.size === 0) {
+      const name = `${this.#shared!.prefix}health`;
+      this.#options.log(`health: cannot ${operation} ${name} in redis (${reason}); this instance's health stays its own until it can (the Redis user needs the channel and the key ${name})`);
+    }
+    this.#failing.set(operation, reason);
+  }
+
+  #worked(operation: string): void {
+    if (!this.#failing.delete(operation) || this.#failing.size > 0) return;
+    this.#options.log(`health: shared through redis again`);
+  }
+
   #later(): void {
     clearTimeout(this.#retry);
-    this.#retry = setTimeout(() => void this.#sync(), RETRY_MS);
+    this.#retry = setTimeout(() => this.#resync(), RETRY_MS);
     (this.#retry as { unref?: () => void }).unref?.();
   }
 }
@@ -288,6 +349,10 @@ function fieldOf(news: HealthNews): string | undefined {
     default:
       return undefined;
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 function streak(count: number, noun: string): string {

@@ -1,8 +1,18 @@
 import type { Config } from '../core/config/schema/index.ts';
 import { DEFAULT_FALLBACK_SHARE, DEFAULT_STORE_PREFIX, DEFAULT_STORE_TIMEOUT_MS, redact } from '../core/config/schema/store.ts';
-import type { RateLimitStore } from '../core/ratelimit/RateLimitStore.ts';
+import type { RateLimitStore } from '../core/RateLimitStore.ts';
 import { RedisStore, type FallbackReason, type StoreStats } from './RedisStore.ts';
 import type { RedisLink } from './redisLink.ts';
+
+/** Which process of an instance holds the stores (`serve --workers`): one process unless told. */
+export interface ProcessRole {
+  /** The workers of this instance (`serve --workers N`): each falls back to `fallback_share / N` of a limit. @default 1 */
+  readonly processes?: number;
+  /** Names the process in the store's log lines (`worker 2`, `primary`). @default none */
+  readonly label?: string;
+  /** False for the `--workers` primary, which serves no request: its link shares health only. @default true */
+  readonly servesRequests?: boolean;
+}
 
 /** `store` as a config says it, defaults filled in. */
 export interface StoreSettings {
@@ -49,14 +59,12 @@ export class SharedStores {
   /** Fallbacks counted by stores closed since, so the counter never goes backwards. */
   readonly #retired: Record<FallbackReason, number> = { unreachable: 0, timeout: 0, error: 0 };
 
-  /** How many processes of this instance keep local buckets (`--workers`): each holds its share of the fallback. */
-  readonly #processes: number;
+  readonly #process: ProcessRole;
 
-  /** @param processes the workers of this instance (`serve --workers N`): each falls back to `fallback_share / N` of a limit. */
-  constructor(open: LinkOpener, log: (line: string) => void, processes = 1) {
+  constructor(open: LinkOpener, log: (line: string) => void, process: ProcessRole = {}) {
     this.#open = open;
     this.#log = log;
-    this.#processes = processes;
+    this.#process = process;
   }
 
   /** The store for a config: the one in use when its settings are unchanged, else a new one. */
@@ -68,7 +76,8 @@ export class SharedStores {
     for (const made of this.#pending.values()) if (made.key === key) return made.store;
     const name = redact(settings.url);
     const link = this.#open(settings.url, settings.timeoutMs);
-    const store = new RedisStore(link, { prefix: settings.prefix, fallbackShare: settings.fallbackShare / this.#processes, name, log: this.#log });
+    const { processes = 1, label, servesRequests = true } = this.#process;
+    const store = new RedisStore(link, { prefix: settings.prefix, fallbackShare: settings.fallbackShare / processes, name, log: this.#log, timeoutMs: settings.timeoutMs, label, servesRequests });
     this.#pending.set(store, { key, store, shared: { link, prefix: settings.prefix } });
     return store;
   }

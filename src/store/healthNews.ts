@@ -11,8 +11,16 @@ export type HealthNews =
 /** Longest ejection taken from another instance: a day; anything longer is a mistake, not news. */
 const MAX_EJECTION_MS = 86_400_000;
 
-/** The news in `text`, or undefined when it is not news this version understands (ignored, never thrown). */
+/** Longest message read: real news is a few hundred bytes; more is not news (a reason is an HTTP status line or an error). */
+export const MAX_NEWS_LENGTH = 4_096;
+
+/**
+ * The news in `text`, or undefined when it is not news this version understands (ignored, never
+ * thrown). Its strings go into log lines: control characters (a newline would forge a line) are
+ * replaced by spaces.
+ */
 export function parseHealthNews(text: string): HealthNews | undefined {
+  if (text.length > MAX_NEWS_LENGTH) return undefined;
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -20,8 +28,10 @@ export function parseHealthNews(text: string): HealthNews | undefined {
     return undefined;
   }
   if (typeof value !== 'object' || value === null) return undefined;
-  const { kind, from, backend, reason, streak, forMs, cooldownMs, ejections } = value as Record<string, unknown>;
-  if (typeof from !== 'string' || typeof backend !== 'string') return undefined;
+  const { kind, from: sender, backend: url, reason: why, streak, forMs, cooldownMs, ejections } = value as Record<string, unknown>;
+  if (typeof sender !== 'string' || typeof url !== 'string') return undefined;
+  const [from, backend] = [printable(sender), printable(url)];
+  const reason = typeof why === 'string' ? printable(why) : undefined;
   const count = typeof streak === 'number' && Number.isSafeInteger(streak) && streak >= 0 ? streak : 0;
   switch (kind) {
     case 'down':
@@ -37,6 +47,11 @@ export function parseHealthNews(text: string): HealthNews | undefined {
     default:
       return undefined;
   }
+}
+
+function printable(text: string): string {
+  // C0 and C1 controls, DEL, and the line and paragraph separators.
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ');
 }
 
 function isDuration(value: unknown): value is number {

@@ -1,3 +1,4 @@
+import { redact } from '../core/config/schema/store.ts';
 import { redisLink, type ChannelListener, type IoRedisConstructor, type RedisLink } from './redisLink.ts';
 
 let ioredis: Promise<IoRedisConstructor> | undefined;
@@ -25,14 +26,16 @@ export function loadRedisLink(url: string, timeoutMs: number, log: (line: string
       link.onChange((ready, reason) => listeners.forEach((listener) => listener(ready, reason)));
       if (subscription) link.subscribe(...subscription);
     },
-    (error: unknown) => log(`store: cannot load ioredis (${error instanceof Error ? error.message : String(error)}); rate limits and health stay local until a restart with ioredis installed (npm install ioredis)`),
-  );
+    (error: unknown) => log(`store: cannot load ioredis (${messageOf(error)}); rate limits and health stay local until a restart with ioredis installed (npm install ioredis)`),
+  )
+    // The schema accepted the URL, so this is the client's own refusal: the store stays local rather than taking the process down.
+    .catch((error: unknown) => log(`store: redis at ${redact(url)} cannot be used (${messageOf(error)}); rate limits and health stay local`));
   return {
     get ready() {
       return link?.ready ?? false;
     },
     onChange: (listener) => void listeners.push(listener),
-    gcra: (key, args) => (link ? link.gcra(key, args) : notConnected()),
+    gcra: (keys, args) => (link ? link.gcra(keys, args) : notConnected()),
     announce: (...args) => (link ? link.announce(...args) : notConnected()),
     readHash: (key) => (link ? link.readHash(key) : notConnected()),
     subscribe: (channel, listener) => (link ? link.subscribe(channel, listener) : void (subscription = [channel, listener])),
@@ -44,3 +47,5 @@ export function loadRedisLink(url: string, timeoutMs: number, log: (line: string
 }
 
 const notConnected = () => Promise.reject(new Error('not connected'));
+
+const messageOf = (error: unknown) => (error instanceof Error ? error.message : String(error));

@@ -9,8 +9,8 @@ export interface RedisLink {
   readonly ready: boolean;
   /** Called with `true` when the link becomes ready, `false` with the reason when it is lost. */
   onChange(listener: (ready: boolean, reason?: string) => void): void;
-  /** Runs the GCRA script on one key; rejects on timeout, a lost connection or a Redis error. */
-  gcra(key: string, args: readonly [string, string]): Promise<unknown>;
+  /** Runs the GCRA script on `keys` (`gcraArguments` of their policies); rejects on timeout, a lost connection or a Redis error. */
+  gcra(keys: readonly string[], args: readonly string[]): Promise<unknown>;
   /**
    * Publishes `message` on `channel`; with `record`, in one transaction (MULTI) with setting
    * `record.field` of the hash `record.key` to `record.value`, so a reader of the hash never
@@ -38,6 +38,8 @@ export interface HashRecord {
 export interface ChannelListener {
   heard(message: string): void;
   subscribed(): void;
+  /** The subscription was refused (such as NOPERM: the Redis user may not use the channel); it is tried again later. */
+  refused(reason: string): void;
 }
 
 
@@ -48,7 +50,7 @@ export interface IoRedisClient {
   on(event: 'error', listener: (error: Error & { code?: string }) => void): unknown;
   on(event: 'close', listener: () => void): unknown;
   on(event: 'message', listener: (channel: string, message: string) => void): unknown;
-  defineCommand(name: string, definition: { numberOfKeys: number; lua: string }): void;
+  defineCommand(name: string, definition: { numberOfKeys?: number; lua: string }): void;
   multi(): IoRedisTransaction;
   hgetall(key: string): Promise<Record<string, string>>;
   publish(channel: string, message: string): Promise<unknown>;
@@ -66,7 +68,27 @@ export interface IoRedisTransaction {
 }
 
 /** ioredis's constructor: `import { Redis } from 'ioredis'`, passed in by the entry point. */
-export type IoRedisConstructor = new (url: string, options: Record<string, unknown>) => IoRedisClient;
+export type IoRedisConstructor = new (options: Record<string, unknown>) => IoRedisClient;
+
+/**
+ * ioredis's connection options for a `store.redis` URL the schema accepted
+ * (`redisUrlProblem`): parsed here rather than by ioredis, which reads a path that is not a
+ * number as database `NaN` and a query string as options of its own.
+ */
+export function redisAddress(url: string): Record<string, unknown> {
+  const parsed = new URL(url);
+  const secure = parsed.protocol.toLowerCase() === 'rediss:';
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, '$1');
+  const db = parsed.pathname.replace(/^\//, '');
+  return {
+    host,
+    port: parsed.port === '' ? 6379 : Number(parsed.port),
+    ...(parsed.username && { username: decodeURIComponent(parsed.username) }),
+    ...(parsed.password && { password: decodeURIComponent(parsed.password) }),
+    db: db === '' ? 0 : Number(db),
+    ...(secure && { tls: {} }),
+  };
+}
 
 /**
  * Connects to `url` with the settings a balancer needs, which are not ioredis's defaults: no
@@ -78,28 +100,30 @@ export type IoRedisConstructor = new (url: string, options: Record<string, unkno
  * machine. Never throws: the link is simply not ready until Redis answers.
  */
 export function redisLink(Redis: IoRedisConstructor, url: string, timeoutMs: number): RedisLink {
-  const client = new Redis(url, {
+  const client = new Redis({
+    ...redisAddress(url),
     enableOfflineQueue: false,
     maxRetriesPerRequest: 0,
     commandTimeout: timeoutMs,
     connectTimeout: 1_000,
     retryStrategy: (attempt: number) => Math.min(attempt * 100, 2_000),
   });
-  // ioredis runs it by EVALSHA and sends the source (EVAL) once after a NOSCRIPT.
-  client.defineCommand('switchyardGcra', { numberOfKeys: 1, lua: GCRA_SCRIPT });
+  // ioredis runs it by EVALSHA and sends the source (EVAL) once after a NOSCRIPT. The number of
+  // keys varies (one per shared limit of a request), so it comes first in each call.
+  client.defineCommand('switchyardGcra', { lua: GCRA_SCRIPT });
   const listeners: ((ready: boolean, reason?: string) => void)[] = [];
   let lastError: string | undefined;
   client.on('error', (error) => void (lastError = error.code ?? error.message));
   client.on('ready', () => listeners.forEach((listener) => listener(true)));
   client.on('close', () => listeners.forEach((listener) => listener(false, lastError)));
-  const gcra = (client as unknown as { switchyardGcra(key: string, ...args: string[]): Promise<unknown> }).switchyardGcra.bind(client);
-  let subscriber: IoRedisClient | undefined;
+  const gcra = (client as unknown as { switchyardGcra(keys: number, ...keysThenArgs: string[]): Promise<unknown> }).switchyardGcra.bind(client);
+  let subscriber: Subscriber | undefined;
   return {
     get ready() {
       return client.status === 'ready';
     },
     onChange: (listener) => void listeners.push(listener),
-    gcra: (key, args) => gcra(key, ...args),
+    gcra: (keys, args) => gcra(keys.length, ...keys, ...args),
     announce: async (channel, message, record) => {
       if (!record) return void (await client.publish(channel, message));
       await client.multi().hset(record.key, record.field, record.value).publish(channel, message).exec();
@@ -109,20 +133,72 @@ export function redisLink(Redis: IoRedisConstructor, url: string, timeoutMs: num
       if (subscriber) throw new Error('a link subscribes to one channel');
       subscriber = subscribe(client, channel, listener);
     },
-    close: async () => void (await Promise.all([client, subscriber].map((each) => each?.quit().catch(() => undefined)))),
+    close: async () => {
+      subscriber?.stop();
+      await Promise.all([client, subscriber?.client].map((each) => each && closeClient(each)));
+    },
   };
+}
+
+/** How long a closing link waits for Redis to acknowledge QUIT before it drops the connection. */
+const QUIT_GRACE_MS = 500;
+
+/**
+ * Closes a client for good: QUIT when it is connected (commands sent before it are answered),
+ * bounded by `QUIT_GRACE_MS` for a Redis that hangs; then, or at once when it is not connected
+ * (QUIT would be refused without an offline queue), `disconnect`, which also ends the
+ * reconnection attempts: a closed link must never come back.
+ */
+async function closeClient(client: IoRedisClient): Promise<void> {
+  if (client.status === 'ready') {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, QUIT_GRACE_MS)));
+    await Promise.race([client.quit().catch(() => undefined), grace]);
+    clearTimeout(timer);
+  }
+  client.disconnect();
+}
+
+/** A subscription's longest wait before it is tried again, after refusals in a row. */
+const MAX_SUBSCRIBE_RETRY_MS = 60_000;
+
+interface Subscriber {
+  readonly client: IoRedisClient;
+  /** Ends the retries (at close). */
+  stop(): void;
 }
 
 /**
  * The subscriber connection: subscribes anew on every connection rather than letting ioredis
  * resubscribe by itself (`autoResubscribe`), so that `subscribed` says when messages flow again.
- * A subscription that fails drops the connection, which then comes back and tries again. Its
- * errors are the main connection's too, which reports them.
+ * A refused subscription (an ACL without the channel) is tried again on the same connection, 1 s
+ * later and twice as long after each refusal in a row, up to a minute: dropping the connection
+ * instead would reconnect at once, ioredis's backoff starting over on every `ready`. Its
+ * connection errors are the main connection's too, which reports them.
  */
-function subscribe(client: IoRedisClient, channel: string, listener: ChannelListener): IoRedisClient {
+function subscribe(client: IoRedisClient, channel: string, listener: ChannelListener): Subscriber {
   const subscriber = client.duplicate({ autoResubscribe: false, enableOfflineQueue: false, commandTimeout: 5_000 });
+  let refusals = 0;
+  let retry: ReturnType<typeof setTimeout> | undefined;
+  const attempt = () =>
+    void subscriber.subscribe(channel).then(
+      () => {
+        refusals = 0;
+        listener.subscribed();
+      },
+      (error: Error) => {
+        listener.refused(error.message);
+        // Not ready: the connection was lost, and its next `ready` tries again.
+        if (subscriber.status !== 'ready') return;
+        retry = setTimeout(attempt, Math.min(1_000 * 2 ** refusals++, MAX_SUBSCRIBE_RETRY_MS));
+        (retry as { unref?: () => void }).unref?.();
+      },
+    );
   subscriber.on('error', () => {});
   subscriber.on('message', (from, message) => from === channel && listener.heard(message));
-  subscriber.on('ready', () => void subscriber.subscribe(channel).then(() => listener.subscribed(), () => subscriber.disconnect(true)));
-  return subscriber;
+  subscriber.on('ready', () => {
+    clearTimeout(retry);
+    attempt();
+  });
+  return { client: subscriber, stop: () => clearTimeout(retry) };
 }

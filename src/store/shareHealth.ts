@@ -1,5 +1,6 @@
 import type { LiveConfig } from '../server/LiveConfig.ts';
 import { FleetHealth, type FleetHealthOptions } from './FleetHealth.ts';
+import type { StoreStats } from './RedisStore.ts';
 import type { SharedStores } from './SharedStores.ts';
 
 /**
@@ -14,4 +15,10 @@ export function shareHealth(live: LiveConfig, stores: SharedStores, options: Fle
   live.onReload((next) => ({ commit: () => fleet.follow(next.backends) }));
   stores.onLink((shared) => fleet.use(shared));
   return fleet;
+}
+
+/** The store's state for /metrics in a process that shares health: the rate limits' store and whether health is shared. */
+export function storeStats(stores: SharedStores, fleet: FleetHealth): StoreStats | undefined {
+  const stats = stores.stats;
+  return stats && { ...stats, healthShared: fleet.shared ?? false };
 }

@@ -1,4 +1,4 @@
-import type { RateLimitStore, SharedPolicy } from '../core/ratelimit/RateLimitStore.ts';
+import type { RateLimitStore, SharedPolicy } from '../core/RateLimitStore.ts';
 import { Reachability } from './Reachability.ts';
 import type { SharedStateObject } from './stateMessages.ts';
 import { rateLimitObject } from './SwitchyardState.ts';

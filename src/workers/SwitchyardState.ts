@@ -3,7 +3,7 @@ import bundledConfig from '../../examples/loadbalancer.yaml';
 import { statusReport } from '../admin/statusReport.ts';
 import { hash32 } from '../core/balancing/hash32.ts';
 import { fetchUpstream } from '../core/proxy/fetchUpstream.ts';
-import type { SharedPolicy } from '../core/ratelimit/RateLimitStore.ts';
+import type { SharedPolicy } from '../core/RateLimitStore.ts';
 import { TokenBucket } from '../core/ratelimit/TokenBucket.ts';
 import { SharedHealth } from './SharedHealth.ts';
 import { STATE_PROTOCOL, type IsolateReport, type SharedStateObject, type SharedView } from './stateMessages.ts';

@@ -1,5 +1,5 @@
 import type { ActiveState } from '../core/health/HealthState.ts';
-import type { SharedPolicy } from '../core/ratelimit/RateLimitStore.ts';
+import type { SharedPolicy } from '../core/RateLimitStore.ts';
 
 // What isolates and the SWITCHYARD_STATE Durable Object tell each other (RPC arguments and
 // results: plain data, structured-cloned).

@@ -81,8 +81,11 @@ paths:
       expect((await fallbacks(balancer)).unreachable).toBeGreaterThan(0);
       // fallback_share 0.5 per balancer: the workers of one share it out.
       const share = String(0.5 / WORKERS[i]).replace('.', '\\.');
-      expect(balancer.stderr()).toMatch(new RegExp(`store: redis at redis://127\\.0\\.0\\.1:\\d+ is unreachable.*; rate limits fall back to local buckets holding ${share} of each limit\\n`));
-      expect(balancer.stderr()).toMatch(/store: redis at redis:\/\/127\.0\.0\.1:\d+ is reachable; rate limits are shared again\n/);
+      // Under --workers each worker's line names it, and the primary, which serves no request, speaks of health.
+      const worker = WORKERS[i] > 1 ? ' \\(worker \\d\\)' : '';
+      expect(balancer.stderr()).toMatch(new RegExp(`store${worker}: redis at redis://127\\.0\\.0\\.1:\\d+ is unreachable.*; rate limits fall back to local buckets holding ${share} of each limit\\n`));
+      expect(balancer.stderr()).toMatch(new RegExp(`store${worker}: redis at redis://127\\.0\\.0\\.1:\\d+ is reachable; rate limits are shared again\\n`));
+      if (WORKERS[i] > 1) expect(balancer.stderr()).toMatch(/store \(primary\): redis at redis:\/\/127\.0\.0\.1:\d+ is unreachable.*; the machine's health stays its own\n/);
     }
     // Shared again: the new Redis runs the script (EVAL once after NOSCRIPT, then EVALSHA) for each limited request.
     const after = await load(balancers, 1_500);

@@ -67,8 +67,8 @@ class FakeLink implements RedisLink {
     this.#listeners.push(listener);
   }
 
-  gcra(): Promise<unknown> {
-    return Promise.resolve([0, 0]);
+  gcra(keys: readonly string[]): Promise<unknown> {
+    return Promise.resolve(keys.map(() => 0));
   }
 
   async announce(channel: string, message: string, record?: HashRecord): Promise<void> {

@@ -15,6 +15,9 @@ export interface RedisServer {
   /** SIGKILLs it (the "Redis dies" case); `start` brings it back on the same port. */
   kill(): Promise<void>;
   start(): Promise<void>;
+  /** SIGSTOPs it (a Redis that hangs: connections stay open, nothing is answered); `resume` SIGCONTs it. */
+  pause(): void;
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -73,7 +76,9 @@ export async function startRedis({ tls, password, timeoutMs = 5_000 }: RedisOpti
     await exited;
   };
   await start();
-  return { port, url: `redis://127.0.0.1:${port}`, tlsUrl: tls && `rediss://127.0.0.1:${tlsPort}`, kill, start, stop: async () => (await kill(), rmSync(dir, { recursive: true, force: true })) };
+  const resume = () => void child?.kill('SIGCONT');
+  const stop = async () => (resume(), await kill(), rmSync(dir, { recursive: true, force: true }));
+  return { port, url: `redis://127.0.0.1:${port}`, tlsUrl: tls && `rediss://127.0.0.1:${tlsPort}`, kill, start, pause: () => void child?.kill('SIGSTOP'), resume, stop };
 }
 
 type Reply = string | number | null | Error | Reply[];

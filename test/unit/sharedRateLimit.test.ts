@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { loadConfig } from '../../src/core/config/loadConfig.ts';
-import type { RateLimitStore, SharedPolicy } from '../../src/core/ratelimit/RateLimitStore.ts';
+import type { RateLimitStore, SharedBucket, SharedPolicy } from '../../src/core/RateLimitStore.ts';
 import type { Upstream } from '../../src/core/Upstream.ts';
 import { manualClock } from '../helpers/manualClock.ts';
 
@@ -39,7 +39,7 @@ paths:
     const lb = appWith(yaml, store);
     const answer = lb.send('/a');
     await flush();
-    expect(takes).toMatchObject([{ limit: 'paths[0]', key: 'ip:ffffc000020a', policy: { requests: 10, perMs: 1000, burst: 4 } }]);
+    expect(takes).toMatchObject([{ limit: expect.stringMatching(/^[0-9a-f]{16}$/), key: 'ip:ffffc000020a', policy: { requests: 10, perMs: 1000, burst: 4 } }]);
     expect(lb.forwarded()).toBe(0);
     takes[0]!.settle(0);
     expect((await answer).status).toBe(200);
@@ -78,10 +78,28 @@ paths:
     const lb = appWith(`rate_limit: { requests: 100, per: 1s }\n${yaml}`, store);
     const answer = lb.send('/a');
     await flush();
-    expect(takes.map((t) => t.limit)).toEqual(['top level']);
+    expect(takes.map((t) => t.policy.requests)).toEqual([100]);
     takes[0]!.settle(1000);
     expect((await answer).status).toBe(429);
     expect(takes).toHaveLength(1);
+  });
+
+  it('asks a store that takes several buckets at once for the top-level and route limits in one call, and answers with the first refusal', async () => {
+    const { store, takes } = fakeStore();
+    const calls: SharedBucket[][] = [];
+    let waits: readonly number[] | undefined = [0, 1500];
+    const lb = appWith(`rate_limit: { requests: 100, per: 1s }\n${yaml}`, { ...store, takeAll: async (buckets) => (calls.push([...buckets]), waits) });
+    const refused = await lb.send('/a');
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('2');
+    expect(calls.map((buckets) => buckets.map((bucket) => bucket.policy.requests))).toEqual([[100, 10]]);
+    waits = [0, 0];
+    expect((await lb.send('/a')).status).toBe(200);
+    // The store cannot answer: each limit's local bucket does, without asking again.
+    waits = undefined;
+    expect((await lb.send('/a')).status).toBe(200);
+    expect(calls).toHaveLength(3);
+    expect(takes).toHaveLength(0);
   });
 
   it('never asks the store without a rate limit, and a request without one stays synchronous', async () => {
@@ -89,5 +107,24 @@ paths:
     const lb = appWith('health_check: false\npaths:\n  - path: /\n    servers: [localhost:8081]\n', store);
     expect((await lb.send('/a')).status).toBe(200);
     expect(takes).toHaveLength(0);
+  });
+
+  it('names a shared bucket by the route and the limit, not by where they are written: a config that moves a route keeps its bucket, and no two routes or policies share one', async () => {
+    const login = '  - path: /login\n    servers: [localhost:8081]\n    rate_limit: { requests: 2, per: 1m }\n';
+    const search = '  - path: /search\n    servers: [localhost:8081]\n    rate_limit: { requests: 100, per: 1s }\n';
+    const limitOf = async (yaml: string, path: string) => {
+      const { store, takes } = fakeStore();
+      const answer = appWith(`health_check: false\npaths:\n${yaml}`, store).send(path);
+      await flush();
+      takes[0]!.settle(0);
+      await answer;
+      return takes[0]!.limit;
+    };
+    const v1 = await limitOf(login + search, '/login');
+    // v2 puts /search first: /login is paths[1] now, and keeps its bucket.
+    expect(await limitOf(search + login, '/login')).toBe(v1);
+    expect(await limitOf(search + login, '/search')).not.toBe(v1);
+    expect(await limitOf(login.replace('requests: 2', 'requests: 3') + search, '/login')).not.toBe(v1);
+    expect(await limitOf(login.replace('/login', '/login\n    match: { methods: [GET] }') + search, '/login')).not.toBe(v1);
   });
 });

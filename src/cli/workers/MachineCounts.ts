@@ -53,7 +53,7 @@ export class MachineCounts implements MetricsExposition {
   async text(): Promise<string> {
     await this.#refresh();
     const merged = new MetricFamilies();
-    merged.add(await this.#primary.registry.metrics(), aggregatorsOf(this.#primary.registry));
+    merged.add(await this.#primary.text(), aggregatorsOf(this.#primary.registry));
     for (const counts of this.#last.values()) merged.add(counts.text, counts.aggregators, (name) => !PRIMARY_ONLY.has(name));
     merged.addAll(this.#retired);
     return merged.text();

@@ -10,7 +10,7 @@ import { LiveConfig, type ReloadReport } from '../../server/LiveConfig.ts';
 import { checkSameListeners } from '../../server/startServer.ts';
 import { SharedStores } from '../../store/SharedStores.ts';
 import { loadRedisLink } from '../../store/loadRedisLink.ts';
-import { shareHealth } from '../../store/shareHealth.ts';
+import { shareHealth, storeStats } from '../../store/shareHealth.ts';
 import { undiciUpstream } from '../../upstream/undiciUpstream.ts';
 import { checkAdminReload } from '../adminReloadCheck.ts';
 import { CommandFailure, listenFailure, readFailure } from '../CommandFailure.ts';
@@ -48,7 +48,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
   const probes = undiciUpstream();
   // `store`: the primary probes for the machine, so it is the one that shares health with the
   // fleet through Redis (the workers share rate limits, each on its own connection).
-  const stores = new SharedStores((url, timeoutMs) => loadRedisLink(url, timeoutMs, log), log);
+  const stores = new SharedStores((url, timeoutMs) => loadRedisLink(url, timeoutMs, log), log, { label: 'primary', servesRequests: false });
   const live = await LiveConfig.load(file, { env: options.env, log, probes, checkFiles: checkConfigFiles, stores }).catch(async (error: unknown) => {
     await stores.close();
     throw readFailure(error, file) ?? error;
@@ -63,7 +63,11 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     throw new CommandFailure(`listen[${alpn}].tls.acme.challenge: tls-alpn-01 needs one process, and --workers ${options.workers} runs several: write challenge: http-01 (answered by every worker from the storage directory)`);
   }
   const adminAt = options.admin ?? configuredAdmin(live.config);
-  const metrics = adminAt && new Metrics(() => live.config);
+  const toWorkers = (backend: Parameters<typeof backendView>[0]) => workers.broadcast({ type: 'backend', backend: backendView(backend) });
+  // News from other instances reaches the workers as any verdict of this primary does.
+  const fleet = shareHealth(live, stores, { log, applied: toWorkers });
+  // The primary's link is in the machine's switchyard_store_up (merged by min) and alone in switchyard_store_health_shared.
+  const metrics = adminAt && new Metrics(() => live.config, { store: () => storeStats(stores, fleet) });
   const restarts = metrics && new Counter({ name: 'switchyard_worker_restarts_total', help: 'Workers restarted after they exited unasked (--workers).', registers: [metrics.registry] });
   metrics?.watch(live.config, live.loadedAt);
 
@@ -86,9 +90,6 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     counts?.retire(id);
     if (starting && !wasReady) starting.failed(`worker ${slot} exited (${how}) before it was ready`);
   };
-  const toWorkers = (backend: Parameters<typeof backendView>[0]) => workers.broadcast({ type: 'backend', backend: backendView(backend) });
-  // News from other instances reaches the workers as any verdict of this primary does.
-  const fleet = shareHealth(live, stores, { log, applied: toWorkers });
   const workers = new WorkerSet({ count: options.workers, log, received, drainMs: options.drainMs, restarted: () => restarts?.inc(), exited });
 
   // The prober's verdicts, for every backend of every config loaded.

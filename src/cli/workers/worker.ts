@@ -95,7 +95,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
       const minute = monitor.traffic.lastMinute(backend.id);
       lastMinute[backend.id] = [minute.requests, minute.errors];
     }
-    return { text: await monitor.metrics.registry.metrics(), aggregators: aggregatorsOf(monitor.metrics.registry), inFlight, lastMinute };
+    return { text: await monitor.metrics.text(), aggregators: aggregatorsOf(monitor.metrics.registry), inFlight, lastMinute };
   };
 
   const start = await Promise.race([first, asked.then(() => undefined)]);
@@ -104,7 +104,7 @@ export async function runWorker(options: WorkerOptions): Promise<number> {
   const passwordChecks = new ThreadedPasswordChecks(Math.max(1, Math.floor(Math.min(4, availableParallelism() - 1) / options.workers)));
   // `store`: each worker keeps its own Redis connection for the rate limits of the requests it
   // serves, and its own local buckets for when Redis is away, holding 1/N of the fallback share.
-  const stores = new SharedStores((url, timeoutMs) => loadRedisLink(url, timeoutMs, log), log, options.workers);
+  const stores = new SharedStores((url, timeoutMs) => loadRedisLink(url, timeoutMs, log), log, { processes: options.workers, label: `worker ${options.slot}` });
   try {
     live = await LiveConfig.fromText(options.file, start.text, { env: options.env, log, checkFiles: checkConfigFiles, passwordChecks, stores });
     const config = () => live!.config;

@@ -25,7 +25,7 @@ import { compileGlobalGates, compileRouteGates } from './compileGates.ts';
 import type { PasswordChecks } from '../gates/PasswordChecks.ts';
 import { fillIdentityHeaders, identityHeadersStep, namesIdentity } from './identityHeaders.ts';
 import { warnAuthFallbacks } from './warnAuthFallbacks.ts';
-import type { RateLimitStore } from '../ratelimit/RateLimitStore.ts';
+import type { RateLimitStore } from '../RateLimitStore.ts';
 
 /** A config turned into the structures a request only looks up. */
 export interface CompiledConfig {

@@ -1,6 +1,6 @@
 import { compileFirewall } from '../firewall/compileFirewall.ts';
 import { compileRateLimit } from '../ratelimit/compileRateLimit.ts';
-import type { RateLimitStore } from '../ratelimit/RateLimitStore.ts';
+import type { RateLimitStore } from '../RateLimitStore.ts';
 import type { Guard, RequestRewrite, ResponseRewrite, RuleLevel } from '../Route.ts';
 import { formatPath } from './parseConfig.ts';
 import { compileHeaderRules, type HeaderEdit } from '../rules/compileHeaderRules.ts';
@@ -44,7 +44,7 @@ export interface CompiledLevel {
  * and with them one global rate limiter (no other config's).
  */
 export function compileGlobalRules(config: Config, options: RuleCompileOptions, problems: ConfigProblems): CompiledLevel {
-  return compileLevel(config, [], options, problems);
+  return compileLevel(config, [], options, problems, 'top level');
 }
 
 /**
@@ -65,7 +65,9 @@ export function compileRouteRules(
   options: RuleCompileOptions,
   problems: ConfigProblems,
 ): RouteRules {
-  const local = compileLevel(entry, at, options, problems);
+  // What the route is, not where it is written: a shared limit keeps its bucket across configs that move it.
+  const route = JSON.stringify(['host' in entry ? entry.host : null, entry.path ?? '/', entry.match ?? null]);
+  const local = compileLevel(entry, at, options, problems, route);
   const levels = [global, local];
 
   const guards = present([...levels.map((l) => l.firewall), ...levels.map((l) => l.rateLimit)]);
@@ -99,10 +101,11 @@ function leveled<T>(levels: readonly CompiledLevel[], edit: (level: CompiledLeve
   });
 }
 
-function compileLevel(rules: Rules, at: readonly (string | number)[], options: RuleCompileOptions, problems: ConfigProblems): CompiledLevel {
+/** @param scope what the level is (the top level, or a route's host, path and match), naming its shared rate limit */
+function compileLevel(rules: Rules, at: readonly (string | number)[], options: RuleCompileOptions, problems: ConfigProblems, scope: string): CompiledLevel {
   const level = at.length === 0 ? 'top level' : formatPath(at);
   const firewall = compileFirewall(rules.firewall_rules, [...at, 'firewall_rules'], problems);
-  const rateLimit = compileRateLimit(rules.rate_limit, options.now, options.rateLimitStore && { store: options.rateLimitStore, name: level });
+  const rateLimit = compileRateLimit(rules.rate_limit, options.now, options.rateLimitStore && { store: options.rateLimitStore, scope });
   return {
     level,
     firewall: firewall && { rule: 'firewall_rules', level, summary: firewall.checks.join(', '), check: firewall.check },

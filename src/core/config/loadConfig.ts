@@ -3,7 +3,7 @@ import { ConfigError, inFileOrder, type ConfigIssue } from './ConfigError.ts';
 import { ConfigProblems } from '../compile/ConfigProblems.ts';
 import { formatPath, readConfig, type ReadOptions } from './parseConfig.ts';
 import type { Config } from './schema/index.ts';
-import type { RateLimitStore } from '../ratelimit/RateLimitStore.ts';
+import type { RateLimitStore } from '../RateLimitStore.ts';
 
 export interface LoadedConfig extends CompiledConfig {
   readonly config: Config;

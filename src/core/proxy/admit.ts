@@ -169,10 +169,26 @@ export function admit<W extends Wire>(config: AdmitConfig, request: ClientReques
   return verdict ? { exchange, outgoing, record, verdict } : { exchange, outgoing, record };
 }
 
-/** The guards from a shared one on, in turn: the first refusal, or undefined when all let the request pass. */
+/**
+ * The guards from a shared one on, in turn: the first refusal, or undefined when all let the
+ * request pass. The store is asked for every shared limit at once, one round trip (`takeAll`,
+ * atomic: a refusal by one spends no token of the others); a store without it, limit by limit.
+ */
 async function guardsInTurn(guards: readonly Guard[], exchange: Exchange): Promise<GuardRefusal | undefined> {
-  for (const guard of guards) {
-    const answer = guard.shared ? await guard.shared(exchange) : guard.check(exchange);
+  const buckets = guards.map((guard) => guard.shared?.bucket(exchange));
+  const asked = buckets.filter((bucket) => bucket !== undefined);
+  const { store } = guards.find((guard) => guard.shared)!.shared!;
+  const together = asked.length > 1 && store.takeAll ? { waits: await store.takeAll(asked) } : undefined;
+  let next = 0;
+  for (let i = 0; i < guards.length; i++) {
+    const guard = guards[i]!;
+    const bucket = buckets[i];
+    let answer: Answer | undefined;
+    if (!guard.shared || !bucket) answer = guard.check(exchange);
+    else {
+      const wait = together ? together.waits?.[next++] : await store.take(bucket.limit, bucket.key, bucket.policy);
+      answer = guard.shared.answer(bucket, wait);
+    }
     if (answer) return { guard, answer };
   }
   return undefined;

@@ -1,10 +1,11 @@
 import { clientIpOf } from '../firewall/clientIp.ts';
 import * as answers from '../answers.ts';
 import type { Answer } from '../Answer.ts';
-import type { Exchange } from '../Route.ts';
+import type { Exchange, SharedLimit } from '../Route.ts';
 import { RateLimiter } from './RateLimiter.ts';
 import { prefixMask } from '../firewall/ipAddress.ts';
-import type { RateLimitStore } from './RateLimitStore.ts';
+import type { RateLimitStore } from '../RateLimitStore.ts';
+import { hash32 } from '../balancing/hash32.ts';
 
 /** `rate_limit`, as the config schema reads it (durations in milliseconds). */
 export interface RateLimitRules {
@@ -32,14 +33,25 @@ export const MAX_HEADER_KEY_LENGTH = 256;
 export interface RateLimit {
   readonly summary: string;
   readonly check: (exchange: Exchange, dry?: boolean) => Answer | undefined;
-  /** With a store: the check that asks it (the `Guard`'s `shared`). */
-  readonly shared?: (exchange: Exchange) => Promise<Answer | undefined>;
+  /** With a store: how to ask it (the `Guard`'s `shared`). */
+  readonly shared?: SharedLimit;
 }
 
-/** Where a limit is shared: the store, and the limit's name there (where it is written, such as `hosts[0]`). */
+/** Where a limit is shared: the store, and what the limit applies to (the top level, or a route's host, path and match). */
 export interface SharedLimitOptions {
   readonly store: RateLimitStore;
-  readonly name: string;
+  readonly scope: string;
+}
+
+/**
+ * The shared limit's name in the store: a hash of what it applies to and of its own settings,
+ * never where it is written. Two instances of a rolling deploy, or a reload that inserts a route,
+ * then share a bucket only for the same route with the same limit; a changed limit starts afresh
+ * rather than reading a bucket another policy left.
+ */
+export function sharedLimitName(scope: string, rules: RateLimitRules): string {
+  const identity = JSON.stringify([scope, rules.requests, rules.per, rules.burst ?? rules.requests, rules.key ?? 'client_address', rules.ipv6_prefix ?? DEFAULT_IPV6_PREFIX]);
+  return hash32(identity, 1).toString(16).padStart(8, '0') + hash32(identity, 2).toString(16).padStart(8, '0');
 }
 
 /**
@@ -73,15 +85,17 @@ export function compileRateLimit(rules: RateLimitRules | undefined, now?: () => 
     },
   };
   if (!sharedIn) return local;
-  const { store, name } = sharedIn;
+  const { store } = sharedIn;
+  const name = sharedLimitName(sharedIn.scope, rules);
   const policy = { requests: rules.requests, perMs: rules.per, burst };
   return {
     summary: `${summary}, shared by every instance (store); explain looks at this instance's fallback bucket only`,
     // Dry, the shared bucket is not consulted: a peek would cost a round trip for a guess.
     check: (exchange) => answerOf(limiter.peek(keyOf(exchange))),
-    async shared(exchange) {
-      const key = keyOf(exchange);
-      return answerOf((await store.take(name, key, policy)) ?? limiter.take(key));
+    shared: {
+      store,
+      bucket: (exchange) => ({ limit: name, key: keyOf(exchange), policy }),
+      answer: (bucket, wait) => answerOf(wait ?? limiter.take(bucket.key)),
     },
   };
 }

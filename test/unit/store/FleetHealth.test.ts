@@ -3,6 +3,7 @@ import { HealthState } from '../../../src/core/health/HealthState.ts';
 import { DEFAULT_ACTIVE_CHECK, DEFAULT_PASSIVE_HEALTH, type ActiveCheckSettings } from '../../../src/core/health/HealthSettings.ts';
 import { Backend } from '../../../src/core/pool/Backend.ts';
 import { FleetHealth } from '../../../src/store/FleetHealth.ts';
+import type { ChannelListener, RedisLink } from '../../../src/store/redisLink.ts';
 import { FakeRedis } from '../../helpers/fakeRedis.ts';
 import { manualClock } from '../../helpers/manualClock.ts';
 
@@ -83,6 +84,55 @@ describe('FleetHealth', () => {
     // Its own down, heard again after it found the backend up: not news.
     redis.deliver('sy:health', redis.published[0]!.message);
     expect(a.health.state).toBe('up');
+  });
+
+  it('tells no one of a first check that failed, before or after it follows the backend: a booting instance does not take a healthy backend out of the fleet', async () => {
+    const redis = new FakeRedis();
+    const a = instance(redis, 'a');
+    await settle();
+    for (const probedFirst of [true, false]) {
+      const health = new HealthState({ active: ACTIVE, passive: DEFAULT_PASSIVE_HEALTH });
+      if (probedFirst) health.recordProbe(false, 'GET /healthcheck -> connection refused');
+      const fleet = new FleetHealth({ instance: `booting-${probedFirst}`, log: () => {} });
+      fleet.follow([new Backend({ origin: URL, basePath: '' }, health)]);
+      fleet.use({ link: redis.link(), prefix: 'sy:' });
+      if (!probedFirst) health.recordProbe(false, 'GET /healthcheck -> connection refused');
+      await settle();
+      expect(health.state).toBe('down');
+    }
+    expect(a.health.state).toBe('up');
+    expect(redis.published).toEqual([]);
+    expect(stored(redis)).toEqual({});
+  });
+
+  it('says once when Redis refuses the channel or hash (NOPERM), reports health unshared, and says when it works again', async () => {
+    let permitted = false;
+    let listener: ChannelListener | undefined;
+    const denied = () => Promise.reject(new Error('NOPERM no permissions to access a channel'));
+    const link: RedisLink = {
+      ready: true,
+      onChange: () => {},
+      gcra: () => Promise.resolve([0, 0]),
+      announce: () => (permitted ? Promise.resolve() : denied()),
+      readHash: () => (permitted ? Promise.resolve({}) : denied()),
+      subscribe: (_channel, each) => void (listener = each),
+      close: async () => {},
+    };
+    const a = instance(undefined, 'a');
+    expect(a.fleet.shared).toBeUndefined();
+    a.fleet.use({ link, prefix: 'sy:' });
+    listener!.refused('NOPERM no permissions to access a channel');
+    a.drain(true);
+    await settle();
+    expect(a.fleet.shared).toBe(false);
+    expect(a.log).toEqual([
+      "health: cannot subscribe to sy:health in redis (NOPERM no permissions to access a channel); this instance's health stays its own until it can (the Redis user needs the channel and the key sy:health)",
+    ]);
+    permitted = true;
+    listener!.subscribed();
+    await settle();
+    expect(a.fleet.shared).toBe(true);
+    expect(a.log.slice(1)).toEqual(['health: shared through redis again']);
   });
 
   it('keeps a down heard from another instance until its own checks pass healthy_threshold times in a row, then tells the others', async () => {
@@ -197,6 +247,67 @@ describe('FleetHealth', () => {
     }
     redis.deliver('other:health', JSON.stringify({ kind: 'down', from: 'x', backend: URL, reason: 'r' }));
     expect([a.health.state, a.health.isEjected(clock.now()), a.applied]).toEqual(['up', false, []]);
+  });
+
+  it('takes hostile news safely: control characters out of log lines, oversized messages ignored, no drains kept for backends it does not have, ejections no longer than its own max_cooldown', async () => {
+    const redis = new FakeRedis();
+    const clock = manualClock();
+    const a = instance(redis, 'a', clock);
+    await settle();
+    const events: string[] = [];
+    a.health.subscribe((event) => void events.push(event.kind === 'returned' ? '' : event.reason));
+    redis.deliver('sy:health', JSON.stringify({ kind: 'down', from: 'x\ny', backend: URL, reason: 'refused\nswitchyard: config reloaded (SIGHUP)', streak: 3 }));
+    expect(events).toEqual(['x y found it down: refused switchyard: config reloaded (SIGHUP) (3 failed checks in a row)']);
+    redis.deliver('sy:health', JSON.stringify({ kind: 'up', from: 'x', backend: URL, reason: 'r'.repeat(5_000), streak: 2 }));
+    expect(a.health.state).toBe('down');
+    for (let i = 0; i < 100; i++) redis.deliver('sy:health', JSON.stringify({ kind: 'drained', from: 'x', backend: `http://junk-${i}` }));
+    const junk = new Backend({ origin: 'http://junk-7', basePath: '' });
+    a.fleet.follow([a.backend, junk]);
+    expect(junk.draining).toBe(false);
+    redis.deliver('sy:health', JSON.stringify({ kind: 'ejected', from: 'x', backend: URL, reason: 'r', streak: 5, forMs: 86_400_000, cooldownMs: 86_400_000, ejections: 9 }));
+    expect(a.health.ejectedUntil).toBe(clock.now() + DEFAULT_PASSIVE_HEALTH.maxCooldownMs);
+  });
+
+  it('writes a drain again into a Redis that restarted empty even when the instance that made it has restarted since', async () => {
+    const redis = new FakeRedis();
+    const a = instance(redis, 'a/1');
+    const b = instance(redis, 'b/1');
+    await settle();
+    a.drain(true);
+    a.fleet.close();
+    const a2 = instance(redis, 'a/2');
+    await settle();
+    expect(a2.backend.draining).toBe(true);
+    redis.stop();
+    redis.start(true);
+    await settle();
+    const c = instance(redis, 'c/1');
+    await settle();
+    expect([a2.backend.draining, b.backend.draining, c.backend.draining]).toEqual([true, true, true]);
+    expect(JSON.parse(redis.hashes.get('sy:health')!.get(`drain ${URL}`)!)).toMatchObject({ kind: 'drained', from: 'a/1' });
+  });
+
+  it('does not let a hash read that left before newer news undo it', async () => {
+    const redis = new FakeRedis();
+    const a = instance(redis, 'a');
+    await settle();
+    a.drain(true);
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const slow = redis.link();
+    const b = instance(undefined, 'b');
+    b.fleet.use({ link: { ...slow, ready: true, onChange: (l) => slow.onChange(l), gcra: (k, x) => slow.gcra(k, x), announce: (...x) => slow.announce(...x), subscribe: (c, l) => slow.subscribe(c, l), close: () => slow.close(), readHash: async (key) => {
+      const snapshot = await slow.readHash(key);
+      await gate;
+      return snapshot;
+    } }, prefix: 'sy:' });
+    await settle();
+    a.drain(false);
+    expect(b.backend.draining).toBe(false);
+    release();
+    await settle();
+    await settle();
+    expect(b.backend.draining).toBe(false);
   });
 
   it('shares nothing without a store: drains stay this instance’s and a reload undoes them, as the file says', async () => {

@@ -56,7 +56,7 @@ describe('SharedStores through LiveConfig', () => {
     // Health is shared through the link in use (FleetHealth): told now, and at each change.
     const shared: (string | undefined)[] = [];
     stores.onLink((link) => void shared.push(link && `${links.opened.findIndex((made) => made.link === link.link)} ${link.prefix}`));
-    expect(live.config.routesInOrder[0].guards.at(-1)?.shared).toBeTypeOf('function');
+    expect(live.config.routesInOrder[0].guards.at(-1)?.shared?.store).toBeDefined();
 
     // Same store, another route change: no new connection.
     await writeFile(file, config('store: { redis: "redis://127.0.0.1:1", timeout: 50ms }').replace('10, per', '20, per'));
@@ -98,29 +98,32 @@ describe('SharedStores through LiveConfig', () => {
     await stores.close();
   });
 
-  it('counts fallbacks across a swap, and writes the store metrics only while there is a store', async () => {
+  it('counts fallbacks across a swap, and writes the store metrics only while there is a store, whether or not it is told of the reloads (a --workers worker is not)', async () => {
     const links = fakeLinks();
     const stores = new SharedStores(links.open, () => {});
     await writeFile(file, config('store: { redis: "redis://127.0.0.1:1" }'));
     live = await LiveConfig.load(file, { log: () => {}, probes, stores });
     const current = live;
-    const metrics = new Metrics(() => current.config, { store: () => stores.stats });
+    // As a process that shares health gives them (storeStats).
+    const metrics = new Metrics(() => current.config, { store: () => stores.stats && { ...stores.stats, healthShared: false } });
     const guard = live.config.routesInOrder[0].guards.at(-1)!;
-    const exchange = { method: 'GET', headers: new Headers(), clientAddress: '192.0.2.1' } as never;
-    expect(await guard.shared!(exchange)).toBeUndefined();
+    const takeShared = (shared: NonNullable<typeof guard.shared>) => shared.store.take('l', 'k', { requests: 1, perMs: 1000, burst: 1 });
+    expect(await takeShared(guard.shared!)).toBeUndefined();
     expect(await metrics.text()).toMatch(/^switchyard_store_up 0$/m);
+    expect(await metrics.text()).toMatch(/^switchyard_store_health_shared 0$/m);
     expect(await metrics.text()).toMatch(/^switchyard_store_fallbacks_total\{reason="unreachable"\} 1$/m);
 
     await writeFile(file, config('store: { redis: "redis://127.0.0.1:2" }'));
     await live.reload('test');
-    metrics.reloaded('success');
-    await live.config.routesInOrder[0].guards.at(-1)!.shared!(exchange);
+    await takeShared(live.config.routesInOrder[0].guards.at(-1)!.shared!);
     expect(await metrics.text()).toMatch(/^switchyard_store_fallbacks_total\{reason="unreachable"\} 2$/m);
 
     await writeFile(file, config(''));
     await live.reload('test');
-    metrics.reloaded('success');
     expect(await metrics.text()).not.toMatch(/switchyard_store/);
+    await writeFile(file, config('store: { redis: "redis://127.0.0.1:3" }'));
+    await live.reload('test');
+    expect(await metrics.text()).toMatch(/^switchyard_store_up 0$/m);
     await stores.close();
   });
 });

@@ -12,6 +12,13 @@ export interface StoredCertificate {
   readonly notAfter: number;
 }
 
+/** A failed order's record: how many in a row, why the last one failed, and when to try again (ms since the epoch). */
+export interface OrderFailure {
+  readonly failures: number;
+  readonly reason: string;
+  readonly nextTry: number;
+}
+
 /**
  * The `tls.acme.storage` directory: the account key per CA, and per host name its certificate,
  * key and lock. Created with mode 0700, every file written 0600 (keys are secrets); a file is
@@ -20,7 +27,7 @@ export interface StoredCertificate {
  *
  * ```
  * accounts/<directory host and path>/account.key
- * certificates/<host>/certificate.pem, key.pem
+ * certificates/<host>/certificate.pem, key.pem, failure.json (the last failed order, its next try)
  * challenges/<token>          HTTP-01 answers, for every process sharing the directory
  * locks/<host>.lock
  * ```
@@ -79,6 +86,30 @@ export class AcmeStorage {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await writeWhole(join(dir, 'key.pem'), key);
     await writeWhole(join(dir, 'certificate.pem'), cert);
+  }
+
+  /** The last failed order for `host`, as recorded by whichever process sharing the directory made it. */
+  async failure(host: string): Promise<OrderFailure | undefined> {
+    try {
+      const failure = JSON.parse(await readFile(this.#failureFile(host), 'utf8')) as OrderFailure;
+      return typeof failure.nextTry === 'number' && typeof failure.failures === 'number' ? failure : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Records a failed order, so every process sharing the directory waits for the same next try rather than each ordering in turn. */
+  async saveFailure(host: string, failure: OrderFailure): Promise<void> {
+    await mkdir(join(this.dir, 'certificates', safeName(host)), { recursive: true, mode: 0o700 });
+    await writeWhole(this.#failureFile(host), JSON.stringify(failure));
+  }
+
+  clearFailure(host: string): Promise<void> {
+    return unlink(this.#failureFile(host)).catch(() => {});
+  }
+
+  #failureFile(host: string): string {
+    return join(this.dir, 'certificates', safeName(host), 'failure.json');
   }
 
   /** The lock file of `host`'s orders. */

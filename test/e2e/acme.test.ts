@@ -36,9 +36,9 @@ function curl(host: string, port: number, caFile: string, path = '/'): Promise<C
 }
 
 /** A TLS connection to the listener asking for `servername`, open; rejects when the handshake fails. */
-function handshake(port: number, servername: string, ALPNProtocols?: string[]): Promise<TLSSocket> {
+function handshake(port: number, servername: string, ALPNProtocols?: string[], maxVersion?: 'TLSv1.2'): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false, ALPNProtocols }, () => resolve(socket));
+    const socket = connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false, ALPNProtocols, maxVersion }, () => resolve(socket));
     socket.once('error', reject);
   });
 }
@@ -104,14 +104,14 @@ describe.each(RUNTIMES)('tls.acme on %s', (runtime) => {
     const dir = await mkdtemp(join(tmpdir(), 'switchyard-acme-'));
     const storage = join(dir, 'acme');
     const file = join(dir, 'lb.yaml');
-    const write = (extra: { challenge?: string; redirect?: boolean; hosts?: readonly string[] } = {}) =>
+    const write = (extra: { challenge?: string; redirect?: boolean; hosts?: readonly string[]; minVersion?: string } = {}) =>
       writeFile(
         file,
         `admin: { address: "127.0.0.1:0" }
 listen:
   - address: 127.0.0.1:${httpPort}${extra.redirect ? '\n    redirect_https: true' : ''}
   - address: 127.0.0.1:${tlsPort}
-    tls:
+    tls:${extra.minVersion ? `\n      min_version: ${extra.minVersion}` : ''}
       acme:
         email: ops@example.test
         directory: ${pebble.directory}
@@ -200,6 +200,9 @@ ${(extra.hosts ?? ['a.test']).map((host) => `  - host: "${host}"\n    servers: [
     expect(pending.status).toBe(503);
     expect(pending.body).toMatch(/certificate for a\.test is being obtained/);
     await expect(handshake(tlsPort, 'a.test')).rejects.toThrow();
+    // Why, naming the CA (not acme-client's "reading 'config'", its issue #101).
+    await waitFor(() => linesAbout(served, 'a.test', 'failed').length > 0, 30_000, `a failed line:\n${served.stderr()}`);
+    expect(linesAbout(served, 'a.test', 'failed')[0]).toMatch(new RegExp(`^acme: a\\.test: failed: cannot reach ${pebble.directory.replace(/[.?]/g, '\\$&')}: ECONNREFUSED; retry in 60 s$`));
     await pebble.startCa();
     await waitFor(() => linesAbout(served, 'a.test', 'issued').length > 0, 150_000, `a.test issued once the CA is up:\n${served.stderr()}`);
     await saveRoot();

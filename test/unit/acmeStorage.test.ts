@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -92,7 +92,7 @@ describe('the storage directory', () => {
 describe('the lock', () => {
   it('makes a second taker wait until the first releases, telling it who holds the lock', async () => {
     const file = join(await mkdtemp(join(tmpdir(), 'switchyard-acme-unit-')), 'a.test.lock');
-    const release = await takeLock(file);
+    const { release } = await takeLock(file);
     expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ pid: process.pid });
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     const waited: unknown[] = [];
@@ -102,23 +102,60 @@ describe('the lock', () => {
     expect(second).toBe(false);
     expect(waited).toEqual([expect.objectContaining({ pid: process.pid })]);
     await release();
-    await (await taking)();
+    await (await taking).release();
     expect(second).toBe(true);
     await expect(stat(file)).rejects.toThrow();
   });
 
-  it('takes over a lock older than staleMs, its owner gone', async () => {
+  it('takes over a lock not refreshed for staleMs (60 s by default), its holder gone', async () => {
     const file = join(await mkdtemp(join(tmpdir(), 'switchyard-acme-unit-')), 'a.test.lock');
-    await writeFile(file, JSON.stringify({ pid: 999_999, at: Date.now() - 20 * 60_000 }));
-    const release = await takeLock(file, { staleMs: 15 * 60_000, onWait: () => expect.fail('a stale lock is not waited for') });
+    await writeFile(file, JSON.stringify({ pid: 999_999, at: Date.now(), id: 'crashed' }));
+    const minuteAgo = new Date(Date.now() - 61_000);
+    await utimes(file, minuteAgo, minuteAgo);
+    const { release } = await takeLock(file, { onWait: () => expect.fail('a stale lock is not waited for') });
     expect(JSON.parse(await readFile(file, 'utf8')).pid).toBe(process.pid);
     await release();
   });
 
+  it('keeps a lock its holder refreshes, however long it holds it', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'switchyard-acme-unit-')), 'a.test.lock');
+    const held = await takeLock(file, { heartbeatMs: 50 });
+    let taken = false;
+    const taking = takeLock(file, { staleMs: 1000, pollMs: 20 }).then((lock) => ((taken = true), lock));
+    // Three times staleMs: a lock judged by its age alone would have been taken over.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(taken).toBe(false);
+    expect(await held.holds()).toBe(true);
+    await held.release();
+    await (await taking).release();
+  });
+
+  it('lets one taker only hold a stale lock, however many take it over at once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'switchyard-acme-unit-'));
+    for (let round = 0; round < 30; round++) {
+      const file = join(dir, `r${round}.lock`);
+      await writeFile(file, JSON.stringify({ pid: 999_999, at: 0, id: 'crashed' }));
+      await utimes(file, new Date(0), new Date(0));
+      let holders = 0;
+      let most = 0;
+      await Promise.all(
+        Array.from({ length: 4 }, async () => {
+          const lock = await takeLock(file, { pollMs: 5, staleMs: 60_000 });
+          most = Math.max(most, ++holders);
+          await new Promise((resolve) => setTimeout(resolve, 30));
+          holders--;
+          await lock.release();
+        }),
+      );
+      expect(most, `round ${round}`).toBe(1);
+    }
+  });
+
   it('does not remove a lock another process took over after this one went stale', async () => {
     const file = join(await mkdtemp(join(tmpdir(), 'switchyard-acme-unit-')), 'a.test.lock');
-    const release = await takeLock(file);
-    await writeFile(file, JSON.stringify({ pid: 4242, at: Date.now() + 1 }));
+    const { release, holds } = await takeLock(file);
+    await writeFile(file, JSON.stringify({ pid: 4242, at: Date.now(), id: 'another' }));
+    expect(await holds()).toBe(false);
     await release();
     expect(JSON.parse(await readFile(file, 'utf8')).pid).toBe(4242);
   });

@@ -132,24 +132,24 @@ describe('the lock', () => {
 
   it('lets one taker only hold a stale lock, however many take it over at once', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'switchyard-acme-unit-'));
-    for (let round = 0; round < 30; round++) {
+    for (let round = 0; round < 60; round++) {
       const file = join(dir, `r${round}.lock`);
       await writeFile(file, JSON.stringify({ pid: 999_999, at: 0, id: 'crashed' }));
       await utimes(file, new Date(0), new Date(0));
       let holders = 0;
       let most = 0;
       await Promise.all(
-        Array.from({ length: 4 }, async () => {
+        Array.from({ length: 8 }, async () => {
           const lock = await takeLock(file, { pollMs: 5, staleMs: 60_000 });
           most = Math.max(most, ++holders);
-          await new Promise((resolve) => setTimeout(resolve, 30));
+          await new Promise((resolve) => setTimeout(resolve, 10));
           holders--;
           await lock.release();
         }),
       );
       expect(most, `round ${round}`).toBe(1);
     }
-  });
+  }, 60_000);
 
   it('does not remove a lock another process took over after this one went stale', async () => {
     const file = join(await mkdtemp(join(tmpdir(), 'switchyard-acme-unit-')), 'a.test.lock');

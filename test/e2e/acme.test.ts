@@ -302,6 +302,25 @@ ${(extra.hosts ?? ['a.test']).map((host) => `  - host: "${host}"\n    servers: [
     expect((await curl('a.test', tlsPort, rootFile)).stderr).toBe('');
     expect(linesAbout(served, 'a.test', 'ordered')).toHaveLength(1);
   }, 120_000);
+
+  // Deno's node:tls keeps the versions the server started with (docs/automatic-https.md says so).
+  it.runIf(runtime === 'node')('applies a reload raising min_version to the certificates it obtained: TLS 1.2 is refused after it', async () => {
+    const { tlsPort, write, serve } = await setUp();
+    await write({ minVersion: 'TLSv1.2' });
+    const served = await serve();
+    await waitFor(() => linesAbout(served, 'a.test', 'issued').length > 0, 60_000, `a.test issued:\n${served.stderr()}`);
+    const tls12 = () => handshake(tlsPort, 'a.test', undefined, 'TLSv1.2').then((socket) => {
+      const version = socket.getProtocol();
+      socket.destroy();
+      return version;
+    });
+    expect(await tls12()).toBe('TLSv1.2');
+    const reloads = () => served.stderr().split('config reloaded').length - 1;
+    await write({ minVersion: 'TLSv1.3' });
+    served.hangUp();
+    await waitFor(() => reloads() > 0, 10_000, `config reloaded:\n${served.stderr()}`);
+    await expect(tls12()).rejects.toThrow(/protocol version|alert/);
+  }, 120_000);
 });
 
 describe('switchyard check with tls.acme', () => {

@@ -1,5 +1,5 @@
-import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { X509Certificate, createPrivateKey, randomUUID } from 'node:crypto';
+import { chmod, link, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** A certificate and its key as stored, with the times that decide when it is renewed. */
@@ -18,6 +18,9 @@ export interface OrderFailure {
   readonly reason: string;
   readonly nextTry: number;
 }
+
+/** A challenge answer older than this belongs to an order long over (one is abandoned at 5 minutes). */
+const LEFTOVER_AGE_MS = 3_600_000;
 
 /**
  * The `tls.acme.storage` directory: the account key per CA, and per host name its certificate,
@@ -39,14 +42,32 @@ export class AcmeStorage {
     this.dir = dir;
   }
 
-  /** Creates the directory and its subdirectories (0700), where missing. */
+  /**
+   * Creates the directory and its subdirectories where missing, and makes them 0700 (mkdir's mode
+   * is masked by the umask, and a directory made beforehand, by an operator or systemd's
+   * `StateDirectory=`, is often 0755). Removes what a process that died left: temporary files,
+   * and HTTP-01 answers older than any order.
+   */
   async open(): Promise<void> {
     for (const sub of ['', 'accounts', 'certificates', 'challenges', 'locks']) {
       const path = join(this.dir, sub);
-      // mkdir's mode is masked by the umask: set it again on what this call created.
-      const created = await mkdir(path, { recursive: true, mode: 0o700 });
-      if (created !== undefined) await chmod(path, 0o700);
+      await mkdir(path, { recursive: true, mode: 0o700 });
+      await chmod(path, 0o700);
     }
+    await this.#removeLeftovers();
+  }
+
+  async #removeLeftovers(): Promise<void> {
+    const old = Date.now() - LEFTOVER_AGE_MS;
+    const remove = async (dir: string, leftover: (name: string) => boolean | Promise<boolean>) => {
+      for (const name of await readdir(dir).catch(() => [] as string[])) if (await leftover(name)) await unlink(join(dir, name)).catch(() => {});
+    };
+    const challenges = join(this.dir, 'challenges');
+    const isTemporary = (name: string) => name.endsWith('.tmp');
+    for (const parent of ['accounts', 'certificates']) {
+      for (const name of await readdir(join(this.dir, parent)).catch(() => [] as string[])) await remove(join(this.dir, parent, name), isTemporary);
+    }
+    await remove(challenges, async (name) => ((await stat(join(challenges, name)).catch(() => undefined))?.mtimeMs ?? Infinity) < old);
   }
 
   /** The account key for a CA's directory URL, made by `create` (and stored) the first time. */
@@ -57,13 +78,18 @@ export class AcmeStorage {
     if (stored) return stored;
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const key = await create();
+    // Written whole, then linked in place: atomic, and exclusive (EEXIST), so a process starting
+    // at the same moment neither reads half a key nor replaces the key written first.
+    const temporary = `${file}.${process.pid}.${randomUUID()}.tmp`;
+    await writeFile(temporary, key, { mode: 0o600 });
     try {
-      // Exclusive: a process starting at the same moment keeps the key written first.
-      await writeFile(file, key, { mode: 0o600, flag: 'wx' });
+      await link(temporary, file);
       return key;
     } catch (error) {
       if ((error as { code?: string }).code === 'EEXIST') return readFile(file, 'utf8');
       throw error;
+    } finally {
+      await unlink(temporary).catch(() => {});
     }
   }
 

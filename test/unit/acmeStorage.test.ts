@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, stat, utimes, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -33,7 +33,7 @@ describe('the renewal schedule', () => {
 });
 
 describe('the storage directory', () => {
-  it('is created 0700 and writes every file 0600, whatever the umask', async () => {
+  it('is created 0700 and writes every file 0600', async () => {
     const dir = join(await mkdtemp(join(tmpdir(), 'switchyard-acme-unit-')), 'acme');
     const storage = new AcmeStorage(dir);
     const umask = process.umask(0o022);
@@ -51,12 +51,30 @@ describe('the storage directory', () => {
     }
   });
 
+  it('makes a directory made beforehand 0700, and removes the temporary files and old challenge answers a dead process left', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'switchyard-acme-unit-'));
+    await mkdir(join(dir, 'certificates', 'a.test'), { recursive: true, mode: 0o755 });
+    await mkdir(join(dir, 'challenges'), { mode: 0o755 });
+    await chmod(dir, 0o755);
+    await writeFile(join(dir, 'certificates', 'a.test', 'key.pem.4242.tmp'), 'HALF');
+    await writeFile(join(dir, 'challenges', 'old_token'), 'old');
+    await writeFile(join(dir, 'challenges', 'new_token'), 'new');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    await utimes(join(dir, 'challenges', 'old_token'), twoHoursAgo, twoHoursAgo);
+    await new AcmeStorage(dir).open();
+    for (const sub of ['', 'certificates', 'challenges']) expect((await stat(join(dir, sub))).mode & 0o777, sub || 'storage').toBe(0o700);
+    expect(await readdir(join(dir, 'certificates', 'a.test'))).toEqual([]);
+    expect(await readdir(join(dir, 'challenges'))).toEqual(['new_token']);
+  });
+
   it('keeps the account key made first, so processes starting together share one account', async () => {
     const storage = new AcmeStorage(await mkdtemp(join(tmpdir(), 'switchyard-acme-unit-')));
     await storage.open();
     const keys = await Promise.all([storage.accountKey('https://ca.test/dir', async () => 'FIRST'), storage.accountKey('https://ca.test/dir', async () => 'SECOND')]);
     expect(new Set(keys).size).toBe(1);
     expect(await storage.accountKey('https://ca.test/dir', async () => 'THIRD')).toBe(keys[0]);
+    // Linked in place whole: no temporary file stays beside it.
+    expect(await readdir(join(storage.dir, 'accounts', 'ca.test_dir'))).toEqual(['account.key']);
   });
 
   it('gives back a stored certificate only when its key is its own and it names the host', async () => {

@@ -187,6 +187,8 @@ export class AcmeCertificates {
         abandoned = true;
         reject(new Error(`the order took longer than ${Math.round(deadlineMs / 1000)} s; abandoned`));
       }, deadlineMs);
+      // Keeps no stopping process alive.
+      (timer as { unref?: () => void }).unref?.();
     });
     // Saved only while this order still counts: not after its deadline, nor once its lock was taken over.
     const mayStore = async () => !abandoned && !this.#stopped && (await lock.holds());

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { link, open, readFile, rename, stat, unlink, utimes } from 'node:fs/promises';
+import { open, readFile, stat, unlink, utimes } from 'node:fs/promises';
 
 /** Who holds a lock: written into the lock file, for the waiters' log lines and for people. */
 export interface LockOwner {
@@ -32,7 +32,8 @@ export interface HeldLock {
  * Takes the lock file `file`, waiting while another process holds it: created with O_EXCL (`wx`),
  * which is atomic on local file systems and NFSv3+. The holder touches the file every
  * `heartbeatMs`; a file untouched for `staleMs` is taken over (its holder died: kill -9, OOM, power
- * loss), so a crash costs the others a minute, not an order's worth of waiting. The file's time,
+ * loss), so a crash costs the others a minute, not an order's worth of waiting; the takeover is
+ * itself locked, so two waiters cannot both hold the lock. The file's time,
  * not a pid, tells: it works across machines sharing the directory and across pid reuse.
  * Several processes sharing an ACME storage directory so order a certificate one at a time, and
  * the others find it written when they get the lock.
@@ -57,7 +58,7 @@ export async function takeLock(file: string, options: LockOptions = {}): Promise
     const touched = await stat(file).then((s) => s.mtimeMs, () => undefined);
     if (touched === undefined) continue;
     if (Date.now() - touched > staleMs) {
-      await takeOver(file, holder);
+      await takeOver(file, holder, staleMs);
       continue;
     }
     if (!told) {
@@ -68,20 +69,31 @@ export async function takeLock(file: string, options: LockOptions = {}): Promise
   }
 }
 
+/** A takeover's own lock older than this was left by a process that died in the middle of one (a few ms). */
+const TAKEOVER_STALE_MS = 10_000;
+
 /**
- * Removes the stale lock `holder` left, atomically: only one of several takers can rename the
- * file away; one who finds it moved a lock taken meanwhile (not the stale one) puts it back.
+ * Removes the stale lock `holder` left, under a second lock (`FILE.takeover`, O_EXCL) and after
+ * looking again: a lock file is only ever removed by its holder or by a takeover that has just seen
+ * it stale, so two waiters who both saw it stale cannot remove a lock one of them took meanwhile.
  */
-async function takeOver(file: string, holder: LockOwner | undefined): Promise<void> {
-  const aside = `${file}.${randomUUID()}.stale`;
+async function takeOver(file: string, holder: LockOwner | undefined, staleMs: number): Promise<void> {
+  const guard = `${file}.takeover`;
   try {
-    await rename(file, aside);
+    await (await open(guard, 'wx', 0o600)).close();
   } catch {
+    const since = await stat(guard).then((s) => Date.now() - s.mtimeMs, () => 0);
+    if (since > TAKEOVER_STALE_MS) await unlink(guard).catch(() => {});
+    // Another waiter is taking over: look again in a moment.
+    await new Promise((resolve) => setTimeout(resolve, 10));
     return;
   }
-  const moved = await readOwner(aside);
-  if (moved?.id !== holder?.id) await link(aside, file).catch(() => {});
-  await unlink(aside).catch(() => {});
+  try {
+    const touched = await stat(file).then((s) => s.mtimeMs, () => undefined);
+    if (touched !== undefined && Date.now() - touched > staleMs && (await readOwner(file))?.id === holder?.id) await unlink(file).catch(() => {});
+  } finally {
+    await unlink(guard).catch(() => {});
+  }
 }
 
 function held(file: string, id: string, heartbeatMs: number): HeldLock {

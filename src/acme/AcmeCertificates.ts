@@ -154,8 +154,9 @@ export class AcmeCertificates {
       state.failures++;
       const delay = retryDelay(state.failures, retryAfterOf(error));
       const reason = reasonOf(error);
-      log(`acme: ${host}: failed: ${reason}; retry in ${Math.round(delay / 1000)} s`);
+      // Recorded before it is told, so whoever reads the line finds the record.
       if (lock && (await lock.holds())) await this.storage.saveFailure(host, { failures: state.failures, reason, nextTry: Date.now() + delay }).catch(() => {});
+      log(`acme: ${host}: failed: ${reason}; retry in ${Math.round(delay / 1000)} s`);
       this.#schedule(host, Date.now() + delay);
     } finally {
       if (lock) {

@@ -1,12 +1,12 @@
 import * as acme from 'acme-client';
 import { readFileSync } from 'node:fs';
-import { Agent } from 'node:https';
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import type { AcmeSettings } from '../core/config/compileListeners.ts';
+import { trustForDirectory } from './acmeHttp.ts';
 import { AcmeStorage, type StoredCertificate } from './acmeStorage.ts';
 import type { Http01Answers } from './Http01Answers.ts';
 import { MAX_TIMER_WAIT_MS, renewalTime, retryDelay } from './renewalSchedule.ts';
-import { takeLock } from './storageLock.ts';
+import { takeLock, type HeldLock } from './storageLock.ts';
 
 export interface AcmeCertificatesOptions {
   readonly settings: AcmeSettings;
@@ -18,6 +18,8 @@ export interface AcmeCertificatesOptions {
   /** Where HTTP-01 answers are published for the plain listeners (`challenge: http-01`). */
   readonly http01?: Http01Answers;
   readonly log: (line: string) => void;
+  /** The longest one order may take before it is abandoned and retried later. @default 5 min */
+  readonly orderDeadlineMs?: number;
 }
 
 /** One host name's certificate, as served, and its next look. */
@@ -26,14 +28,18 @@ interface HostState {
   notAfter?: number;
   failures: number;
   timer?: ReturnType<typeof setTimeout>;
+  /** This host's looks, one after another; other hosts' run beside them. */
+  looks: Promise<void>;
 }
 
 /**
  * `tls.acme` for one TLS listener: a certificate for each host name it is given, from storage or
  * ordered from the CA (RFC 8555), proven by HTTP-01 or TLS-ALPN-01, renewed at two thirds of its
  * lifetime, retried with backoff when an order fails. A new certificate is served to the next
- * handshakes (`contextFor` is asked per handshake); connections open keep theirs. Orders run one
- * at a time, each under its host's lock in the storage directory.
+ * handshakes (`contextFor` is asked per handshake); connections open keep theirs. Each host is
+ * looked after on its own (a CA slow for one name holds up no other): a stored certificate is
+ * served at once, read without the lock (files are written whole and renamed); an order runs
+ * under its host's lock in the storage directory, with a deadline.
  */
 export class AcmeCertificates {
   readonly storage: AcmeStorage;
@@ -41,11 +47,10 @@ export class AcmeCertificates {
   readonly #hosts = new Map<string, HostState>();
   /** TLS-ALPN-01 answers: the challenge certificate per host name, while its order waits for validation. */
   readonly #alpn = new Map<string, SecureContext>();
-  #queue: Promise<void> = Promise.resolve();
   #client: Promise<acme.Client> | undefined;
   #stopped = false;
   /** The release of the lock held by the order under way, if any: a stop lets the others go on at once, not after the lock goes stale. */
-  #held: (() => Promise<void>) | undefined;
+  readonly #held = new Set<HeldLock>();
 
   constructor(options: AcmeCertificatesOptions) {
     this.#options = options;
@@ -86,7 +91,7 @@ export class AcmeCertificates {
     }
     for (const host of hosts) {
       if (this.#hosts.has(host)) continue;
-      this.#hosts.set(host, { failures: 0 });
+      this.#hosts.set(host, { failures: 0, looks: Promise.resolve() });
       this.#enqueue(host);
     }
   }
@@ -95,11 +100,12 @@ export class AcmeCertificates {
   async stop(): Promise<void> {
     this.#stopped = true;
     for (const state of this.#hosts.values()) clearTimeout(state.timer);
-    await this.#held?.();
+    await Promise.all([...this.#held].map((lock) => lock.release()));
   }
 
   #enqueue(host: string): void {
-    this.#queue = this.#queue.then(() => this.#look(host));
+    const state = this.#hosts.get(host);
+    if (state) state.looks = state.looks.then(() => this.#look(host));
   }
 
   #schedule(host: string, at: number): void {
@@ -116,37 +122,81 @@ export class AcmeCertificates {
     const { log } = this.#options;
     const state = this.#hosts.get(host);
     if (!state || this.#stopped) return;
-    let release: (() => Promise<void>) | undefined;
+    let lock: HeldLock | undefined;
     try {
+      // Without the lock first: a stored certificate is served even while another process orders.
+      if (!this.#due(host, state, await this.storage.certificate(host))) return;
       const lockFile = this.storage.lockFile(host);
-      release = await takeLock(lockFile, {
+      lock = await takeLock(lockFile, {
         onWait: (owner) => log(`acme: ${host}: waiting for ${owner ? `process ${owner.pid}` : 'another process'}, which holds ${lockFile}, to finish its order`),
       });
-      this.#held = release;
+      this.#held.add(lock);
+      if (this.#stopped) return;
+      // Again under the lock: the process that held it may just have written one.
       const stored = await this.storage.certificate(host);
-      if (stored && Date.now() < stored.notAfter && stored.notAfter !== state.notAfter) {
-        this.#serve(state, stored);
-        log(`acme: ${host}: using the certificate in ${this.storage.dir} (expires ${iso(stored.notAfter)}, renewal from ${iso(renewalTime(stored.notBefore, stored.notAfter))})`);
+      if (!this.#due(host, state, stored)) return;
+      const failure = await this.storage.failure(host);
+      if (failure && failure.nextTry > Date.now()) {
+        // Another process sharing the storage failed lately: its backoff is everyone's.
+        state.failures = failure.failures;
+        log(`acme: ${host}: failed lately in a process sharing ${this.storage.dir} (${failure.reason}); retry at ${iso(failure.nextTry)}`);
+        return this.#schedule(host, failure.nextTry);
       }
-      if (stored && Date.now() < renewalTime(stored.notBefore, stored.notAfter)) {
-        state.failures = 0;
-        return this.#schedule(host, renewalTime(stored.notBefore, stored.notAfter));
-      }
-      const issued = await this.#order(host);
+      const issued = await this.#orderWithin(host, lock);
       if (this.#stopped) return;
       this.#serve(state, issued);
       state.failures = 0;
+      await this.storage.clearFailure(host);
       log(`acme: ${host}: ${stored ? 'renewed' : 'issued'}: expires ${iso(issued.notAfter)}, renewal from ${iso(renewalTime(issued.notBefore, issued.notAfter))}`);
       this.#schedule(host, renewalTime(issued.notBefore, issued.notAfter));
     } catch (error) {
       if (this.#stopped) return;
       state.failures++;
       const delay = retryDelay(state.failures, retryAfterOf(error));
-      log(`acme: ${host}: failed: ${reasonOf(error)}; retry in ${Math.round(delay / 1000)} s`);
+      const reason = reasonOf(error);
+      // Recorded before it is told, so whoever reads the line finds the record.
+      if (lock && (await lock.holds())) await this.storage.saveFailure(host, { failures: state.failures, reason, nextTry: Date.now() + delay }).catch(() => {});
+      log(`acme: ${host}: failed: ${reason}; retry in ${Math.round(delay / 1000)} s`);
       this.#schedule(host, Date.now() + delay);
     } finally {
-      this.#held = undefined;
-      await release?.();
+      if (lock) {
+        this.#held.delete(lock);
+        await lock.release();
+      }
+    }
+  }
+
+  /** Serves `stored` if it is new here; whether an order is due (none stored, or its renewal time has come), else the renewal is scheduled. */
+  #due(host: string, state: HostState, stored: StoredCertificate | undefined): boolean {
+    if (stored && Date.now() < stored.notAfter && stored.notAfter !== state.notAfter) {
+      this.#serve(state, stored);
+      this.#options.log(`acme: ${host}: using the certificate in ${this.storage.dir} (expires ${iso(stored.notAfter)}, renewal from ${iso(renewalTime(stored.notBefore, stored.notAfter))})`);
+    }
+    if (!stored || Date.now() >= renewalTime(stored.notBefore, stored.notAfter)) return true;
+    state.failures = 0;
+    this.#schedule(host, renewalTime(stored.notBefore, stored.notAfter));
+    return false;
+  }
+
+  /** An order, abandoned at its deadline: a CA that answers each request slowly, or a validation that never ends, holds no lock for ever. */
+  async #orderWithin(host: string, lock: HeldLock): Promise<StoredCertificate> {
+    const deadlineMs = this.#options.orderDeadlineMs ?? 5 * 60_000;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    let abandoned = false;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        abandoned = true;
+        reject(new Error(`the order took longer than ${Math.round(deadlineMs / 1000)} s; abandoned`));
+      }, deadlineMs);
+      // Keeps no stopping process alive.
+      (timer as { unref?: () => void }).unref?.();
+    });
+    // Saved only while this order still counts: not after its deadline, nor once its lock was taken over.
+    const mayStore = async () => !abandoned && !this.#stopped && (await lock.holds());
+    try {
+      return await Promise.race([this.#order(host, mayStore), deadline]);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -156,7 +206,7 @@ export class AcmeCertificates {
   }
 
   /** One order, step by step (RFC 8555 section 7.4), each step a log line. */
-  async #order(host: string): Promise<StoredCertificate> {
+  async #order(host: string, mayStore: () => Promise<boolean>): Promise<StoredCertificate> {
     const { settings, log, http01 } = this.#options;
     const client = await this.#account();
     const order = await client.createOrder({ identifiers: [{ type: 'dns', value: host }] });
@@ -189,6 +239,7 @@ export class AcmeCertificates {
     const [key, csr] = await acme.crypto.createCsr({ altNames: [host] }, await acme.crypto.createPrivateEcdsaKey());
     const finalized = await client.finalizeOrder(order, csr);
     const cert = await client.getCertificate(finalized);
+    if (!(await mayStore())) throw new Error('the order ended after its deadline or after another process took its lock over; not stored');
     await this.storage.saveCertificate(host, cert, key.toString());
     const info = acme.crypto.readCertificateInfo(cert);
     return { cert, key: key.toString(), notBefore: info.notBefore.getTime(), notAfter: info.notAfter.getTime() };
@@ -208,24 +259,6 @@ export class AcmeCertificates {
     this.#client.catch(() => (this.#client = undefined));
     return this.#client;
   }
-}
-
-/** The origins whose HTTPS certificates `directory_ca` vouches for, and the agent that trusts it. */
-const trustedDirectories = new Map<string, Agent>();
-
-/**
- * Trusts `ca` for the requests to `directory`'s origin only: acme-client sends every request
- * through one axios instance, so the agent is chosen per request by its origin.
- */
-function trustForDirectory(directory: string, ca: Buffer): void {
-  if (trustedDirectories.size === 0) {
-    acme.axios.interceptors.request.use((request) => {
-      const agent = request.url ? trustedDirectories.get(new URL(request.url).origin) : undefined;
-      if (agent) request.httpsAgent = agent;
-      return request;
-    });
-  }
-  trustedDirectories.set(new URL(directory).origin, new Agent({ ca }));
 }
 
 /** Why an order failed, in one line: the CA's problem detail where it gave one (RFC 8555 section 6.7). */

@@ -1,5 +1,5 @@
-import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { chmod, mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { X509Certificate, createPrivateKey, randomUUID } from 'node:crypto';
+import { chmod, link, mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 
 /** A certificate and its key as stored, with the times that decide when it is renewed. */
@@ -12,6 +12,16 @@ export interface StoredCertificate {
   readonly notAfter: number;
 }
 
+/** A failed order's record: how many in a row, why the last one failed, and when to try again (ms since the epoch). */
+export interface OrderFailure {
+  readonly failures: number;
+  readonly reason: string;
+  readonly nextTry: number;
+}
+
+/** A challenge answer older than this belongs to an order long over (one is abandoned at 5 minutes). */
+const LEFTOVER_AGE_MS = 3_600_000;
+
 /**
  * The `tls.acme.storage` directory: the account key per CA, and per host name its certificate,
  * key and lock. Created with mode 0700, every file written 0600 (keys are secrets); a file is
@@ -20,7 +30,7 @@ export interface StoredCertificate {
  *
  * ```
  * accounts/<directory host and path>/account.key
- * certificates/<host>/certificate.pem, key.pem
+ * certificates/<host>/certificate.pem, key.pem, failure.json (the last failed order, its next try)
  * challenges/<token>          HTTP-01 answers, for every process sharing the directory
  * locks/<host>.lock
  * ```
@@ -32,14 +42,32 @@ export class AcmeStorage {
     this.dir = dir;
   }
 
-  /** Creates the directory and its subdirectories (0700), where missing. */
+  /**
+   * Creates the directory and its subdirectories where missing, and makes them 0700 (mkdir's mode
+   * is masked by the umask, and a directory made beforehand, by an operator or systemd's
+   * `StateDirectory=`, is often 0755). Removes what a process that died left: temporary files,
+   * and HTTP-01 answers older than any order.
+   */
   async open(): Promise<void> {
     for (const sub of ['', 'accounts', 'certificates', 'challenges', 'locks']) {
       const path = join(this.dir, sub);
-      // mkdir's mode is masked by the umask: set it again on what this call created.
-      const created = await mkdir(path, { recursive: true, mode: 0o700 });
-      if (created !== undefined) await chmod(path, 0o700);
+      await mkdir(path, { recursive: true, mode: 0o700 });
+      await chmod(path, 0o700);
     }
+    await this.#removeLeftovers();
+  }
+
+  async #removeLeftovers(): Promise<void> {
+    const old = Date.now() - LEFTOVER_AGE_MS;
+    const remove = async (dir: string, leftover: (name: string) => boolean | Promise<boolean>) => {
+      for (const name of await readdir(dir).catch(() => [] as string[])) if (await leftover(name)) await unlink(join(dir, name)).catch(() => {});
+    };
+    const challenges = join(this.dir, 'challenges');
+    const isTemporary = (name: string) => name.endsWith('.tmp');
+    for (const parent of ['accounts', 'certificates']) {
+      for (const name of await readdir(join(this.dir, parent)).catch(() => [] as string[])) await remove(join(this.dir, parent, name), isTemporary);
+    }
+    await remove(challenges, async (name) => ((await stat(join(challenges, name)).catch(() => undefined))?.mtimeMs ?? Infinity) < old);
   }
 
   /** The account key for a CA's directory URL, made by `create` (and stored) the first time. */
@@ -50,13 +78,18 @@ export class AcmeStorage {
     if (stored) return stored;
     await mkdir(dir, { recursive: true, mode: 0o700 });
     const key = await create();
+    // Written whole, then linked in place: atomic, and exclusive (EEXIST), so a process starting
+    // at the same moment neither reads half a key nor replaces the key written first.
+    const temporary = `${file}.${process.pid}.${randomUUID()}.tmp`;
+    await writeFile(temporary, key, { mode: 0o600 });
     try {
-      // Exclusive: a process starting at the same moment keeps the key written first.
-      await writeFile(file, key, { mode: 0o600, flag: 'wx' });
+      await link(temporary, file);
       return key;
     } catch (error) {
       if ((error as { code?: string }).code === 'EEXIST') return readFile(file, 'utf8');
       throw error;
+    } finally {
+      await unlink(temporary).catch(() => {});
     }
   }
 
@@ -79,6 +112,30 @@ export class AcmeStorage {
     await mkdir(dir, { recursive: true, mode: 0o700 });
     await writeWhole(join(dir, 'key.pem'), key);
     await writeWhole(join(dir, 'certificate.pem'), cert);
+  }
+
+  /** The last failed order for `host`, as recorded by whichever process sharing the directory made it. */
+  async failure(host: string): Promise<OrderFailure | undefined> {
+    try {
+      const failure = JSON.parse(await readFile(this.#failureFile(host), 'utf8')) as OrderFailure;
+      return typeof failure.nextTry === 'number' && typeof failure.failures === 'number' ? failure : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Records a failed order, so every process sharing the directory waits for the same next try rather than each ordering in turn. */
+  async saveFailure(host: string, failure: OrderFailure): Promise<void> {
+    await mkdir(join(this.dir, 'certificates', safeName(host)), { recursive: true, mode: 0o700 });
+    await writeWhole(this.#failureFile(host), JSON.stringify(failure));
+  }
+
+  clearFailure(host: string): Promise<void> {
+    return unlink(this.#failureFile(host)).catch(() => {});
+  }
+
+  #failureFile(host: string): string {
+    return join(this.dir, 'certificates', safeName(host), 'failure.json');
   }
 
   /** The lock file of `host`'s orders. */

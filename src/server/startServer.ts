@@ -109,8 +109,10 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
           const certificates = renewed[i];
           if (!certificates) return;
           listener.certificates = certificates;
-          // The context for clients that send no name; SNI picks from `listener.certificates`.
-          if (certificates.first) (listener.server as unknown as TlsServer).setSecureContext(certificates.serverOptions);
+          // The context for clients that send no name; SNI picks from `listener.certificates`. Set
+          // without files too (tls.acme alone): OpenSSL takes the protocol versions from this one,
+          // not from the context SNI picks, so a new min_version applies to every name.
+          (listener.server as unknown as TlsServer).setSecureContext(certificates.serverOptions);
           // Routes added or removed: their names are ordered, or no longer renewed.
           if (listener.acme) listener.acme.setHosts(hostsToOrder(next, certificates, log));
         });

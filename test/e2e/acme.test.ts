@@ -38,9 +38,9 @@ function curl(host: string, port: number, caFile: string, path = '/'): Promise<C
 }
 
 /** A TLS connection to the listener asking for `servername`, open; rejects when the handshake fails. */
-function handshake(port: number, servername: string, ALPNProtocols?: string[]): Promise<TLSSocket> {
+function handshake(port: number, servername: string, ALPNProtocols?: string[], maxVersion?: 'TLSv1.2'): Promise<TLSSocket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false, ALPNProtocols }, () => resolve(socket));
+    const socket = connect({ host: '127.0.0.1', port, servername, rejectUnauthorized: false, ALPNProtocols, maxVersion }, () => resolve(socket));
     socket.once('error', reject);
   });
 }
@@ -106,14 +106,14 @@ describe.each(RUNTIMES)('tls.acme on %s', (runtime) => {
     const dir = await mkdtemp(join(tmpdir(), 'switchyard-acme-'));
     const storage = join(dir, 'acme');
     const file = join(dir, 'lb.yaml');
-    const write = (extra: { challenge?: string; redirect?: boolean; hosts?: readonly string[] } = {}) =>
+    const write = (extra: { challenge?: string; redirect?: boolean; hosts?: readonly string[]; minVersion?: string } = {}) =>
       writeFile(
         file,
         `admin: { address: "127.0.0.1:0" }
 listen:
   - address: 127.0.0.1:${httpPort}${extra.redirect ? '\n    redirect_https: true' : ''}
   - address: 127.0.0.1:${tlsPort}
-    tls:
+    tls:${extra.minVersion ? `\n      min_version: ${extra.minVersion}` : ''}
       acme:
         email: ops@example.test
         directory: ${pebble.directory}
@@ -202,6 +202,9 @@ ${(extra.hosts ?? ['a.test']).map((host) => `  - host: "${host}"\n    servers: [
     expect(pending.status).toBe(503);
     expect(pending.body).toMatch(/certificate for a\.test is being obtained/);
     await expect(handshake(tlsPort, 'a.test')).rejects.toThrow();
+    // Why, naming the CA (not acme-client's "reading 'config'", its issue #101).
+    await waitFor(() => linesAbout(served, 'a.test', 'failed').length > 0, 30_000, `a failed line:\n${served.stderr()}`);
+    expect(linesAbout(served, 'a.test', 'failed')[0]).toMatch(new RegExp(`^acme: a\\.test: failed: cannot reach ${pebble.directory.replace(/[.?]/g, '\\$&')}: ECONNREFUSED; retry in 60 s$`));
     await pebble.startCa();
     await waitFor(() => linesAbout(served, 'a.test', 'issued').length > 0, 150_000, `a.test issued once the CA is up:\n${served.stderr()}`);
     await saveRoot();
@@ -311,6 +314,25 @@ ${(extra.hosts ?? ['a.test']).map((host) => `  - host: "${host}"\n    servers: [
     expect((await curl('c.test', tlsPort, rootFile)).stderr).toBe('');
     expect((await curl('a.test', tlsPort, rootFile)).stderr).toBe('');
     expect(linesAbout(served, 'a.test', 'ordered')).toHaveLength(1);
+  }, 120_000);
+
+  // Deno's node:tls keeps the versions the server started with (docs/automatic-https.md says so).
+  it.runIf(runtime === 'node')('applies a reload raising min_version to the certificates it obtained: TLS 1.2 is refused after it', async () => {
+    const { tlsPort, write, serve } = await setUp();
+    await write({ minVersion: 'TLSv1.2' });
+    const served = await serve();
+    await waitFor(() => linesAbout(served, 'a.test', 'issued').length > 0, 60_000, `a.test issued:\n${served.stderr()}`);
+    const tls12 = () => handshake(tlsPort, 'a.test', undefined, 'TLSv1.2').then((socket) => {
+      const version = socket.getProtocol();
+      socket.destroy();
+      return version;
+    });
+    expect(await tls12()).toBe('TLSv1.2');
+    const reloads = () => served.stderr().split('config reloaded').length - 1;
+    await write({ minVersion: 'TLSv1.3' });
+    served.hangUp();
+    await waitFor(() => reloads() > 0, 10_000, `config reloaded:\n${served.stderr()}`);
+    await expect(tls12()).rejects.toThrow(/protocol version|alert/);
   }, 120_000);
 });
 

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -33,7 +33,7 @@ describe('the renewal schedule', () => {
 });
 
 describe('the storage directory', () => {
-  it('is created 0700 and writes every file 0600, whatever the umask', async () => {
+  it('is created 0700 and writes every file 0600', async () => {
     const dir = join(await mkdtemp(join(tmpdir(), 'switchyard-acme-unit-')), 'acme');
     const storage = new AcmeStorage(dir);
     const umask = process.umask(0o022);
@@ -51,12 +51,30 @@ describe('the storage directory', () => {
     }
   });
 
+  it('makes a directory made beforehand 0700, and removes the temporary files and old challenge answers a dead process left', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'switchyard-acme-unit-'));
+    await mkdir(join(dir, 'certificates', 'a.test'), { recursive: true, mode: 0o755 });
+    await mkdir(join(dir, 'challenges'), { mode: 0o755 });
+    await chmod(dir, 0o755);
+    await writeFile(join(dir, 'certificates', 'a.test', 'key.pem.4242.tmp'), 'HALF');
+    await writeFile(join(dir, 'challenges', 'old_token'), 'old');
+    await writeFile(join(dir, 'challenges', 'new_token'), 'new');
+    const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
+    await utimes(join(dir, 'challenges', 'old_token'), twoHoursAgo, twoHoursAgo);
+    await new AcmeStorage(dir).open();
+    for (const sub of ['', 'certificates', 'challenges']) expect((await stat(join(dir, sub))).mode & 0o777, sub || 'storage').toBe(0o700);
+    expect(await readdir(join(dir, 'certificates', 'a.test'))).toEqual([]);
+    expect(await readdir(join(dir, 'challenges'))).toEqual(['new_token']);
+  });
+
   it('keeps the account key made first, so processes starting together share one account', async () => {
     const storage = new AcmeStorage(await mkdtemp(join(tmpdir(), 'switchyard-acme-unit-')));
     await storage.open();
     const keys = await Promise.all([storage.accountKey('https://ca.test/dir', async () => 'FIRST'), storage.accountKey('https://ca.test/dir', async () => 'SECOND')]);
     expect(new Set(keys).size).toBe(1);
     expect(await storage.accountKey('https://ca.test/dir', async () => 'THIRD')).toBe(keys[0]);
+    // Linked in place whole: no temporary file stays beside it.
+    expect(await readdir(join(storage.dir, 'accounts', 'ca.test_dir'))).toEqual(['account.key']);
   });
 
   it('gives back a stored certificate only when its key is its own and it names the host', async () => {
@@ -92,7 +110,7 @@ describe('the storage directory', () => {
 describe('the lock', () => {
   it('makes a second taker wait until the first releases, telling it who holds the lock', async () => {
     const file = join(await mkdtemp(join(tmpdir(), 'switchyard-acme-unit-')), 'a.test.lock');
-    const release = await takeLock(file);
+    const { release } = await takeLock(file);
     expect(JSON.parse(await readFile(file, 'utf8'))).toMatchObject({ pid: process.pid });
     expect((await stat(file)).mode & 0o777).toBe(0o600);
     const waited: unknown[] = [];
@@ -102,23 +120,60 @@ describe('the lock', () => {
     expect(second).toBe(false);
     expect(waited).toEqual([expect.objectContaining({ pid: process.pid })]);
     await release();
-    await (await taking)();
+    await (await taking).release();
     expect(second).toBe(true);
     await expect(stat(file)).rejects.toThrow();
   });
 
-  it('takes over a lock older than staleMs, its owner gone', async () => {
+  it('takes over a lock not refreshed for staleMs (60 s by default), its holder gone', async () => {
     const file = join(await mkdtemp(join(tmpdir(), 'switchyard-acme-unit-')), 'a.test.lock');
-    await writeFile(file, JSON.stringify({ pid: 999_999, at: Date.now() - 20 * 60_000 }));
-    const release = await takeLock(file, { staleMs: 15 * 60_000, onWait: () => expect.fail('a stale lock is not waited for') });
+    await writeFile(file, JSON.stringify({ pid: 999_999, at: Date.now(), id: 'crashed' }));
+    const minuteAgo = new Date(Date.now() - 61_000);
+    await utimes(file, minuteAgo, minuteAgo);
+    const { release } = await takeLock(file, { onWait: () => expect.fail('a stale lock is not waited for') });
     expect(JSON.parse(await readFile(file, 'utf8')).pid).toBe(process.pid);
     await release();
   });
 
+  it('keeps a lock its holder refreshes, however long it holds it', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'switchyard-acme-unit-')), 'a.test.lock');
+    const held = await takeLock(file, { heartbeatMs: 50 });
+    let taken = false;
+    const taking = takeLock(file, { staleMs: 1000, pollMs: 20 }).then((lock) => ((taken = true), lock));
+    // Three times staleMs: a lock judged by its age alone would have been taken over.
+    await new Promise((resolve) => setTimeout(resolve, 3000));
+    expect(taken).toBe(false);
+    expect(await held.holds()).toBe(true);
+    await held.release();
+    await (await taking).release();
+  });
+
+  it('lets one taker only hold a stale lock, however many take it over at once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'switchyard-acme-unit-'));
+    for (let round = 0; round < 60; round++) {
+      const file = join(dir, `r${round}.lock`);
+      await writeFile(file, JSON.stringify({ pid: 999_999, at: 0, id: 'crashed' }));
+      await utimes(file, new Date(0), new Date(0));
+      let holders = 0;
+      let most = 0;
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          const lock = await takeLock(file, { pollMs: 5, staleMs: 60_000 });
+          most = Math.max(most, ++holders);
+          await new Promise((resolve) => setTimeout(resolve, 10));
+          holders--;
+          await lock.release();
+        }),
+      );
+      expect(most, `round ${round}`).toBe(1);
+    }
+  }, 60_000);
+
   it('does not remove a lock another process took over after this one went stale', async () => {
     const file = join(await mkdtemp(join(tmpdir(), 'switchyard-acme-unit-')), 'a.test.lock');
-    const release = await takeLock(file);
-    await writeFile(file, JSON.stringify({ pid: 4242, at: Date.now() + 1 }));
+    const { release, holds } = await takeLock(file);
+    await writeFile(file, JSON.stringify({ pid: 4242, at: Date.now(), id: 'another' }));
+    expect(await holds()).toBe(false);
     await release();
     expect(JSON.parse(await readFile(file, 'utf8')).pid).toBe(4242);
   });

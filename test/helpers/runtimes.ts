@@ -112,7 +112,7 @@ export interface StartOptions {
    * `wrangler dev`: two isolates sharing one object, as on Cloudflare. @default 'own'
    */
   readonly sharedState?: 'own' | 'none' | 'borrowed';
-  /** workerd only: wrangler's dev registry (WRANGLER_REGISTRY_PATH), the same for Workers that share an object. @default wrangler's own */
+  /** workerd only: wrangler's dev registry (WRANGLER_REGISTRY_PATH), the same for Workers that share an object. @default one for this session alone */
   readonly registry?: string;
 }
 
@@ -153,7 +153,9 @@ export async function startOnRuntime(runtime: RuntimeName, configText: string | 
     ],
     /Ready on (http:\/\/\S+)/,
     60_000,
-    { WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', CI: '1', ...(options.registry ? { WRANGLER_REGISTRY_PATH: options.registry } : {}) },
+    // A dev registry of its own unless sharing one is the point: sessions of the same Worker name
+    // in wrangler's default registry see each other come and go, which can restart a Worker mid-request.
+    { WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', CI: '1', WRANGLER_REGISTRY_PATH: options.registry ?? join(persistDir, 'registry') },
   );
 }
 

@@ -20,7 +20,8 @@ const SOURCES = ['package.json', 'README.md', 'LICENSE', 'tsconfig.json', 'tscon
 
 /** The environment without what the `npm test` around this file set for its own scripts. */
 const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('npm_')));
-Object.assign(env, { NO_COLOR: '1', WRANGLER_SEND_METRICS: 'false' });
+// wrangler dev's registry of its own, apart from the other test files' sessions of a Worker of the same name.
+Object.assign(env, { NO_COLOR: '1', WRANGLER_SEND_METRICS: 'false', WRANGLER_REGISTRY_PATH: await mkdtemp(join(tmpdir(), 'switchyard-registry-')) });
 
 let root: string;
 let project: string;

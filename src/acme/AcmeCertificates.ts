@@ -217,18 +217,20 @@ export class AcmeCertificates {
       if (!challenge) throw new Error(`the CA offers no ${settings.challenge} challenge for ${host} (only ${authorization.challenges.map((offered) => offered.type).join(', ')})`);
       const keyAuthorization = await client.getChallengeKeyAuthorization(challenge);
       const token = (challenge as { token: string }).token;
-      if (http01) {
-        http01.add(token, host, keyAuthorization);
-        await this.storage.saveChallenge(token, keyAuthorization);
-      } else {
-        const [key, cert] = await acme.crypto.createAlpnCertificate(authorization, keyAuthorization);
-        this.#alpn.set(host, createSecureContext({ key, cert }));
-      }
+      let alpn: SecureContext | undefined;
       try {
+        if (http01) {
+          http01.add(token, host, keyAuthorization);
+          await this.storage.saveChallenge(token, keyAuthorization);
+        } else {
+          const [key, cert] = await acme.crypto.createAlpnCertificate(authorization, keyAuthorization);
+          this.#alpn.set(host, (alpn = createSecureContext({ key, cert })));
+        }
         await client.completeChallenge(challenge);
         await client.waitForValidStatus(challenge);
       } finally {
-        this.#alpn.delete(host);
+        // An order abandoned at its deadline ends later: the next order's challenge stays.
+        if (alpn && this.#alpn.get(host) === alpn) this.#alpn.delete(host);
         if (http01) {
           http01.remove(token);
           await this.storage.removeChallenge(token);
@@ -273,7 +275,9 @@ function retryAfterOf(error: unknown): number {
   const value = (error as { response?: { headers?: Record<string, string> } }).response?.headers?.['retry-after'];
   if (value === undefined) return 0;
   const seconds = Number(value);
-  return Number.isFinite(seconds) ? seconds * 1000 : Math.max(Date.parse(value) - Date.now(), 0);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(value) - Date.now();
+  // Neither seconds nor a date: our own backoff decides (a NaN delay would retry at once, in a loop).
+  return Number.isFinite(ms) ? Math.max(ms, 0) : 0;
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -214,7 +214,12 @@ export class FleetHealth {
     if (!news || news.from === this.instance) return;
     const field = fieldOf(news);
     if (field && this.#followed.has(news.backend)) this.#heardAt.set(field, ++this.#heardCount);
-    this.#apply(news);
+    // Called from the Redis client's message event: a throw here would end the process.
+    try {
+      this.#apply(news);
+    } catch (error) {
+      this.#options.log(`health: cannot apply news from ${news.from} about ${news.backend}: ${messageOf(error)}`);
+    }
   }
 
   /** Takes news from another instance as this instance's own state, without publishing it back. */

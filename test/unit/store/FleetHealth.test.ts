@@ -66,6 +66,21 @@ describe('FleetHealth', () => {
     expect(stored(redis)).toEqual({ [`verdict ${URL}`]: 'up' });
   });
 
+  it('logs news it cannot apply instead of throwing it into the Redis client, and goes on hearing news', async () => {
+    const redis = new FakeRedis();
+    const [a, b] = ['a', 'b'].map((name) => instance(redis, name));
+    await settle();
+    let throwing = true;
+    b.health.subscribe(() => {
+      if (throwing) throw new Error('a subscriber failed');
+    });
+    expect(() => a.failChecks(3)).not.toThrow();
+    expect(b.log.find((line) => line.startsWith('health: cannot apply news from a'))).toMatch(/a subscriber failed$/);
+    throwing = false;
+    a.passChecks(2);
+    expect(b.health.state).toBe('up');
+  });
+
   it('publishes on the channel named by the prefix, ignores its own echo (even a late one) and names the instance that decided in the log line', async () => {
     const redis = new FakeRedis();
     const a = instance(redis, 'host-a/1/x');

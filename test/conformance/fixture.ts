@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { createTestAuthority } from '../helpers/certificates.ts';
+import { deadPort as refusingPort } from '../helpers/deadPort.ts';
 import { RUNTIME_FACTS, startOnRuntime, type RuntimeBalancer, type RuntimeFacts, type RuntimeName } from '../helpers/runtimes.ts';
 import { startTestBackend, type EchoedRequest, type TestBackend } from '../helpers/testBackend.ts';
 import { forgetTls, useTls, type Transport } from './client.ts';
@@ -46,7 +47,7 @@ export async function startConformanceFixture(runtime: RuntimeName, transport: T
     startStreamingBackend(),
     startHangingBackend(),
   ]);
-  const [deadPort, dead1, dead2] = await Promise.all([unusedPort(), unusedPort(), unusedPort()]);
+  const [deadPort, dead1, dead2] = await Promise.all([refusingPort(), refusingPort(), refusingPort()]);
   // JSON, which is YAML too: the same text works as a file (node, deno) and as LB_CONFIG (workerd).
   const config = {
     // Probes wait 5 s rather than 1 s: while the whole suite runs (wrk, Chromium, three runtimes on
@@ -180,13 +181,3 @@ async function startHangingBackend(): Promise<HangingBackend> {
   };
 }
 
-/** A loopback port nothing listens on, for a backend that refuses connections. */
-function unusedPort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}

@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { createServer as createNetServer, type AddressInfo, type Server } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../helpers/freePort.ts';
 import { serveProcess, type ServeProcess } from '../helpers/serveProcess.ts';
 import { waitFor } from '../helpers/waitFor.ts';
 
@@ -11,15 +12,6 @@ import { waitFor } from '../helpers/waitFor.ts';
 const TOKEN = 'a-token-of-twenty-chars';
 let silent: Server;
 let served: ServeProcess;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createNetServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 beforeAll(async () => {
   // A backend that accepts connections and never answers: its first probe takes the whole timeout.

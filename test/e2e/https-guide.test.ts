@@ -1,12 +1,12 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import { createServer as createNetServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, PROJECT_ROOT } from '../helpers/startBalancer.ts';
+import { freePort } from '../helpers/freePort.ts';
 import { serveProcess, type ServeProcess } from '../helpers/serveProcess.ts';
 
 // docs/https.md, "HTTPS in five minutes", followed as written: its openssl command, its config and
@@ -19,16 +19,6 @@ const dir = mkdtempSync(join(tmpdir(), 'switchyard-guide-'));
 let ports: Record<'8443' | '8080' | '9000', number>;
 let backend: Server;
 let served: ServeProcess;
-
-/** A port free now on 127.0.0.1. */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createNetServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** The guide's text with its ports moved to the free ones. */
 const onFreePorts = (text: string) => text.replace(/\b(8443|8080|9000)\b/g, (port) => String(ports[port as keyof typeof ports]));

@@ -1,11 +1,9 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { freePort } from './freePort.ts';
 
-/** A loopback port with nothing listening on it: a backend that refuses connections. */
+/**
+ * A loopback port with nothing listening on it: a backend that refuses connections. Below the
+ * ephemeral range (freePort), so no server of the suite that listens on port 0 lands on it later.
+ */
 export async function deadPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  return freePort();
 }

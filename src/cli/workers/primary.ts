@@ -63,6 +63,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     throw new CommandFailure(`listen[${alpn}].tls.acme.challenge: tls-alpn-01 needs one process, and --workers ${options.workers} runs several: write challenge: http-01 (answered by every worker from the storage directory)`);
   }
   const adminAt = options.admin ?? configuredAdmin(live.config);
+  // Called from Redis news only, which comes after an await: `workers` is set by then.
   const toWorkers = (backend: Parameters<typeof backendView>[0]) => workers.broadcast({ type: 'backend', backend: backendView(backend) });
   // News from other instances reaches the workers as any verdict of this primary does.
   const fleet = shareHealth(live, stores, { log, applied: toWorkers });
@@ -104,6 +105,13 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     }
   };
   follow();
+  /** A start that failed: the workers killed, nothing left running. */
+  const abandon = async () => {
+    workers.kill();
+    live.stop();
+    fleet.close();
+    await Promise.all([probes.close(), stores.close()]);
+  };
   const { fromConfig } = listenersFor(options.listen, live.config);
   live.onReload((next) => {
     if (fromConfig) checkSameListeners(live.config.listeners, next.listeners);
@@ -134,10 +142,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
     };
     workers.start();
   }).catch(async (error: unknown) => {
-    workers.kill();
-    live.stop();
-    fleet.close();
-    await Promise.all([probes.close(), stores.close()]);
+    await abandon();
     throw error;
   });
   starting = undefined;
@@ -149,10 +154,7 @@ export async function runPrimary(options: PrimaryOptions): Promise<number> {
       fleet.drainChanged(backend);
     };
     admin = await startAdmin(adminAt, { live, token: () => live.config.config.admin?.token, metrics: counts, traffic: () => counts.traffic(), reload: () => reload('the admin API'), changed }).catch(async (error: unknown) => {
-      workers.kill();
-      live.stop();
-      fleet.close();
-      await Promise.all([probes.close(), stores.close()]);
+      await abandon();
       throw listenFailure(error, adminAt.host, adminAt.port) ?? new CommandFailure(error instanceof Error ? error.message : String(error));
     });
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { webBodies } from '../../src/core/proxy/webBodies.ts';
+import { CUT_OFF_GRACE, webBodies } from '../../src/core/proxy/webBodies.ts';
 
 const encode = (text: string) => new TextEncoder().encode(text);
 
@@ -45,7 +45,7 @@ describe('webBodies.limit', () => {
     expect(exceeded).toBe(false);
   });
 
-  it('errors a body once it goes past the limit, after saying so, and cancels the source', async () => {
+  it('errors a body once it goes past the limit, after saying so, and cancels the source past the grace', async () => {
     let exceeded = false;
     let cancelled = false;
     let sent = 0;
@@ -53,7 +53,38 @@ describe('webBodies.limit', () => {
     await expect(read(webBodies.limit(endless, 25, () => (exceeded = true)))).rejects.toThrow('the request body went past 25 bytes');
     expect(exceeded).toBe(true);
     expect(cancelled).toBe(true);
-    expect(sent).toBeLessThan(10);
+    // Read on no further than the grace's bytes (and the chunk that crossed them).
+    expect(sent * 10).toBeLessThanOrEqual(30 + CUT_OFF_GRACE.bytes + 20);
+  });
+
+  it('reads a short rest of a body past the limit to its end before erroring, so the connection can be kept (wrangler dev)', async () => {
+    let exceeded = false;
+    let cancelled = false;
+    let pulled = 0;
+    const chunks = ['0123456789', '0123456789', '0123456789', '0123456789'];
+    const source = new ReadableStream<Uint8Array>({
+      pull: (controller) => void (pulled++, chunks.length ? controller.enqueue(encode(chunks.shift()!)) : controller.close()),
+      cancel: () => void (cancelled = true),
+    });
+    await expect(read(webBodies.limit(source, 15, () => (exceeded = true)))).rejects.toThrow('the request body went past 15 bytes');
+    expect(exceeded).toBe(true);
+    expect(chunks).toEqual([]);
+    expect(pulled).toBe(5);
+    expect(cancelled).toBe(false);
+  });
+
+  it('cuts off a body past the limit whose rest does not come within the grace period', async () => {
+    let cancelled = false;
+    let first = true;
+    const stalled = new ReadableStream<Uint8Array>({
+      pull: (controller) => (first ? void ((first = false), controller.enqueue(encode('0123456789abcdef'))) : new Promise<void>(() => {})),
+      cancel: () => void (cancelled = true),
+    });
+    const started = Date.now();
+    await expect(read(webBodies.limit(stalled, 10, () => {}))).rejects.toThrow('the request body went past 10 bytes');
+    expect(cancelled).toBe(true);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(CUT_OFF_GRACE.ms - 50);
+    expect(Date.now() - started).toBeLessThan(CUT_OFF_GRACE.ms + 5_000);
   });
 
   it('counts a byte body by its length', async () => {

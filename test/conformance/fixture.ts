@@ -121,11 +121,8 @@ export async function startConformanceFixture(runtime: RuntimeName, transport: T
   };
   try {
     if (transport === 'http') {
-      // On workerd without the SWITCHYARD_STATE binding (each isolate on its own, as before it). It was
-      // taken out for a mirrored POST cut by "Your worker restarted mid-request", which the binding
-      // did not cause: the cut-off upload before it did (docs/runtimes.md). The binding has its own
-      // e2e (test/e2e/workers-shared-state.test.ts).
-      const balancer = await startOnRuntime(runtime, JSON.stringify(config), { sharedState: 'none' });
+      // On workerd as wrangler.toml declares it, the SWITCHYARD_STATE binding included.
+      const balancer = await startOnRuntime(runtime, JSON.stringify(config));
       return { runtime, transport, facts: RUNTIME_FACTS[runtime], balancer, mango1, mango2, apple, streaming, hanging };
     }
     const authority = await createTestAuthority();

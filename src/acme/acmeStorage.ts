@@ -19,7 +19,11 @@ export interface OrderFailure {
   readonly nextTry: number;
 }
 
-/** A challenge answer older than this belongs to an order long over (one is abandoned at 5 minutes). */
+/**
+ * A challenge answer or temporary file older than this belongs to an order long over (one is
+ * abandoned at 5 minutes), or to a process that died: a younger one may be a live process's, one
+ * sharing the directory, that is writing it as this one starts.
+ */
 const LEFTOVER_AGE_MS = 3_600_000;
 
 /**
@@ -45,8 +49,10 @@ export class AcmeStorage {
   /**
    * Creates the directory and its subdirectories where missing, and makes them 0700 (mkdir's mode
    * is masked by the umask, and a directory made beforehand, by an operator or systemd's
-   * `StateDirectory=`, is often 0755). Removes what a process that died left: temporary files,
-   * and HTTP-01 answers older than any order.
+   * `StateDirectory=`, is often 0755). Removes what a process that died left: temporary files
+   * and HTTP-01 answers older than any order. Not younger ones: a process sharing the directory
+   * (another worker of `--workers`, started a little later) may be about to rename its temporary
+   * file in place, and would fail its order on a rename that finds it gone.
    */
   async open(): Promise<void> {
     for (const sub of ['', 'accounts', 'certificates', 'challenges', 'locks']) {
@@ -59,15 +65,17 @@ export class AcmeStorage {
 
   async #removeLeftovers(): Promise<void> {
     const old = Date.now() - LEFTOVER_AGE_MS;
-    const remove = async (dir: string, leftover: (name: string) => boolean | Promise<boolean>) => {
-      for (const name of await readdir(dir).catch(() => [] as string[])) if (await leftover(name)) await unlink(join(dir, name)).catch(() => {});
+    const removeOld = async (dir: string, candidate: (name: string) => boolean) => {
+      for (const name of await readdir(dir).catch(() => [] as string[])) {
+        if (!candidate(name)) continue;
+        if (((await stat(join(dir, name)).catch(() => undefined))?.mtimeMs ?? Infinity) < old) await unlink(join(dir, name)).catch(() => {});
+      }
     };
-    const challenges = join(this.dir, 'challenges');
     const isTemporary = (name: string) => name.endsWith('.tmp');
     for (const parent of ['accounts', 'certificates']) {
-      for (const name of await readdir(join(this.dir, parent)).catch(() => [] as string[])) await remove(join(this.dir, parent, name), isTemporary);
+      for (const name of await readdir(join(this.dir, parent)).catch(() => [] as string[])) await removeOld(join(this.dir, parent, name), isTemporary);
     }
-    await remove(challenges, async (name) => ((await stat(join(challenges, name)).catch(() => undefined))?.mtimeMs ?? Infinity) < old);
+    await removeOld(join(this.dir, 'challenges'), () => true);
   }
 
   /** The account key for a CA's directory URL, made by `create` (and stored) the first time. */

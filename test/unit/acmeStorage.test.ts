@@ -51,21 +51,53 @@ describe('the storage directory', () => {
     }
   });
 
-  it('makes a directory made beforehand 0700, and removes the temporary files and old challenge answers a dead process left', async () => {
+  it('makes a directory made beforehand 0700, and removes the old temporary files and challenge answers a dead process left', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'switchyard-acme-unit-'));
     await mkdir(join(dir, 'certificates', 'a.test'), { recursive: true, mode: 0o755 });
+    await mkdir(join(dir, 'accounts', 'ca.test_dir'), { recursive: true, mode: 0o755 });
     await mkdir(join(dir, 'challenges'), { mode: 0o755 });
     await chmod(dir, 0o755);
-    await writeFile(join(dir, 'certificates', 'a.test', 'key.pem.4242.tmp'), 'HALF');
-    await writeFile(join(dir, 'challenges', 'old_token'), 'old');
-    await writeFile(join(dir, 'challenges', 'new_token'), 'new');
     const twoHoursAgo = new Date(Date.now() - 2 * 3_600_000);
-    await utimes(join(dir, 'challenges', 'old_token'), twoHoursAgo, twoHoursAgo);
+    const old = async (file: string, text: string) => {
+      await writeFile(join(dir, file), text);
+      await utimes(join(dir, file), twoHoursAgo, twoHoursAgo);
+    };
+    await old('certificates/a.test/key.pem.4242.tmp', 'HALF');
+    await old('accounts/ca.test_dir/account.key.4242.f00.tmp', 'HALF');
+    await old('challenges/old_token', 'old');
+    // A process sharing the directory writing these as this one starts: they are not its leftovers.
+    await writeFile(join(dir, 'certificates', 'a.test', 'certificate.pem.4343.tmp'), 'BEING WRITTEN');
+    await writeFile(join(dir, 'accounts', 'ca.test_dir', 'account.key.4343.ba7.tmp'), 'BEING WRITTEN');
+    await writeFile(join(dir, 'challenges', 'new_token'), 'new');
     await new AcmeStorage(dir).open();
     for (const sub of ['', 'certificates', 'challenges']) expect((await stat(join(dir, sub))).mode & 0o777, sub || 'storage').toBe(0o700);
-    expect(await readdir(join(dir, 'certificates', 'a.test'))).toEqual([]);
+    expect(await readdir(join(dir, 'certificates', 'a.test'))).toEqual(['certificate.pem.4343.tmp']);
+    expect(await readdir(join(dir, 'accounts', 'ca.test_dir'))).toEqual(['account.key.4343.ba7.tmp']);
     expect(await readdir(join(dir, 'challenges'))).toEqual(['new_token']);
   });
+
+  // Under `serve --workers 2` on Deno the second worker can start (and open the storage) while the
+  // first stores the certificate it ordered: its rename found the temporary file gone, the order
+  // failed and was made again a minute later (the likely cause of two orders seen once in e2e).
+  it('lets a process store its certificate while another process sharing the directory starts', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'switchyard-acme-unit-'));
+    const ordering = new AcmeStorage(dir);
+    await ordering.open();
+    const failures: string[] = [];
+    const saving = (async () => {
+      for (let i = 0; i < 150; i++) await ordering.saveCertificate('a.test', 'CERT'.repeat(2000), 'KEY'.repeat(500)).catch((error: Error) => failures.push(error.message));
+    })();
+    let opened = 0;
+    let saved = false;
+    void saving.then(() => (saved = true));
+    while (!saved) {
+      await new AcmeStorage(dir).open();
+      opened++;
+    }
+    await saving;
+    expect(opened).toBeGreaterThan(10);
+    expect(failures).toEqual([]);
+  }, 60_000);
 
   it('keeps the account key made first, so processes starting together share one account', async () => {
     const storage = new AcmeStorage(await mkdtemp(join(tmpdir(), 'switchyard-acme-unit-')));

@@ -20,6 +20,8 @@ export interface AcmeCertificatesOptions {
   readonly log: (line: string) => void;
   /** The longest one order may take before it is abandoned and retried later. @default 5 min */
   readonly orderDeadlineMs?: number;
+  /** The first wait after a failed order, doubled after each failure in a row: tests only. @default FIRST_RETRY_DELAY_MS (1 min) */
+  readonly firstRetryMs?: number;
 }
 
 /** One host name's certificate, as served, and its next look. */
@@ -152,7 +154,7 @@ export class AcmeCertificates {
     } catch (error) {
       if (this.#stopped) return;
       state.failures++;
-      const delay = retryDelay(state.failures, retryAfterOf(error));
+      const delay = retryDelay(state.failures, retryAfterOf(error), this.#options.firstRetryMs);
       const reason = reasonOf(error);
       // Recorded before it is told, so whoever reads the line finds the record.
       if (lock && (await lock.holds())) await this.storage.saveFailure(host, { failures: state.failures, reason, nextTry: Date.now() + delay }).catch(() => {});

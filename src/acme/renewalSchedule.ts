@@ -12,10 +12,11 @@ export const MAX_RETRY_DELAY_MS = 3_600_000;
  * How long to wait after `failures` failed orders in a row (1 the first time): 1 min, 2, 4, ... 1 h.
  * Let's Encrypt allows 5 failed validations per name per hour, so a broken setup reaches the cap
  * instead of the rate limit: the schedule is shared through storage (`failure.json`) by every
- * process using it. A CA's own `Retry-After` (rate limits) wins when it is longer.
+ * process using it. A CA's own `Retry-After` (rate limits) wins when it is longer. `firstMs` is
+ * for tests only (startServer.ts), which cannot wait a minute.
  */
-export function retryDelay(failures: number, retryAfterMs = 0): number {
-  const doubled = FIRST_RETRY_DELAY_MS * 2 ** Math.min(Math.max(failures - 1, 0), 16);
+export function retryDelay(failures: number, retryAfterMs = 0, firstMs = FIRST_RETRY_DELAY_MS): number {
+  const doubled = firstMs * 2 ** Math.min(Math.max(failures - 1, 0), 16);
   return Math.max(Math.min(doubled, MAX_RETRY_DELAY_MS), retryAfterMs);
 }
 

@@ -183,6 +183,7 @@ function openListener(settings: ListenerSettings, live: LiveConfig, handler: Han
         contextOptions: listener.certificates.serverOptions,
         http01: acme.challenge === 'http-01' ? acmeNeeds.http01 : undefined,
         log: acmeNeeds.log,
+        firstRetryMs: testFirstRetryMs(),
       });
     }
     const tlsOptions = {
@@ -318,4 +319,14 @@ function drain(listener: Listener, drainMs: number): Promise<void> {
     });
     closeIdle();
   });
+}
+
+/**
+ * Test only: `SWITCHYARD_TEST_ACME_FIRST_RETRY_MS` shortens the first wait after a failed ACME
+ * order (1 min), so the e2e test of a CA that comes up after the balancer does not wait a minute
+ * per runtime. Unset in production.
+ */
+function testFirstRetryMs(): number | undefined {
+  const value = Number(process.env.SWITCHYARD_TEST_ACME_FIRST_RETRY_MS);
+  return Number.isInteger(value) && value > 0 ? value : undefined;
 }

@@ -21,7 +21,7 @@ describe('the renewal schedule', () => {
   });
 
   it('waits 1 minute after a first failure, doubling each time, never more than an hour', () => {
-    expect([1, 2, 3, 4, 5, 6, 7, 8, 50].map(retryDelay)).toEqual([1, 2, 4, 8, 16, 32, 60, 60, 60].map((minutes) => minutes * 60_000));
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 50].map((failures) => retryDelay(failures))).toEqual([1, 2, 4, 8, 16, 32, 60, 60, 60].map((minutes) => minutes * 60_000));
     expect(retryDelay(1)).toBe(FIRST_RETRY_DELAY_MS);
     expect(retryDelay(100)).toBe(MAX_RETRY_DELAY_MS);
   });

@@ -1,4 +1,4 @@
-import { createServer as createNetServer, type Server as NetServer } from 'node:net';
+import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import { createServer as createTlsServer, type SecureContext } from 'node:tls';
 import { normalizeHost } from '../core/routing/normalizeHost.ts';
 import { clientHelloAlpn, MAX_HELLO_BYTES } from './clientHelloAlpn.ts';
@@ -14,15 +14,25 @@ export interface AlpnChallengeFrontOptions {
   readonly log: (line: string) => void;
 }
 
+/** The front's server, and what a drain's deadline calls. */
+export interface AlpnChallengeFront extends NetServer {
+  /**
+   * Closes every connection the front has not handed to the listener: those still sending their
+   * ClientHello and the validations (the listener's own are the listener's to close).
+   */
+  cutUnhanded(): void;
+}
+
 /**
  * TLS-ALPN-01 (RFC 8737) in front of a TLS listener: the port is bound by a plain TCP server that
  * reads each connection's ClientHello first. One offering only `acme-tls/1` is the CA validating
  * a name: it is handshaken with that name's challenge certificate and closed. Every other
- * connection is handed, bytes untouched, to `listener` as if it had accepted it. (Node's
+ * connection is handed, bytes untouched, to `listener` as if it had accepted it. A validation has
+ * `helloTimeout` in all to finish (node:tls alone would give a stalled handshake 120 s). (Node's
  * ALPNCallback would spare the front, but it cannot be combined with HTTP/2's ALPN list, and
  * Deno runs it after the SNI callback.)
  */
-export function alpnChallengeFront(listener: NetServer, options: AlpnChallengeFrontOptions): NetServer {
+export function alpnChallengeFront(listener: NetServer, options: AlpnChallengeFrontOptions): AlpnChallengeFront {
   const challenges = createTlsServer({
     ALPNProtocols: [ACME_TLS_PROTOCOL],
     minVersion: 'TLSv1.2',
@@ -38,16 +48,22 @@ export function alpnChallengeFront(listener: NetServer, options: AlpnChallengeFr
     socket.end();
   });
   challenges.on('tlsClientError', () => {});
-  return createNetServer({ pauseOnConnect: true }, (socket) => {
+  const unhanded = new Set<Socket>();
+  const front = createNetServer({ pauseOnConnect: true }, (socket) => {
     const chunks: Buffer[] = [];
     let length = 0;
+    unhanded.add(socket);
     const timer = setTimeout(() => socket.destroy(), options.helloTimeout());
     const hand = (to: NetServer) => {
-      clearTimeout(timer);
       socket.off('data', onData);
       socket.off('error', onError);
       socket.pause();
       socket.unshift(Buffer.concat(chunks, length));
+      // A validation keeps the timer: the CA's handshake ends at once, a stalled one is cut.
+      if (to === listener) {
+        clearTimeout(timer);
+        unhanded.delete(socket);
+      }
       to.emit('connection', socket);
     };
     const onData = (chunk: Buffer) => {
@@ -61,7 +77,15 @@ export function alpnChallengeFront(listener: NetServer, options: AlpnChallengeFr
     const onError = () => clearTimeout(timer);
     socket.on('data', onData);
     socket.on('error', onError);
-    socket.once('close', () => clearTimeout(timer));
+    socket.once('close', () => {
+      clearTimeout(timer);
+      unhanded.delete(socket);
+    });
     socket.resume();
+  });
+  return Object.assign(front, {
+    cutUnhanded: () => {
+      for (const socket of unhanded) socket.destroy();
+    },
   });
 }

@@ -7,7 +7,7 @@ import type { LoadedConfig } from '../core/config/loadConfig.ts';
 import type { ServerSettings } from '../core/config/serverSettings.ts';
 import { AcmeCertificates } from '../acme/AcmeCertificates.ts';
 import { acmeHosts } from '../acme/acmeHosts.ts';
-import { alpnChallengeFront } from '../acme/alpnChallengeFront.ts';
+import { alpnChallengeFront, type AlpnChallengeFront } from '../acme/alpnChallengeFront.ts';
 import { Http01Answers } from '../acme/Http01Answers.ts';
 import { normalizeHost } from '../core/routing/normalizeHost.ts';
 import { CertificateStore, configRelative } from './certificates.ts';
@@ -57,7 +57,7 @@ interface Listener {
   /** `tls.acme`: the certificates it obtains, asked after the files' for the names those do not hold. */
   acme?: AcmeCertificates;
   /** With `challenge: tls-alpn-01`, what binds the port and answers the CA's validations before `server` (alpnChallengeFront). */
-  front?: NetServer;
+  front?: AlpnChallengeFront;
 }
 
 /** What holds the listener's port: the front of TLS-ALPN-01, if there is one, else the server itself. */
@@ -166,7 +166,7 @@ function openListener(settings: ListenerSettings, live: LiveConfig, handler: Han
     // Advertised to clients as Keep-Alive: timeout, so no later than the guard closes.
     keepAliveTimeout: limits.clientIdle,
   };
-  const listener: { certificates?: CertificateStore; acme?: AcmeCertificates; front?: NetServer } = {};
+  const listener: { certificates?: CertificateStore; acme?: AcmeCertificates; front?: AlpnChallengeFront } = {};
   const handle = requestHandler(handler);
   // node:http2's compatibility objects have what the handler reads and writes (clientRequest.ts
   // and nodeWire.ts take the differences into account).
@@ -311,7 +311,10 @@ function drain(listener: Listener, drainMs: number): Promise<void> {
       for (const session of sessions) if (!session.closed) session.close();
     };
     const sweep = setInterval(closeIdle, 50);
-    const deadline = setTimeout(() => guard.closeAll(), drainMs);
+    const deadline = setTimeout(() => {
+      guard.closeAll();
+      front?.cutUnhanded();
+    }, drainMs);
     bound.close(() => {
       clearInterval(sweep);
       clearTimeout(deadline);

@@ -51,6 +51,8 @@ export class AcmeCertificates {
   readonly #alpn = new Map<string, SecureContext>();
   #client: Promise<acme.Client> | undefined;
   #stopped = false;
+  /** Aborted by `stop`: an order waiting for another process's lock gives up the wait. */
+  readonly #stopping = new AbortController();
   /** The release of the lock held by the order under way, if any: a stop lets the others go on at once, not after the lock goes stale. */
   readonly #held = new Set<HeldLock>();
 
@@ -101,6 +103,7 @@ export class AcmeCertificates {
   /** Stops every renewal and releases the lock of an order under way, which is abandoned. */
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#stopping.abort(new Error('stopped'));
     for (const state of this.#hosts.values()) clearTimeout(state.timer);
     await Promise.all([...this.#held].map((lock) => lock.release()));
   }
@@ -131,6 +134,7 @@ export class AcmeCertificates {
       const lockFile = this.storage.lockFile(host);
       lock = await takeLock(lockFile, {
         onWait: (owner) => log(`acme: ${host}: waiting for ${owner ? `process ${owner.pid}` : 'another process'}, which holds ${lockFile}, to finish its order`),
+        signal: this.#stopping.signal,
       });
       this.#held.add(lock);
       if (this.#stopped) return;

@@ -19,6 +19,8 @@ export interface LockOptions {
   readonly pollMs?: number;
   /** Told once when the lock is held by another process, before waiting. */
   readonly onWait?: (owner: LockOwner | undefined) => void;
+  /** Ends the wait: `takeLock` rejects with the signal's reason and takes nothing (a stopping process). */
+  readonly signal?: AbortSignal;
 }
 
 /** A lock taken by `takeLock`. */
@@ -39,9 +41,10 @@ export interface HeldLock {
  * the others find it written when they get the lock.
  */
 export async function takeLock(file: string, options: LockOptions = {}): Promise<HeldLock> {
-  const { staleMs = 60_000, heartbeatMs = 10_000, pollMs = 1000 } = options;
+  const { staleMs = 60_000, heartbeatMs = 10_000, pollMs = 1000, signal } = options;
   let told = false;
   for (;;) {
+    signal?.throwIfAborted();
     const owner: LockOwner = { pid: process.pid, at: Date.now(), id: randomUUID() };
     try {
       const handle = await open(file, 'wx', 0o600);
@@ -65,8 +68,23 @@ export async function takeLock(file: string, options: LockOptions = {}): Promise
       told = true;
       options.onWait?.(holder);
     }
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    await pause(pollMs, signal);
   }
+}
+
+/** Waits `ms`, or rejects as soon as `signal` is aborted. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const aborted = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', aborted);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', aborted, { once: true });
+  });
 }
 
 /** A takeover's own lock older than this was left by a process that died in the middle of one (a few ms). */

@@ -157,6 +157,19 @@ describe('the lock', () => {
     await expect(stat(file)).rejects.toThrow();
   });
 
+  it('gives up the wait when its signal is aborted (a process stopping), and takes nothing after', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'switchyard-acme-unit-')), 'a.test.lock');
+    const first = await takeLock(file);
+    const stopping = new AbortController();
+    const waiting = takeLock(file, { pollMs: 60_000, signal: stopping.signal });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    stopping.abort(new Error('stopped'));
+    // At once, not at the next look a minute later (vitest's 20 s would end the test first).
+    await expect(waiting).rejects.toThrow('stopped');
+    await first.release();
+    await expect(stat(file)).rejects.toThrow();
+  });
+
   it('takes over a lock not refreshed for staleMs (60 s by default), its holder gone', async () => {
     const file = join(await mkdtemp(join(tmpdir(), 'switchyard-acme-unit-')), 'a.test.lock');
     await writeFile(file, JSON.stringify({ pid: 999_999, at: Date.now(), id: 'crashed' }));

@@ -167,7 +167,8 @@ export class AcmeStorage {
 }
 
 async function writeWhole(file: string, text: string): Promise<void> {
-  const temporary = `${file}.${process.pid}.tmp`;
+  // Not the pid alone: two containers sharing the volume may both be pid 1.
+  const temporary = `${file}.${process.pid}.${randomUUID()}.tmp`;
   await writeFile(temporary, text, { mode: 0o600 });
   await rename(temporary, file);
 }

@@ -3,7 +3,7 @@ import { bufferBody } from '../retry/bufferBody.ts';
 import type { BodyHandling, WebWire } from '../Upstream.ts';
 import { webCompression } from './webCompression.ts';
 
-/** Body handling on web streams: Deno and Workers (and Node's WebSocket path). */
+/** Body handling on web streams: the Worker (`app.ts`); Node and Deno serve through node:http (`nodeBodies`). */
 export const webBodies: BodyHandling<WebWire> = {
   async readAhead(body, limit) {
     if (body instanceof Uint8Array) return { replay: () => body, replayable: true };
@@ -55,7 +55,7 @@ export const webBodies: BodyHandling<WebWire> = {
  * for how long: the grace an HTTP server (kj's, workerd's) gives an upload its application stopped
  * reading, so that the client finishes sending and the connection can carry the next request.
  */
-export const CUT_OFF_GRACE = { bytes: 65_536, ms: 1_000 };
+export const CUT_OFF_GRACE = Object.freeze({ bytes: 65_536, ms: 1_000 });
 
 /**
  * Reads and drops what follows of a body gone past its limit, until it ends or the grace is spent.

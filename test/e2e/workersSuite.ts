@@ -64,6 +64,9 @@ async function backend(name: string): Promise<TestBackend> {
 async function serve(runtime: ServeRuntime, config: string, options: { env?: Record<string, string>; admin?: string[] } = {}): Promise<ServeProcess> {
   const served = await serveProcess(runtime, config, { args: ['--workers', '2', ...(options.admin ?? ['--admin', '0'])], admin: true, env: options.env });
   opened.push(served);
+  // Ready is told on stdout; the primary's pid line, written on stderr after the workers' ready
+  // lines (the same pipe), may come a moment later (a CI run read a NaN pid).
+  await waitFor(() => /\(pid \d+ is the primary\)/.test(served.stderr()), 10_000, `the primary's pid line:\n${served.stderr()}`);
   return served;
 }
 

@@ -3,7 +3,8 @@ import { collectDefaultMetrics, Counter, Gauge, Registry, type Metric } from 'pr
 import type { CompiledConfig } from '../core/config/compileConfig.ts';
 import type { HealthState } from '../core/health/HealthState.ts';
 import type { RequestRecord } from '../core/observe/RequestRecord.ts';
-import type { FallbackReason, StoreStats } from '../store/RedisStore.ts';
+import { FALLBACK_REASONS } from '../core/RateLimitStore.ts';
+import type { StoreStats } from '../store/RedisStore.ts';
 import { CODES, codeIndex, NO_ROUTE } from './metricLabels.ts';
 
 export { NO_ROUTE } from './metricLabels.ts';
@@ -195,7 +196,6 @@ export class Metrics {
  * the `--workers` primary, not its workers).
  */
 function storeMetrics(registry: Registry, store: () => StoreStats | undefined): () => void {
-  const reasons: readonly FallbackReason[] = ['unreachable', 'timeout', 'error'];
   const up = new Gauge({
     name: 'switchyard_store_up',
     help: 'Whether the shared store (Redis) answers: 1 when rate limits are shared, 0 while they fall back to local buckets.',
@@ -215,7 +215,7 @@ function storeMetrics(registry: Registry, store: () => StoreStats | undefined): 
     collect() {
       const now = store();
       this.reset();
-      for (const reason of reasons) this.inc({ reason }, now?.fallbacks[reason] ?? 0);
+      for (const reason of FALLBACK_REASONS) this.inc({ reason }, now?.fallbacks[reason] ?? 0);
     },
   });
   const healthShared = new Gauge({

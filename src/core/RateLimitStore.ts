@@ -5,6 +5,15 @@ export interface SharedPolicy {
   readonly burst: number;
 }
 
+/**
+ * Why a limited request was answered by the local buckets: the store was not reached (not
+ * connected, or its circuit open), did not answer in time, or answered an error.
+ */
+export type FallbackReason = 'unreachable' | 'timeout' | 'error';
+
+/** Every `FallbackReason`, as `switchyard_store_fallbacks_total` lists them (each always, 0 when none). */
+export const FALLBACK_REASONS: readonly FallbackReason[] = ['unreachable', 'timeout', 'error'];
+
 /** One shared bucket a request takes a token from: its limit (`sharedLimitName`), key and policy. */
 export interface SharedBucket {
   readonly limit: string;

@@ -1,9 +1,6 @@
-import type { RateLimitStore, SharedBucket, SharedPolicy } from '../core/RateLimitStore.ts';
+import type { FallbackReason, RateLimitStore, SharedBucket, SharedPolicy } from '../core/RateLimitStore.ts';
 import { gcraArguments, gcraWaits } from './gcraScript.ts';
 import type { RedisLink } from './redisLink.ts';
-
-/** Why a limited request was answered by the local buckets. */
-export type FallbackReason = 'unreachable' | 'timeout' | 'error';
 
 /** What the store has done, for /metrics (`switchyard_store_up`, `switchyard_store_fallbacks_total{reason}`). */
 export interface StoreStats {

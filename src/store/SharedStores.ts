@@ -1,7 +1,7 @@
 import type { Config } from '../core/config/schema/index.ts';
 import { DEFAULT_FALLBACK_SHARE, DEFAULT_STORE_PREFIX, DEFAULT_STORE_TIMEOUT_MS, redact } from '../core/config/schema/store.ts';
-import type { RateLimitStore } from '../core/RateLimitStore.ts';
-import { RedisStore, type FallbackReason, type StoreStats } from './RedisStore.ts';
+import type { FallbackReason, RateLimitStore } from '../core/RateLimitStore.ts';
+import { RedisStore, type StoreStats } from './RedisStore.ts';
 import type { RedisLink } from './redisLink.ts';
 
 /** Which process of an instance holds the stores (`serve --workers`): one process unless told. */

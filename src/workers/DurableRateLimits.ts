@@ -1,8 +1,8 @@
-import type { RateLimitStore, SharedPolicy } from '../core/RateLimitStore.ts';
+import type { FallbackReason, RateLimitStore, SharedPolicy } from '../core/RateLimitStore.ts';
 import { Reachability } from './Reachability.ts';
 import type { SharedStateObject } from './stateMessages.ts';
 import { rateLimitObject } from './SwitchyardState.ts';
-import { withTimeout } from './withTimeout.ts';
+import { NoAnswerInTime, withTimeout } from './withTimeout.ts';
 import type { DurableObjectNamespace } from './workersTypes.ts';
 
 /**
@@ -26,6 +26,19 @@ const MAX_REFUSALS = 10_000;
  */
 const QUIET_BEFORE_ANSWERS_AGAIN_MS = 60_000;
 
+export interface DurableRateLimitsOptions {
+  /** The clock refusals are remembered by. @default Date.now */
+  readonly now?: () => number;
+  /**
+   * Told of each call this isolate's own bucket answers because the key's object could not (one
+   * per limit a request is under): `timeout` past `RATE_LIMIT_TIMEOUT_MS`, `error` when the call
+   * failed (the object threw, was reset or overloaded, the binding refused). Never `unreachable`:
+   * there is no connection to be down, each call is tried. The isolate's `TrafficTally` counts
+   * them for `/metrics` (`switchyard_store_fallbacks_total`).
+   */
+  readonly onFallback?: (reason: FallbackReason) => void;
+}
+
 /**
  * Rate limits kept in Durable Objects, one object per limit and key (`rateLimitObject`), so a
  * limit of R admits R in total whichever isolates the requests land on, and no object is a
@@ -44,11 +57,13 @@ export class DurableRateLimits implements RateLimitStore {
   readonly #reach: Reachability;
 
   readonly #now: () => number;
+  readonly #onFallback: (reason: FallbackReason) => void;
 
-  /** @param now the clock refusals are remembered by @default Date.now */
-  constructor(namespace: DurableObjectNamespace<SharedStateObject>, log: (line: string) => void, now: () => number = Date.now) {
+  constructor(namespace: DurableObjectNamespace<SharedStateObject>, log: (line: string) => void, options: DurableRateLimitsOptions = {}) {
+    const { now = Date.now, onFallback = () => {} } = options;
     this.#namespace = namespace;
     this.#now = now;
+    this.#onFallback = onFallback;
     this.#reach = new Reachability('rate limits', log, { quietMs: QUIET_BEFORE_ANSWERS_AGAIN_MS, now });
   }
 
@@ -65,6 +80,7 @@ export class DurableRateLimits implements RateLimitStore {
       wait = await withTimeout(this.#namespace.get(this.#namespace.idFromName(name)).take(limit, policy), RATE_LIMIT_TIMEOUT_MS);
     } catch (error) {
       this.#reach.failed(error);
+      this.#onFallback(error instanceof NoAnswerInTime ? 'timeout' : 'error');
       return undefined;
     }
     this.#reach.answered();

@@ -20,6 +20,8 @@ export interface HealthCacheOptions {
    */
   readonly staleAfterMs: number;
   readonly log: (line: string) => void;
+  /** Where the isolate counts what it reports: shared with its `DurableRateLimits`, which counts its fallbacks there. @default a tally of its own */
+  readonly tally?: TrafficTally;
 }
 
 /**
@@ -31,8 +33,8 @@ export interface HealthCacheOptions {
  * deployment rolling out), the isolate probes and ejects alone, as without the binding.
  */
 export class HealthCache {
-  /** This isolate's requests since its last report. */
-  readonly tally = new TrafficTally();
+  /** This isolate's requests (and rate limits' fallbacks) since its last report. */
+  readonly tally: TrafficTally;
   #following = true;
   #syncedAt = -Infinity;
   #syncing: Promise<void> | undefined;
@@ -55,6 +57,7 @@ export class HealthCache {
     this.#hash = hash;
     this.#state = state;
     this.#options = options;
+    this.tally = options.tally ?? new TrafficTally();
     this.#reach = new Reachability('health', options.log);
     for (const { id, health } of config.backends) {
       health.subscribe((event) => {

@@ -4,6 +4,7 @@ import type { StatusSource } from '../admin/statusReport.ts';
 import type { LoadedConfig } from '../core/config/loadConfig.ts';
 import type { HealthState } from '../core/health/HealthState.ts';
 import { startHealthChecks, type HealthChecks } from '../core/health/startHealthChecks.ts';
+import type { FallbackReason } from '../core/RateLimitStore.ts';
 import type { Upstream } from '../core/Upstream.ts';
 import { probeSchedule, type ProbeSchedule } from './probeSchedule.ts';
 import type { IsolateReport, SharedView } from './stateMessages.ts';
@@ -26,6 +27,8 @@ export class SharedHealth {
   /** Requests by route and status class, summed over every isolate's reports. */
   readonly requests = new Map<string, number[]>();
   readonly rateLimited = new Map<string, number>();
+  /** Limited requests isolates answered from their own buckets because a key's object could not, by reason. */
+  readonly fallbacks = new Map<FallbackReason, number>();
   /** Passive ejections by backend name: reported by isolates, each counted once. */
   readonly ejections = new Map<string, number>();
   readonly traffic = new BackendTraffic(() => Date.now());
@@ -104,7 +107,7 @@ export class SharedHealth {
       const backend = this.config.backends.find((each) => each.id === ejection.backend);
       backend?.health.adoptEjection(ejection.untilMs, ejection.cooldownMs, ejection.ejections, ejection.reason, ejection.streak);
     }
-    const { requests, rateLimited, tries } = report.traffic;
+    const { requests, rateLimited, tries, fallbacks } = report.traffic;
     for (const [route, code, count] of requests) {
       const counts = this.requests.get(route) ?? CODES.map(() => 0);
       counts[code] = (counts[code] ?? 0) + count;
@@ -112,6 +115,7 @@ export class SharedHealth {
     }
     for (const [route, count] of rateLimited) this.rateLimited.set(route, (this.rateLimited.get(route) ?? 0) + count);
     for (const [id, count, failed] of tries) this.traffic.add(id, count, failed);
+    for (const [reason, count] of fallbacks) this.fallbacks.set(reason, (this.fallbacks.get(reason) ?? 0) + count);
   }
 }
 

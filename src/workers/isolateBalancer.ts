@@ -13,6 +13,7 @@ import { DurableRateLimits } from './DurableRateLimits.ts';
 import { HealthCache } from './HealthCache.ts';
 import { probeSchedule } from './probeSchedule.ts';
 import { configHash, HEALTH_OBJECT } from './SwitchyardState.ts';
+import { TrafficTally } from './TrafficTally.ts';
 import { bindingText, loadWorkerConfig, workerConfigSource } from './workerConfig.ts';
 import type { Env } from './workersTypes.ts';
 
@@ -71,9 +72,11 @@ export function isolateBalancer(env: Env, bundledConfig: string, log: (line: str
     return remember(key, reads, { ok: false, problem: MISSING_CONFIG });
   }
   const namespace = env.SWITCHYARD_STATE;
+  // What the isolate reports with each sync: its requests, and the limited ones its own buckets answered.
+  const tally = namespace && new TrafficTally();
   const loaded = loadWorkerConfig(env, { ...source, text: source.text }, {
     read: (name, value) => reads.set(name, value),
-    rateLimitStore: namespace && new DurableRateLimits(namespace, log),
+    rateLimitStore: namespace && new DurableRateLimits(namespace, log, { onFallback: tally?.fallback }),
   });
   if (!loaded.ok) {
     log(`switchyard: cannot load the config:\n${loaded.problem}`);
@@ -90,11 +93,11 @@ export function isolateBalancer(env: Env, bundledConfig: string, log: (line: str
   const schedule = probeSchedule(config.backends);
   const interval = schedule?.intervalMs ?? Infinity;
   if (namespace) {
-    const options = { ttlMs: sharedHealthTtl(interval), staleAfterMs: schedule ? STALE_ROUNDS * schedule.roundMs : Infinity, log };
+    const options = { ttlMs: sharedHealthTtl(interval), staleAfterMs: schedule ? STALE_ROUNDS * schedule.roundMs : Infinity, log, tally };
     shared = new HealthCache(config, configHash(key, reads), () => namespace.get(namespace.idFromName(HEALTH_OBJECT)), options);
   }
   const accessLog = accessLogOf(env.LB_ACCESS_LOG, log);
-  const tally = shared?.tally.observe;
+  const observe = tally?.observe;
   let lastRound = -Infinity;
   return remember(key, reads, {
     ok: true,
@@ -104,7 +107,7 @@ export function isolateBalancer(env: Env, bundledConfig: string, log: (line: str
       upstream,
       clientAddress,
       log,
-      observe: tally && accessLog ? (record) => (tally(record), accessLog(record)) : (tally ?? accessLog),
+      observe: observe && accessLog ? (record) => (observe(record), accessLog(record)) : (observe ?? accessLog),
       // workerd's fetch performs the upgrade itself and answers 101 with the backend's socket
       // attached (`response.webSocket`); returned as it is, the runtime joins it to the client.
       webSocket: fetchWebSocket(),

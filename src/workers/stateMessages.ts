@@ -1,11 +1,11 @@
 import type { ActiveState } from '../core/health/HealthState.ts';
-import type { SharedPolicy } from '../core/RateLimitStore.ts';
+import type { FallbackReason, SharedPolicy } from '../core/RateLimitStore.ts';
 
 // What isolates and the SWITCHYARD_STATE Durable Object tell each other (RPC arguments and
 // results: plain data, structured-cloned).
 
 /** The version of these messages, part of `configHash`: raise it whenever a message changes shape. */
-export const STATE_PROTOCOL = 2;
+export const STATE_PROTOCOL = 3;
 
 /** One backend's health as the Durable Object holds it. */
 export interface BackendVerdict {
@@ -49,6 +49,8 @@ export interface TrafficCounts {
   readonly rateLimited: readonly (readonly [string, number])[];
   /** `[backend id, tries, failed tries]`. */
   readonly tries: readonly (readonly [string, number, number])[];
+  /** `[reason, count]` of limited requests the isolate's own buckets answered because a key's object could not. */
+  readonly fallbacks: readonly (readonly [FallbackReason, number])[];
 }
 
 /** What an isolate sends with each `sync`. */

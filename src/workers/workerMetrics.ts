@@ -1,11 +1,13 @@
 import { CODES } from '../admin/metricLabels.ts';
+import { FALLBACK_REASONS } from '../core/RateLimitStore.ts';
 import type { SharedHealth } from './SharedHealth.ts';
 
 /**
  * The whole Worker's metrics in the Prometheus text format (version 0.0.4), as the Durable Object
  * sees them: its health verdicts, and the requests every isolate reported (each reports at most a
  * couple of seconds late). The same names and labels as the admin listener's on Node and Deno
- * (docs/operations.md), fewer of them: no latency histogram, retries or in-flight gauges on Workers.
+ * (docs/operations.md), fewer of them: no latency histogram, retries or in-flight gauges on Workers,
+ * and no `switchyard_store_up` (while the object is down, this text cannot be had at all).
  */
 export function workerMetrics(shared: SharedHealth, now = Date.now()): string {
   const lines: string[] = [];
@@ -25,6 +27,12 @@ export function workerMetrics(shared: SharedHealth, now = Date.now()): string {
     'counter',
     'Requests refused with 429 by a rate limit, by route, summed over every isolate.',
     [...routes].map((route) => [{ route }, shared.rateLimited.get(route) ?? 0] as const),
+  );
+  family(
+    'switchyard_store_fallbacks_total',
+    'counter',
+    "Rate-limited requests answered by the local buckets because the shared store could not, by reason: unreachable, timeout or error. On Workers the store is each key's Durable Object, and each isolate sends its count with its next report the health object takes: an outage of that object shows once it answers again.",
+    FALLBACK_REASONS.map((reason) => [{ reason }, shared.fallbacks.get(reason) ?? 0] as const),
   );
   family(
     'switchyard_backend_up',

@@ -182,6 +182,8 @@ describe('the Worker with its SWITCHYARD_STATE Durable Object', () => {
       expect(metrics.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
       const text = await metrics.text();
       expect(text).toMatch(/^switchyard_requests_total\{route="\/",code="2xx"\} [1-9]/m);
+      // Every reason listed, whether or not a key's object failed to answer during the run.
+      for (const reason of ['unreachable', 'timeout', 'error']) expect(text).toMatch(new RegExp(`^switchyard_store_fallbacks_total\\{reason="${reason}"\\} \\d+$`, 'm'));
       const basic = await get(worker.url, '/status', { authorization: `Basic ${btoa(`admin:${TOKEN}`)}` });
       expect(basic.status).toBe(200);
       expect(((await basic.json()) as { routes: unknown[] }).routes).toHaveLength(2);

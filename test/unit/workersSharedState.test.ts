@@ -59,7 +59,7 @@ describe("the SWITCHYARD_STATE object and the isolates' copies", () => {
     const ctx = objectContext();
     const state = new SwitchyardState(ctx as never, env);
     const before = Date.now();
-    const view = await state.sync({ config: 0, ejections: [], traffic: { requests: [], rateLimited: [], tries: [] } });
+    const view = await state.sync({ config: 0, ejections: [], traffic: { requests: [], rateLimited: [], tries: [], fallbacks: [] } });
     expect(view?.backends.map((backend) => backend.state)).toEqual(['unknown', 'unknown']);
     expect(ctx.alarm()).toBeGreaterThanOrEqual(before);
     await state.alarm();
@@ -190,7 +190,7 @@ describe("the SWITCHYARD_STATE object and the isolates' copies", () => {
     vi.useFakeTimers({ now: 1_000_000 });
     const ctx = objectContext();
     const state = new SwitchyardState(ctx as never, env);
-    const report = { config: 0, ejections: [], traffic: { requests: [], rateLimited: [], tries: [] } };
+    const report = { config: 0, ejections: [], traffic: { requests: [], rateLimited: [], tries: [], fallbacks: [] } };
     await state.sync(report);
     await ctx.storage.setAlarm(Date.now() + 3_600_000);
     vi.advanceTimersByTime(5_000);
@@ -324,7 +324,7 @@ describe('rate limits in Durable Objects', () => {
       idFromName: answering.ns.idFromName,
       get: (id: { toString(): string }) => (id.toString().endsWith('hot') ? { take: async () => Promise.reject(new Error('overloaded')) } : answering.ns.get(id as never)),
     } as unknown as DurableObjectNamespace<SharedStateObject>;
-    const limits = new DurableRateLimits(ns, (line) => lines.push(line), () => now);
+    const limits = new DurableRateLimits(ns, (line) => lines.push(line), { now: () => now });
     const roomy = { requests: 1_000, perMs: 1_000, burst: 1_000 };
     for (let i = 0; i < 10; i++) {
       expect(await limits.take('paths[0]', 'hot', roomy)).toBeUndefined();

@@ -117,6 +117,8 @@ export class HealthCache {
     }
     this.#reach.answered();
     if (view?.config !== this.#hash) {
+      // An object on another config (or none) applied nothing of the report: its counts wait for the next.
+      this.tally.restore(report.traffic);
       this.#following = false;
       if (!this.#otherConfigSaid) this.#options.log('switchyard: the SWITCHYARD_STATE Durable Object serves another config, or none (a deployment rolling out?); this isolate keeps its own health until it serves this one');
       this.#otherConfigSaid = true;

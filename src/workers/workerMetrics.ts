@@ -31,7 +31,7 @@ export function workerMetrics(shared: SharedHealth, now = Date.now()): string {
   family(
     'switchyard_store_fallbacks_total',
     'counter',
-    "Rate-limited requests answered by the local buckets because the shared store could not, by reason: unreachable, timeout or error. On Workers the store is each key's Durable Object, and each isolate sends its count with its next report the health object takes: an outage of that object shows once it answers again.",
+    "Rate-limited requests answered by the local buckets because the shared store could not, by reason: unreachable, timeout or error. On Workers: calls to a key's Durable Object (a request under two limits makes two), counted by each isolate and reported with its next sync the health object takes, so an outage shows once that object answers again.",
     FALLBACK_REASONS.map((reason) => [{ reason }, shared.fallbacks.get(reason) ?? 0] as const),
   );
   family(

@@ -138,4 +138,29 @@ describe("the Worker's /metrics", () => {
     expect(fallbacksIn(state.metrics()!)).toEqual({ unreachable: 0, timeout: 1, error: 2 });
     expect(state.metrics()).toContain('switchyard_requests_total{route="/fallbacks",code="2xx"} 4');
   });
+
+  it('keeps the counts a health object on another config (a deployment rolling out) did not take, for the one that serves this config', async () => {
+    const config = (path: string) => JSON.stringify({ paths: [{ path, servers: [live.address], rate_limit: { requests: 100, per: '1s', burst: 100, key: { header: 'x-client' } } }] });
+    // A path of its own: isolateBalancer keeps one balancer per config text, as an isolate does.
+    const env: Record<string, unknown> = { LB_CONFIG: config('/rolling') };
+    const state = new SwitchyardState(objectContext() as never, env as never);
+    const older = new SwitchyardState(objectContext() as never, { LB_CONFIG: config('/older') } as never);
+    let health = older;
+    env.SWITCHYARD_STATE = {
+      idFromName: (name: string) => ({ toString: () => name }),
+      get: (id: { toString(): string }) =>
+        id.toString() === 'health' ? { sync: (report: never) => health.sync(report) } : { take: () => Promise.reject(new Error('Durable Object reset because its code was updated')) },
+    };
+    const balancer = isolateBalancer(env as never, '', () => {});
+    if (!balancer.ok) throw new Error(balancer.problem);
+    const response = await balancer.app.request('/rolling', { headers: { 'x-client': 'a' } }, env);
+    expect(response.status).toBe(200);
+    await response.text();
+    await balancer.shared!.syncNow();
+    expect(fallbacksIn(older.metrics()!)).toEqual({ unreachable: 0, timeout: 0, error: 0 });
+    health = state;
+    await balancer.shared!.syncNow();
+    expect(fallbacksIn(state.metrics()!)).toEqual({ unreachable: 0, timeout: 0, error: 1 });
+    expect(state.metrics()).toContain('switchyard_requests_total{route="/rolling",code="2xx"} 1');
+  });
 });

@@ -1,6 +1,6 @@
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, onTestFailed } from 'vitest';
 import { serveProcess, serveUntilExit, type ServeProcess, type ServeRuntime } from '../helpers/serveProcess.ts';
 import { writeConfig } from '../helpers/startBalancer.ts';
 import { startTestBackend, type TestBackend } from '../helpers/testBackend.ts';
@@ -15,14 +15,17 @@ interface Answer {
   readonly servedBy: string | undefined;
 }
 
-/** One request on a connection of its own, so the primary hands each to the next worker. */
+/**
+ * One request on a connection of its own, so the primary hands each to the next worker. Given up
+ * after 15 s, naming the request: a case that hung on one said only "Test timed out".
+ */
 function get(url: string, path: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request(new URL(path, url), { headers: { connection: 'close' } }, (res) => {
+    const req = request(new URL(path, url), { headers: { connection: 'close' }, signal: AbortSignal.timeout(15_000) }, (res) => {
       res.resume();
       res.on('end', () => resolve({ status: res.statusCode!, servedBy: res.headers['x-served-by'] as string | undefined }));
     });
-    req.on('error', reject);
+    req.on('error', (error) => reject(new Error(`GET ${path}: ${error.message}`)));
     req.end();
   });
 }
@@ -64,6 +67,8 @@ async function backend(name: string): Promise<TestBackend> {
 async function serve(runtime: ServeRuntime, config: string, options: { env?: Record<string, string>; admin?: string[] } = {}): Promise<ServeProcess> {
   const served = await serveProcess(runtime, config, { args: ['--workers', '2', ...(options.admin ?? ['--admin', '0'])], admin: true, env: options.env });
   opened.push(served);
+  // What the balancer said, when the case fails: a hang says nothing otherwise.
+  onTestFailed(() => console.error(`--- the ${runtime} balancer's stderr ---\n${served.stderr()}`));
   // Ready is told on stdout; the primary's pid line, written on stderr after the workers' ready
   // lines (the same pipe), may come a moment later (a CI run read a NaN pid).
   await waitFor(() => /\(pid \d+ is the primary\)/.test(served.stderr()), 10_000, `the primary's pid line:\n${served.stderr()}`);

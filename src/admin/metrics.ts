@@ -10,18 +10,18 @@ import { CODES, codeIndex, NO_ROUTE } from './metricLabels.ts';
 export { NO_ROUTE } from './metricLabels.ts';
 
 
-/**
- * The Prometheus metrics (docs/operations.md lists them), kept by prom-client in their own
- * registry. Label values come only from the config (route and backend names) and status classes,
- * never from a request's path or client, so the number of series is bounded by the config.
- * Counting a request looks up label children cached per route, not prom-client's label hashing.
- */
 /** What `Metrics` reads besides the config, at each scrape. */
 export interface MetricSources {
   readonly store?: () => StoreStats | undefined;
   readonly certificates?: () => ReadonlyMap<string, number>;
 }
 
+/**
+ * The Prometheus metrics (docs/operations.md lists them), kept by prom-client in their own
+ * registry. Label values come only from the config (route and backend names) and status classes,
+ * never from a request's path or client, so the number of series is bounded by the config.
+ * Counting a request looks up label children cached per route, not prom-client's label hashing.
+ */
 export class Metrics {
   readonly registry = new Registry();
   readonly #ejections: Counter<'backend'>;

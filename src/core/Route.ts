@@ -52,7 +52,6 @@ export interface BodyLimit {
 /** Where a rule is written: `top level`, or the route's place, such as `hosts[0]`. */
 export type RuleLevel = string;
 
-/** Decides before forwarding whether a request goes on: a route's firewall (403) or its rate limit (429). */
 /**
  * A rate limit kept in a store (compileRateLimit): the bucket a request takes from, and the answer once the store
  * has told its wait. The store is asked for every shared limit of a request at once (`admit`).
@@ -64,6 +63,7 @@ export interface SharedLimit {
   answer(bucket: SharedBucket, wait: number | undefined): Answer | undefined;
 }
 
+/** Decides before forwarding whether a request goes on: a route's firewall (403) or its rate limit (429). */
 export interface Guard {
   readonly rule: 'firewall_rules' | 'rate_limit';
   readonly level: RuleLevel;

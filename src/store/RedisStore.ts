@@ -125,7 +125,7 @@ export class RedisStore implements RateLimitStore {
     } else if (this.#trying) {
       this.#trying = false;
       this.#retryAt = this.#now() + CIRCUIT_RETRY_MS;
-    } else if (++this.#timeoutsInRow >= TIMEOUTS_TO_TRIP && this.#retryAt === undefined && this.#link.ready) {
+    } else if (++this.#timeoutsInRow >= TIMEOUTS_TO_TRIP && this.#retryAt === undefined) {
       this.#retryAt = this.#now() + CIRCUIT_RETRY_MS;
       const within = this.#options.timeoutMs === undefined ? '' : ` within ${this.#options.timeoutMs}ms`;
       this.#changed(false, `no answer${within}, ${this.#timeoutsInRow} times in a row`);

@@ -1,3 +1,5 @@
+import type { SharedPolicy } from '../core/RateLimitStore.ts';
+
 /**
  * The Generic Cell Rate Algorithm as one atomic Redis script over every shared limit of a request
  * (the top level's and the route's): one round trip per limited request, on Redis's clock
@@ -40,15 +42,8 @@ end
 return waits
 `;
 
-/** A policy of `requests` per `perMs`, bursts of `burst`. */
-export interface GcraPolicy {
-  readonly requests: number;
-  readonly perMs: number;
-  readonly burst: number;
-}
-
 /** The script's arguments for the limits of its keys, in their order. */
-export function gcraArguments(policies: readonly GcraPolicy[]): string[] {
+export function gcraArguments(policies: readonly SharedPolicy[]): string[] {
   return policies.flatMap((policy) => [String(policy.perMs / policy.requests), String(policy.burst)]);
 }
 

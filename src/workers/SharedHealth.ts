@@ -8,6 +8,7 @@ import type { FallbackReason } from '../core/RateLimitStore.ts';
 import type { Upstream } from '../core/Upstream.ts';
 import { probeSchedule, type ProbeSchedule } from './probeSchedule.ts';
 import type { IsolateReport, SharedView } from './stateMessages.ts';
+import { bump } from './TrafficTally.ts';
 
 /**
  * The whole Worker's health, as the SWITCHYARD_STATE Durable Object keeps it: the one prober of
@@ -57,7 +58,7 @@ export class SharedHealth {
       this.ejections.set(name, 0);
       health.subscribe((event) => {
         if (event.kind === 'up' || event.kind === 'down') this.#reasons.set(health, event.reason);
-        else if (event.kind === 'ejected') this.ejections.set(name, (this.ejections.get(name) ?? 0) + 1);
+        else if (event.kind === 'ejected') bump(this.ejections, name);
       });
     }
   }
@@ -113,9 +114,9 @@ export class SharedHealth {
       counts[code] = (counts[code] ?? 0) + count;
       this.requests.set(route, counts);
     }
-    for (const [route, count] of rateLimited) this.rateLimited.set(route, (this.rateLimited.get(route) ?? 0) + count);
+    for (const [route, count] of rateLimited) bump(this.rateLimited, route, count);
     for (const [id, count, failed] of tries) this.traffic.add(id, count, failed);
-    for (const [reason, count] of fallbacks) this.fallbacks.set(reason, (this.fallbacks.get(reason) ?? 0) + count);
+    for (const [reason, count] of fallbacks) bump(this.fallbacks, reason, count);
   }
 }
 

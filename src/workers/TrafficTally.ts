@@ -57,6 +57,7 @@ export class TrafficTally {
   }
 }
 
-function bump<K>(map: Map<K, number>, key: K, by = 1): void {
+/** Adds `by` to `key`'s count in `map`. */
+export function bump<K>(map: Map<K, number>, key: K, by = 1): void {
   map.set(key, (map.get(key) ?? 0) + by);
 }

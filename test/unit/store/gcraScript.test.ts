@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { GCRA_SCRIPT, gcraArguments, gcraWaits, type GcraPolicy } from '../../../src/store/gcraScript.ts';
+import { GCRA_SCRIPT, gcraArguments, gcraWaits } from '../../../src/store/gcraScript.ts';
+import type { SharedPolicy } from '../../../src/core/RateLimitStore.ts';
 import { RespClient, startRedis, type RedisServer } from '../../helpers/redisServer.ts';
 
 // The script itself, against a real redis-server (no client library: the test speaks RESP). No
@@ -11,8 +12,8 @@ describe('the GCRA script', () => {
   let n = 0;
   let key: string;
   /** One request through the buckets `keys` with their `policies`: each bucket's wait. */
-  const takeAll = async (keys: readonly string[], policies: readonly GcraPolicy[]) => gcraWaits(await client.command('EVALSHA', sha, keys.length, ...keys, ...gcraArguments(policies)), keys.length);
-  const take = async (policy: GcraPolicy) => (await takeAll([key], [policy]))[0]!;
+  const takeAll = async (keys: readonly string[], policies: readonly SharedPolicy[]) => gcraWaits(await client.command('EVALSHA', sha, keys.length, ...keys, ...gcraArguments(policies)), keys.length);
+  const take = async (policy: SharedPolicy) => (await takeAll([key], [policy]))[0]!;
 
   beforeAll(async () => {
     redis = await startRedis();

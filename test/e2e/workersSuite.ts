@@ -69,9 +69,9 @@ async function serve(runtime: ServeRuntime, config: string, options: { env?: Rec
   opened.push(served);
   // What the balancer said, when the case fails: a hang says nothing otherwise.
   onTestFailed(() => console.error(`--- the ${runtime} balancer's stderr ---\n${served.stderr()}`));
-  // Ready is told on stdout; the primary's pid line, written on stderr after the workers' ready
-  // lines (the same pipe), may come a moment later (a CI run read a NaN pid).
-  await waitFor(() => /\(pid \d+ is the primary\)/.test(served.stderr()), 10_000, `the primary's pid line:\n${served.stderr()}`);
+  // Ready is told on stdout; the pid lines on stderr, the primary's and each worker's, may come a
+  // moment later (CI runs read a NaN pid, then a worker's pid not yet there).
+  await waitFor(() => /\(pid \d+ is the primary\)/.test(served.stderr()) && readyPids(served).size === 2, 10_000, `the pid lines:\n${served.stderr()}`);
   return served;
 }
 

@@ -5,7 +5,8 @@ import type { AcmeSettings } from '../core/config/compileListeners.ts';
 import { trustForDirectory } from './acmeHttp.ts';
 import { AcmeStorage, type StoredCertificate } from './acmeStorage.ts';
 import type { Http01Answers } from './Http01Answers.ts';
-import { MAX_TIMER_WAIT_MS, renewalTime, retryDelay } from './renewalSchedule.ts';
+import { MAX_TIMER_MS } from '../core/timers.ts';
+import { renewalTime, retryDelay } from './renewalSchedule.ts';
 import { takeLock, type HeldLock } from './storageLock.ts';
 
 export interface AcmeCertificatesOptions {
@@ -118,7 +119,7 @@ export class AcmeCertificates {
     if (!state || this.#stopped) return;
     clearTimeout(state.timer);
     // Past the longest timer, it wakes early, finds nothing due, and waits again.
-    state.timer = setTimeout(() => this.#enqueue(host), Math.min(Math.max(at - Date.now(), 0), MAX_TIMER_WAIT_MS));
+    state.timer = setTimeout(() => this.#enqueue(host), Math.min(Math.max(at - Date.now(), 0), MAX_TIMER_MS));
     (state.timer as { unref?: () => void }).unref?.();
   }
 

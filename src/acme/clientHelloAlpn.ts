@@ -3,6 +3,7 @@ export type HelloAlpn = { readonly incomplete: true } | { readonly incomplete: f
 
 const INCOMPLETE: HelloAlpn = { incomplete: true };
 const NONE: HelloAlpn = { incomplete: false, protocols: [] };
+const DECODER = new TextDecoder();
 /** A TLS record's longest plaintext (RFC 8446 section 5.1) plus its header. */
 export const MAX_HELLO_BYTES = 5 + 16_384;
 
@@ -49,7 +50,7 @@ export function clientHelloAlpn(bytes: Uint8Array): HelloAlpn {
     while (p < at) {
       const end = p + 1 + bytes[p];
       if (end > at) return NONE;
-      protocols.push(new TextDecoder().decode(bytes.subarray(p + 1, end)));
+      protocols.push(DECODER.decode(bytes.subarray(p + 1, end)));
       p = end;
     }
     return { incomplete: false, protocols };

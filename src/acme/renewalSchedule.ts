@@ -20,5 +20,3 @@ export function retryDelay(failures: number, retryAfterMs = 0, firstMs = FIRST_R
   return Math.max(Math.min(doubled, MAX_RETRY_DELAY_MS), retryAfterMs);
 }
 
-/** The longest a timer can wait (about 24.8 days): a later renewal is looked at again after this. */
-export const MAX_TIMER_WAIT_MS = 2 ** 31 - 1;

@@ -79,9 +79,13 @@ export class CertificateStore {
     this.serverOptions = serverOptions ?? protocol;
   }
 
-  /** The context for a client's SNI name, or the first certificate's. */
-  pick(servername: string | undefined): SecureContext | undefined {
-    return (servername && this.find(servername)) || this.first;
+  /**
+   * The context for a client's SNI name: a file's, else `elsewhere`'s for the normalized name
+   * (`tls.acme`'s), else the first certificate's.
+   */
+  pick(servername: string | undefined, elsewhere?: (name: string) => SecureContext | undefined): SecureContext | undefined {
+    if (!servername) return this.first;
+    return this.find(servername) ?? elsewhere?.(normalizeHost(servername)) ?? this.first;
   }
 
   /** The certificate that holds `servername`, exactly or by a wildcard one label up; none falls back to the first. */

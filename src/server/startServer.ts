@@ -191,7 +191,7 @@ function openListener(settings: ListenerSettings, live: LiveConfig, handler: Han
       // The certificate for the name the client asks for (the files' renewed on reload, acme's when
       // issued); none at all ends the handshake with an alert.
       SNICallback: (servername: string, done: (error: Error | null, context?: SecureContext) => void) => {
-        const context = pickCertificate(listener, servername);
+        const context = listener.certificates!.pick(servername, (name) => listener.acme?.contextFor(name));
         if (context) done(null, context);
         else done(new Error(`no certificate for ${servername || 'a client that sent no name'}${listener.acme?.covers(normalizeHost(servername)) ? ' yet: tls.acme is obtaining it' : ''}`));
       },
@@ -249,11 +249,6 @@ function openListener(settings: ListenerSettings, live: LiveConfig, handler: Han
 }
 
 /** A certificate file's that holds the name, else the one `tls.acme` obtained for it, else the first file's. */
-function pickCertificate(listener: Pick<Listener, 'certificates' | 'acme'>, servername: string): SecureContext | undefined {
-  if (!servername) return listener.certificates!.first;
-  return listener.certificates!.find(servername) ?? listener.acme?.contextFor(normalizeHost(servername)) ?? listener.certificates!.first;
-}
-
 /** The route names `tls.acme` orders for; the ones it cannot, logged with why. */
 function hostsToOrder(config: LoadedConfig, certificates: CertificateStore, log: (line: string) => void): readonly string[] {
   const { hosts, skipped } = acmeHosts(
